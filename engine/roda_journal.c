@@ -1,0 +1,254 @@
+/* roda_journal.c - creation of journals, readers joining and leaving, and the writer's slow path
+ * (looking at the readers, waiting or refusing when full). The hot path is inline in the header. */
+#include "roda_journal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "roda_journal_file.h"
+
+enum { RODA_READER_FREE = 0, RODA_READER_OPENING = 1, RODA_READER_ACTIVE = 2 };
+
+static int is_power_of_two(uint64_t value)
+{
+    return value != 0 && (value & (value - 1)) == 0;
+}
+
+static roda_result_t validate(const roda_journal_config_t *config)
+{
+    if (config == NULL || !is_power_of_two(config->capacity) || config->capacity < 2 ||
+        config->capacity > RODA_JOURNAL_MAX_CAPACITY)
+        return RODA_ERROR_INVALID_ARG;
+    if (config->record_size == 0 || config->record_size % 8 != 0 ||
+        config->record_size > RODA_JOURNAL_MAX_RECORD_SIZE)
+        return RODA_ERROR_INVALID_ARG;
+    if (config->max_readers > RODA_JOURNAL_MAX_READERS)
+        return RODA_ERROR_INVALID_ARG;
+    if (config->policy != RODA_JOURNAL_BLOCK && config->policy != RODA_JOURNAL_REJECT)
+        return RODA_ERROR_INVALID_ARG;
+    if (config->capacity > SIZE_MAX / config->record_size)
+        return RODA_ERROR_INVALID_ARG;
+    return RODA_SUCCESS;
+}
+
+static roda_result_t map_anonymous(roda_journal_t *journal)
+{
+    size_t bytes = (size_t)(journal->capacity * journal->record_size);
+    void *data = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (data == MAP_FAILED)
+        return RODA_ERROR_NOMEM;
+    /* Large journals: fewer TLB misses on the sequential sweep. Advice only; failure is fine. */
+    (void)madvise(data, bytes, MADV_HUGEPAGE);
+    journal->data = data;
+    return RODA_SUCCESS;
+}
+
+roda_result_t roda_journal_create(const roda_journal_config_t *config, roda_journal_t **out)
+{
+    if (out == NULL)
+        return RODA_ERROR_INVALID_ARG;
+    *out = NULL;
+    roda_result_t result = validate(config);
+    if (result != RODA_SUCCESS)
+        return result;
+
+    roda_journal_t *journal = aligned_alloc(RODA_PAD, sizeof(*journal));
+    uint32_t max_readers = config->max_readers ? config->max_readers : 1;
+    roda_journal_reader_slot_t *readers =
+        aligned_alloc(RODA_PAD, sizeof(*readers) * max_readers);
+    if (journal == NULL || readers == NULL) {
+        free(journal);
+        free(readers);
+        return RODA_ERROR_NOMEM;
+    }
+    memset(journal, 0, sizeof(*journal));
+    memset(readers, 0, sizeof(*readers) * max_readers);
+    journal->capacity = config->capacity;
+    journal->mask = config->capacity - 1;
+    journal->record_size = config->record_size;
+    journal->max_readers = max_readers;
+    journal->policy = config->policy;
+    journal->idle = config->idle.spins || config->idle.yields || config->idle.sleep_us
+                        ? config->idle
+                        : RODA_IDLE_DEFAULT;
+    journal->readers = readers;
+
+    result = config->directory != NULL ? roda_journal_file_create(journal, config)
+                                       : map_anonymous(journal);
+    if (result != RODA_SUCCESS) {
+        free(readers);
+        free(journal);
+        return result;
+    }
+    /* claim_limit stays 0: the first claim takes the slow path and looks at the readers. */
+    *out = journal;
+    return RODA_SUCCESS;
+}
+
+void roda_journal_destroy(roda_journal_t *journal)
+{
+    if (journal == NULL)
+        return;
+    if (journal->file != NULL)
+        roda_journal_file_destroy(journal);
+    else
+        munmap(journal->data, (size_t)(journal->capacity * journal->record_size));
+    free(journal->readers);
+    free(journal);
+}
+
+roda_result_t roda_journal_reader_open(roda_journal_t *journal, roda_journal_reader_t *reader)
+{
+    if (journal == NULL || reader == NULL)
+        return RODA_ERROR_INVALID_ARG;
+    for (uint32_t i = 0; i < journal->max_readers; i++) {
+        roda_journal_reader_slot_t *slot = &journal->readers[i];
+        uint32_t expected = RODA_READER_FREE;
+        if (!atomic_compare_exchange_strong(&slot->state, &expected, RODA_READER_OPENING))
+            continue;
+        /* Publish a conservative position, become visible, then start at the write position
+         * read after that: either the writer saw us (and gates on the conservative position) or
+         * it cached a bound from a write position no newer than the one we start at. */
+        uint64_t before = atomic_load_explicit(&journal->write_position, memory_order_acquire);
+        atomic_store_explicit(&slot->position, before, memory_order_relaxed);
+        atomic_store_explicit(&slot->state, RODA_READER_ACTIVE, memory_order_seq_cst);
+        uint64_t start = atomic_load_explicit(&journal->write_position, memory_order_seq_cst);
+        atomic_store_explicit(&slot->position, start, memory_order_release);
+        reader->journal = journal;
+        reader->slot = slot;
+        reader->position = start;
+        return RODA_SUCCESS;
+    }
+    return RODA_ERROR_TOO_MANY;
+}
+
+void roda_journal_reader_close(roda_journal_reader_t *reader)
+{
+    if (reader == NULL || reader->slot == NULL)
+        return;
+    atomic_store_explicit(&reader->slot->state, RODA_READER_FREE, memory_order_release);
+    roda_wakeup_notify(&reader->journal->space_ready);
+    reader->slot = NULL;
+}
+
+void roda_journal_close(roda_journal_t *journal)
+{
+    atomic_store_explicit(&journal->closed, 1, memory_order_release);
+    roda_wakeup_notify(&journal->data_ready);
+}
+
+/* The lowest position any active reader still needs, or `upper` if none needs less. */
+static uint64_t slowest_reader(const roda_journal_t *journal, uint64_t upper)
+{
+    atomic_thread_fence(memory_order_seq_cst); /* pairs with reader_open's seq_cst publication */
+    uint64_t slowest = upper;
+    for (uint32_t i = 0; i < journal->max_readers; i++) {
+        const roda_journal_reader_slot_t *slot = &journal->readers[i];
+        if (atomic_load_explicit(&slot->state, memory_order_acquire) != RODA_READER_ACTIVE)
+            continue;
+        uint64_t position = atomic_load_explicit(&slot->position, memory_order_acquire);
+        if (position < slowest)
+            slowest = position;
+    }
+    return slowest;
+}
+
+void roda_journal_stats(const roda_journal_t *journal, roda_journal_stats_t *stats)
+{
+    uint64_t end = atomic_load_explicit(&journal->write_position, memory_order_acquire);
+    uint32_t active = 0;
+    for (uint32_t i = 0; i < journal->max_readers; i++)
+        active += atomic_load_explicit(&journal->readers[i].state, memory_order_relaxed) ==
+                  RODA_READER_ACTIVE;
+    uint64_t slowest = slowest_reader(journal, end);
+    stats->capacity = journal->capacity;
+    stats->write_position = end;
+    stats->appended = end - journal->start_position;
+    stats->rejected = atomic_load_explicit(&journal->rejected, memory_order_relaxed);
+    stats->writer_waits = atomic_load_explicit(&journal->writer_waits, memory_order_relaxed);
+    stats->slowest_lag = end > slowest ? end - slowest : 0;
+    stats->readers = active;
+}
+
+/* How far the writer may claim given the readers now, or claim_position if it may not. Rolls to
+ * the next segment of a file-backed journal when the current one is full and no reader needs the
+ * ring window the new segment takes over. */
+static roda_result_t refresh_limit(roda_journal_t *journal, uint64_t *slowest_out)
+{
+    uint64_t position = journal->claim_position;
+    uint64_t slowest = slowest_reader(journal, position);
+    *slowest_out = slowest;
+    uint64_t limit = slowest + journal->capacity;
+    if (journal->file != NULL) {
+        if (position == roda_journal_file_segment_end(journal)) {
+            if (slowest < roda_journal_file_roll_needs(journal)) {
+                journal->claim_limit = position;
+                return RODA_SUCCESS;
+            }
+            roda_result_t result = roda_journal_file_roll(journal);
+            if (result != RODA_SUCCESS)
+                return result;
+        }
+        limit = roda_journal_min_u64(limit, roda_journal_file_segment_end(journal));
+    }
+    journal->claim_limit = limit;
+    return RODA_SUCCESS;
+}
+
+typedef struct space_wait {
+    const roda_journal_t *journal;
+    uint64_t slowest_seen;
+} space_wait_t;
+
+static int space_changed(const void *context)
+{
+    const space_wait_t *wait = context;
+    return slowest_reader(wait->journal, wait->journal->claim_position) != wait->slowest_seen;
+}
+
+roda_result_t roda_journal_claim_slow(roda_journal_t *journal, uint64_t wanted)
+{
+    if (wanted == 0)
+        return RODA_ERROR_INVALID_ARG;
+    roda_idle_state_t idle = {0};
+    int counted_wait = 0;
+    for (;;) {
+        space_wait_t wait = {.journal = journal};
+        roda_result_t result = refresh_limit(journal, &wait.slowest_seen);
+        if (result != RODA_SUCCESS)
+            return result;
+        if (journal->claim_position < journal->claim_limit)
+            return RODA_SUCCESS;
+        if (journal->policy == RODA_JOURNAL_REJECT) {
+            atomic_fetch_add_explicit(&journal->rejected, wanted, memory_order_relaxed);
+            return RODA_FULL;
+        }
+        if (!counted_wait) {
+            atomic_fetch_add_explicit(&journal->writer_waits, 1, memory_order_relaxed);
+            counted_wait = 1;
+        }
+        roda_idle_step(&journal->space_ready, &journal->idle, &idle, space_changed, &wait);
+    }
+}
+
+static int data_available(const void *context)
+{
+    const roda_journal_reader_t *reader = context;
+    const roda_journal_t *journal = reader->journal;
+    return atomic_load_explicit(&journal->write_position, memory_order_acquire) !=
+               reader->position ||
+           atomic_load_explicit(&journal->closed, memory_order_acquire);
+}
+
+void roda_journal_reader_wait(roda_journal_reader_t *reader, const roda_idle_config_t *idle,
+                              roda_idle_state_t *state)
+{
+    roda_idle_step(&reader->journal->data_ready, idle, state, data_available, reader);
+}
+
+roda_result_t roda_journal_sync(roda_journal_t *journal)
+{
+    return journal->file != NULL ? roda_journal_file_sync(journal) : RODA_SUCCESS;
+}
