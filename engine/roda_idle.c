@@ -38,6 +38,7 @@ void roda_idle_step(roda_wakeup_t *wakeup, const roda_idle_config_t *config,
         struct timespec timeout = {.tv_sec = config->sleep_us / 1000000,
                                    .tv_nsec = (long)(config->sleep_us % 1000000) * 1000};
         futex(&wakeup->sequence, FUTEX_WAIT, sequence, &timeout);
+        state->sleeps++;
     }
     atomic_fetch_sub_explicit(&wakeup->sleepers, 1, memory_order_seq_cst);
     /* Stay in the sleeping phase until the caller resets: work came, or it is still idle. */

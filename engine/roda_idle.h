@@ -25,9 +25,9 @@ typedef struct roda_wakeup {
 
 /* How long each phase of waiting lasts. Chosen from the pipeline benchmark (BENCHMARKS.md). */
 typedef struct roda_idle_config {
-    uint32_t spins;          /* busy polls with a pause instruction */
-    uint32_t yields;         /* polls with sched_yield() between them */
-    uint32_t sleep_us;       /* futex sleep bound: a missed wake-up costs at most this */
+    uint32_t spins;    /* busy polls with a pause instruction */
+    uint32_t yields;   /* polls with sched_yield() between them */
+    uint32_t sleep_us; /* futex sleep bound: a missed wake-up costs at most this */
 } roda_idle_config_t;
 
 #define RODA_IDLE_DEFAULT ((roda_idle_config_t){.spins = 256, .yields = 64, .sleep_us = 100000})
@@ -35,6 +35,7 @@ typedef struct roda_idle_config {
 /* Progress of one wait: call roda_idle_step() each time the condition was found false. */
 typedef struct roda_idle_state {
     uint32_t round;
+    uint64_t sleeps; /* futex sleeps so far: what idling cost in wake-ups */
 } roda_idle_state_t;
 
 static inline void roda_cpu_relax(void)

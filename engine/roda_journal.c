@@ -56,8 +56,7 @@ roda_result_t roda_journal_create(const roda_journal_config_t *config, roda_jour
 
     roda_journal_t *journal = aligned_alloc(RODA_PAD, sizeof(*journal));
     uint32_t max_readers = config->max_readers ? config->max_readers : 1;
-    roda_journal_reader_slot_t *readers =
-        aligned_alloc(RODA_PAD, sizeof(*readers) * max_readers);
+    roda_journal_reader_slot_t *readers = aligned_alloc(RODA_PAD, sizeof(*readers) * max_readers);
     if (journal == NULL || readers == NULL) {
         free(journal);
         free(readers);

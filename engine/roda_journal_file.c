@@ -1,4 +1,5 @@
-/* roda_journal_file.c - segment files behind a journal. (Being written: file backing is refused.) */
+/* roda_journal_file.c - segment files behind a journal. (Being written: file backing is refused.)
+ */
 #include "roda_journal_file.h"
 
 roda_result_t roda_journal_file_create(roda_journal_t *journal, const roda_journal_config_t *config)

@@ -8,7 +8,8 @@
 /* Maps the ring from segment files in config->directory. Reserves the ring's address range, sets
  * journal->data, start_position, claim_position, write_position and committed_mirror. A directory
  * that already holds segments continues after their last committed position. */
-roda_result_t roda_journal_file_create(roda_journal_t *journal, const roda_journal_config_t *config);
+roda_result_t roda_journal_file_create(roda_journal_t *journal,
+                                       const roda_journal_config_t *config);
 
 /* Positions below this are inside the current segment; the writer calls roll at this bound. */
 uint64_t roda_journal_file_segment_end(const roda_journal_t *journal);

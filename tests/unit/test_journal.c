@@ -173,7 +173,7 @@ END_TEST
 typedef struct reader_job {
     roda_journal_t *journal;
     roda_journal_reader_t reader;
-    uint64_t batch;      /* most records consumed per batch: small = slow reader */
+    uint64_t batch; /* most records consumed per batch: small = slow reader */
     uint64_t received;
     uint64_t checksum;
     int in_order;

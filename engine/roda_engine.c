@@ -1,0 +1,286 @@
+/* roda_engine.c - stage threads: their loop (read a batch, run it, publish), start, drain and stop.
+ */
+#include "roda_engine.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RODA_STAGE_NAME_MAX 32
+
+typedef struct roda_stage {
+    char name[RODA_STAGE_NAME_MAX];
+    roda_stage_batch_fn batch;
+    void *context;
+    int cpu;
+    roda_journal_t *output;
+    roda_journal_reader_t input_reader;
+    pthread_t thread;
+    roda_engine_t *engine;
+    /* Written by the stage thread only, read by stats from anywhere. */
+    _Alignas(RODA_PAD) _Atomic uint64_t consumed;
+    _Atomic uint64_t batches;
+    _Atomic uint64_t sleeps;
+    _Atomic bool running;
+} roda_stage_t;
+
+struct roda_engine {
+    roda_engine_config_t config;
+    roda_journal_t *input;
+    roda_stage_t *stages[RODA_ENGINE_MAX_STAGES];
+    uint32_t stage_count;
+    bool started;
+    bool stopped;
+    roda_journal_reader_t receiver;
+    bool has_receiver;
+};
+
+static roda_result_t make_journal(const roda_engine_t *engine, uint64_t capacity,
+                                  uint32_t record_size, roda_journal_policy_t policy,
+                                  uint32_t readers, roda_journal_t **out)
+{
+    roda_journal_config_t config = {.capacity = capacity,
+                                    .record_size = record_size,
+                                    .max_readers = readers,
+                                    .policy = policy,
+                                    .idle = engine->config.idle};
+    return roda_journal_create(&config, out);
+}
+
+roda_result_t roda_engine_create(const roda_engine_config_t *config, roda_engine_t **out)
+{
+    if (config == NULL || out == NULL)
+        return RODA_ERROR_INVALID_ARG;
+    *out = NULL;
+    roda_engine_t *engine = calloc(1, sizeof(*engine));
+    if (engine == NULL)
+        return RODA_ERROR_NOMEM;
+    engine->config = *config;
+    if (engine->config.default_capacity == 0)
+        engine->config.default_capacity = 64 * 1024;
+    if (engine->config.max_batch == 0)
+        engine->config.max_batch = 1024;
+    const roda_idle_config_t *idle = &engine->config.idle;
+    if (idle->spins == 0 && idle->yields == 0 && idle->sleep_us == 0)
+        engine->config.idle = RODA_IDLE_DEFAULT;
+    /* The first stage (or the receiver) reads the input, plus the caller's own readers. */
+    roda_result_t result =
+        make_journal(engine, config->input_capacity, config->input_record_size,
+                     config->input_policy, 1 + config->input_readers, &engine->input);
+    if (result != RODA_SUCCESS) {
+        free(engine);
+        return result;
+    }
+    *out = engine;
+    return RODA_SUCCESS;
+}
+
+static roda_journal_t *last_journal(roda_engine_t *engine)
+{
+    return engine->stage_count == 0 ? engine->input
+                                    : engine->stages[engine->stage_count - 1]->output;
+}
+
+roda_result_t roda_engine_add_stage(roda_engine_t *engine, const roda_stage_config_t *config)
+{
+    if (engine == NULL || config == NULL || config->batch == NULL)
+        return RODA_ERROR_INVALID_ARG;
+    if (engine->started)
+        return RODA_ERROR_STATE;
+    if (engine->stage_count == RODA_ENGINE_MAX_STAGES)
+        return RODA_ERROR_TOO_MANY;
+    roda_stage_t *stage = aligned_alloc(RODA_PAD, sizeof(*stage));
+    if (stage == NULL)
+        return RODA_ERROR_NOMEM;
+    memset(stage, 0, sizeof(*stage));
+    strncpy(stage->name, config->name ? config->name : "stage", RODA_STAGE_NAME_MAX - 1);
+    stage->batch = config->batch;
+    stage->context = config->context;
+    stage->cpu = config->cpu;
+    stage->engine = engine;
+    uint64_t capacity =
+        config->output_capacity ? config->output_capacity : engine->config.default_capacity;
+    /* One reader for the next stage or the receiver, plus the caller's own. */
+    roda_result_t result =
+        make_journal(engine, capacity, config->output_record_size, RODA_JOURNAL_BLOCK,
+                     1 + config->output_readers, &stage->output);
+    if (result == RODA_SUCCESS)
+        result = roda_journal_reader_open(last_journal(engine), &stage->input_reader);
+    if (result != RODA_SUCCESS) {
+        roda_journal_destroy(stage->output);
+        free(stage);
+        return result;
+    }
+    engine->stages[engine->stage_count++] = stage;
+    return RODA_SUCCESS;
+}
+
+static void *stage_main(void *arg)
+{
+    roda_stage_t *stage = arg;
+    const roda_engine_config_t *config = &stage->engine->config;
+    roda_journal_reader_t *reader = &stage->input_reader;
+    roda_idle_state_t idle = {0};
+    uint64_t consumed = 0, batches = 0;
+    for (;;) {
+        roda_journal_view_t view;
+        uint64_t count = roda_journal_peek(reader, config->max_batch, &view);
+        if (count == 0) {
+            if (roda_journal_reader_status(reader) == RODA_CLOSED)
+                break;
+            roda_journal_reader_wait(reader, &config->idle, &idle);
+            atomic_store_explicit(&stage->sleeps, idle.sleeps, memory_order_relaxed);
+            continue;
+        }
+        roda_idle_reset(&idle);
+        stage->batch(stage->context, view.run[0], view.run_count[0], stage->output);
+        if (view.run_count[1] != 0)
+            stage->batch(stage->context, view.run[1], view.run_count[1], stage->output);
+        roda_journal_consume(reader, count);
+        consumed += count;
+        batches++;
+        atomic_store_explicit(&stage->consumed, consumed, memory_order_relaxed);
+        atomic_store_explicit(&stage->batches, batches, memory_order_relaxed);
+    }
+    roda_journal_close(stage->output);
+    atomic_store_explicit(&stage->running, false, memory_order_release);
+    return NULL;
+}
+
+static void join_stages(roda_engine_t *engine, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++)
+        pthread_join(engine->stages[i]->thread, NULL);
+}
+
+roda_result_t roda_engine_start(roda_engine_t *engine)
+{
+    if (engine == NULL)
+        return RODA_ERROR_INVALID_ARG;
+    if (engine->started || engine->stage_count == 0)
+        return RODA_ERROR_STATE;
+    if (engine->config.receive) {
+        roda_result_t result = roda_journal_reader_open(last_journal(engine), &engine->receiver);
+        if (result != RODA_SUCCESS)
+            return result;
+        engine->has_receiver = true;
+    }
+    for (uint32_t i = 0; i < engine->stage_count; i++) {
+        roda_stage_t *stage = engine->stages[i];
+        pthread_attr_t attributes;
+        pthread_attr_init(&attributes);
+        if (stage->cpu >= 0) {
+            cpu_set_t cpus;
+            CPU_ZERO(&cpus);
+            CPU_SET((size_t)stage->cpu, &cpus);
+            pthread_attr_setaffinity_np(&attributes, sizeof(cpus), &cpus);
+        }
+        atomic_store(&stage->running, true);
+        int error = pthread_create(&stage->thread, &attributes, stage_main, stage);
+        pthread_attr_destroy(&attributes);
+        if (error != 0) {
+            /* Unwind: the started stages drain and exit once the input is closed. */
+            atomic_store(&stage->running, false);
+            roda_journal_close(engine->input);
+            join_stages(engine, i);
+            engine->stopped = true;
+            engine->started = true;
+            return RODA_ERROR_SYSTEM;
+        }
+    }
+    engine->started = true;
+    return RODA_SUCCESS;
+}
+
+void roda_engine_stop(roda_engine_t *engine)
+{
+    if (engine == NULL || !engine->started || engine->stopped)
+        return;
+    roda_journal_close(engine->input);
+    join_stages(engine, engine->stage_count);
+    engine->stopped = true;
+}
+
+void roda_engine_destroy(roda_engine_t *engine)
+{
+    if (engine == NULL)
+        return;
+    if (engine->started && !engine->stopped)
+        roda_engine_stop(engine);
+    else if (!engine->started)
+        roda_journal_close(engine->input);
+    for (uint32_t i = 0; i < engine->stage_count; i++) {
+        roda_journal_destroy(engine->stages[i]->output);
+        free(engine->stages[i]);
+    }
+    roda_journal_destroy(engine->input);
+    free(engine);
+}
+
+roda_journal_t *roda_engine_input(roda_engine_t *engine)
+{
+    return engine->input;
+}
+
+roda_journal_t *roda_engine_output(roda_engine_t *engine, uint32_t stage)
+{
+    return stage < engine->stage_count ? engine->stages[stage]->output : NULL;
+}
+
+uint32_t roda_engine_stage_count(const roda_engine_t *engine)
+{
+    return engine->stage_count;
+}
+
+roda_result_t roda_engine_send(roda_engine_t *engine, const void *record)
+{
+    if (engine->stopped)
+        return RODA_ERROR_STATE;
+    return roda_journal_append(engine->input, record);
+}
+
+roda_receive_result_t roda_engine_try_receive(roda_engine_t *engine, void *out)
+{
+    if (!engine->has_receiver)
+        return RODA_NO_RECEIVER;
+    roda_journal_view_t view;
+    if (roda_journal_peek(&engine->receiver, 1, &view) == 0)
+        return roda_journal_reader_status(&engine->receiver) == RODA_CLOSED ? RODA_DRAINED
+                                                                            : RODA_NOTHING;
+    memcpy(out, view.run[0], engine->receiver.journal->record_size);
+    roda_journal_consume(&engine->receiver, 1);
+    return RODA_RECEIVED;
+}
+
+uint64_t roda_engine_receive_view(roda_engine_t *engine, uint64_t max, roda_journal_view_t *view)
+{
+    if (!engine->has_receiver) {
+        memset(view, 0, sizeof(*view));
+        return 0;
+    }
+    return roda_journal_peek(&engine->receiver, max, view);
+}
+
+void roda_engine_receive_release(roda_engine_t *engine, uint64_t count)
+{
+    if (engine->has_receiver)
+        roda_journal_consume(&engine->receiver, count);
+}
+
+roda_result_t roda_engine_stage_stats(const roda_engine_t *engine, uint32_t stage,
+                                      roda_stage_stats_t *stats)
+{
+    if (engine == NULL || stats == NULL || stage >= engine->stage_count)
+        return RODA_ERROR_INVALID_ARG;
+    const roda_stage_t *s = engine->stages[stage];
+    roda_journal_stats_t output;
+    roda_journal_stats(s->output, &output);
+    stats->name = s->name;
+    stats->consumed = atomic_load_explicit(&s->consumed, memory_order_relaxed);
+    stats->produced = output.appended;
+    stats->batches = atomic_load_explicit(&s->batches, memory_order_relaxed);
+    stats->sleeps = atomic_load_explicit(&s->sleeps, memory_order_relaxed);
+    stats->running = atomic_load_explicit(&s->running, memory_order_acquire);
+    return RODA_SUCCESS;
+}

@@ -1,0 +1,244 @@
+/* test_engine.c - the stage engine: data through a chain of stages, drain on stop, idle sleep,
+ * pinning and bad parameters. Pipes here are plain inline functions (pipe components have their
+ * own tests). */
+#include <check.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "roda_engine.h"
+
+typedef struct number {
+    uint64_t sequence;
+    uint64_t value;
+} number_t;
+
+typedef struct running_sum {
+    uint64_t total;
+} running_sum_t;
+
+/* Stage A: running total of values (stateful). */
+static inline int add_to_total(running_sum_t *state, const number_t *in, number_t *out)
+{
+    state->total += in->value;
+    *out = (number_t){.sequence = in->sequence, .value = state->total};
+    return 1;
+}
+RODA_STAGE_BATCH(total_batch, add_to_total, running_sum_t, number_t, number_t)
+
+/* Stage B: passes only even sequences (filter). */
+static inline int keep_even(void *state, const number_t *in, number_t *out)
+{
+    (void)state;
+    if (in->sequence % 2 != 0)
+        return 0;
+    *out = *in;
+    return 1;
+}
+RODA_STAGE_BATCH(even_batch, keep_even, void, number_t, number_t)
+
+static roda_engine_t *make_engine(uint64_t capacity, running_sum_t *sum)
+{
+    roda_engine_config_t config = {.input_record_size = sizeof(number_t),
+                                   .input_capacity = capacity,
+                                   .input_policy = RODA_JOURNAL_BLOCK,
+                                   .default_capacity = capacity,
+                                   .receive = true};
+    roda_engine_t *engine = NULL;
+    ck_assert_int_eq(roda_engine_create(&config, &engine), RODA_SUCCESS);
+    roda_stage_config_t total = {.name = "total",
+                                 .batch = total_batch,
+                                 .context = sum,
+                                 .output_record_size = sizeof(number_t),
+                                 .cpu = -1};
+    roda_stage_config_t even = {
+        .name = "even", .batch = even_batch, .output_record_size = sizeof(number_t), .cpu = -1};
+    ck_assert_int_eq(roda_engine_add_stage(engine, &total), RODA_SUCCESS);
+    ck_assert_int_eq(roda_engine_add_stage(engine, &even), RODA_SUCCESS);
+    return engine;
+}
+
+/* Receives until drained, checking every output against the expected running total. */
+static uint64_t receive_all_checked(roda_engine_t *engine, uint64_t *next_sequence,
+                                    uint64_t *expected_total)
+{
+    number_t out;
+    uint64_t received = 0;
+    roda_receive_result_t result;
+    while ((result = roda_engine_try_receive(engine, &out)) != RODA_DRAINED) {
+        if (result == RODA_NOTHING)
+            continue;
+        /* outputs are the even sequences s, each with the total of values 1 .. s+1 */
+        ck_assert_uint_eq(out.sequence, *next_sequence);
+        *expected_total = (out.sequence + 1) * (out.sequence + 2) / 2;
+        ck_assert_uint_eq(out.value, *expected_total);
+        *next_sequence += 2;
+        received++;
+    }
+    return received;
+}
+
+START_TEST(records_flow_through_every_stage_and_stop_drains)
+{
+    running_sum_t sum = {0};
+    roda_engine_t *engine = make_engine(64, &sum);
+    ck_assert_int_eq(roda_engine_start(engine), RODA_SUCCESS);
+    /* More records than one journal holds: back-pressure through the chain. The receiver runs on
+     * this thread only after stop, so the 60 outputs must fit the last journal (64 records). */
+    const uint64_t records = 120;
+    for (uint64_t i = 0; i < records; i++) {
+        number_t n = {.sequence = i, .value = i + 1};
+        ck_assert_int_eq(roda_engine_send(engine, &n), RODA_SUCCESS);
+    }
+    roda_engine_stop(engine); /* records are still in flight: stop must deliver them all */
+    for (uint32_t s = 0; s < roda_engine_stage_count(engine); s++) {
+        roda_stage_stats_t stats;
+        ck_assert_int_eq(roda_engine_stage_stats(engine, s, &stats), RODA_SUCCESS);
+        ck_assert(!stats.running);
+        ck_assert_uint_eq(stats.consumed, records);
+    }
+    uint64_t next = 0, total = 0;
+    ck_assert_uint_eq(receive_all_checked(engine, &next, &total), records / 2);
+    ck_assert_int_eq(roda_engine_send(engine, &(number_t){0}), RODA_ERROR_STATE);
+    roda_engine_destroy(engine);
+}
+END_TEST
+
+typedef struct receiver_job {
+    roda_engine_t *engine;
+    uint64_t received;
+    uint64_t next_sequence;
+    uint64_t total;
+} receiver_job_t;
+
+static void *receiver_thread(void *arg)
+{
+    receiver_job_t *job = arg;
+    job->received = receive_all_checked(job->engine, &job->next_sequence, &job->total);
+    return NULL;
+}
+
+START_TEST(million_records_with_concurrent_receiver)
+{
+    running_sum_t sum = {0};
+    roda_engine_t *engine = make_engine(1024, &sum);
+    ck_assert_int_eq(roda_engine_start(engine), RODA_SUCCESS);
+    receiver_job_t job = {.engine = engine};
+    pthread_t receiver;
+    ck_assert_int_eq(pthread_create(&receiver, NULL, receiver_thread, &job), 0);
+    const uint64_t records = 1000000;
+    for (uint64_t i = 0; i < records; i++) {
+        number_t n = {.sequence = i, .value = i + 1};
+        ck_assert_int_eq(roda_engine_send(engine, &n), RODA_SUCCESS);
+    }
+    roda_engine_stop(engine);
+    pthread_join(receiver, NULL);
+    ck_assert_uint_eq(job.received, records / 2);
+    roda_stage_stats_t stats;
+    ck_assert_int_eq(roda_engine_stage_stats(engine, 1, &stats), RODA_SUCCESS);
+    ck_assert_uint_eq(stats.produced, records / 2);
+    ck_assert_str_eq(stats.name, "even");
+    roda_engine_destroy(engine);
+}
+END_TEST
+
+START_TEST(idle_stages_sleep_and_wake_on_new_records)
+{
+    running_sum_t sum = {0};
+    roda_engine_t *engine = make_engine(64, &sum);
+    ck_assert_int_eq(roda_engine_start(engine), RODA_SUCCESS);
+    /* Bounded wait for both stages to reach the futex sleep. */
+    roda_stage_stats_t first = {0}, second = {0};
+    for (int i = 0; i < 500 && (first.sleeps == 0 || second.sleeps == 0); i++) {
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+        roda_engine_stage_stats(engine, 0, &first);
+        roda_engine_stage_stats(engine, 1, &second);
+    }
+    ck_assert_uint_gt(first.sleeps, 0);
+    ck_assert_uint_gt(second.sleeps, 0);
+    /* A record sent now wakes them: it arrives without stop. */
+    ck_assert_int_eq(roda_engine_send(engine, &(number_t){.sequence = 0, .value = 5}),
+                     RODA_SUCCESS);
+    number_t out;
+    roda_receive_result_t result = RODA_NOTHING;
+    for (int i = 0; i < 5000 && result != RODA_RECEIVED; i++) {
+        result = roda_engine_try_receive(engine, &out);
+        if (result == RODA_NOTHING)
+            nanosleep(&(struct timespec){.tv_nsec = 1000 * 1000}, NULL);
+    }
+    ck_assert_int_eq(result, RODA_RECEIVED);
+    ck_assert_uint_eq(out.value, 5);
+    roda_engine_destroy(engine);
+}
+END_TEST
+
+START_TEST(bad_parameters_and_states_are_refused)
+{
+    roda_engine_t *engine = NULL;
+    roda_engine_config_t config = {.input_record_size = 12, .input_capacity = 64};
+    ck_assert_int_eq(roda_engine_create(&config, &engine), RODA_ERROR_INVALID_ARG);
+    config.input_record_size = 16;
+    config.input_capacity = 60;
+    ck_assert_int_eq(roda_engine_create(&config, &engine), RODA_ERROR_INVALID_ARG);
+    config.input_capacity = 64;
+    ck_assert_int_eq(roda_engine_create(&config, &engine), RODA_SUCCESS);
+    ck_assert_int_eq(roda_engine_start(engine), RODA_ERROR_STATE); /* no stages */
+    roda_stage_config_t stage = {.batch = even_batch, .output_record_size = 16, .cpu = -1};
+    roda_stage_config_t bad = stage;
+    bad.output_record_size = 10;
+    ck_assert_int_eq(roda_engine_add_stage(engine, &bad), RODA_ERROR_INVALID_ARG);
+    bad = stage;
+    bad.batch = NULL;
+    ck_assert_int_eq(roda_engine_add_stage(engine, &bad), RODA_ERROR_INVALID_ARG);
+    for (uint32_t i = 0; i < RODA_ENGINE_MAX_STAGES; i++)
+        ck_assert_int_eq(roda_engine_add_stage(engine, &stage), RODA_SUCCESS);
+    ck_assert_int_eq(roda_engine_add_stage(engine, &stage), RODA_ERROR_TOO_MANY);
+    ck_assert_int_eq(roda_engine_try_receive(engine, &(number_t){0}), RODA_NO_RECEIVER);
+    ck_assert_int_eq(roda_engine_stage_stats(engine, 99, &(roda_stage_stats_t){0}),
+                     RODA_ERROR_INVALID_ARG);
+    ck_assert_int_eq(roda_engine_start(engine), RODA_SUCCESS);
+    ck_assert_int_eq(roda_engine_start(engine), RODA_ERROR_STATE);
+    ck_assert_int_eq(roda_engine_add_stage(engine, &stage), RODA_ERROR_STATE);
+    roda_engine_stop(engine);
+    roda_engine_stop(engine); /* idempotent */
+    roda_engine_destroy(engine);
+}
+END_TEST
+
+START_TEST(pinning_to_a_missing_cpu_fails_cleanly)
+{
+    roda_engine_config_t config = {.input_record_size = 16, .input_capacity = 64, .receive = true};
+    roda_engine_t *engine = NULL;
+    ck_assert_int_eq(roda_engine_create(&config, &engine), RODA_SUCCESS);
+    roda_stage_config_t pinned = {.batch = even_batch, .output_record_size = 16, .cpu = 0};
+    roda_stage_config_t missing = pinned;
+    missing.cpu = CPU_SETSIZE - 1;
+    ck_assert_int_eq(roda_engine_add_stage(engine, &pinned), RODA_SUCCESS);
+    ck_assert_int_eq(roda_engine_add_stage(engine, &missing), RODA_SUCCESS);
+    ck_assert_int_eq(roda_engine_start(engine), RODA_ERROR_SYSTEM);
+    roda_stage_stats_t stats;
+    ck_assert_int_eq(roda_engine_stage_stats(engine, 0, &stats), RODA_SUCCESS);
+    ck_assert(!stats.running); /* the started stage was drained and joined */
+    roda_engine_destroy(engine);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *suite = suite_create("engine");
+    TCase *tc = tcase_create("engine");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, records_flow_through_every_stage_and_stop_drains);
+    tcase_add_test(tc, million_records_with_concurrent_receiver);
+    tcase_add_test(tc, idle_stages_sleep_and_wake_on_new_records);
+    tcase_add_test(tc, bad_parameters_and_states_are_refused);
+    tcase_add_test(tc, pinning_to_a_missing_cpu_fails_cleanly);
+    suite_add_tcase(suite, tc);
+    SRunner *runner = srunner_create(suite);
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
