@@ -268,6 +268,16 @@ void roda_engine_receive_release(roda_engine_t *engine, uint64_t count)
         roda_journal_consume(&engine->receiver, count);
 }
 
+roda_result_t roda_engine_receive_wait(roda_engine_t *engine, roda_idle_state_t *state)
+{
+    if (!engine->has_receiver)
+        return RODA_ERROR_STATE;
+    if (roda_journal_reader_status(&engine->receiver) == RODA_CLOSED)
+        return RODA_CLOSED;
+    roda_journal_reader_wait(&engine->receiver, &engine->config.idle, state);
+    return RODA_SUCCESS;
+}
+
 roda_result_t roda_engine_stage_stats(const roda_engine_t *engine, uint32_t stage,
                                       roda_stage_stats_t *stats)
 {

@@ -110,6 +110,11 @@ roda_receive_result_t roda_engine_try_receive(roda_engine_t *engine, void *out);
 uint64_t roda_engine_receive_view(roda_engine_t *engine, uint64_t max, roda_journal_view_t *view);
 void roda_engine_receive_release(roda_engine_t *engine, uint64_t count);
 
+/* Call when receive_view found nothing: RODA_CLOSED when the engine stopped and every output was
+ * received; otherwise waits one idle step (spin, yield or futex sleep) and returns RODA_SUCCESS.
+ * RODA_ERROR_STATE without `receive`. */
+roda_result_t roda_engine_receive_wait(roda_engine_t *engine, roda_idle_state_t *state);
+
 /* Stats of stage `stage`, safe from any thread. */
 roda_result_t roda_engine_stage_stats(const roda_engine_t *engine, uint32_t stage,
                                       roda_stage_stats_t *stats);

@@ -66,10 +66,15 @@ static uint64_t receive_all_checked(roda_engine_t *engine, uint64_t *next_sequen
 {
     number_t out;
     uint64_t received = 0;
+    roda_idle_state_t idle = {0};
     roda_receive_result_t result;
     while ((result = roda_engine_try_receive(engine, &out)) != RODA_DRAINED) {
-        if (result == RODA_NOTHING)
+        if (result == RODA_NOTHING) {
+            /* CLOSED here means drained: the next try_receive says so too */
+            roda_engine_receive_wait(engine, &idle);
             continue;
+        }
+        roda_idle_reset(&idle);
         /* outputs are the even sequences s, each with the total of values 1 .. s+1 */
         ck_assert_uint_eq(out.sequence, *next_sequence);
         *expected_total = (out.sequence + 1) * (out.sequence + 2) / 2;
@@ -196,6 +201,7 @@ START_TEST(bad_parameters_and_states_are_refused)
         ck_assert_int_eq(roda_engine_add_stage(engine, &stage), RODA_SUCCESS);
     ck_assert_int_eq(roda_engine_add_stage(engine, &stage), RODA_ERROR_TOO_MANY);
     ck_assert_int_eq(roda_engine_try_receive(engine, &(number_t){0}), RODA_NO_RECEIVER);
+    ck_assert_int_eq(roda_engine_receive_wait(engine, &(roda_idle_state_t){0}), RODA_ERROR_STATE);
     ck_assert_int_eq(roda_engine_stage_stats(engine, 99, &(roda_stage_stats_t){0}),
                      RODA_ERROR_INVALID_ARG);
     ck_assert_int_eq(roda_engine_start(engine), RODA_SUCCESS);
