@@ -201,10 +201,16 @@ static double run_pipelined(const options_t *o, tally_t *tally, uint64_t *rss_ki
         fail("engine create", result);
     int cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
     roda_stage_config_t stages[2] = {
-        {.name = "average", .batch = average_batch, .context = &average_state,
-         .output_record_size = sizeof(summary_t), .cpu = o->pin ? 1 % cpus : -1},
-        {.name = "jump", .batch = jump_batch, .context = &jump_state,
-         .output_record_size = sizeof(output_t), .cpu = o->pin ? 2 % cpus : -1},
+        {.name = "average",
+         .batch = average_batch,
+         .context = &average_state,
+         .output_record_size = sizeof(summary_t),
+         .cpu = o->pin ? 1 % cpus : -1},
+        {.name = "jump",
+         .batch = jump_batch,
+         .context = &jump_state,
+         .output_record_size = sizeof(output_t),
+         .cpu = o->pin ? 2 % cpus : -1},
     };
     for (int i = 0; i < 2; i++)
         if ((result = roda_engine_add_stage(engine, &stages[i])) != RODA_SUCCESS)
@@ -306,11 +312,9 @@ int main(int argc, char **argv)
     printf("sensor_pipeline %s: %" PRIu64 " events, %" PRIu64 " sensors, journals of %" PRIu64
            " records\n",
            workload, o.events, o.workload.sensors, o.capacity);
-    printf("  pipelined (2 stages, fully drained): %8.1f M events/s  %.3f s  alerts %" PRIu64
-           "\n",
+    printf("  pipelined (2 stages, fully drained): %8.1f M events/s  %.3f s  alerts %" PRIu64 "\n",
            rate / 1e6, seconds, tally.alerts);
-    printf("  latency send->receive (%" PRIu64 " probes): p50 %" PRIu64 " ns  p99 %" PRIu64
-           " ns\n",
+    printf("  latency send->receive (%" PRIu64 " probes): p50 %" PRIu64 " ns  p99 %" PRIu64 " ns\n",
            tally.probes, p50, p99);
     double fused_rate = 0.0;
     uint64_t pipelined_alerts = tally.alerts;
