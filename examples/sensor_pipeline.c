@@ -11,11 +11,15 @@
  *
  *   sensor_pipeline [--workload reference|realistic] [--events N] [--sensors N] [--window N]
  *                   [--capacity RECORDS] [--batch RECORDS] [--sample N] [--pin 0|1] [--fused 0|1]
+ *                   [--rate EVENTS_PER_SEC]   (pace the sender: latency below saturation)
+ *                   [--spins N] [--yields N]  (idle strategy of stages and receiver)
  *
  * Workloads: reference = one sensor, four repeating values (the seed's); realistic = --sensors
  * sensors (default 10k) in random order, noisy values with rare spikes. */
 #include <math.h>
 #include <pthread.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "bench_common.h"
 #include "roda_engine.h"
@@ -29,9 +33,11 @@ typedef struct reading {
 
 typedef struct summary {
     uint64_t sensor;
+    double sum;
     double average;
     uint64_t count;
     uint64_t sent_ns;
+    uint64_t reserved;
 } summary_t;
 
 enum { OUTPUT_ALERT = 1, OUTPUT_PROBE = 2 };
@@ -56,8 +62,14 @@ static inline uint64_t summary_sensor(const summary_t *s)
 }
 static inline void summary_start(summary_t *s, const reading_t *r)
 {
-    *s = (summary_t){.sensor = r->sensor, .average = r->value, .count = 1, .sent_ns = r->sent_ns};
+    *s = (summary_t){.sensor = r->sensor,
+                     .sum = r->value,
+                     .average = r->value,
+                     .count = 1,
+                     .sent_ns = r->sent_ns};
 }
+/* The mean is sum / count rather than an incremental update: then only the addition carries from
+ * one reading to the next, and the division of each reading overlaps with the next one's work. */
 static inline void summary_add(summary_t *s, const reading_t *r)
 {
     if (s->count == window_size) { /* tumbling window: a new one starts with this reading */
@@ -65,7 +77,8 @@ static inline void summary_add(summary_t *s, const reading_t *r)
         return;
     }
     s->count++;
-    s->average += (r->value - s->average) / (double)s->count;
+    s->sum += r->value;
+    s->average = s->sum / (double)s->count;
     s->sent_ns = r->sent_ns;
 }
 static inline bool jumped(const summary_t *now, const summary_t *before, output_t *out)
@@ -108,11 +121,11 @@ static inline void generate(workload_t *w, uint64_t i, reading_t *r)
         *r = (reading_t){.sensor = 1, .value = repeating[i & 3]};
     } else {
         uint64_t x = bench_random(&w->random);
-        uint64_t sensor = x % w->sensors;
-        double noise = (double)((x >> 40) & 0xff) / 256.0;
-        double value = 100.0 + (double)(sensor % 50) + noise;
-        if ((x >> 20) % 100000 == 0)
-            value *= 10.0; /* a rare spike */
+        uint64_t sensor = ((x >> 32) * w->sensors) >> 32; /* uniform in [0, sensors) */
+        double noise = (double)((x >> 8) & 0xff) / 256.0;
+        double value = 100.0 + (double)(sensor & 63) + noise;
+        if ((x & 0x1ffff) == 0)
+            value *= 10.0; /* a rare spike: one reading in 128 Ki */
         *r = (reading_t){.sensor = sensor, .value = value};
     }
     if (i % w->sample == 0)
@@ -171,6 +184,8 @@ static void *receiver_main(void *arg)
 
 typedef struct options {
     uint64_t events, capacity, batch, pin, key_capacity;
+    uint64_t rate; /* events/s the sender paces itself to; 0 = flat out */
+    roda_idle_config_t idle;
     workload_t workload;
 } options_t;
 
@@ -178,6 +193,18 @@ static void fail(const char *what, roda_result_t result)
 {
     fprintf(stderr, "sensor_pipeline: %s: %s\n", what, roda_result_str(result));
     exit(1);
+}
+
+/* Holds the sender back until event `sent` is due at `rate` events/s. It sleeps, as an ingest
+ * thread blocked in epoll would, so the stages get the cores. */
+static void pace(uint64_t start, uint64_t sent, uint64_t rate)
+{
+    uint64_t due = start + (uint64_t)((double)sent * 1e9 / (double)rate);
+    uint64_t now = roda_now_ns();
+    if (now < due)
+        nanosleep(&(struct timespec){.tv_sec = (time_t)((due - now) / 1000000000u),
+                                     .tv_nsec = (long)((due - now) % 1000000000u)},
+                  NULL);
 }
 
 static double run_pipelined(const options_t *o, tally_t *tally, uint64_t *rss_kib)
@@ -195,7 +222,8 @@ static double run_pipelined(const options_t *o, tally_t *tally, uint64_t *rss_ki
                                    .input_capacity = o->capacity,
                                    .input_policy = RODA_JOURNAL_BLOCK,
                                    .default_capacity = o->capacity,
-                                   .receive = true};
+                                   .receive = true,
+                                   .idle = o->idle};
     roda_engine_t *engine;
     if ((result = roda_engine_create(&config, &engine)) != RODA_SUCCESS)
         fail("engine create", result);
@@ -225,6 +253,8 @@ static double run_pipelined(const options_t *o, tally_t *tally, uint64_t *rss_ki
     roda_journal_t *input = roda_engine_input(engine);
     uint64_t start = roda_now_ns();
     for (uint64_t sent = 0; sent < o->events;) {
+        if (o->rate != 0)
+            pace(start, sent, o->rate);
         void *slots;
         uint64_t granted;
         uint64_t wanted = o->events - sent < o->batch ? o->events - sent : o->batch;
@@ -278,6 +308,8 @@ int main(int argc, char **argv)
     o.workload.sensors = 10000;
     o.workload.sample = 4096;
     o.workload.random = 0x9E3779B97F4A7C15ull;
+    o.idle = RODA_IDLE_DEFAULT;
+    uint64_t spins = o.idle.spins, yields = o.idle.yields;
     const char *workload = bench_option_str(argc, argv, "--workload", "realistic");
     if (!bench_option_u64(argc, argv, "--events", &o.events) ||
         !bench_option_u64(argc, argv, "--sensors", &o.workload.sensors) ||
@@ -286,6 +318,9 @@ int main(int argc, char **argv)
         !bench_option_u64(argc, argv, "--batch", &o.batch) ||
         !bench_option_u64(argc, argv, "--sample", &o.workload.sample) ||
         !bench_option_u64(argc, argv, "--pin", &o.pin) ||
+        !bench_option_u64(argc, argv, "--rate", &o.rate) ||
+        !bench_option_u64(argc, argv, "--spins", &spins) ||
+        !bench_option_u64(argc, argv, "--yields", &yields) ||
         !bench_option_u64(argc, argv, "--fused", &fused_run))
         return 2;
     if (strcmp(workload, "reference") != 0 && strcmp(workload, "realistic") != 0) {
@@ -293,6 +328,8 @@ int main(int argc, char **argv)
         return 2;
     }
     o.workload.realistic = strcmp(workload, "realistic") == 0;
+    o.idle.spins = (uint32_t)spins;
+    o.idle.yields = (uint32_t)yields;
     if (!o.workload.realistic)
         o.workload.sensors = 1;
     if (o.events == 0 || o.batch == 0 || o.workload.sample == 0 || o.workload.sensors == 0 ||
@@ -334,9 +371,9 @@ int main(int argc, char **argv)
     }
     printf("RESULT name=sensor_pipeline_%s events=%" PRIu64 " events_per_sec=%.0f p50_ns=%" PRIu64
            " p99_ns=%" PRIu64 " fused_events_per_sec=%.0f pipelined_over_fused=%.3f alerts=%" PRIu64
-           " sensors=%" PRIu64 " capacity=%" PRIu64 " rss_kib=%" PRIu64 "\n",
+           " sensors=%" PRIu64 " capacity=%" PRIu64 " rate=%" PRIu64 " rss_kib=%" PRIu64 "\n",
            workload, o.events, rate, p50, p99, fused_rate, fused_rate > 0 ? rate / fused_rate : 0.0,
-           pipelined_alerts, o.workload.sensors, o.capacity, rss_kib);
+           pipelined_alerts, o.workload.sensors, o.capacity, o.rate, rss_kib);
     free(tally.latencies);
     return 0;
 }
