@@ -113,8 +113,8 @@ typedef struct roda_window_stats {
     double mean, min, max, stddev;
 } roda_window_stats_t;
 
-/* Functions the macros define: a program uses some of them (clang warns about unused static
- * functions of the main file otherwise). */
+/* The functions the macros define are marked unused: a program calls only some of them, and
+ * clang warns about unused static functions defined in a .c file. */
 #define RODA_PIPE_FN_ static inline __attribute__((unused))
 
 /* ---- Shared by the component macros --------------------------------------------------------- */
