@@ -68,7 +68,8 @@ uint32_t roda_keytable_remove(roda_keytable_t *table, uint64_t key);
 bool roda_keytable_remove_index(roda_keytable_t *table, uint32_t index);
 
 /* Iteration over live keys in index order: start with *cursor = 0; each call that returns true
- * sets *key and *index and advances *cursor. Removing the key just returned is allowed. */
+ * sets *key and *index and advances *cursor. Removing keys while iterating is allowed (indexes
+ * never move); a key inserted meanwhile may or may not be visited. */
 bool roda_keytable_next(const roda_keytable_t *table, uint32_t *cursor, uint64_t *key,
                         uint32_t *index);
 

@@ -113,21 +113,23 @@ typedef struct roda_window_stats {
     double mean, min, max, stddev;
 } roda_window_stats_t;
 
-/* Functions the macros define: a program uses some of them (clang warns about unused static
- * functions of the main file otherwise). */
+/* The functions the macros define are marked unused: a program calls only some of them, and
+ * clang warns about unused static functions defined in a .c file. */
 #define RODA_PIPE_FN_ static inline __attribute__((unused))
 
 /* ---- Shared by the component macros --------------------------------------------------------- */
 
-/* Looks up (or adds) the key's state index; a refused key is counted and the input dropped. */
-static inline bool roda_pipe_key_(roda_keytable_t *keys, roda_pipe_counters_t *counters,
-                                  uint64_t key, uint32_t *index, bool *fresh)
+/* The state (`size` bytes) of `key`, added if new (*fresh tells); NULL when the key is new and
+ * the table full: the input is dropped and counted as refused. */
+static inline void *roda_pipe_state_(roda_keytable_t *keys, roda_pipe_counters_t *counters,
+                                     uint64_t key, size_t size, bool *fresh)
 {
-    if (__builtin_expect(roda_keytable_insert(keys, key, index, fresh) != RODA_SUCCESS, 0)) {
+    uint32_t index;
+    if (__builtin_expect(roda_keytable_insert(keys, key, &index, fresh) != RODA_SUCCESS, 0)) {
         counters->refused++;
-        return false;
+        return NULL;
     }
-    return true;
+    return (uint8_t *)keys->states + (size_t)index * size;
 }
 
 /* Stats of `count` >= 1 values, two passes: the mean, then the squared deviations from it (no
@@ -213,12 +215,12 @@ static inline void roda_window_stats_of(const double *values, uint64_t count,
     RODA_PIPE_KEYED_(name, STATE)                                                                  \
     RODA_PIPE_FN_ int name(name##_t *self, const IN *in, STATE *out)                               \
     {                                                                                              \
-        uint32_t index;                                                                            \
         bool fresh;                                                                                \
         self->counters.in++;                                                                       \
-        if (!roda_pipe_key_(&self->keys, &self->counters, KEY(in), &index, &fresh))                \
+        STATE *state =                                                                             \
+            roda_pipe_state_(&self->keys, &self->counters, KEY(in), sizeof(STATE), &fresh);        \
+        if (state == NULL)                                                                         \
             return 0;                                                                              \
-        STATE *state = (STATE *)self->keys.states + index;                                         \
         if (fresh)                                                                                 \
             INIT(state, in);                                                                       \
         else                                                                                       \
@@ -232,12 +234,11 @@ static inline void roda_window_stats_of(const double *values, uint64_t count,
     RODA_PIPE_KEYED_(name, T)                                                                      \
     RODA_PIPE_FN_ int name(name##_t *self, const T *in, OUT *out)                                  \
     {                                                                                              \
-        uint32_t index;                                                                            \
         bool fresh;                                                                                \
         self->counters.in++;                                                                       \
-        if (!roda_pipe_key_(&self->keys, &self->counters, KEY(in), &index, &fresh))                \
+        T *previous = roda_pipe_state_(&self->keys, &self->counters, KEY(in), sizeof(T), &fresh);  \
+        if (previous == NULL)                                                                      \
             return 0;                                                                              \
-        T *previous = (T *)self->keys.states + index;                                              \
         bool emit = COMPARE(in, fresh ? NULL : previous, out);                                     \
         *previous = *in;                                                                           \
         if (!emit)                                                                                 \
@@ -250,12 +251,11 @@ static inline void roda_window_stats_of(const double *values, uint64_t count,
     RODA_PIPE_KEYED_(name, T)                                                                      \
     RODA_PIPE_FN_ int name(name##_t *self, const T *in, T *out)                                    \
     {                                                                                              \
-        uint32_t index;                                                                            \
         bool fresh;                                                                                \
         self->counters.in++;                                                                       \
-        if (!roda_pipe_key_(&self->keys, &self->counters, KEY(in), &index, &fresh))                \
+        T *last = roda_pipe_state_(&self->keys, &self->counters, KEY(in), sizeof(T), &fresh);      \
+        if (last == NULL)                                                                          \
             return 0;                                                                              \
-        T *last = (T *)self->keys.states + index;                                                  \
         if (!fresh && EQUAL(in, last))                                                             \
             return 0;                                                                              \
         *last = *in;                                                                               \
@@ -267,22 +267,24 @@ static inline void roda_window_stats_of(const double *values, uint64_t count,
 #define RODA_WINDOW(name, IN, KEY, VALUE, SIZE, SLIDE)                                             \
     _Static_assert((SLIDE) >= 1 && (SLIDE) <= (SIZE), "RODA_WINDOW needs 1 <= SLIDE <= SIZE");     \
     typedef struct name##_key_s {                                                                  \
-        uint64_t seen; /* tumbling: items in the open window; sliding: items ever */               \
+        uint64_t seen;    /* tumbling: items in the open window; sliding: items in the ring */     \
+        uint32_t next;    /* sliding: ring position of the next value */                           \
+        uint32_t pending; /* sliding: items since the last emission */                             \
         double mean, m2, min, max;                                                                 \
         double ring[RODA_WINDOW_RING_(SIZE, SLIDE)];                                               \
     } name##_key_t;                                                                                \
     RODA_PIPE_KEYED_(name, name##_key_t)                                                           \
     RODA_PIPE_FN_ int name(name##_t *self, const IN *in, roda_window_stats_t *out)                 \
     {                                                                                              \
-        uint32_t index;                                                                            \
         bool fresh;                                                                                \
         uint64_t k = KEY(in);                                                                      \
         self->counters.in++;                                                                       \
-        if (!roda_pipe_key_(&self->keys, &self->counters, k, &index, &fresh))                      \
+        name##_key_t *window =                                                                     \
+            roda_pipe_state_(&self->keys, &self->counters, k, sizeof(name##_key_t), &fresh);       \
+        if (window == NULL)                                                                        \
             return 0;                                                                              \
-        name##_key_t *window = (name##_key_t *)self->keys.states + index;                          \
         if (fresh)                                                                                 \
-            window->seen = 0;                                                                      \
+            window->seen = window->next = window->pending = 0;                                     \
         double x = VALUE(in);                                                                      \
         if ((SLIDE) == (SIZE)) {                                                                   \
             if (window->seen == 0) {                                                               \
@@ -307,13 +309,14 @@ static inline void roda_window_stats_of(const double *values, uint64_t count,
                                          .stddev = sqrt(window->m2 / (double)window->seen)};       \
             window->seen = 0;                                                                      \
         } else {                                                                                   \
-            window->ring[window->seen % RODA_WINDOW_RING_(SIZE, SLIDE)] = x;                       \
-            window->seen++;                                                                        \
-            if (window->seen % (uint64_t)(SLIDE) != 0)                                             \
+            window->ring[window->next] = x;                                                        \
+            window->next =                                                                         \
+                window->next + 1 == RODA_WINDOW_RING_(SIZE, SLIDE) ? 0 : window->next + 1;         \
+            window->seen += window->seen < (uint64_t)(SIZE);                                       \
+            if (++window->pending < (uint32_t)(SLIDE))                                             \
                 return 0;                                                                          \
-            roda_window_stats_of(                                                                  \
-                window->ring, window->seen < (uint64_t)(SIZE) ? window->seen : (uint64_t)(SIZE),   \
-                out);                                                                              \
+            window->pending = 0;                                                                   \
+            roda_window_stats_of(window->ring, window->seen, out);                                 \
             out->key = k;                                                                          \
         }                                                                                          \
         self->counters.out++;                                                                      \
