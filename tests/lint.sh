@@ -13,8 +13,11 @@ echo "lint: clang-format on ${#sources[@]} files"
 clang-format --dry-run -Werror "${sources[@]}" || status=1
 
 echo "lint: cppcheck"
+# ctu*: cppcheck's cross-unit analysis mistakes the several functions one pipe macro expands to on
+# a single line for one another (false positives that vanish on the preprocessed file).
 cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
-    --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -Iengine -Igateway \
+    --inline-suppr --suppress=missingIncludeSystem --suppress=ctuuninitvar \
+    --suppress=ctunullpointer -D_GNU_SOURCE -Iengine -Igateway \
     "${sources[@]}" || status=1
 
 echo "lint: clang-tidy"

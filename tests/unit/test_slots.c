@@ -108,7 +108,7 @@ static void *reader_thread(void *arg)
     uint64_t last[SLOTS] = {0};
     for (uint64_t i = 0; i < READS; i++) {
         uint64_t index = i % SLOTS;
-        record_t record;
+        record_t record = {0};
         roda_result_t result = roda_slots_read(job->store, index, &record);
         if (result == RODA_ERROR_STATE)
             continue;
@@ -146,7 +146,7 @@ START_TEST(readers_never_see_a_torn_slot)
         reads += jobs[i].reads;
     }
     for (uint64_t index = 0; index < SLOTS; index++) {
-        record_t record;
+        record_t record = {0};
         ck_assert_int_eq(roda_slots_read(store, index, &record), RODA_SUCCESS);
         ck_assert_uint_eq(record.n, WRITES - (WRITES - index) % SLOTS);
         ck_assert(consistent(&record));
