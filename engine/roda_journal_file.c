@@ -160,7 +160,8 @@ static roda_result_t list_segments(int dir_fd, int writable, uint64_t **firsts_o
         free(firsts);
         return result;
     }
-    qsort(firsts, count, sizeof(*firsts), compare_u64);
+    if (count > 1)
+        qsort(firsts, count, sizeof(*firsts), compare_u64);
     *firsts_out = firsts;
     *count_out = count;
     return RODA_SUCCESS;
