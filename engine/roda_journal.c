@@ -57,8 +57,7 @@ roda_result_t roda_journal_create(const roda_journal_config_t *config, roda_jour
 
     roda_journal_t *journal = aligned_alloc(RODA_PAD, sizeof(*journal));
     uint32_t max_readers = config->max_readers ? config->max_readers : 1;
-    roda_journal_reader_slot_t *readers =
-        aligned_alloc(RODA_PAD, sizeof(*readers) * max_readers);
+    roda_journal_reader_slot_t *readers = aligned_alloc(RODA_PAD, sizeof(*readers) * max_readers);
     if (journal == NULL || readers == NULL) {
         free(journal);
         free(readers);
@@ -84,9 +83,7 @@ roda_result_t roda_journal_create(const roda_journal_config_t *config, roda_jour
         return result;
     }
     /* claim_limit stays 0: the first claim takes the slow path and looks at the readers. */
-    journal->claim_limit = 0;
-    atomic_store_explicit(&journal->overwrite_limit, journal->claim_position,
-                          memory_order_relaxed);
+    atomic_store_explicit(&journal->overwrite_limit, journal->claim_position, memory_order_relaxed);
     *out = journal;
     return RODA_SUCCESS;
 }
@@ -324,9 +321,8 @@ roda_result_t roda_journal_tail_open_at(roda_journal_t *journal, uint64_t positi
 
 /* Racy by design: the writer may be storing into these words. Word copies through volatile keep
  * the compiler from turning the loop into a memcpy call, which ThreadSanitizer would intercept. */
-__attribute__((no_sanitize_thread)) static void copy_words(uint64_t *destination,
-                                                           const volatile uint64_t *source,
-                                                           size_t words)
+__attribute__((no_sanitize_thread)) static void
+copy_words(uint64_t *destination, const volatile uint64_t *source, size_t words)
 {
     for (size_t i = 0; i < words; i++)
         destination[i] = source[i];

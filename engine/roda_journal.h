@@ -2,9 +2,10 @@
  *
  * This header is the documentation of the journal.
  *
- * Memory: one region of `capacity * record_size` bytes, mapped and populated at creation (anonymous
- * memory, or segment files when a directory is given). Nothing is allocated and no system call is
- * made when appending or reading, except the rare slow paths named below.
+ * Memory: one region of `capacity * record_size` bytes, reserved at creation: anonymous memory
+ * populated up front, or (file-backed) windows of segment_records records, each mapped from its
+ * segment file and populated when the writer starts that segment. Nothing is allocated and no
+ * system call is made when appending or reading, except the rare slow paths named below.
  *
  * Positions: every record has a position, a monotonic 64-bit counter that never wraps in
  * practice; its slot is `position & (capacity - 1)`. The writer owns `write_position`, published
@@ -16,7 +17,7 @@
  * decides: RODA_JOURNAL_BLOCK waits (spin, yield, futex) until the slowest reader moves on;
  * RODA_JOURNAL_REJECT returns RODA_FULL and counts the records as rejected.
  *
- * Writer:  roda_journal_claim(j, n, &records, &granted); write records; roda_journal_commit(j, granted);
+ * Writer:  roda_journal_claim(j, n, &records, &granted); write; roda_journal_commit(j, granted);
  * Reader:  n = roda_journal_peek(r, max, &view); use view; roda_journal_consume(r, n);
  * Tail:    n = roda_journal_tail_peek(t, max, &view); roda_journal_tail_copy(t, &view, buffer);
  *          missed = roda_journal_tail_consume(t, n); use buffer only if missed == 0.
@@ -61,11 +62,11 @@ typedef enum roda_journal_policy {
 } roda_journal_policy_t;
 
 typedef struct roda_journal_config {
-    uint64_t capacity;          /* records; a power of two, 2 .. RODA_JOURNAL_MAX_CAPACITY */
-    uint32_t record_size;       /* bytes; a multiple of 8, up to RODA_JOURNAL_MAX_RECORD_SIZE */
-    uint32_t max_readers;       /* 1 .. RODA_JOURNAL_MAX_READERS (0 means 1) */
+    uint64_t capacity;    /* records; a power of two, 2 .. RODA_JOURNAL_MAX_CAPACITY */
+    uint32_t record_size; /* bytes; a multiple of 8, up to RODA_JOURNAL_MAX_RECORD_SIZE */
+    uint32_t max_readers; /* 1 .. RODA_JOURNAL_MAX_READERS (0 means 1) */
     roda_journal_policy_t policy;
-    roda_idle_config_t idle;    /* how a BLOCKed writer waits; zero means RODA_IDLE_DEFAULT */
+    roda_idle_config_t idle; /* how a BLOCKed writer waits; zero means RODA_IDLE_DEFAULT */
     /* File backing (optional). NULL directory: anonymous memory, nothing survives the process. */
     const char *directory;      /* segment files live here; created if missing */
     uint64_t segment_records;   /* records per segment file; a power of two dividing capacity,
@@ -134,11 +135,11 @@ typedef struct roda_journal_view {
 typedef struct roda_journal_stats {
     uint64_t capacity;
     uint64_t write_position;
-    uint64_t appended;      /* records committed by this journal object */
-    uint64_t rejected;      /* records refused under REJECT */
-    uint64_t writer_waits;  /* times a BLOCKed writer had to wait for a reader */
-    uint64_t slowest_lag;   /* write_position - the slowest active reader's position */
-    uint32_t readers;       /* active readers */
+    uint64_t appended;     /* records committed by this journal object */
+    uint64_t rejected;     /* records refused under REJECT */
+    uint64_t writer_waits; /* times a BLOCKed writer had to wait for a reader */
+    uint64_t slowest_lag;  /* write_position - the slowest active reader's position */
+    uint32_t readers;      /* active readers */
 } roda_journal_stats_t;
 
 /* Creates a journal. On success *out owns the mapping; destroy it with roda_journal_destroy.
@@ -179,8 +180,10 @@ roda_result_t roda_journal_sync(roda_journal_t *journal);
 
 /* ---- Writer hot path --------------------------------------------------------------------- */
 
-/* Slow path of claim: refreshes the slowest reader, rolls a segment, waits (BLOCK) or refuses
- * (REJECT, counting `wanted` as rejected). Returns RODA_SUCCESS when at least one record is free. */
+/* Slow path of claim: refreshes the slowest reader, announces how far it writes, rolls a segment,
+ * waits (BLOCK) or refuses (REJECT, counting `wanted` as rejected). Returns RODA_SUCCESS when at
+ * least one record is free; RODA_ERROR_IO / _NOMEM when a segment roll failed (file-backed: the
+ * journal stays usable, the next claim tries the roll again). */
 roda_result_t roda_journal_claim_slow(roda_journal_t *journal, uint64_t wanted);
 
 static inline uint64_t roda_journal_min_u64(uint64_t a, uint64_t b)

@@ -90,7 +90,8 @@ static roda_result_t check_segment(int fd, uint64_t named_first, roda_journal_se
     if (got < 0)
         return RODA_ERROR_IO;
     if ((size_t)got != sizeof(header) || header.magic != RODA_JOURNAL_SEGMENT_MAGIC ||
-        header.version != RODA_JOURNAL_SEGMENT_VERSION || header.checksum != roda_journal_file_header_checksum(&header))
+        header.version != RODA_JOURNAL_SEGMENT_VERSION ||
+        header.checksum != roda_journal_file_header_checksum(&header))
         return RODA_ERROR_CORRUPT;
     uint64_t records = header.segment_records;
     if (header.record_size == 0 || header.record_size % 8 != 0 ||
@@ -268,7 +269,8 @@ static roda_result_t map_window(roda_journal_t *journal, int fd, uint64_t first,
 static roda_result_t open_current(roda_journal_t *journal, int fd, uint64_t first)
 {
     struct roda_journal_file *file = journal->file;
-    void *header = mmap(NULL, RODA_JOURNAL_SEGMENT_HEADER, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void *header =
+        mmap(NULL, RODA_JOURNAL_SEGMENT_HEADER, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (header == MAP_FAILED)
         return RODA_ERROR_NOMEM;
     roda_result_t result = map_window(journal, fd, first, PROT_READ | PROT_WRITE);
@@ -280,8 +282,10 @@ static roda_result_t open_current(roda_journal_t *journal, int fd, uint64_t firs
      * faults here instead of on the append path. The write keeps what a reused segment holds. */
     volatile uint8_t *window = window_of(journal, first);
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    for (size_t offset = 0; offset < file->segment_bytes; offset += page)
-        window[offset] = window[offset];
+    for (size_t offset = 0; offset < file->segment_bytes; offset += page) {
+        uint8_t kept = window[offset];
+        window[offset] = kept;
+    }
     file->header = header;
     file->current_first = first;
     journal->committed_mirror = &file->header->committed_position;
@@ -329,8 +333,7 @@ static roda_result_t new_segment(roda_journal_t *journal, uint64_t first)
  * leaves no more files than retained. */
 static roda_result_t apply_retention(struct roda_journal_file *file, uint64_t next_first)
 {
-    while ((next_first - file->oldest_on_disk) / file->segment_records >=
-           file->retained_segments) {
+    while ((next_first - file->oldest_on_disk) / file->segment_records >= file->retained_segments) {
         char name[NAME_SIZE];
         segment_name(name, file->oldest_on_disk, 0);
         if (unlinkat(file->dir_fd, name, 0) != 0 && errno != ENOENT)
@@ -360,9 +363,8 @@ static roda_result_t restart(roda_journal_t *journal, const roda_journal_scan_t 
     }
     file->oldest_on_disk = scan->segments[0].first_position;
     file->synced_position = file->oldest_on_disk;
-    roda_result_t result =
-        reuse ? open_current(journal, last->fd, last->first_position)
-              : map_window(journal, last->fd, last->first_position, PROT_READ);
+    roda_result_t result = reuse ? open_current(journal, last->fd, last->first_position)
+                                 : map_window(journal, last->fd, last->first_position, PROT_READ);
     if (result == RODA_SUCCESS)
         result = apply_retention(file, reuse ? last->first_position : last->committed_position);
     if (result == RODA_SUCCESS && !reuse)
@@ -433,10 +435,9 @@ roda_result_t roda_journal_file_create(roda_journal_t *journal, const roda_journ
                            scan.segment_records != config->segment_records))
         result = RODA_ERROR_INVALID_ARG;
     /* One contiguous range for the ring; segment files are mapped over its windows. */
-    void *ring = MAP_FAILED;
     if (result == RODA_SUCCESS) {
-        ring = mmap(NULL, (size_t)(journal->capacity * journal->record_size), PROT_NONE,
-                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        void *ring = mmap(NULL, (size_t)(journal->capacity * journal->record_size), PROT_NONE,
+                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (ring == MAP_FAILED)
             result = RODA_ERROR_NOMEM;
         else

@@ -58,7 +58,8 @@ void roda_journal_file_scan_free(roda_journal_scan_t *scan);
  * journal->data, file, start_position, oldest_position, claim_position, write_position and
  * committed_mirror. A directory that already holds segments continues after their last committed
  * position (in the last segment when it has room, else in a new one). */
-roda_result_t roda_journal_file_create(roda_journal_t *journal, const roda_journal_config_t *config);
+roda_result_t roda_journal_file_create(roda_journal_t *journal,
+                                       const roda_journal_config_t *config);
 
 /* Positions below this are inside the current segment; the writer calls roll at this bound. */
 uint64_t roda_journal_file_segment_end(const roda_journal_t *journal);

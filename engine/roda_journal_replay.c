@@ -40,7 +40,8 @@ void roda_journal_replay_close(roda_journal_replay_t *replay)
  * live writer's latest commit counts, and checked again. */
 static roda_result_t map_segments(roda_journal_replay_t *replay, const roda_journal_scan_t *scan)
 {
-    size_t bytes = RODA_JOURNAL_SEGMENT_HEADER + (size_t)(scan->segment_records * scan->record_size);
+    size_t bytes =
+        RODA_JOURNAL_SEGMENT_HEADER + (size_t)(scan->segment_records * scan->record_size);
     for (size_t i = 0; i < scan->count; i++) {
         const roda_journal_segment_t *segment = &scan->segments[i];
         void *map = mmap(NULL, bytes, PROT_READ, MAP_SHARED, segment->fd, 0);
@@ -54,8 +55,8 @@ static roda_result_t map_segments(roda_journal_replay_t *replay, const roda_jour
     }
     replay_segment_t *last = &replay->segments[replay->count - 1];
     const roda_journal_segment_header_t *header = (const void *)last->map;
-    uint64_t committed = atomic_load_explicit(
-        (_Atomic uint64_t *)&header->committed_position, memory_order_acquire);
+    uint64_t committed =
+        atomic_load_explicit((_Atomic uint64_t *)&header->committed_position, memory_order_acquire);
     if (committed < last->end_position || committed - last->first_position > scan->segment_records)
         return RODA_ERROR_CORRUPT;
     last->end_position = committed;

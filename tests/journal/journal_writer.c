@@ -33,7 +33,8 @@ static int append_run(roda_journal_t *journal, uint64_t wanted)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4 || (strcmp(argv[3], "exit") && strcmp(argv[3], "hang") && strcmp(argv[3], "run"))) {
+    if (argc != 4 ||
+        (strcmp(argv[3], "exit") && strcmp(argv[3], "hang") && strcmp(argv[3], "run"))) {
         fprintf(stderr, "usage: journal_writer DIRECTORY RECORDS exit|hang|run\n");
         return 2;
     }

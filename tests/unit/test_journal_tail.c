@@ -15,9 +15,8 @@
 
 static roda_journal_t *make(uint64_t capacity)
 {
-    roda_journal_config_t config = {.capacity = capacity,
-                                    .record_size = sizeof(test_record_t),
-                                    .policy = RODA_JOURNAL_REJECT};
+    roda_journal_config_t config = {
+        .capacity = capacity, .record_size = sizeof(test_record_t), .policy = RODA_JOURNAL_REJECT};
     roda_journal_t *journal = NULL;
     ck_assert_int_eq(roda_journal_create(&config, &journal), RODA_SUCCESS);
     return journal;
