@@ -255,7 +255,9 @@ static roda_result_t map_window(roda_journal_t *journal, int fd, uint64_t first,
 {
     uint8_t *window = window_of(journal, first);
     size_t bytes = journal->file->segment_bytes;
-    if (mmap(window, bytes, prot, MAP_SHARED | MAP_FIXED | MAP_POPULATE, fd,
+    /* Read-only windows are populated here; the writer's window by open_current. */
+    int populate = (prot & PROT_WRITE) ? 0 : MAP_POPULATE;
+    if (mmap(window, bytes, prot, MAP_SHARED | MAP_FIXED | populate, fd,
              RODA_JOURNAL_SEGMENT_HEADER) != MAP_FAILED)
         return RODA_SUCCESS;
     int saved = errno;
@@ -278,13 +280,17 @@ static roda_result_t open_current(roda_journal_t *journal, int fd, uint64_t firs
         munmap(header, RODA_JOURNAL_SEGMENT_HEADER);
         return result;
     }
-    /* MAP_POPULATE maps shared file pages read-only; one write per page now takes the write
-     * faults here instead of on the append path. The write keeps what a reused segment holds. */
+    /* Prefault the pages writable here, not on the append path (MAP_POPULATE would map shared
+     * file pages read-only, leaving a write fault per page). Kernels before 5.14 lack
+     * MADV_POPULATE_WRITE: one write per page does the same, keeping what a reused segment
+     * holds. */
     volatile uint8_t *window = window_of(journal, first);
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    for (size_t offset = 0; offset < file->segment_bytes; offset += page) {
-        uint8_t kept = window[offset];
-        window[offset] = kept;
+    if (madvise((void *)window, file->segment_bytes, MADV_POPULATE_WRITE) != 0) {
+        size_t page = (size_t)sysconf(_SC_PAGESIZE);
+        for (size_t offset = 0; offset < file->segment_bytes; offset += page) {
+            uint8_t kept = window[offset];
+            window[offset] = kept;
+        }
     }
     file->header = header;
     file->current_first = first;
