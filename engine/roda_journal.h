@@ -26,9 +26,11 @@
  * Tail readers never gate the writer. To let them tell intact records from overwritten ones
  * without a store on the append path, the writer announces on its slow path how far it may write
  * before looking again (`overwrite_limit`), never more than a quarter of the ring ahead of its
- * write position (so it takes the slow path at least four times per lap). Records at positions
+ * write position (so it takes the slow path at least four times per lap), or for a segment roll
+ * the end of the new segment (the roll replaces its whole window at once). Records at positions
  * below overwrite_limit - capacity may be overwritten at any moment; the others are intact. A tail
- * reader less than 3/4 of the capacity behind the writer therefore never loses a record.
+ * reader less than 3/4 of the capacity behind the writer (file-backed: also less than capacity -
+ * segment_records) therefore never loses a record.
  *
  * File backing (config.directory): the ring is made of segment files of `segment_records`
  * records, each a 4096-byte header (magic, version, geometry, first position, committed position)
@@ -364,7 +366,8 @@ typedef struct roda_journal_replay roda_journal_replay_t;
 
 /* Opens `directory` and checks every segment file: magic, format version, header checksum, the
  * file size against the header geometry, the same record and segment size in every file, the
- * first position matching the file name, committed position within the segment, and positions
+ * first position matching the file name and a multiple of the segment size, the committed
+ * position within the segment (and at its end for every segment but the last), and positions
  * contiguous from file to file (older files missing is retention, a hole is corruption).
  * Errors: RODA_ERROR_INVALID_ARG (NULL), RODA_ERROR_IO (errno kept; ENOENT when the directory
  * holds no segment file), RODA_ERROR_CORRUPT (a wrong, truncated, empty or garbage segment file),

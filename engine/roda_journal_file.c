@@ -229,7 +229,7 @@ static roda_result_t make_directories(const char *directory)
     char path[PATH_MAX];
     size_t length = strlen(directory);
     if (length == 0 || length >= sizeof(path)) {
-        errno = ENAMETOOLONG;
+        errno = length == 0 ? ENOENT : ENAMETOOLONG;
         return RODA_ERROR_IO;
     }
     memcpy(path, directory, length + 1);
@@ -498,7 +498,7 @@ roda_result_t roda_journal_file_sync(roda_journal_t *journal)
     for (; first <= file->current_first; first += file->segment_records) {
         char name[NAME_SIZE];
         segment_name(name, first, 0);
-        int fd = openat(file->dir_fd, name, O_RDWR | O_CLOEXEC);
+        int fd = openat(file->dir_fd, name, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
             if (errno == ENOENT)
                 continue;
