@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -261,6 +262,49 @@ START_TEST(restart_continues_after_the_last_committed_position)
     append(journal, 100);
     roda_journal_destroy(journal);
     check_replay(0, 612);
+    remove_directory();
+}
+END_TEST
+
+START_TEST(restart_applies_a_smaller_retention)
+{
+    make_directory();
+    roda_journal_t *journal = open_journal();
+    append(journal, 5 * TEST_SEGMENT_RECORDS + 10);
+    roda_journal_destroy(journal);
+    ck_assert_int_eq(count_segment_files(), 6);
+    roda_journal_config_t config = file_config();
+    config.retained_segments = 4;
+    ck_assert_int_eq(roda_journal_create(&config, &journal), RODA_SUCCESS);
+    ck_assert_int_eq(count_segment_files(), 4);
+    append(journal, 10);
+    roda_journal_destroy(journal);
+    check_replay(2 * TEST_SEGMENT_RECORDS, 5 * TEST_SEGMENT_RECORDS + 20);
+    remove_directory();
+}
+END_TEST
+
+START_TEST(a_failed_roll_is_an_error_and_is_retried)
+{
+    make_directory();
+    roda_journal_t *journal = open_journal();
+    append(journal, TEST_SEGMENT_RECORDS);
+    /* Files may not grow to a segment's size: the next segment cannot be reserved. */
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit saved, small;
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    small = saved;
+    small.rlim_cur = RODA_JOURNAL_SEGMENT_HEADER;
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &small), 0);
+    test_record_t record = test_record_make(TEST_SEGMENT_RECORDS);
+    ck_assert_int_eq(roda_journal_append(journal, &record), RODA_ERROR_IO);
+    ck_assert_int_eq(errno, EFBIG);
+    ck_assert_int_eq(count_segment_files(), 1);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &saved), 0);
+    /* Nothing was lost or half-done: the next append rolls and goes on. */
+    append(journal, 10);
+    roda_journal_destroy(journal);
+    check_replay(0, TEST_SEGMENT_RECORDS + 10);
     remove_directory();
 }
 END_TEST
@@ -561,6 +605,8 @@ Suite *journal_file_suite(void)
     tcase_add_test(files, rolls_over_and_keeps_the_retained_segments);
     tcase_add_test(files, roll_waits_until_no_reader_needs_the_window);
     tcase_add_test(files, restart_continues_after_the_last_committed_position);
+    tcase_add_test(files, restart_applies_a_smaller_retention);
+    tcase_add_test(files, a_failed_roll_is_an_error_and_is_retried);
     tcase_add_test(files, a_leftover_partial_segment_is_removed);
     suite_add_tcase(suite, files);
     TCase *process = tcase_create("writer-process");
