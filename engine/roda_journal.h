@@ -35,8 +35,9 @@
  * File backing (config.directory): the ring is made of segment files of `segment_records`
  * records, each a 4096-byte header (magic, version, geometry, first position, committed position)
  * and the records. The writer stores the committed position in the current segment's header at
- * every commit (a plain store into the shared mapping, no system call). Rolling to the next
- * segment (a few system calls) happens once per segment_records records, on the slow path. What
+ * every commit (one release store into the shared mapping, no system call). Rolling to the next
+ * segment (about ten system calls, and the kernel's work to reserve, map and populate the new
+ * file) happens once per segment_records records, on the slow path. What
  * survives: after the writer process dies (SIGKILL included) every record below the committed
  * position of the last segment (the pages live in the page cache); after a power loss, what
  * roda_journal_sync() flushed.
