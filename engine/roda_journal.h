@@ -37,10 +37,10 @@
  * and the records. The writer stores the committed position in the current segment's header at
  * every commit (one release store into the shared mapping, no system call). Rolling to the next
  * segment (about ten system calls, and the kernel's work to reserve, map and populate the new
- * file) happens once per segment_records records, on the slow path. What
- * survives: after the writer process dies (SIGKILL included) every record below the committed
- * position of the last segment (the pages live in the page cache); after a power loss, what
- * roda_journal_sync() flushed.
+ * file) happens once per segment_records records, on the slow path. What survives: after the
+ * writer process dies (SIGKILL included) every record below the committed position of the last
+ * segment (the pages live in the page cache); after a power loss, what roda_journal_sync()
+ * flushed.
  *
  * Threads: claim/commit/close/sync from the one writer thread only. Each reader or tail handle
  * from one thread at a time. roda_journal_stats(), roda_journal_reader_open/close and
