@@ -1,5 +1,6 @@
-/* roda_journal.c - creation of journals, readers joining and leaving, and the writer's slow path
- * (looking at the readers, waiting or refusing when full). The hot path is inline in the header. */
+/* roda_journal.c - creation of journals, readers joining and leaving, the writer's slow path
+ * (looking at the readers, announcing how far it writes, rolling segments, waiting or refusing
+ * when full) and the tail readers' checks. The hot path is inline in the header. */
 #include "roda_journal.h"
 
 #include <stdlib.h>
@@ -82,6 +83,7 @@ roda_result_t roda_journal_create(const roda_journal_config_t *config, roda_jour
         return result;
     }
     /* claim_limit stays 0: the first claim takes the slow path and looks at the readers. */
+    atomic_store_explicit(&journal->overwrite_limit, journal->claim_position, memory_order_relaxed);
     *out = journal;
     return RODA_SUCCESS;
 }
@@ -171,7 +173,20 @@ void roda_journal_stats(const roda_journal_t *journal, roda_journal_stats_t *sta
     stats->readers = active;
 }
 
-/* How far the writer may claim given the readers now, or claim_position if it may not. Rolls to
+/* Tells tail readers that slots of positions below `limit` - capacity may be overwritten from now
+ * on. Monotonic. The fence keeps the announcement ahead of the writes it allows: a tail reader
+ * that saw one of those writes, then fences and loads the limit, sees this value or a later one
+ * (the seqlock pattern, with the writer's stores as the data). */
+static void announce_limit(roda_journal_t *journal, uint64_t limit)
+{
+    if (limit <= atomic_load_explicit(&journal->overwrite_limit, memory_order_relaxed))
+        return;
+    atomic_store_explicit(&journal->overwrite_limit, limit, memory_order_relaxed);
+    atomic_thread_fence(memory_order_seq_cst);
+}
+
+/* How far the writer may claim given the readers now, or claim_position if it may not. Never
+ * more than a quarter of the ring ahead, so tail readers keep 3/4 of the ring intact. Rolls to
  * the next segment of a file-backed journal when the current one is full and no reader needs the
  * ring window the new segment takes over. */
 static roda_result_t refresh_limit(roda_journal_t *journal, uint64_t *slowest_out)
@@ -179,19 +194,24 @@ static roda_result_t refresh_limit(roda_journal_t *journal, uint64_t *slowest_ou
     uint64_t position = journal->claim_position;
     uint64_t slowest = slowest_reader(journal, position);
     *slowest_out = slowest;
-    uint64_t limit = slowest + journal->capacity;
+    uint64_t step = journal->capacity >= 4 ? journal->capacity / 4 : 1;
+    uint64_t limit = roda_journal_min_u64(slowest + journal->capacity, position + step);
     if (journal->file != NULL) {
         if (position == roda_journal_file_segment_end(journal)) {
-            if (slowest < roda_journal_file_roll_needs(journal)) {
+            uint64_t needs = roda_journal_file_roll_needs(journal);
+            if (slowest < needs) {
                 journal->claim_limit = position;
                 return RODA_SUCCESS;
             }
+            /* The roll replaces the whole window of the positions below `needs` at once. */
+            announce_limit(journal, needs + journal->capacity);
             roda_result_t result = roda_journal_file_roll(journal);
             if (result != RODA_SUCCESS)
                 return result;
         }
         limit = roda_journal_min_u64(limit, roda_journal_file_segment_end(journal));
     }
+    announce_limit(journal, limit);
     journal->claim_limit = limit;
     return RODA_SUCCESS;
 }
@@ -232,19 +252,115 @@ roda_result_t roda_journal_claim_slow(roda_journal_t *journal, uint64_t wanted)
     }
 }
 
+typedef struct data_wait {
+    const roda_journal_t *journal;
+    uint64_t position;
+} data_wait_t;
+
 static int data_available(const void *context)
 {
-    const roda_journal_reader_t *reader = context;
-    const roda_journal_t *journal = reader->journal;
-    return atomic_load_explicit(&journal->write_position, memory_order_acquire) !=
-               reader->position ||
-           atomic_load_explicit(&journal->closed, memory_order_acquire);
+    const data_wait_t *wait = context;
+    return atomic_load_explicit(&wait->journal->write_position, memory_order_acquire) !=
+               wait->position ||
+           atomic_load_explicit(&wait->journal->closed, memory_order_acquire);
+}
+
+static void wait_for_data(roda_journal_t *journal, uint64_t position,
+                          const roda_idle_config_t *idle, roda_idle_state_t *state)
+{
+    data_wait_t wait = {.journal = journal, .position = position};
+    roda_idle_step(&journal->data_ready, idle, state, data_available, &wait);
 }
 
 void roda_journal_reader_wait(roda_journal_reader_t *reader, const roda_idle_config_t *idle,
                               roda_idle_state_t *state)
 {
-    roda_idle_step(&reader->journal->data_ready, idle, state, data_available, reader);
+    wait_for_data(reader->journal, reader->position, idle, state);
+}
+
+/* ---- Tail readers ------------------------------------------------------------------------ */
+
+/* The lowest position that is intact given the announced overwrite limit. */
+static uint64_t oldest_intact(const roda_journal_t *journal, uint64_t limit)
+{
+    uint64_t bound = limit > journal->capacity ? limit - journal->capacity : 0;
+    return bound > journal->oldest_position ? bound : journal->oldest_position;
+}
+
+uint64_t roda_journal_tail_oldest(const roda_journal_t *journal)
+{
+    return oldest_intact(journal,
+                         atomic_load_explicit(&journal->overwrite_limit, memory_order_acquire));
+}
+
+roda_result_t roda_journal_tail_open(roda_journal_t *journal, roda_journal_tail_t *tail)
+{
+    if (journal == NULL || tail == NULL)
+        return RODA_ERROR_INVALID_ARG;
+    tail->journal = journal;
+    tail->position = atomic_load_explicit(&journal->write_position, memory_order_acquire);
+    tail->missed = 0;
+    return RODA_SUCCESS;
+}
+
+roda_result_t roda_journal_tail_open_at(roda_journal_t *journal, uint64_t position,
+                                        roda_journal_tail_t *tail, uint64_t *missed)
+{
+    if (journal == NULL || tail == NULL ||
+        position > atomic_load_explicit(&journal->write_position, memory_order_acquire))
+        return RODA_ERROR_INVALID_ARG;
+    tail->journal = journal;
+    tail->position = position;
+    tail->missed = 0;
+    /* The check is the same as after a read: the first record is used only if still intact. */
+    uint64_t skipped = roda_journal_tail_consume(tail, 0);
+    if (missed != NULL)
+        *missed = skipped;
+    return RODA_SUCCESS;
+}
+
+/* Racy by design: the writer may be storing into these words. Word copies through volatile keep
+ * the compiler from turning the loop into a memcpy call, which ThreadSanitizer would intercept. */
+__attribute__((no_sanitize_thread)) static void
+copy_words(uint64_t *destination, const volatile uint64_t *source, size_t words)
+{
+    for (size_t i = 0; i < words; i++)
+        destination[i] = source[i];
+}
+
+void roda_journal_tail_copy(const roda_journal_tail_t *tail, const roda_journal_view_t *view,
+                            void *destination)
+{
+    size_t words_per_record = tail->journal->record_size / sizeof(uint64_t);
+    uint64_t *out = destination;
+    for (int run = 0; run < 2; run++) {
+        size_t words = (size_t)view->run_count[run] * words_per_record;
+        copy_words(out, view->run[run], words);
+        out += words;
+    }
+}
+
+uint64_t roda_journal_tail_consume(roda_journal_tail_t *tail, uint64_t count)
+{
+    const roda_journal_t *journal = tail->journal;
+    /* Pairs with announce_limit: every load of the records happened before this load. */
+    atomic_thread_fence(memory_order_acquire);
+    uint64_t oldest = oldest_intact(
+        journal, atomic_load_explicit(&journal->overwrite_limit, memory_order_relaxed));
+    if (tail->position >= oldest) {
+        tail->position += count;
+        return 0;
+    }
+    uint64_t missed = oldest - tail->position;
+    tail->position = oldest;
+    tail->missed += missed;
+    return missed;
+}
+
+void roda_journal_tail_wait(roda_journal_tail_t *tail, const roda_idle_config_t *idle,
+                            roda_idle_state_t *state)
+{
+    wait_for_data(tail->journal, tail->position, idle, state);
 }
 
 roda_result_t roda_journal_sync(roda_journal_t *journal)

@@ -2,9 +2,10 @@
  *
  * This header is the documentation of the journal.
  *
- * Memory: one region of `capacity * record_size` bytes, mapped and populated at creation (anonymous
- * memory, or segment files when a directory is given). Nothing is allocated and no system call is
- * made when appending or reading, except the rare slow paths named below.
+ * Memory: one region of `capacity * record_size` bytes, reserved at creation: anonymous memory
+ * populated up front, or (file-backed) windows of segment_records records, each mapped from its
+ * segment file and populated when the writer starts that segment. Nothing is allocated and no
+ * system call is made when appending or reading, except the rare slow paths named below.
  *
  * Positions: every record has a position, a monotonic 64-bit counter that never wraps in
  * practice; its slot is `position & (capacity - 1)`. The writer owns `write_position`, published
@@ -16,11 +17,34 @@
  * decides: RODA_JOURNAL_BLOCK waits (spin, yield, futex) until the slowest reader moves on;
  * RODA_JOURNAL_REJECT returns RODA_FULL and counts the records as rejected.
  *
- * Writer:  roda_journal_claim(j, n, &records, &granted); write records; roda_journal_commit(j,
- * granted); Reader:  n = roda_journal_peek(r, max, &view); use view; roda_journal_consume(r, n);
+ * Writer:  roda_journal_claim(j, n, &records, &granted); write; roda_journal_commit(j, granted);
+ * Reader:  n = roda_journal_peek(r, max, &view); use view; roda_journal_consume(r, n);
+ * Tail:    n = roda_journal_tail_peek(t, max, &view); roda_journal_tail_copy(t, &view, buffer);
+ *          missed = roda_journal_tail_consume(t, n); use buffer only if missed == 0.
+ * Replay:  roda_journal_open_readonly(dir, &replay); while (roda_journal_replay_next(...)) ...
  *
- * Threads: claim/commit/close from the one writer thread only. Each reader handle from one thread
- * at a time. roda_journal_stats() and roda_journal_reader_open/close from any thread. */
+ * Tail readers never gate the writer. To let them tell intact records from overwritten ones
+ * without a store on the append path, the writer announces on its slow path how far it may write
+ * before looking again (`overwrite_limit`), never more than a quarter of the ring ahead of its
+ * write position (so it takes the slow path at least four times per lap), or for a segment roll
+ * the end of the new segment (the roll replaces its whole window at once). Records at positions
+ * below overwrite_limit - capacity may be overwritten at any moment; the others are intact. A tail
+ * reader less than 3/4 of the capacity behind the writer (file-backed: also less than capacity -
+ * segment_records) therefore never loses a record.
+ *
+ * File backing (config.directory): the ring is made of segment files of `segment_records`
+ * records, each a 4096-byte header (magic, version, geometry, first position, committed position)
+ * and the records. The writer stores the committed position in the current segment's header at
+ * every commit (one release store into the shared mapping, no system call). Rolling to the next
+ * segment (about ten system calls, and the kernel's work to reserve, map and populate the new
+ * file) happens once per segment_records records, on the slow path. What survives: after the
+ * writer process dies (SIGKILL included) every record below the committed position of the last
+ * segment (the pages live in the page cache); after a power loss, what roda_journal_sync()
+ * flushed.
+ *
+ * Threads: claim/commit/close/sync from the one writer thread only. Each reader or tail handle
+ * from one thread at a time. roda_journal_stats(), roda_journal_reader_open/close and
+ * roda_journal_tail_open* from any thread. A replay handle from one thread at a time. */
 #ifndef RODA_JOURNAL_H
 #define RODA_JOURNAL_H
 
@@ -70,7 +94,9 @@ typedef struct roda_journal {
     uint32_t max_readers;
     roda_journal_policy_t policy;
     roda_idle_config_t idle;
-    uint64_t start_position; /* position of the first record this journal object wrote */
+    uint64_t start_position;  /* position of the first record this journal object wrote */
+    uint64_t oldest_position; /* lowest position whose record was in the ring at creation (a
+                                 restarted file-backed journal maps its last segments back) */
     roda_journal_reader_slot_t *readers;
     struct roda_journal_file *file; /* NULL for anonymous journals */
 
@@ -81,6 +107,9 @@ typedef struct roda_journal {
     /* Written by the writer once per commit, read by every reader once per batch. */
     _Alignas(RODA_PAD) _Atomic uint64_t write_position;
     _Atomic uint64_t *committed_mirror; /* file-backed: the segment header's committed position */
+    _Atomic uint64_t overwrite_limit;   /* the writer writes no position >= this before it
+                                           announces a higher one (slow path): records below
+                                           this minus capacity may be overwritten */
 
     /* Cold counters, written by the writer only on slow paths. */
     _Alignas(RODA_PAD) _Atomic uint64_t rejected;
@@ -118,7 +147,18 @@ typedef struct roda_journal_stats {
 
 /* Creates a journal. On success *out owns the mapping; destroy it with roda_journal_destroy.
  * Errors: RODA_ERROR_INVALID_ARG (capacity not a power of two, record size not a multiple of 8,
- * segment geometry), RODA_ERROR_NOMEM, RODA_ERROR_IO / RODA_ERROR_CORRUPT (file-backed). */
+ * segment geometry, or a directory whose segments have another record or segment size),
+ * RODA_ERROR_NOMEM, RODA_ERROR_IO (errno kept), RODA_ERROR_CORRUPT (a segment file fails the
+ * checks of roda_journal_open_readonly).
+ *
+ * File-backed: the directory is created if missing (with its parents). Segment geometry: the
+ * segment size in bytes (segment_records * record_size) is a multiple of the page size (4096),
+ * capacity / segment_records >= 2 and retained_segments >= capacity / segment_records. When the
+ * directory already holds segments the journal continues after their last committed position:
+ * start_position = write_position = that position, and the last capacity records written before
+ * are mapped again (tail readers can resume into them). Files: NNNNNNNNNNNNNNNNNNNN.rjs named by
+ * the segment's first position (20 digits); a leftover *.rjs.tmp of an interrupted roll is
+ * removed. At most retained_segments files are kept; the oldest is deleted at each roll. */
 roda_result_t roda_journal_create(const roda_journal_config_t *config, roda_journal_t **out);
 void roda_journal_destroy(roda_journal_t *journal);
 
@@ -135,14 +175,18 @@ void roda_journal_close(roda_journal_t *journal);
 /* Snapshot of the counters, safe from any thread. */
 void roda_journal_stats(const roda_journal_t *journal, roda_journal_stats_t *stats);
 
-/* File-backed: flush committed records of mapped segments to disk (msync). No-op otherwise. */
+/* File-backed: makes every record committed so far (still retained on disk) and the segment
+ * files themselves durable (fdatasync of each segment written since the last sync, fsync of the
+ * directory): blocking disk I/O, call it from the writer thread off the append path (e.g. every N
+ * records or on a timer). RODA_ERROR_IO on failure (errno kept). No-op for anonymous journals. */
 roda_result_t roda_journal_sync(roda_journal_t *journal);
 
 /* ---- Writer hot path --------------------------------------------------------------------- */
 
-/* Slow path of claim: refreshes the slowest reader, rolls a segment, waits (BLOCK) or refuses
- * (REJECT, counting `wanted` as rejected). Returns RODA_SUCCESS when at least one record is free.
- */
+/* Slow path of claim: refreshes the slowest reader, announces how far it writes, rolls a segment,
+ * waits (BLOCK) or refuses (REJECT, counting `wanted` as rejected). Returns RODA_SUCCESS when at
+ * least one record is free; RODA_ERROR_IO / _NOMEM when a segment roll failed (file-backed: the
+ * journal stays usable, the next claim tries the roll again). */
 roda_result_t roda_journal_claim_slow(roda_journal_t *journal, uint64_t wanted);
 
 static inline uint64_t roda_journal_min_u64(uint64_t a, uint64_t b)
@@ -196,6 +240,21 @@ static inline roda_result_t roda_journal_append(roda_journal_t *journal, const v
 
 /* ---- Reader hot path --------------------------------------------------------------------- */
 
+/* Fills `view` with `count` (<= capacity) records from `position` on; returns count. */
+static inline uint64_t roda_journal_view_fill(const roda_journal_t *journal, uint64_t position,
+                                              uint64_t count, roda_journal_view_t *view)
+{
+    uint64_t slot = position & journal->mask;
+    uint64_t first = roda_journal_min_u64(count, journal->capacity - slot);
+    view->run[0] = journal->data + slot * journal->record_size;
+    view->run_count[0] = first;
+    view->run[1] = journal->data;
+    view->run_count[1] = count - first;
+    view->position = position;
+    view->count = count;
+    return count;
+}
+
 /* Fills `view` with up to `max` available records without consuming them; returns the count. One
  * acquire load of the write position; never blocks. */
 static inline uint64_t roda_journal_peek(const roda_journal_reader_t *reader, uint64_t max,
@@ -203,16 +262,8 @@ static inline uint64_t roda_journal_peek(const roda_journal_reader_t *reader, ui
 {
     const roda_journal_t *journal = reader->journal;
     uint64_t end = atomic_load_explicit(&journal->write_position, memory_order_acquire);
-    uint64_t count = roda_journal_min_u64(end - reader->position, max);
-    uint64_t slot = reader->position & journal->mask;
-    uint64_t first = roda_journal_min_u64(count, journal->capacity - slot);
-    view->run[0] = journal->data + slot * journal->record_size;
-    view->run_count[0] = first;
-    view->run[1] = journal->data;
-    view->run_count[1] = count - first;
-    view->position = reader->position;
-    view->count = count;
-    return count;
+    return roda_journal_view_fill(journal, reader->position,
+                                  roda_journal_min_u64(end - reader->position, max), view);
 }
 
 /* Marks `count` peeked records as read and publishes the position (one release store); wakes a
@@ -224,20 +275,117 @@ static inline void roda_journal_consume(roda_journal_reader_t *reader, uint64_t 
     roda_wakeup_notify(&reader->journal->space_ready);
 }
 
+/* RODA_CLOSED when the writer closed the journal and nothing is left at or after `position`. */
+static inline roda_result_t roda_journal_status_at(const roda_journal_t *journal, uint64_t position)
+{
+    if (!atomic_load_explicit(&journal->closed, memory_order_acquire))
+        return RODA_SUCCESS;
+    uint64_t end = atomic_load_explicit(&journal->write_position, memory_order_acquire);
+    return end == position ? RODA_CLOSED : RODA_SUCCESS;
+}
+
 /* RODA_CLOSED when the writer closed the journal and this reader has read every record, else
  * RODA_SUCCESS. */
 static inline roda_result_t roda_journal_reader_status(const roda_journal_reader_t *reader)
 {
-    const roda_journal_t *journal = reader->journal;
-    if (!atomic_load_explicit(&journal->closed, memory_order_acquire))
-        return RODA_SUCCESS;
-    uint64_t end = atomic_load_explicit(&journal->write_position, memory_order_acquire);
-    return end == reader->position ? RODA_CLOSED : RODA_SUCCESS;
+    return roda_journal_status_at(reader->journal, reader->position);
 }
 
 /* Waits for records: one step of the idle strategy (spin, yield, then futex sleep that the writer
  * interrupts). Call it when peek returned 0, then peek again. */
 void roda_journal_reader_wait(roda_journal_reader_t *reader, const roda_idle_config_t *idle,
                               roda_idle_state_t *state);
+
+/* ---- Tail readers: never slow the writer --------------------------------------------------- */
+
+/* A reader the writer does not wait for (live clients, monitors). It takes no reader slot, so any
+ * number may exist. Because the writer may overwrite what a tail reader is looking at, a tail
+ * reader copies records out, then asks roda_journal_tail_consume whether they were intact: if
+ * not, it discards them and learns how many records it missed (a gap), and its position jumps
+ * to the oldest intact record. A torn record is never reported as intact. */
+typedef struct roda_journal_tail {
+    roda_journal_t *journal;
+    uint64_t position; /* next record to read */
+    uint64_t missed;   /* records lost to overwriting since open (sum of the gaps) */
+} roda_journal_tail_t;
+
+/* The lowest position whose record is intact now (it may be overwritten a moment later). */
+uint64_t roda_journal_tail_oldest(const roda_journal_t *journal);
+
+/* Opens a tail reader at the current write position. RODA_ERROR_INVALID_ARG on NULL. */
+roda_result_t roda_journal_tail_open(roda_journal_t *journal, roda_journal_tail_t *tail);
+
+/* Opens a tail reader at `position` (resume, e.g. after an SSE Last-Event-ID). When the record at
+ * `position` is no longer intact the tail starts at roda_journal_tail_oldest() and *missed (may be
+ * NULL) receives the records skipped, also counted in tail->missed; else *missed = 0.
+ * RODA_ERROR_INVALID_ARG for a position beyond the write position (never written). */
+roda_result_t roda_journal_tail_open_at(roda_journal_t *journal, uint64_t position,
+                                        roda_journal_tail_t *tail, uint64_t *missed);
+
+/* Zero-copy view of up to `max` records (never more than the capacity) from the tail's position.
+ * The bytes may be overwritten while being read: copy them (roda_journal_tail_copy) and check with
+ * roda_journal_tail_consume before trusting them. */
+static inline uint64_t roda_journal_tail_peek(const roda_journal_tail_t *tail, uint64_t max,
+                                              roda_journal_view_t *view)
+{
+    const roda_journal_t *journal = tail->journal;
+    uint64_t end = atomic_load_explicit(&journal->write_position, memory_order_acquire);
+    uint64_t count = roda_journal_min_u64(end - tail->position, max);
+    return roda_journal_view_fill(journal, tail->position,
+                                  roda_journal_min_u64(count, journal->capacity), view);
+}
+
+/* Copies the view's `view->count` records to `destination` (count * record_size bytes). The copy
+ * races with the writer by design, so it is done word by word outside ThreadSanitizer's view;
+ * whether it is intact is decided by roda_journal_tail_consume. */
+void roda_journal_tail_copy(const roda_journal_tail_t *tail, const roda_journal_view_t *view,
+                            void *destination);
+
+/* Call after copying (or otherwise using) `count` records from the tail's position. Returns 0 when
+ * they were intact: the position advances by count. Otherwise returns the number of records
+ * missed: the caller discards what it copied, the position jumps to the oldest intact record and
+ * tail->missed grows by the returned count. One fence and one load; never blocks. */
+uint64_t roda_journal_tail_consume(roda_journal_tail_t *tail, uint64_t count);
+
+/* RODA_CLOSED when the writer closed the journal and the tail has read everything. */
+static inline roda_result_t roda_journal_tail_status(const roda_journal_tail_t *tail)
+{
+    return roda_journal_status_at(tail->journal, tail->position);
+}
+
+/* Like roda_journal_reader_wait, for a tail reader (peek returned 0). */
+void roda_journal_tail_wait(roda_journal_tail_t *tail, const roda_idle_config_t *idle,
+                            roda_idle_state_t *state);
+
+/* ---- Reading a journal directory again (after the writer exited, or beside it) ------------- */
+
+/* A read-only, position-ordered walk over the segment files of a directory: from the oldest
+ * retained record to the last committed one at open time. Zero-copy: views point into read-only
+ * mappings of the files, valid until roda_journal_replay_close. Memory: one mapping per segment
+ * file and a small array; nothing is written to the directory. */
+typedef struct roda_journal_replay roda_journal_replay_t;
+
+/* Opens `directory` and checks every segment file: magic, format version, header checksum, the
+ * file size against the header geometry, the same record and segment size in every file, the
+ * first position matching the file name and a multiple of the segment size, the committed
+ * position within the segment (and at its end for every segment but the last), and positions
+ * contiguous from file to file (older files missing is retention, a hole is corruption).
+ * Errors: RODA_ERROR_INVALID_ARG (NULL), RODA_ERROR_IO (errno kept; ENOENT when the directory
+ * holds no segment file), RODA_ERROR_CORRUPT (a wrong, truncated, empty or garbage segment file),
+ * RODA_ERROR_NOMEM. Never crashes on bad files: they are read with pread and checked before any
+ * mapping is used. */
+roda_result_t roda_journal_open_readonly(const char *directory, roda_journal_replay_t **out);
+
+/* Position of the oldest retained record, and one past the last committed record. */
+uint64_t roda_journal_replay_first(const roda_journal_replay_t *replay);
+uint64_t roda_journal_replay_end(const roda_journal_replay_t *replay);
+uint32_t roda_journal_replay_record_size(const roda_journal_replay_t *replay);
+
+/* Fills `view` with up to `max` records from the replay's position (one run, within one segment
+ * file) and moves past them; returns the count, 0 at the end. */
+uint64_t roda_journal_replay_next(roda_journal_replay_t *replay, uint64_t max,
+                                  roda_journal_view_t *view);
+
+void roda_journal_replay_close(roda_journal_replay_t *replay);
 
 #endif
