@@ -12,6 +12,9 @@
 typedef struct roda_stage {
     char name[RODA_STAGE_NAME_MAX];
     roda_stage_batch_fn batch;
+    roda_stage_tick_fn tick;
+    uint64_t tick_interval_ns;
+    roda_idle_config_t idle; /* the engine's, with the sleep bounded by the tick interval */
     void *context;
     int cpu;
     roda_journal_t *output;
@@ -84,7 +87,8 @@ static roda_journal_t *last_journal(roda_engine_t *engine)
 
 roda_result_t roda_engine_add_stage(roda_engine_t *engine, const roda_stage_config_t *config)
 {
-    if (engine == NULL || config == NULL || config->batch == NULL)
+    if (engine == NULL || config == NULL || config->batch == NULL ||
+        (config->tick != NULL && config->tick_interval_ns == 0))
         return RODA_ERROR_INVALID_ARG;
     if (engine->started)
         return RODA_ERROR_STATE;
@@ -96,6 +100,11 @@ roda_result_t roda_engine_add_stage(roda_engine_t *engine, const roda_stage_conf
     memset(stage, 0, sizeof(*stage));
     strncpy(stage->name, config->name ? config->name : "stage", RODA_STAGE_NAME_MAX - 1);
     stage->batch = config->batch;
+    stage->tick = config->tick;
+    stage->tick_interval_ns = config->tick_interval_ns;
+    stage->idle = engine->config.idle;
+    if (stage->tick != NULL && stage->idle.sleep_us > stage->tick_interval_ns / 1000)
+        stage->idle.sleep_us = (uint32_t)(stage->tick_interval_ns / 1000) + 1;
     stage->context = config->context;
     stage->cpu = config->cpu;
     stage->engine = engine;
@@ -123,13 +132,21 @@ static void *stage_main(void *arg)
     roda_journal_reader_t *reader = &stage->input_reader;
     roda_idle_state_t idle = {0};
     uint64_t consumed = 0, batches = 0;
+    uint64_t next_tick = stage->tick != NULL ? roda_now_ns() + stage->tick_interval_ns : UINT64_MAX;
     for (;;) {
+        if (next_tick != UINT64_MAX) {
+            uint64_t now = roda_now_ns();
+            if (now >= next_tick) {
+                stage->tick(stage->context, now, stage->output);
+                next_tick = now + stage->tick_interval_ns;
+            }
+        }
         roda_journal_view_t view;
         uint64_t count = roda_journal_peek(reader, config->max_batch, &view);
         if (count == 0) {
             if (roda_journal_reader_status(reader) == RODA_CLOSED)
                 break;
-            roda_journal_reader_wait(reader, &config->idle, &idle);
+            roda_journal_reader_wait(reader, &stage->idle, &idle);
             atomic_store_explicit(&stage->sleeps, idle.sleeps, memory_order_relaxed);
             continue;
         }

@@ -231,6 +231,56 @@ START_TEST(pinning_to_a_missing_cpu_fails_cleanly)
 }
 END_TEST
 
+typedef struct ticker {
+    _Atomic uint64_t ticks;
+} ticker_t;
+
+static void count_tick(void *context, uint64_t now_ns, roda_journal_t *output)
+{
+    ticker_t *ticker = context;
+    (void)now_ns;
+    uint64_t ticks = atomic_load(&ticker->ticks) + 1;
+    atomic_store(&ticker->ticks, ticks);
+    number_t tick = {.sequence = ticks, .value = UINT64_MAX};
+    void *slot;
+    uint64_t granted;
+    if (roda_journal_claim(output, 1, &slot, &granted) == RODA_SUCCESS) {
+        *(number_t *)slot = tick;
+        roda_journal_commit(output, 1);
+    }
+}
+
+START_TEST(an_idle_stage_ticks_and_its_tick_output_is_delivered)
+{
+    roda_engine_config_t config = {.input_record_size = 16, .input_capacity = 64, .receive = true};
+    roda_engine_t *engine = NULL;
+    ck_assert_int_eq(roda_engine_create(&config, &engine), RODA_SUCCESS);
+    ticker_t ticker = {0};
+    roda_stage_config_t stage = {.batch = even_batch,
+                                 .tick = count_tick,
+                                 .context = &ticker,
+                                 .output_record_size = 16,
+                                 .cpu = -1};
+    ck_assert_int_eq(roda_engine_add_stage(engine, &stage), RODA_ERROR_INVALID_ARG); /* interval */
+    stage.tick_interval_ns = 5 * 1000 * 1000;
+    ck_assert_int_eq(roda_engine_add_stage(engine, &stage), RODA_SUCCESS);
+    ck_assert_int_eq(roda_engine_start(engine), RODA_SUCCESS);
+    /* No input at all: the ticks alone produce output, well before the default 100 ms sleep. */
+    number_t out;
+    uint64_t received = 0;
+    for (int i = 0; i < 2000 && received < 3; i++) {
+        if (roda_engine_try_receive(engine, &out) == RODA_RECEIVED) {
+            ck_assert_uint_eq(out.value, UINT64_MAX);
+            ck_assert_uint_eq(out.sequence, ++received);
+        } else {
+            nanosleep(&(struct timespec){.tv_nsec = 1000 * 1000}, NULL);
+        }
+    }
+    ck_assert_uint_eq(received, 3);
+    roda_engine_destroy(engine);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("engine");
@@ -241,6 +291,7 @@ int main(void)
     tcase_add_test(tc, idle_stages_sleep_and_wake_on_new_records);
     tcase_add_test(tc, bad_parameters_and_states_are_refused);
     tcase_add_test(tc, pinning_to_a_missing_cpu_fails_cleanly);
+    tcase_add_test(tc, an_idle_stage_ticks_and_its_tick_output_is_delivered);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
