@@ -63,17 +63,18 @@ static int parse_name(const char *name, uint64_t *first)
     return NAME_OTHER;
 }
 
-/* FNV-1a over the constant fields of a header. */
+/* FNV-1a over the constant fields of a header, each taken least significant byte first. */
 uint64_t roda_journal_file_header_checksum(const roda_journal_segment_header_t *header)
 {
     const uint64_t fields[4] = {header->magic,
                                 ((uint64_t)header->version << 32) | header->record_size,
                                 header->segment_records, header->first_position};
-    const unsigned char *bytes = (const unsigned char *)fields;
     uint64_t hash = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < sizeof(fields); i++) {
-        hash ^= bytes[i];
-        hash *= 0x100000001b3ull;
+    for (size_t field = 0; field < 4; field++) {
+        for (unsigned shift = 0; shift < 64; shift += 8) {
+            hash ^= (fields[field] >> shift) & 0xffu;
+            hash *= 0x100000001b3ull;
+        }
     }
     return hash;
 }

@@ -23,7 +23,8 @@ cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,perfo
 echo "lint: clang-tidy"
 mapfile -t units < <(printf '%s\n' "${sources[@]}" | grep '\.c$' | grep -v '^tests/fuzz/')
 if [ -f "$build/compile_commands.json" ]; then
-    clang-tidy --quiet -p "$build" "${units[@]}" 2>/dev/null | grep -E 'warning:|error:' && status=1
+    findings=$(clang-tidy --quiet -p "$build" "${units[@]}" 2>/dev/null | grep -E 'warning:|error:' || true)
+    [ -n "$findings" ] && echo "$findings" && status=1
 else
     echo "lint: $build/compile_commands.json missing" && status=1
 fi

@@ -33,8 +33,8 @@ static int append_run(roda_journal_t *journal, uint64_t wanted)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4 ||
-        (strcmp(argv[3], "exit") && strcmp(argv[3], "hang") && strcmp(argv[3], "run"))) {
+    if (argc != 4 || (strcmp(argv[3], "exit") != 0 && strcmp(argv[3], "hang") != 0 &&
+                      strcmp(argv[3], "run") != 0)) {
         fprintf(stderr, "usage: journal_writer DIRECTORY RECORDS exit|hang|run\n");
         return 2;
     }
