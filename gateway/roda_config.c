@@ -61,7 +61,7 @@ typedef struct field {
     }
 #define LIST(s, k, m, c)                                                                           \
     {                                                                                              \
-        s, k, F_LIST, OFF(m), SZ(m[0]), OFF(c), sizeof(SZ(m)) / SZ(m[0]), 0, 0                     \
+        s, k, F_LIST, OFF(m), SZ(m[0]), OFF(c), SZ(m) / SZ(m[0]), 0, 0                     \
     }
 #define KIND(s, k, t, m)                                                                           \
     {                                                                                              \

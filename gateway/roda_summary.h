@@ -95,4 +95,16 @@ static inline int roda_summary_is_fresh(const roda_summary_t *s, uint64_t now_ns
            now_ns - s->ingest_time_ns <= staleness_ns;
 }
 
+/* Writes the summary as one JSON object (for /sensors/{id}); `device_name` may be NULL. */
+struct roda_json;
+void roda_summary_json(const roda_summary_t *s, const char *device_name, struct roda_json *json);
+
+/* Per-sensor gauges on /metrics: one family, roda_sensor_value{device,sensor,stat}, with stat
+ * last|mean|ewma, capped at `max_series` sensors (3 samples each; the rest are counted as
+ * omitted). Open the family once, then write each fresh summary (roda_summary_is_fresh). */
+struct roda_metrics;
+void roda_summary_metrics_family(struct roda_metrics *metrics, uint32_t max_series);
+void roda_summary_metrics(const roda_summary_t *s, const char *device_name,
+                          struct roda_metrics *metrics);
+
 #endif
