@@ -528,13 +528,15 @@ roda_result_t roda_http_start(roda_http_t *http)
         flags |= MHD_USE_IPv6;
     unsigned int per_ip = http->config.max_connections / 2;
     atomic_store(&http->stopping, 0);
+    /* The logger goes first so that every MHD message takes the log's key=value shape. */
     http->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, handle, http, MHD_OPTION_SOCK_ADDR, &http->address,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)http->config.max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip > 0 ? per_ip : 1u, MHD_OPTION_CONNECTION_TIMEOUT,
+        flags, 0, NULL, NULL, handle, http, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, &http->address, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)http->config.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        per_ip > 0 ? per_ip : 1u, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned int)http->config.timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         http->config.request_memory, MHD_OPTION_THREAD_STACK_SIZE, (size_t)RODA_HTTP_THREAD_STACK,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+        MHD_OPTION_END);
     if (http->daemon == NULL) {
         char bind[64];
         roda_log(RODA_LOG_ERROR, "http bind failed",
