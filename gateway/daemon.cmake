@@ -13,3 +13,5 @@ add_library(roda_daemon STATIC
   ${CMAKE_CURRENT_LIST_DIR}/roda_summary.c)
 target_include_directories(roda_daemon PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(roda_daemon PUBLIC roda PkgConfig::INIH PkgConfig::MHD Threads::Threads m)
+# The version shown by roda_build_info on /metrics.
+target_compile_definitions(roda_daemon PRIVATE RODA_VERSION="${PROJECT_VERSION}")

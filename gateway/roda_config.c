@@ -61,7 +61,7 @@ typedef struct field {
     }
 #define LIST(s, k, m, c)                                                                           \
     {                                                                                              \
-        s, k, F_LIST, OFF(m), SZ(m[0]), OFF(c), SZ(m) / SZ(m[0]), 0, 0                     \
+        s, k, F_LIST, OFF(m), SZ(m[0]), OFF(c), SZ(m) / SZ(m[0]), 0, 0                             \
     }
 #define KIND(s, k, t, m)                                                                           \
     {                                                                                              \
@@ -181,6 +181,26 @@ const char *roda_config_error_format(const roda_config_error_t *error, char *buf
         snprintf(buf, size, "%s:%" PRIu32 ": %s: %s", error->file, error->line, error->field,
                  error->message);
     return buf;
+}
+
+void roda_config_log_errors(const roda_config_errors_t *errors)
+{
+    for (uint32_t i = 0; i < errors->count; i++) {
+        const roda_config_error_t *e = &errors->items[i];
+        char file[RODA_CONFIG_PATH_MAX + 16];
+        char field[128];
+        char message[256];
+        roda_log(RODA_LOG_ERROR, "config error",
+                 "file=%s line=%" PRIu32 " field=%s error=%s hint=\"fix the field, then check the "
+                 "file with roda-gateway -c FILE --check-config\"",
+                 roda_log_quote(file, sizeof file, e->file), e->line,
+                 roda_log_quote(field, sizeof field, e->field),
+                 roda_log_quote(message, sizeof message, e->message));
+    }
+    if (errors->total > errors->count)
+        roda_log(RODA_LOG_ERROR, "config errors not shown",
+                 "count=%" PRIu32 " hint=\"fix the errors above and check again\"",
+                 errors->total - errors->count);
 }
 
 void roda_config_defaults(roda_config_t *c)
@@ -442,7 +462,7 @@ static void set_field(parser_t *p, const field_t *f, const char *value, const ch
         *(uint64_t *)base = (uint64_t)llround(number * 1e9);
         break;
     case F_DOUBLE:
-        *(double *)base = number;
+        memcpy(base, &number, sizeof number);
         break;
     default:
         break;
@@ -826,8 +846,8 @@ static roda_result_t run(parser_t *p, roda_config_errors_t *errors)
     return errors->total == 0 ? RODA_SUCCESS : RODA_ERROR_INVALID_ARG;
 }
 
-static void start(parser_t *p, const char *name, roda_config_t *config,
-                  roda_config_errors_t *errors)
+static void parser_start(parser_t *p, const char *name, roda_config_t *config,
+                         roda_config_errors_t *errors)
 {
     memset(p, 0, sizeof *p);
     memset(errors, 0, sizeof *errors);
@@ -845,7 +865,7 @@ roda_result_t roda_config_load(const char *path, roda_config_t *config,
     parser_t *p = malloc(sizeof *p);
     if (p == NULL)
         return RODA_ERROR_NOMEM;
-    start(p, path, config, errors);
+    parser_start(p, path, config, errors);
     p->file = fopen(path, "r");
     roda_result_t result;
     if (p->file == NULL) {
@@ -865,7 +885,7 @@ roda_result_t roda_config_load_string(const char *text, const char *name, roda_c
     parser_t *p = malloc(sizeof *p);
     if (p == NULL)
         return RODA_ERROR_NOMEM;
-    start(p, name, config, errors);
+    parser_start(p, name, config, errors);
     p->text = text;
     roda_result_t result = run(p, errors);
     free(p);
@@ -953,9 +973,11 @@ static void print_field(FILE *out, const roda_config_t *c, const field_t *f)
     case F_DURATION:
         print_duration(out, *(const uint64_t *)base);
         break;
-    case F_DOUBLE:
-        fprintf(out, "%g", *(const double *)base);
-        break;
+    case F_DOUBLE: {
+        double value;
+        memcpy(&value, base, sizeof value);
+        fprintf(out, "%g", value);
+    } break;
     case F_BOOL:
         fprintf(out, "%s", *(const bool *)base ? "true" : "false");
         break;

@@ -158,6 +158,10 @@ roda_result_t roda_config_load_string(const char *text, const char *name, roda_c
 /* "FILE:LINE: FIELD: MESSAGE" (LINE and FIELD left out when unknown) into buf. Returns buf. */
 const char *roda_config_error_format(const roda_config_error_t *error, char *buf, size_t size);
 
+/* Logs each error as one line (level=error msg="config error" file= line= field= error= hint=),
+ * and how many were not kept, so that a start-up failure says what to fix. */
+void roda_config_log_errors(const roda_config_errors_t *errors);
+
 /* One preallocated region of the memory plan. */
 typedef struct roda_memory_item {
     const char *name;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "roda_idle.h"
 #include "roda_log.h"
@@ -108,8 +109,27 @@ static enum MHD_Result json_response(roda_http_t *http, struct MHD_Connection *c
 
 /* ---- /metrics ------------------------------------------------------------------------------ */
 
+/* Resident set size from /proc/self/statm (the second field, in pages); 0 if unreadable. */
+static uint64_t resident_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long long size = 0, resident = 0;
+    if (f == NULL)
+        return 0;
+    int n = fscanf(f, "%llu %llu", &size, &resident);
+    fclose(f);
+    return n == 2 ? (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
 static void own_metrics(roda_http_t *http, roda_metrics_t *m)
 {
+    roda_metrics_family(m, "roda_build_info", RODA_METRIC_GAUGE,
+                        "Build of the running gateway (always 1).");
+    roda_metrics_label_t version = {"version", RODA_VERSION};
+    roda_metrics_u64(m, &version, 1, 1);
+    roda_metrics_family(m, "roda_process_resident_memory_bytes", RODA_METRIC_GAUGE,
+                        "Resident set size of the gateway process.");
+    roda_metrics_u64(m, NULL, 0, resident_bytes());
     static const char *const classes[] = {"2xx", "4xx", "5xx"};
     roda_metrics_family(m, "roda_http_responses_total", RODA_METRIC_COUNTER,
                         "HTTP responses by status class.");
@@ -273,6 +293,9 @@ static void frame_event(sse_client_t *client, const roda_sse_event_t *event)
     frame_reset(client);
     frame_printf(client, "id: %" PRIu64 "\nevent: alert\ndata: ", event->id);
     size_t len = event->data_len < RODA_SSE_DATA_MAX ? event->data_len : RODA_SSE_DATA_MAX;
+    size_t room = sizeof client->frame - client->pending_len - 3; /* "\n\n" and the NUL */
+    if (len > room)
+        len = room;
     /* A data line cannot hold a line break; JSON from roda_json never has one. */
     for (size_t i = 0; i < len; i++) {
         char c = event->data[i];

@@ -7,8 +7,9 @@
  *
  * Routes (GET and HEAD only; other methods 405 with Allow; unknown paths 404):
  *   /metrics          Prometheus text: each metrics provider appends its families, then the
- *                     server's own (requests by code, SSE clients, gaps). 500 if a provider left
- *                     the buffer too small (never a cut exposition).
+ *                     server's own (responses by class, SSE clients/rejects/gaps, build info,
+ *                     process RSS). Samples that do not fit the buffer are left out whole and
+ *                     reported in roda_metrics_omitted_samples (see roda_metrics.h).
  *   /healthz          200 "ok" while the server runs.
  *   /readyz           200 "ready" or 503 with the provider's reason.
  *   /sensors/{id}     200 JSON from the sensor provider, 404 unknown sensor, 400 bad id.

@@ -209,21 +209,22 @@ static bool same_scope(const roda_rule_t *a, const roda_rule_t *b)
            strcmp(a->device_glob, b->device_glob) == 0;
 }
 
-roda_result_t roda_rules_reload(roda_rules_t *r, const roda_rule_t *rules, uint32_t count,
+roda_result_t roda_rules_reload(roda_rules_t *r, const roda_rule_t *new_rules, uint32_t count,
                                 uint64_t *dropped_active)
 {
     if (count > r->max_rules)
         return RODA_ERROR_TOO_MANY;
-    if (validate_set(rules, count) != RODA_SUCCESS)
+    if (validate_set(new_rules, count) != RODA_SUCCESS)
         return RODA_ERROR_INVALID_ARG;
     /* from[i]: the old column that new rule i keeps, or -1. */
     int32_t from[RODA_RULES_MAX];
     bool kept[RODA_RULES_MAX] = {false};
-    for (uint32_t i = 0; i < count; i++) {
+    for (uint32_t i = 0; i < RODA_RULES_MAX; i++)
         from[i] = -1;
+    for (uint32_t i = 0; i < count; i++) {
         for (uint32_t j = 0; j < r->count; j++) {
-            if (strcmp(rules[i].name, r->rules[j].name) == 0 &&
-                same_scope(&rules[i], &r->rules[j])) {
+            if (strcmp(new_rules[i].name, r->rules[j].name) == 0 &&
+                same_scope(&new_rules[i], &r->rules[j])) {
                 from[i] = (int32_t)j;
                 kept[j] = true;
             }
@@ -262,7 +263,7 @@ roda_result_t roda_rules_reload(roda_rules_t *r, const roda_rule_t *rules, uint3
         atomic_store_explicit(&c->not_evaluable, keep ? v[3] : 0, memory_order_relaxed);
         atomic_store_explicit(&c->active, keep ? v[4] : 0, memory_order_relaxed);
     }
-    memcpy(r->rules, rules, count * sizeof *rules);
+    memcpy(r->rules, new_rules, count * sizeof *new_rules);
     r->count = count;
     pthread_mutex_unlock(&r->lock);
     count_stale(r);

@@ -54,8 +54,7 @@ void roda_summary_metrics_family(roda_metrics_t *metrics, uint32_t max_series)
                                max_series * 3u);
 }
 
-void roda_summary_metrics(const roda_summary_t *s, const char *device_name,
-                          roda_metrics_t *metrics)
+void roda_summary_metrics(const roda_summary_t *s, const char *device_name, roda_metrics_t *metrics)
 {
     char sensor[24];
     snprintf(sensor, sizeof sensor, "%" PRIu64, s->sensor_id);
@@ -63,7 +62,8 @@ void roda_summary_metrics(const roda_summary_t *s, const char *device_name,
     static const char *const stats[] = {"last", "mean", "ewma"};
     const double values[] = {s->last, s->mean, s->ewma};
     for (int i = 0; i < 3; i++) {
-        roda_metrics_label_t labels[] = {{"device", device}, {"sensor", sensor}, {"stat", stats[i]}};
+        roda_metrics_label_t labels[] = {
+            {"device", device}, {"sensor", sensor}, {"stat", stats[i]}};
         roda_metrics_double(metrics, labels, 3, values[i]);
     }
 }

@@ -32,9 +32,8 @@ typedef struct ring {
     roda_histogram_t latency;
 } ring_t;
 
-static ring_t ring = {.lock = PTHREAD_MUTEX_INITIALIZER,
-                      .appended = PTHREAD_COND_INITIALIZER,
-                      .ready = true};
+static ring_t ring = {
+    .lock = PTHREAD_MUTEX_INITIALIZER, .appended = PTHREAD_COND_INITIALIZER, .ready = true};
 
 static const char *const rule_names[] = {"hot", "cold"};
 static const char *const device_names[] = {"pump-1", "boiler-2"};
@@ -133,8 +132,7 @@ static void source_close(void *context, void *cursor)
     free(cursor);
 }
 
-static const roda_sse_source_t source = {NULL, source_open, source_next, source_wait,
-                                         source_close};
+static const roda_sse_source_t source = {NULL, source_open, source_next, source_wait, source_close};
 
 static bool ready(void *context, char *reason, size_t size)
 {

@@ -43,26 +43,27 @@ static void assert_prefix(const char *text, const char *prefix)
 
 START_TEST(defaults_and_full_file)
 {
-    const char *text = "[gateway]\nlog_level = debug\newma_alpha = 0.25\nstale_tick = 500ms\n"
-                       "[journal]\ninput_capacity = 4096\nsummary_capacity = 2048\n"
-                       "alert_capacity = 128\ndirectory = /var/lib/roda\n"
-                       "[limits]\nmax_sensors = 50\nmax_devices = 5\nmax_rules = 4\n"
-                       "max_sse_clients = 3\nmax_series = 20\nseries_staleness = 2m\n"
-                       "recent_alerts = 10\n"
-                       "[http]\nbind = ::1\nport = 0\nmax_connections = 8\nconnection_timeout = 5s\n"
-                       "sse_heartbeat = 250ms\nrequest_memory = 16K\n"
-                       "[mqtt]\nenabled = yes\nhost = broker\nport = 8883\nclient_id = gw-1\n"
-                       "topics = a/+/b, $share/g/c/#\nqos = 0\nclean_session = true\n"
-                       "keepalive = 1m\nusername = u\npassword = secret\nca_file = /ca.pem\n"
-                       "cert_file = /c.pem\nkey_file = /k.pem\ndevice_from = topic\n"
-                       "device_topic_level = 1\nreconnect_min = 1s\nreconnect_max = 1h\n"
-                       "alert_topic = out/alerts\nalert_qos = 0\n"
-                       "[udp]\nenabled = on\nbind = 127.0.0.1:9000, [::1]:9000\n"
-                       "receive_buffer = 8M\nmax_datagram = 9000\nbatch = 32\n"
-                       "[rule.hot]\nkind = above\nthreshold = 80.5\nvalue = ewma\n"
-                       "severity = critical\nhysteresis = 2\nholdoff = 90s\ndevices = boiler-*\n"
-                       "[rule \"a jump\"]\nkind = jump\nfactor = 1.5\n"
-                       "[rule.quiet]\nkind = stale\nafter = 45s\nsensors = 1, 2,3\n";
+    const char *text =
+        "[gateway]\nlog_level = debug\newma_alpha = 0.25\nstale_tick = 500ms\n"
+        "[journal]\ninput_capacity = 4096\nsummary_capacity = 2048\n"
+        "alert_capacity = 128\ndirectory = /var/lib/roda\n"
+        "[limits]\nmax_sensors = 50\nmax_devices = 5\nmax_rules = 4\n"
+        "max_sse_clients = 3\nmax_series = 20\nseries_staleness = 2m\n"
+        "recent_alerts = 10\n"
+        "[http]\nbind = ::1\nport = 0\nmax_connections = 8\nconnection_timeout = 5s\n"
+        "sse_heartbeat = 250ms\nrequest_memory = 16K\n"
+        "[mqtt]\nenabled = yes\nhost = broker\nport = 8883\nclient_id = gw-1\n"
+        "topics = a/+/b, $share/g/c/#\nqos = 0\nclean_session = true\n"
+        "keepalive = 1m\nusername = u\npassword = secret\nca_file = /ca.pem\n"
+        "cert_file = /c.pem\nkey_file = /k.pem\ndevice_from = topic\n"
+        "device_topic_level = 1\nreconnect_min = 1s\nreconnect_max = 1h\n"
+        "alert_topic = out/alerts\nalert_qos = 0\n"
+        "[udp]\nenabled = on\nbind = 127.0.0.1:9000, [::1]:9000\n"
+        "receive_buffer = 8M\nmax_datagram = 9000\nbatch = 32\n"
+        "[rule.hot]\nkind = above\nthreshold = 80.5\nvalue = ewma\n"
+        "severity = critical\nhysteresis = 2\nholdoff = 90s\ndevices = boiler-*\n"
+        "[rule \"a jump\"]\nkind = jump\nfactor = 1.5\n"
+        "[rule.quiet]\nkind = stale\nafter = 45s\nsensors = 1, 2,3\n";
     expect_ok(roda_config_load_string(text, "full.conf", &config, &errors));
     ck_assert_int_eq(config.log_level, RODA_LOG_DEBUG);
     ck_assert_double_eq(config.ewma_alpha, 0.25);
@@ -209,7 +210,8 @@ START_TEST(cross_field_errors)
 {
     assert_prefix(one_error("[mqtt]\nenabled = true\n"),
                   "t.conf:2: mqtt.topics: missing required field");
-    assert_prefix(one_error("[udp]\nenabled = true\n"), "t.conf:2: udp.bind: missing required field");
+    assert_prefix(one_error("[udp]\nenabled = true\n"),
+                  "t.conf:2: udp.bind: missing required field");
     assert_prefix(one_error("[mqtt]\nreconnect_min = 10s\nreconnect_max = 1s\n"),
                   "t.conf:2: mqtt.reconnect_min: is greater than mqtt.reconnect_max");
     assert_prefix(one_error("[mqtt]\ncert_file = /c.pem\n"),
@@ -320,6 +322,33 @@ START_TEST(password_is_masked)
 }
 END_TEST
 
+START_TEST(errors_are_logged)
+{
+    char text[2048] = "[http]\nport = x\n";
+    for (int i = 0; i < RODA_CONFIG_MAX_ERRORS; i++)
+        strcat(text, "bogus = 1\n");
+    ck_assert_int_eq(roda_config_load_string(text, "l.conf", &config, &errors),
+                     RODA_ERROR_INVALID_ARG);
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    roda_log_set_fd(fds[1]);
+    roda_config_log_errors(&errors);
+    roda_log_set_fd(2);
+    close(fds[1]);
+    static char logged[65536];
+    size_t used = 0;
+    ssize_t n;
+    while ((n = read(fds[0], logged + used, sizeof logged - 1 - used)) > 0)
+        used += (size_t)n;
+    close(fds[0]);
+    logged[used] = '\0';
+    ck_assert_ptr_nonnull(strstr(logged, "level=error msg=\"config error\" file=\"l.conf\" line=2 "
+                                         "field=\"http.port\" error=\"'x' is not a non-negative "
+                                         "integer\" hint=\"fix the field"));
+    ck_assert_ptr_nonnull(strstr(logged, "msg=\"config errors not shown\" count=1 "));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("config");
@@ -337,6 +366,7 @@ int main(void)
     tcase_add_test(tc, missing_file);
     tcase_add_test(tc, print_and_memory_plan);
     tcase_add_test(tc, password_is_masked);
+    tcase_add_test(tc, errors_are_logged);
     suite_add_tcase(s, tc);
     SRunner *runner = srunner_create(s);
     srunner_run_all(runner, CK_NORMAL);

@@ -67,6 +67,9 @@ grep -q 'over-the-cap' "$work/metrics.txt" && fail "series cap not applied"
 grep -q 'roda_metrics_omitted_samples{reason="series_limit"} 6' "$work/metrics.txt" \
     || fail "capped series not counted"
 grep -q 'roda_alert_latency_seconds_bucket{le="+Inf"} 20' "$work/metrics.txt" || fail "histogram"
+grep -q '^roda_build_info{version="[0-9.]*"} 1$' "$work/metrics.txt" || fail "build info"
+rss=$(sed -n 's/^roda_process_resident_memory_bytes //p' "$work/metrics.txt")
+[ "${rss:-0}" -gt 1000000 ] || fail "process RSS: $rss"
 pass "/metrics valid for promtool"
 
 # ---- JSON endpoints
@@ -178,4 +181,6 @@ wait "$server_pid" || fail "server exit status $?"
 elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$elapsed_ms" -lt 3000 ] || fail "stop took $elapsed_ms ms"
 pass "SIGTERM stop in $elapsed_ms ms"
+# Sanitizer builds of the server report into its stderr.
+if grep -l "Sanitizer\|runtime error" "$work"/*.err; then fail "sanitizer report"; fi
 echo "all HTTP tests passed"

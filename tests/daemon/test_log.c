@@ -36,12 +36,13 @@ START_TEST(line_shape)
              roda_log_quote(q, sizeof q, "fix it"));
     const char *text = capture_end(fds);
     regex_t re;
-    ck_assert_int_eq(regcomp(&re,
-                             "^ts=[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z "
-                             "level=error msg=\"config invalid\" file=/etc/r.conf line=12 "
-                             "hint=\"fix it\"\n$",
-                             REG_EXTENDED),
-                     0);
+    ck_assert_int_eq(
+        regcomp(&re,
+                "^ts=[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z "
+                "level=error msg=\"config invalid\" file=/etc/r.conf line=12 "
+                "hint=\"fix it\"\n$",
+                REG_EXTENDED),
+        0);
     ck_assert_msg(regexec(&re, text, 0, NULL, 0) == 0, "bad line: %s", text);
     regfree(&re);
 }
@@ -66,7 +67,8 @@ START_TEST(quote_and_levels)
 {
     char wide[32];
     char q[16];
-    ck_assert_str_eq(roda_log_quote(wide, sizeof wide, "a\"b\\c\nd\x01"), "\"a\\\"b\\\\c\\nd\\x01\"");
+    ck_assert_str_eq(roda_log_quote(wide, sizeof wide, "a\"b\\c\nd\x01"),
+                     "\"a\\\"b\\\\c\\nd\\x01\"");
     ck_assert_str_eq(roda_log_quote(q, sizeof q, "0123456789abcdefghij"), "\"0123456789...\"");
     ck_assert_uint_eq(strlen(q), 15);
     roda_log_level_t level;

@@ -1,6 +1,7 @@
 /* test_metrics.c - Prometheus text exposition: HELP/TYPE, labels and escaping, histogram, series
  * cap, a full buffer and invalid names reported, never cut lines. */
 #include <check.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,17 +28,19 @@ static const char *text(void)
 
 START_TEST(counter_and_gauge_with_labels)
 {
-    roda_metrics_family(&m, "roda_ingest_readings_total", RODA_METRIC_COUNTER, "Readings accepted.");
+    roda_metrics_family(&m, "roda_ingest_readings_total", RODA_METRIC_COUNTER,
+                        "Readings accepted.");
     roda_metrics_label_t l[] = {{"input", "udp"}, {"result", "ok"}};
     roda_metrics_u64(&m, l, 2, 18446744073709551615ull);
     roda_metrics_family(&m, "roda_lag", RODA_METRIC_GAUGE, "Lag.");
     roda_metrics_double(&m, NULL, 0, 0.5);
     roda_metrics_double(&m, NULL, 0, 0.1);
-    ck_assert_str_eq(text(), "# HELP roda_ingest_readings_total Readings accepted.\n"
-                             "# TYPE roda_ingest_readings_total counter\n"
-                             "roda_ingest_readings_total{input=\"udp\",result=\"ok\"} "
-                             "18446744073709551615\n"
-                             "# HELP roda_lag Lag.\n# TYPE roda_lag gauge\nroda_lag 0.5\nroda_lag 0.1\n");
+    ck_assert_str_eq(text(),
+                     "# HELP roda_ingest_readings_total Readings accepted.\n"
+                     "# TYPE roda_ingest_readings_total counter\n"
+                     "roda_ingest_readings_total{input=\"udp\",result=\"ok\"} "
+                     "18446744073709551615\n"
+                     "# HELP roda_lag Lag.\n# TYPE roda_lag gauge\nroda_lag 0.5\nroda_lag 0.1\n");
 }
 END_TEST
 
@@ -45,9 +48,9 @@ START_TEST(escaping_and_special_values)
 {
     roda_metrics_family(&m, "g", RODA_METRIC_GAUGE, "Back\\slash and\nnewline \"kept\".");
     roda_metrics_label_t l = {"device", "a\"b\\c\nd"};
-    roda_metrics_double(&m, &l, 1, 1.0 / 0.0);
-    roda_metrics_double(&m, &l, 1, -1.0 / 0.0);
-    roda_metrics_double(&m, &l, 1, 0.0 / 0.0);
+    roda_metrics_double(&m, &l, 1, INFINITY);
+    roda_metrics_double(&m, &l, 1, -INFINITY);
+    roda_metrics_double(&m, &l, 1, NAN);
     ck_assert_str_eq(text(), "# HELP g Back\\\\slash and\\nnewline \"kept\".\n# TYPE g gauge\n"
                              "g{device=\"a\\\"b\\\\c\\nd\"} +Inf\n"
                              "g{device=\"a\\\"b\\\\c\\nd\"} -Inf\n"
@@ -91,8 +94,10 @@ START_TEST(capped_family_counts_the_rest)
     roda_metrics_finish(&m);
     ck_assert_ptr_nonnull(strstr(text(), "roda_sensor_value 0\nroda_sensor_value 1\n# HELP after"));
     ck_assert_ptr_nonnull(strstr(text(), "after 2\n"));
-    ck_assert_ptr_nonnull(strstr(text(), "roda_metrics_omitted_samples{reason=\"series_limit\"} 3\n"));
-    ck_assert_ptr_nonnull(strstr(text(), "roda_metrics_omitted_samples{reason=\"buffer_full\"} 0\n"));
+    ck_assert_ptr_nonnull(
+        strstr(text(), "roda_metrics_omitted_samples{reason=\"series_limit\"} 3\n"));
+    ck_assert_ptr_nonnull(
+        strstr(text(), "roda_metrics_omitted_samples{reason=\"buffer_full\"} 0\n"));
 }
 END_TEST
 
@@ -109,7 +114,8 @@ START_TEST(full_buffer_keeps_whole_lines_and_reports)
     ck_assert_uint_le(small.len, 1024 + 512);
     /* Every line is complete and the omitted count is there. */
     ck_assert_int_eq(small.buf[small.len - 1], '\n');
-    ck_assert_ptr_nonnull(strstr(small.buf, "roda_metrics_omitted_samples{reason=\"buffer_full\"} "));
+    ck_assert_ptr_nonnull(
+        strstr(small.buf, "roda_metrics_omitted_samples{reason=\"buffer_full\"} "));
     const char *p = strstr(small.buf, "reason=\"buffer_full\"} ");
     ck_assert_int_gt(atoi(p + strlen("reason=\"buffer_full\"} ")), 100);
     roda_metrics_destroy(&small);
@@ -123,7 +129,8 @@ START_TEST(invalid_name_skips_family)
     roda_metrics_double(&m, NULL, 0, 1);
     roda_metrics_finish(&m);
     ck_assert_ptr_null(strstr(text(), "9bad"));
-    ck_assert_ptr_nonnull(strstr(text(), "roda_metrics_omitted_samples{reason=\"invalid_name\"} 1\n"));
+    ck_assert_ptr_nonnull(
+        strstr(text(), "roda_metrics_omitted_samples{reason=\"invalid_name\"} 1\n"));
 }
 END_TEST
 

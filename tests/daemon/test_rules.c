@@ -1,6 +1,7 @@
 /* test_rules.c - alert rules against hand-computed sequences: threshold above/below, jump, rate,
  * stale, hysteresis, hold-off, resolve, scope, reload and bounds. */
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -379,7 +380,7 @@ START_TEST(validation)
     ck_assert_ptr_nonnull(strstr(why, "hysteresis"));
     r = rule("", RODA_RULE_ABOVE, 1);
     ck_assert_int_eq(roda_rule_validate(&r, &why), RODA_ERROR_INVALID_ARG);
-    r = rule("n", RODA_RULE_ABOVE, 1.0 / 0.0);
+    r = rule("n", RODA_RULE_ABOVE, INFINITY);
     ck_assert_int_eq(roda_rule_validate(&r, &why), RODA_ERROR_INVALID_ARG);
     r = rule("ok", RODA_RULE_STALE, 30);
     ck_assert_int_eq(roda_rule_validate(&r, &why), RODA_SUCCESS);
