@@ -173,13 +173,11 @@ __attribute__((format(printf, 4, 5))) static void report(parser_t *p, uint32_t l
 
 const char *roda_config_error_format(const roda_config_error_t *error, char *buf, size_t size)
 {
-    if (error->line == 0)
-        snprintf(buf, size, "%s: %s", error->file, error->message);
-    else if (error->field[0] == '\0')
-        snprintf(buf, size, "%s:%" PRIu32 ": %s", error->file, error->line, error->message);
-    else
-        snprintf(buf, size, "%s:%" PRIu32 ": %s: %s", error->file, error->line, error->field,
-                 error->message);
+    char line[16] = "";
+    if (error->line != 0)
+        snprintf(line, sizeof line, ":%" PRIu32, error->line);
+    snprintf(buf, size, "%s%s: %s%s%s", error->file, line, error->field,
+             error->field[0] != '\0' ? ": " : "", error->message);
     return buf;
 }
 
@@ -821,6 +819,17 @@ static void finish(parser_t *p)
     if (c->udp.enabled && c->udp.bind_count == 0)
         report(p, line_of(p, "udp", "enabled"), "udp.bind",
                "missing required field (UDP is enabled: give host:port addresses to bind)");
+    if (c->http.sse_heartbeat_ns >= c->http.connection_timeout_ns)
+        report(p, line_of(p, "http", "sse_heartbeat"), "http.sse_heartbeat",
+               "must be shorter than http.connection_timeout (quiet /alerts streams would be "
+               "closed as idle)");
+    if (c->limits.max_sse_clients > c->http.max_connections)
+        report(p, line_of(p, "limits", "max_sse_clients"), "limits.max_sse_clients",
+               "is greater than http.max_connections (each stream holds a connection)");
+    if (c->limits.recent_alerts > c->journal.alert_capacity)
+        report(p, line_of(p, "limits", "recent_alerts"), "limits.recent_alerts",
+               "is greater than journal.alert_capacity (recent alerts are read from the alert "
+               "journal)");
     if (c->mqtt.reconnect_min_ns > c->mqtt.reconnect_max_ns)
         report(p, line_of(p, "mqtt", "reconnect_min"), "mqtt.reconnect_min",
                "is greater than mqtt.reconnect_max");

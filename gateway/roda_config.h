@@ -155,7 +155,8 @@ roda_result_t roda_config_load(const char *path, roda_config_t *config,
 roda_result_t roda_config_load_string(const char *text, const char *name, roda_config_t *config,
                                       roda_config_errors_t *errors);
 
-/* "FILE:LINE: FIELD: MESSAGE" (LINE and FIELD left out when unknown) into buf. Returns buf. */
+/* "FILE:LINE: FIELD: MESSAGE" into buf (":LINE" and "FIELD: " left out when unknown: a field
+ * left at its default has no line). Returns buf. */
 const char *roda_config_error_format(const roda_config_error_t *error, char *buf, size_t size);
 
 /* Logs each error as one line (level=error msg="config error" file= line= field= error= hint=),

@@ -216,6 +216,15 @@ START_TEST(cross_field_errors)
                   "t.conf:2: mqtt.reconnect_min: is greater than mqtt.reconnect_max");
     assert_prefix(one_error("[mqtt]\ncert_file = /c.pem\n"),
                   "t.conf:2: mqtt.key_file: missing required field");
+    assert_prefix(one_error("[http]\nconnection_timeout = 10s\nsse_heartbeat = 10s\n"),
+                  "t.conf:3: http.sse_heartbeat: must be shorter than http.connection_timeout");
+    assert_prefix(one_error("[http]\nmax_connections = 8\n[limits]\nmax_sse_clients = 9\n"),
+                  "t.conf:4: limits.max_sse_clients: is greater than http.max_connections");
+    assert_prefix(one_error("[journal]\nalert_capacity = 64\n[limits]\nrecent_alerts = 65\n"),
+                  "t.conf:4: limits.recent_alerts: is greater than journal.alert_capacity");
+    /* A conflict with a default value names the field without a line. */
+    assert_prefix(one_error("[http]\nconnection_timeout = 1s\n"),
+                  "t.conf: http.sse_heartbeat: must be shorter");
     assert_prefix(one_error("[mqtt]\ndevice_from = topic\n"),
                   "t.conf:2: mqtt.device_topic_level: missing required field");
 }
