@@ -901,6 +901,64 @@ roda_result_t roda_config_load_string(const char *text, const char *name, roda_c
     return result;
 }
 
+/* ---- Reload -------------------------------------------------------------------------------- */
+
+/* Bytes a field occupies in roda_config_t. */
+static size_t field_bytes(const field_t *f)
+{
+    switch (f->type) {
+    case F_U32:
+        return sizeof(uint32_t);
+    case F_PORT:
+        return sizeof(uint16_t);
+    case F_BOOL:
+        return sizeof(bool);
+    case F_TEXT:
+        return f->size;
+    case F_LIST:
+        return f->size * f->max_items;
+    case F_LEVEL:
+        return sizeof(roda_log_level_t);
+    case F_DEVICE_SOURCE:
+        return sizeof(roda_device_source_t);
+    default:
+        return sizeof(uint64_t); /* F_POW2, F_BYTES, F_DURATION, F_DOUBLE */
+    }
+}
+
+static bool field_equal(const roda_config_t *a, const roda_config_t *b, const field_t *f)
+{
+    const char *x = (const char *)a + f->offset;
+    const char *y = (const char *)b + f->offset;
+    if (f->type == F_TEXT)
+        return strcmp(x, y) == 0;
+    if (f->type == F_LIST) {
+        uint32_t n = *(const uint32_t *)((const char *)a + f->count_offset);
+        if (n != *(const uint32_t *)((const char *)b + f->count_offset))
+            return false;
+        for (uint32_t i = 0; i < n; i++) {
+            if (strcmp(x + i * f->size, y + i * f->size) != 0)
+                return false;
+        }
+        return true;
+    }
+    return memcmp(x, y, field_bytes(f)) == 0;
+}
+
+bool roda_config_reload_check(const roda_config_t *current, const roda_config_t *next, char *field,
+                              size_t size)
+{
+    for (size_t i = 0; i < FIELD_COUNT; i++) {
+        const field_t *f = &fields[i];
+        if (f->type == F_LEVEL || field_equal(current, next, f))
+            continue;
+        snprintf(field, size, "%s.%s", f->section, f->key);
+        return false;
+    }
+    field[0] = '\0';
+    return true;
+}
+
 /* ---- Memory plan and printing ------------------------------------------------------------ */
 
 /* Slots of an open-addressing key table for `keys` keys: a power of two >= 2 * keys, 16 bytes

@@ -159,6 +159,12 @@ roda_result_t roda_config_load_string(const char *text, const char *name, roda_c
  * left at its default has no line). Returns buf. */
 const char *roda_config_error_format(const roda_config_error_t *error, char *buf, size_t size);
 
+/* For a reload (SIGHUP): true when `next` differs from `current` only in what applies live (the
+ * rules and gateway.log_level); false otherwise, with the first other field that changed (e.g.
+ * "http.port") in `field`, so the caller can log it and keep the running configuration. */
+bool roda_config_reload_check(const roda_config_t *current, const roda_config_t *next, char *field,
+                              size_t size);
+
 /* Logs each error as one line (level=error msg="config error" file= line= field= error= hint=),
  * and how many were not kept, so that a start-up failure says what to fix. */
 void roda_config_log_errors(const roda_config_errors_t *errors);

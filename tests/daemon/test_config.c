@@ -331,6 +331,33 @@ START_TEST(password_is_masked)
 }
 END_TEST
 
+START_TEST(reload_check)
+{
+    static roda_config_t current, next;
+    char field[64];
+    const char *base = "[gateway]\nlog_level = info\n[mqtt]\ntopics = a/#, b/#\n"
+                       "[rule.hot]\nkind = above\nthreshold = 1\n";
+    ck_assert_int_eq(roda_config_load_string(base, "a", &current, &errors), RODA_SUCCESS);
+    ck_assert_int_eq(roda_config_load_string("[gateway]\nlog_level = debug\n[mqtt]\n"
+                                             "topics = a/#, b/#\n[rule.hot]\nkind = below\n"
+                                             "threshold = 5\n[rule.new]\nkind = stale\n"
+                                             "after = 1m\n",
+                                             "b", &next, &errors),
+                     RODA_SUCCESS);
+    ck_assert(roda_config_reload_check(&current, &next, field, sizeof field));
+    ck_assert_str_eq(field, "");
+    ck_assert_int_eq(roda_config_load_string("[http]\nport = 9000\n[mqtt]\ntopics = a/#, b/#\n",
+                                             "c", &next, &errors),
+                     RODA_SUCCESS);
+    ck_assert(!roda_config_reload_check(&current, &next, field, sizeof field));
+    ck_assert_str_eq(field, "http.port");
+    ck_assert_int_eq(roda_config_load_string("[mqtt]\ntopics = a/#, c/#\n", "d", &next, &errors),
+                     RODA_SUCCESS);
+    ck_assert(!roda_config_reload_check(&current, &next, field, sizeof field));
+    ck_assert_str_eq(field, "mqtt.topics");
+}
+END_TEST
+
 START_TEST(errors_are_logged)
 {
     char text[2048] = "[http]\nport = x\n";
@@ -376,6 +403,7 @@ int main(void)
     tcase_add_test(tc, print_and_memory_plan);
     tcase_add_test(tc, password_is_masked);
     tcase_add_test(tc, errors_are_logged);
+    tcase_add_test(tc, reload_check);
     suite_add_tcase(s, tc);
     SRunner *runner = srunner_create(s);
     srunner_run_all(runner, CK_NORMAL);
