@@ -1012,6 +1012,9 @@ void roda_config_memory_plan(const roda_config_t *c, roda_memory_plan_t *plan)
     plan_add(plan, "sse clients", (uint64_t)c->limits.max_sse_clients * RODA_HTTP_SSE_CLIENT_BYTES,
              "%" PRIu32 " clients x %zu B", c->limits.max_sse_clients,
              (size_t)RODA_HTTP_SSE_CLIENT_BYTES);
+    plan_add(plan, "http stacks", (uint64_t)c->http.max_connections * RODA_HTTP_THREAD_STACK,
+             "%" PRIu32 " connections x %u KiB (reserved; only touched pages are resident)",
+             c->http.max_connections, RODA_HTTP_THREAD_STACK / 1024u);
 }
 
 static void print_duration(FILE *out, uint64_t ns)

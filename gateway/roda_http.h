@@ -23,7 +23,7 @@
  * dead clients. More than max_sse_clients streams: 503.
  *
  * Resources: one thread per connection (MHD_USE_THREAD_PER_CONNECTION), at most
- * max_connections connections (more are refused by MHD) and max_connections / 4 per client IP,
+ * max_connections connections (more are refused by MHD) and max_connections / 2 per client IP,
  * each with RODA_HTTP_THREAD_STACK bytes of stack and `request_memory` bytes for the request
  * (a longer URL gets 414, longer headers 431, from MHD); idle connections close after
  * `timeout_s`, so a slow client holds one slot for a bounded time. SSE client state
@@ -59,6 +59,7 @@ typedef enum roda_sse_next {
     RODA_SSE_END = 3,   /* the source closed: the stream ends */
 } roda_sse_next_t;
 
+/* Filled by the source's next(); the three names are NUL-terminated. */
 typedef struct roda_sse_event {
     uint64_t id;                      /* the event's position (journal position of the alert) */
     uint64_t missed;                  /* RODA_SSE_GAP only */
