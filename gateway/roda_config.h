@@ -1,0 +1,194 @@
+/* roda_config.h - the gateway's configuration: an INI file parsed with libinih (Debian's
+ * libinih-dev), every bound explicit, every error naming file:line:field.
+ *
+ * Format (deploy/roda-gateway.conf is the commented example):
+ *
+ *   [gateway]   log_level, ewma_alpha, stale_tick
+ *   [journal]   input_capacity, summary_capacity, alert_capacity (records, powers of two),
+ *               directory (empty: anonymous memory)
+ *   [limits]    max_sensors, max_devices, max_rules, max_sse_clients, max_series,
+ *               series_staleness, recent_alerts
+ *   [http]      bind, port, max_connections, connection_timeout, sse_heartbeat, request_memory
+ *   [mqtt]      enabled, host, port, client_id, topics, qos, clean_session, keepalive, username,
+ *               password, ca_file, cert_file, key_file, device_from, device_topic_level,
+ *               reconnect_min, reconnect_max, alert_topic, alert_qos
+ *   [udp]       enabled, bind, receive_buffer, max_datagram, batch
+ *   [rule.NAME] or [rule "NAME"]   kind (above|below|jump|rate|stale), threshold (above, below,
+ *               rate per second), factor (jump), after (stale), value (last|mean|ewma),
+ *               severity (info|warning|critical), hysteresis, holdoff, sensors (ids), devices
+ * (glob)
+ *
+ * Values: integers are decimal; byte sizes take K/M/G suffixes (binary); durations take ms, s, m
+ * or h (a bare number is seconds); lists are comma-separated; booleans are true/false/yes/no/on/
+ * off/1/0. A `;` starts a comment (also after a value), `#` only at the start of a line.
+ *
+ * Errors: unknown section or key, a key set twice, a bad number, a value out of range, a missing
+ * required field, a duplicate rule, a line too long or malformed. Each one is recorded as
+ * file:line: field: what is wrong (roda_config_error_format); parsing goes on so that one run
+ * reports them all (up to RODA_CONFIG_MAX_ERRORS kept, all counted).
+ *
+ * Memory: roda_config_t is one plain struct (30 KiB, of which 26 KiB are the RODA_RULES_MAX rules);
+ * loading allocates nothing that outlives the call.
+ *
+ * Threads: load from one thread at a time (it sets libinih's line-length global). */
+#ifndef RODA_CONFIG_H
+#define RODA_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "roda_log.h"
+#include "roda_result.h"
+#include "roda_rules.h"
+
+#define RODA_CONFIG_PATH_MAX 256
+#define RODA_CONFIG_LINE_MAX 1024
+#define RODA_CONFIG_MAX_ERRORS 32
+#define RODA_CONFIG_MAX_TOPICS 8
+#define RODA_CONFIG_MAX_UDP_BINDS 4
+#define RODA_CONFIG_TEXT_MAX 128
+
+typedef enum roda_device_source {
+    RODA_DEVICE_FROM_PAYLOAD = 0, /* the batch message names its device */
+    RODA_DEVICE_FROM_TOPIC = 1,   /* a level of the MQTT topic names it */
+} roda_device_source_t;
+
+typedef struct roda_config {
+    char source[RODA_CONFIG_PATH_MAX]; /* the file it was loaded from */
+
+    /* [gateway] */
+    roda_log_level_t log_level;
+    double ewma_alpha;      /* (0, 1] */
+    uint64_t stale_tick_ns; /* how often stale rules are checked */
+
+    /* [journal] capacities in records (powers of two) */
+    struct {
+        uint64_t input_capacity;
+        uint64_t summary_capacity;
+        uint64_t alert_capacity;
+        char directory[RODA_CONFIG_PATH_MAX]; /* "" = anonymous memory */
+    } journal;
+
+    /* [limits] */
+    struct {
+        uint32_t max_sensors;
+        uint32_t max_devices;
+        uint32_t max_rules; /* room for rules, including those added by a reload */
+        uint32_t max_sse_clients;
+        uint32_t max_series; /* per-sensor series exported on /metrics */
+        uint64_t series_staleness_ns;
+        uint32_t recent_alerts; /* kept for /alerts/recent */
+    } limits;
+
+    /* [http] */
+    struct {
+        char bind[RODA_CONFIG_TEXT_MAX];
+        uint16_t port;
+        uint32_t max_connections;
+        uint64_t connection_timeout_ns;
+        uint64_t sse_heartbeat_ns;
+        uint64_t request_memory; /* bytes per connection: longer URLs/headers get 414/431 */
+    } http;
+
+    /* [mqtt] */
+    struct {
+        bool enabled;
+        char host[RODA_CONFIG_TEXT_MAX];
+        uint16_t port;
+        char client_id[RODA_CONFIG_TEXT_MAX];
+        uint32_t topic_count;
+        char topics[RODA_CONFIG_MAX_TOPICS][RODA_CONFIG_TEXT_MAX];
+        uint32_t qos; /* 0 or 1 */
+        bool clean_session;
+        uint64_t keepalive_ns;
+        char username[RODA_CONFIG_TEXT_MAX];
+        char password[RODA_CONFIG_TEXT_MAX];
+        char ca_file[RODA_CONFIG_PATH_MAX];
+        char cert_file[RODA_CONFIG_PATH_MAX];
+        char key_file[RODA_CONFIG_PATH_MAX];
+        roda_device_source_t device_from;
+        uint32_t device_topic_level; /* 0-based topic level holding the device name */
+        uint64_t reconnect_min_ns;
+        uint64_t reconnect_max_ns;
+        char alert_topic[RODA_CONFIG_TEXT_MAX]; /* "" = alerts not published */
+        uint32_t alert_qos;
+    } mqtt;
+
+    /* [udp] */
+    struct {
+        bool enabled;
+        uint32_t bind_count;
+        char binds[RODA_CONFIG_MAX_UDP_BINDS][RODA_CONFIG_TEXT_MAX]; /* host:port, [v6]:port */
+        uint64_t receive_buffer;                                     /* bytes (SO_RCVBUF) */
+        uint32_t max_datagram; /* bytes; longer ones are counted as truncated */
+        uint32_t batch;        /* datagrams per recvmmsg */
+    } udp;
+
+    /* [rule.*] in file order */
+    uint32_t rule_count;
+    roda_rule_t rules[RODA_RULES_MAX];
+} roda_config_t;
+
+typedef struct roda_config_error {
+    char file[RODA_CONFIG_PATH_MAX];
+    uint32_t line;     /* 0: not tied to a line (the file could not be read) */
+    char field[96];    /* section.key, e.g. "http.port" or "rule.hot.threshold" */
+    char message[192]; /* what is wrong and what is allowed */
+} roda_config_error_t;
+
+typedef struct roda_config_errors {
+    uint32_t total; /* errors found */
+    uint32_t count; /* errors kept in items (<= RODA_CONFIG_MAX_ERRORS) */
+    roda_config_error_t items[RODA_CONFIG_MAX_ERRORS];
+} roda_config_errors_t;
+
+/* Fills every field with its default (documented in deploy/roda-gateway.conf). */
+void roda_config_defaults(roda_config_t *config);
+
+/* Loads `path` over the defaults. RODA_SUCCESS, or RODA_ERROR_INVALID_ARG with errors->total > 0
+ * (config content is then unspecified). A file that cannot be opened is an error with line 0. */
+roda_result_t roda_config_load(const char *path, roda_config_t *config,
+                               roda_config_errors_t *errors);
+/* The same for text in memory; `name` stands for the file name in errors. */
+roda_result_t roda_config_load_string(const char *text, const char *name, roda_config_t *config,
+                                      roda_config_errors_t *errors);
+
+/* "FILE:LINE: FIELD: MESSAGE" into buf (":LINE" and "FIELD: " left out when unknown: a field
+ * left at its default has no line). Returns buf. */
+const char *roda_config_error_format(const roda_config_error_t *error, char *buf, size_t size);
+
+/* For a reload (SIGHUP): true when `next` differs from `current` only in what applies live (the
+ * rules and gateway.log_level); false otherwise, with the first other field that changed (e.g.
+ * "http.port") in `field`, so the caller can log it and keep the running configuration. */
+bool roda_config_reload_check(const roda_config_t *current, const roda_config_t *next, char *field,
+                              size_t size);
+
+/* Logs each error as one line (level=error msg="config error" file= line= field= error= hint=),
+ * and how many were not kept, so that a start-up failure says what to fix. */
+void roda_config_log_errors(const roda_config_errors_t *errors);
+
+/* One preallocated region of the memory plan. */
+typedef struct roda_memory_item {
+    const char *name;
+    uint64_t bytes;
+    char detail[96]; /* how the size is computed */
+} roda_memory_item_t;
+
+#define RODA_MEMORY_PLAN_MAX 12
+typedef struct roda_memory_plan {
+    uint32_t count;
+    uint64_t total;
+    roda_memory_item_t items[RODA_MEMORY_PLAN_MAX];
+} roda_memory_plan_t;
+
+/* The memory the gateway preallocates for these bounds: journals, per-sensor state and slot
+ * store, rule state, device registry, metrics buffer, SSE clients. */
+void roda_config_memory_plan(const roda_config_t *config, roda_memory_plan_t *plan);
+
+/* Writes the effective configuration (every field, INI syntax, the password masked) and the
+ * memory plan to `out` (for --check-config). */
+void roda_config_print(const roda_config_t *config, FILE *out);
+
+#endif

@@ -1,0 +1,546 @@
+/* roda_rules.c - rule evaluation, alert lifecycle and reload (see roda_rules.h). */
+#include "roda_rules.h"
+
+#include "roda_json.h"
+
+#include <fnmatch.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { PAIR_OK = 0, PAIR_FIRING = 1, PAIR_SUPPRESSED = 2 };
+enum { SCOPE_UNKNOWN = 0, SCOPE_IN = 1, SCOPE_OUT = 2 };
+
+/* Alert state of one (sensor, rule) pair. */
+typedef struct pair {
+    uint64_t fired_ns;   /* ingest time of the last emitted firing */
+    uint32_t suppressed; /* firings held back since then */
+    uint8_t state;
+    uint8_t scope;
+    uint8_t has_fired;
+    uint8_t reserved;
+} pair_t;
+
+_Static_assert(sizeof(pair_t) == 16, "pair_t is 16 bytes");
+
+/* What the stale scan needs of each sensor. */
+typedef struct sensor {
+    uint64_t sensor_id;
+    uint64_t ingest_time_ns;
+    int64_t device_time_us;
+    double last;
+    uint32_t device;
+    uint32_t seen;
+} sensor_t;
+
+typedef struct counters {
+    _Atomic uint64_t fired;
+    _Atomic uint64_t resolved;
+    _Atomic uint64_t suppressed;
+    _Atomic uint64_t not_evaluable;
+    _Atomic uint64_t active;
+} counters_t;
+
+struct roda_rules {
+    uint32_t count;
+    uint32_t max_rules;
+    uint32_t max_sensors;
+    uint32_t stale_rules; /* how many rules are STALE: the tick does nothing without one */
+    uint32_t tick_cursor;
+    roda_rules_device_name_fn device_name;
+    void *context;
+    pthread_mutex_t lock; /* rules[] and counters[] against snapshot readers during reload */
+    roda_rule_t *rules;   /* [max_rules] */
+    counters_t *counters; /* [max_rules] */
+    pair_t *pairs;        /* [max_sensors][max_rules] */
+    pair_t *row;          /* [max_rules]: reload's scratch row */
+    sensor_t *sensors;    /* [max_sensors] */
+    _Atomic uint64_t bad_index;
+    _Atomic uint64_t lost_output;
+};
+
+static const char *const kind_names[] = {"above", "below", "jump", "rate", "stale"};
+static const char *const severity_names[] = {"info", "warning", "critical"};
+static const char *const value_names[] = {"last", "mean", "ewma"};
+
+const char *roda_rule_kind_name(roda_rule_kind_t kind)
+{
+    return (unsigned)kind < RODA_RULE_KIND_COUNT ? kind_names[kind] : "unknown";
+}
+
+const char *roda_severity_name(roda_severity_t severity)
+{
+    return (unsigned)severity < RODA_SEVERITY_COUNT ? severity_names[severity] : "unknown";
+}
+
+const char *roda_rule_value_name(roda_rule_value_t value)
+{
+    return (unsigned)value <= RODA_RULE_VALUE_EWMA ? value_names[value] : "unknown";
+}
+
+const char *roda_alert_state_name(roda_alert_state_t state)
+{
+    return state == RODA_ALERT_FIRING     ? "firing"
+           : state == RODA_ALERT_RESOLVED ? "resolved"
+                                          : "unknown";
+}
+
+/* Single-writer counter: a relaxed load and store, no locked instruction. */
+static inline void bump(_Atomic uint64_t *counter, int64_t delta)
+{
+    atomic_store_explicit(counter,
+                          atomic_load_explicit(counter, memory_order_relaxed) + (uint64_t)delta,
+                          memory_order_relaxed);
+}
+
+size_t roda_rules_memory(uint32_t max_rules, uint32_t max_sensors)
+{
+    return sizeof(roda_rules_t) + (size_t)max_rules * (sizeof(roda_rule_t) + sizeof(counters_t)) +
+           (size_t)max_sensors * max_rules * sizeof(pair_t) + (size_t)max_rules * sizeof(pair_t) +
+           (size_t)max_sensors * sizeof(sensor_t);
+}
+
+roda_result_t roda_rule_validate(const roda_rule_t *rule, const char **why)
+{
+    *why = NULL;
+    if (rule->name[0] == '\0' || memchr(rule->name, '\0', RODA_RULE_NAME_MAX) == NULL)
+        *why = "name must be 1..47 bytes";
+    else if ((unsigned)rule->kind >= RODA_RULE_KIND_COUNT)
+        *why = "unknown kind";
+    else if ((unsigned)rule->severity >= RODA_SEVERITY_COUNT)
+        *why = "unknown severity";
+    else if ((unsigned)rule->value > RODA_RULE_VALUE_EWMA)
+        *why = "unknown value";
+    else if (!isfinite(rule->threshold))
+        *why = "threshold must be a finite number";
+    else if (rule->kind == RODA_RULE_JUMP && rule->threshold <= 1.0)
+        *why = "a jump factor must be greater than 1";
+    else if ((rule->kind == RODA_RULE_RATE || rule->kind == RODA_RULE_STALE) &&
+             rule->threshold <= 0.0)
+        *why = "must be greater than 0";
+    else if (!isfinite(rule->hysteresis) || rule->hysteresis < 0.0)
+        *why = "hysteresis must be >= 0";
+    else if ((rule->kind == RODA_RULE_JUMP || rule->kind == RODA_RULE_RATE) &&
+             rule->hysteresis >= rule->threshold)
+        *why = "hysteresis must be below the threshold";
+    else if (rule->sensor_count > RODA_RULE_MAX_SENSOR_IDS)
+        *why = "too many sensor ids";
+    else if (memchr(rule->device_glob, '\0', RODA_RULE_GLOB_MAX) == NULL)
+        *why = "device glob too long";
+    return *why == NULL ? RODA_SUCCESS : RODA_ERROR_INVALID_ARG;
+}
+
+static roda_result_t validate_set(const roda_rule_t *rules, uint32_t count)
+{
+    const char *why;
+    for (uint32_t i = 0; i < count; i++) {
+        if (roda_rule_validate(&rules[i], &why) != RODA_SUCCESS)
+            return RODA_ERROR_INVALID_ARG;
+        for (uint32_t j = 0; j < i; j++) {
+            if (strcmp(rules[i].name, rules[j].name) == 0)
+                return RODA_ERROR_INVALID_ARG;
+        }
+    }
+    return RODA_SUCCESS;
+}
+
+static void count_stale(roda_rules_t *r)
+{
+    r->stale_rules = 0;
+    for (uint32_t i = 0; i < r->count; i++)
+        r->stale_rules += r->rules[i].kind == RODA_RULE_STALE;
+}
+
+roda_result_t roda_rules_create(const roda_rule_t *rules, uint32_t count, uint32_t max_rules,
+                                uint32_t max_sensors, roda_rules_device_name_fn device_name,
+                                void *context, roda_rules_t **out)
+{
+    *out = NULL;
+    if (max_rules == 0 || max_rules > RODA_RULES_MAX || max_sensors == 0 || count > max_rules ||
+        validate_set(rules, count) != RODA_SUCCESS)
+        return RODA_ERROR_INVALID_ARG;
+    roda_rules_t *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return RODA_ERROR_NOMEM;
+    r->rules = calloc(max_rules, sizeof *r->rules);
+    r->counters = calloc(max_rules, sizeof *r->counters);
+    r->pairs = calloc((size_t)max_sensors * max_rules, sizeof *r->pairs);
+    r->row = calloc(max_rules, sizeof *r->row);
+    r->sensors = calloc(max_sensors, sizeof *r->sensors);
+    if (r->rules == NULL || r->counters == NULL || r->pairs == NULL || r->row == NULL ||
+        r->sensors == NULL || pthread_mutex_init(&r->lock, NULL) != 0) {
+        free(r->rules);
+        free(r->counters);
+        free(r->pairs);
+        free(r->row);
+        free(r->sensors);
+        free(r);
+        return RODA_ERROR_NOMEM;
+    }
+    memcpy(r->rules, rules, count * sizeof *rules);
+    r->count = count;
+    r->max_rules = max_rules;
+    r->max_sensors = max_sensors;
+    r->device_name = device_name;
+    r->context = context;
+    count_stale(r);
+    *out = r;
+    return RODA_SUCCESS;
+}
+
+void roda_rules_destroy(roda_rules_t *r)
+{
+    if (r == NULL)
+        return;
+    pthread_mutex_destroy(&r->lock);
+    free(r->rules);
+    free(r->counters);
+    free(r->pairs);
+    free(r->row);
+    free(r->sensors);
+    free(r);
+}
+
+static bool same_scope(const roda_rule_t *a, const roda_rule_t *b)
+{
+    return a->kind == b->kind && a->sensor_count == b->sensor_count &&
+           memcmp(a->sensors, b->sensors, a->sensor_count * sizeof a->sensors[0]) == 0 &&
+           strcmp(a->device_glob, b->device_glob) == 0;
+}
+
+roda_result_t roda_rules_reload(roda_rules_t *r, const roda_rule_t *new_rules, uint32_t count,
+                                uint64_t *dropped_active)
+{
+    if (count > r->max_rules)
+        return RODA_ERROR_TOO_MANY;
+    if (validate_set(new_rules, count) != RODA_SUCCESS)
+        return RODA_ERROR_INVALID_ARG;
+    /* from[i]: the old column that new rule i keeps, or -1. */
+    int32_t from[RODA_RULES_MAX];
+    bool kept[RODA_RULES_MAX] = {false};
+    for (uint32_t i = 0; i < RODA_RULES_MAX; i++)
+        from[i] = -1;
+    for (uint32_t i = 0; i < count; i++) {
+        for (uint32_t j = 0; j < r->count; j++) {
+            if (strcmp(new_rules[i].name, r->rules[j].name) == 0 &&
+                same_scope(&new_rules[i], &r->rules[j])) {
+                from[i] = (int32_t)j;
+                kept[j] = true;
+            }
+        }
+    }
+    uint64_t dropped = 0;
+    for (uint32_t s = 0; s < r->max_sensors; s++) {
+        pair_t *row = r->pairs + (size_t)s * r->max_rules;
+        memcpy(r->row, row, r->max_rules * sizeof *row);
+        for (uint32_t j = 0; j < r->count; j++)
+            dropped += !kept[j] && r->row[j].state == PAIR_FIRING;
+        for (uint32_t i = 0; i < r->max_rules; i++) {
+            if (i < count && from[i] >= 0)
+                row[i] = r->row[from[i]];
+            else
+                memset(&row[i], 0, sizeof row[i]);
+        }
+    }
+    pthread_mutex_lock(&r->lock);
+    uint64_t saved[RODA_RULES_MAX][5];
+    for (uint32_t j = 0; j < r->count; j++) {
+        counters_t *c = &r->counters[j];
+        saved[j][0] = atomic_load_explicit(&c->fired, memory_order_relaxed);
+        saved[j][1] = atomic_load_explicit(&c->resolved, memory_order_relaxed);
+        saved[j][2] = atomic_load_explicit(&c->suppressed, memory_order_relaxed);
+        saved[j][3] = atomic_load_explicit(&c->not_evaluable, memory_order_relaxed);
+        saved[j][4] = atomic_load_explicit(&c->active, memory_order_relaxed);
+    }
+    for (uint32_t i = 0; i < r->max_rules; i++) {
+        counters_t *c = &r->counters[i];
+        bool keep = i < count && from[i] >= 0;
+        const uint64_t *v = keep ? saved[from[i]] : NULL;
+        atomic_store_explicit(&c->fired, keep ? v[0] : 0, memory_order_relaxed);
+        atomic_store_explicit(&c->resolved, keep ? v[1] : 0, memory_order_relaxed);
+        atomic_store_explicit(&c->suppressed, keep ? v[2] : 0, memory_order_relaxed);
+        atomic_store_explicit(&c->not_evaluable, keep ? v[3] : 0, memory_order_relaxed);
+        atomic_store_explicit(&c->active, keep ? v[4] : 0, memory_order_relaxed);
+    }
+    memcpy(r->rules, new_rules, count * sizeof *new_rules);
+    r->count = count;
+    pthread_mutex_unlock(&r->lock);
+    count_stale(r);
+    r->tick_cursor = 0;
+    if (dropped_active != NULL)
+        *dropped_active = dropped;
+    return RODA_SUCCESS;
+}
+
+static bool in_scope(roda_rules_t *r, const roda_rule_t *rule, pair_t *pair, uint64_t sensor_id,
+                     uint32_t device)
+{
+    if (pair->scope == SCOPE_UNKNOWN) {
+        bool in;
+        if (rule->sensor_count > 0) {
+            in = false;
+            for (uint32_t i = 0; i < rule->sensor_count && !in; i++)
+                in = rule->sensors[i] == sensor_id;
+        } else if (rule->device_glob[0] == '\0') {
+            in = true;
+        } else {
+            const char *name = r->device_name != NULL ? r->device_name(r->context, device) : NULL;
+            in = name != NULL && fnmatch(rule->device_glob, name, 0) == 0;
+        }
+        pair->scope = in ? SCOPE_IN : SCOPE_OUT;
+    }
+    return pair->scope == SCOPE_IN;
+}
+
+static double pick(const roda_summary_t *s, roda_rule_value_t which)
+{
+    return which == RODA_RULE_VALUE_MEAN   ? s->mean
+           : which == RODA_RULE_VALUE_EWMA ? s->ewma
+                                           : s->last;
+}
+
+/* Output sink of one evaluate/tick call. */
+typedef struct sink {
+    roda_alert_t *out;
+    uint32_t max;
+    uint32_t used;
+} sink_t;
+
+static void emit(roda_rules_t *r, sink_t *sink, uint32_t index, roda_alert_state_t state,
+                 const sensor_t *sensor, double value, double previous, uint32_t suppressed)
+{
+    const roda_rule_t *rule = &r->rules[index];
+    if (sink->used == sink->max) {
+        bump(&r->lost_output, 1);
+        return;
+    }
+    roda_alert_t *a = &sink->out[sink->used++];
+    memset(a, 0, sizeof *a);
+    a->sensor_id = sensor->sensor_id;
+    a->value = value;
+    a->previous = previous;
+    a->threshold = rule->threshold;
+    a->device_time_us = sensor->device_time_us;
+    a->ingest_time_ns = sensor->ingest_time_ns;
+    a->device = sensor->device;
+    a->suppressed = suppressed;
+    a->rule = (uint16_t)index;
+    a->kind = (uint8_t)rule->kind;
+    a->severity = (uint8_t)rule->severity;
+    a->state = (uint8_t)state;
+}
+
+/* Applies one judgement to a pair: `firing` (the condition holds), `clear` (it is cleared past the
+ * hysteresis band); neither: inside the band, nothing changes. `now_ns` is the ingest clock. */
+static void transition(roda_rules_t *r, sink_t *sink, uint32_t index, pair_t *pair, bool firing,
+                       bool clear, uint64_t now_ns, const sensor_t *sensor, double value,
+                       double previous)
+{
+    counters_t *c = &r->counters[index];
+    const roda_rule_t *rule = &r->rules[index];
+    if (firing && pair->state != PAIR_FIRING) {
+        bool held = pair->has_fired && now_ns - pair->fired_ns < rule->holdoff_ns;
+        if (held) {
+            if (pair->state == PAIR_OK) {
+                pair->state = PAIR_SUPPRESSED;
+                pair->suppressed++;
+                bump(&c->suppressed, 1);
+            }
+            return;
+        }
+        emit(r, sink, index, RODA_ALERT_FIRING, sensor, value, previous, pair->suppressed);
+        pair->state = PAIR_FIRING;
+        pair->fired_ns = now_ns;
+        pair->has_fired = 1;
+        pair->suppressed = 0;
+        bump(&c->fired, 1);
+        bump(&c->active, 1);
+    } else if (clear && pair->state != PAIR_OK) {
+        if (pair->state == PAIR_FIRING) {
+            emit(r, sink, index, RODA_ALERT_RESOLVED, sensor, value, previous, 0);
+            bump(&c->resolved, 1);
+            bump(&c->active, -1);
+        }
+        pair->state = PAIR_OK;
+    }
+}
+
+uint32_t roda_rules_evaluate(roda_rules_t *r, uint32_t sensor_index, const roda_summary_t *cur,
+                             const roda_summary_t *prev, roda_alert_t *out, uint32_t max_out)
+{
+    if (sensor_index >= r->max_sensors) {
+        bump(&r->bad_index, 1);
+        return 0;
+    }
+    sink_t sink = {out, max_out, 0};
+    sensor_t *sensor = &r->sensors[sensor_index];
+    *sensor = (sensor_t){cur->sensor_id, cur->ingest_time_ns, cur->device_time_us,
+                         cur->last,      cur->device,         1};
+    pair_t *row = r->pairs + (size_t)sensor_index * r->max_rules;
+    for (uint32_t i = 0; i < r->count; i++) {
+        const roda_rule_t *rule = &r->rules[i];
+        pair_t *pair = &row[i];
+        if (!in_scope(r, rule, pair, cur->sensor_id, cur->device))
+            continue;
+        double v = pick(cur, rule->value);
+        double t = rule->threshold;
+        double h = rule->hysteresis;
+        double p = prev != NULL ? pick(prev, rule->value) : cur->last;
+        bool firing = false;
+        bool clear = false;
+        switch (rule->kind) {
+        case RODA_RULE_ABOVE:
+            firing = v > t;
+            clear = v <= t - h;
+            break;
+        case RODA_RULE_BELOW:
+            firing = v < t;
+            clear = v >= t + h;
+            break;
+        case RODA_RULE_JUMP:
+            if (prev == NULL || !(p > 0.0)) {
+                bump(&r->counters[i].not_evaluable, 1);
+                continue;
+            }
+            v = v / p;
+            firing = v > t;
+            clear = v <= t - h;
+            break;
+        case RODA_RULE_RATE: {
+            double dt =
+                prev != NULL ? (double)(cur->device_time_us - prev->device_time_us) / 1e6 : 0.0;
+            if (!(dt > 0.0)) {
+                bump(&r->counters[i].not_evaluable, 1);
+                continue;
+            }
+            v = fabs(v - p) / dt;
+            firing = v > t;
+            clear = v <= t - h;
+            break;
+        }
+        case RODA_RULE_STALE:
+            /* A reading arrived: the sensor is not silent any more. */
+            v = 0.0;
+            clear = true;
+            break;
+        default:
+            continue;
+        }
+        transition(r, &sink, i, pair, firing, clear, cur->ingest_time_ns, sensor, v, p);
+    }
+    return sink.used;
+}
+
+uint32_t roda_rules_tick(roda_rules_t *r, uint64_t now_ns, roda_alert_t *out, uint32_t max_out,
+                         bool *done)
+{
+    sink_t sink = {out, max_out, 0};
+    *done = false;
+    if (r->stale_rules == 0)
+        r->tick_cursor = r->max_sensors;
+    while (r->tick_cursor < r->max_sensors) {
+        sensor_t *sensor = &r->sensors[r->tick_cursor];
+        pair_t *row = r->pairs + (size_t)r->tick_cursor * r->max_rules;
+        if (sensor->seen) {
+            /* Room for every stale rule of this sensor, so a sensor is never half scanned. */
+            if (sink.max - sink.used < r->stale_rules)
+                break;
+            for (uint32_t i = 0; i < r->count; i++) {
+                const roda_rule_t *rule = &r->rules[i];
+                if (rule->kind != RODA_RULE_STALE ||
+                    !in_scope(r, rule, &row[i], sensor->sensor_id, sensor->device))
+                    continue;
+                double silent = now_ns > sensor->ingest_time_ns
+                                    ? (double)(now_ns - sensor->ingest_time_ns) / 1e9
+                                    : 0.0;
+                transition(r, &sink, i, &row[i], silent > rule->threshold, false, now_ns, sensor,
+                           silent, sensor->last);
+            }
+        }
+        r->tick_cursor++;
+    }
+    if (r->tick_cursor >= r->max_sensors) {
+        r->tick_cursor = 0;
+        *done = true;
+    }
+    return sink.used;
+}
+
+uint32_t roda_rules_count(const roda_rules_t *r)
+{
+    return r->count;
+}
+
+const roda_rule_t *roda_rules_get(const roda_rules_t *r, uint32_t index)
+{
+    return index < r->count ? &r->rules[index] : NULL;
+}
+
+roda_result_t roda_rules_snapshot(roda_rules_t *r, uint32_t index, roda_rule_t *rule,
+                                  roda_rule_stats_t *stats)
+{
+    roda_result_t result = RODA_ERROR_INVALID_ARG;
+    pthread_mutex_lock(&r->lock);
+    if (index < r->count) {
+        const counters_t *c = &r->counters[index];
+        if (rule != NULL)
+            *rule = r->rules[index];
+        if (stats != NULL) {
+            stats->fired = atomic_load_explicit(&c->fired, memory_order_relaxed);
+            stats->resolved = atomic_load_explicit(&c->resolved, memory_order_relaxed);
+            stats->suppressed = atomic_load_explicit(&c->suppressed, memory_order_relaxed);
+            stats->not_evaluable = atomic_load_explicit(&c->not_evaluable, memory_order_relaxed);
+            stats->active = atomic_load_explicit(&c->active, memory_order_relaxed);
+        }
+        result = RODA_SUCCESS;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return result;
+}
+
+uint64_t roda_rules_bad_index(const roda_rules_t *r)
+{
+    return atomic_load_explicit(&r->bad_index, memory_order_relaxed);
+}
+
+uint64_t roda_rules_lost_output(const roda_rules_t *r)
+{
+    return atomic_load_explicit(&r->lost_output, memory_order_relaxed);
+}
+
+void roda_alert_json(const roda_alert_t *a, uint64_t id, const char *rule_name,
+                     const char *device_name, roda_json_t *json)
+{
+    roda_json_object_begin(json);
+    roda_json_key(json, "id");
+    roda_json_u64(json, id);
+    roda_json_key(json, "rule");
+    roda_json_string(json, rule_name);
+    roda_json_key(json, "kind");
+    roda_json_string(json, roda_rule_kind_name((roda_rule_kind_t)a->kind));
+    roda_json_key(json, "severity");
+    roda_json_string(json, roda_severity_name((roda_severity_t)a->severity));
+    roda_json_key(json, "state");
+    roda_json_string(json, roda_alert_state_name((roda_alert_state_t)a->state));
+    roda_json_key(json, "sensor");
+    roda_json_u64(json, a->sensor_id);
+    roda_json_key(json, "device");
+    if (device_name != NULL)
+        roda_json_string(json, device_name);
+    else
+        roda_json_null(json);
+    roda_json_key(json, "value");
+    roda_json_double(json, a->value);
+    roda_json_key(json, "previous");
+    roda_json_double(json, a->previous);
+    roda_json_key(json, "threshold");
+    roda_json_double(json, a->threshold);
+    roda_json_key(json, "suppressed");
+    roda_json_u64(json, a->suppressed);
+    roda_json_key(json, "device_time_us");
+    roda_json_i64(json, a->device_time_us);
+    roda_json_key(json, "ingest_time_ns");
+    roda_json_u64(json, a->ingest_time_ns);
+    roda_json_object_end(json);
+}

@@ -1,0 +1,197 @@
+/* roda_rules.h - alert rules evaluated per sensor summary, with a firing/resolved lifecycle.
+ *
+ * Data path: the rules stage reads summaries (roda_summary.h) and, like the `delta` component,
+ * compares each with the previous summary of the same sensor:
+ *
+ *   n = roda_rules_evaluate(rules, sensor_index, current, previous_or_NULL, alerts, max);
+ *
+ * and, from a periodic tick with the current time, detects sensors that went silent:
+ *
+ *   do { n = roda_rules_tick(rules, now_ns, alerts, max, &done); ... } while (!done);
+ *
+ * `sensor_index` is the dense index (0 .. max_sensors-1) the stateful stage gives each sensor.
+ *
+ * Kinds (the compared value is the summary's last, mean or ewma, per rule):
+ *   ABOVE  fires when value >  threshold; resolves when value <= threshold - hysteresis
+ *   BELOW  fires when value <  threshold; resolves when value >= threshold + hysteresis
+ *   JUMP   ratio = value / previous value (needs a previous summary with a value > 0):
+ *          fires when ratio > threshold (the factor, e.g. 1.5); resolves when
+ *          ratio <= threshold - hysteresis. Default value: the mean (the reference's rule).
+ *   RATE   rate = |value - previous value| / (device time delta in s) (needs a previous summary
+ *          and a positive time delta): fires when rate > threshold; resolves when
+ *          rate <= threshold - hysteresis.
+ *   STALE  fires from the tick when no reading arrived for `threshold` seconds (gateway ingest
+ *          clock, not the device's); resolves on the sensor's next reading.
+ * Summaries that cannot be evaluated (no previous, ratio or time delta undefined) leave the
+ * alert state as it is and are counted (not_evaluable).
+ *
+ * Lifecycle per (rule, sensor): OK -> FIRING (an alert record, state FIRING) -> OK (an alert
+ * record, state RESOLVED). Hold-off: a firing within `holdoff_ns` (ingest clock) of the last
+ * emitted firing is suppressed: no record, counted, and the pair waits in SUPPRESSED; if the
+ * condition still holds once the hold-off has passed, the firing is emitted then, carrying the
+ * number of repeats suppressed since the previous one. A suppressed episode resolves silently.
+ *
+ * Scope: a rule applies to the sensor ids it lists, or to sensors whose device name matches its
+ * glob (fnmatch), or to every sensor when both are empty. It is decided on a sensor's first
+ * evaluation (device name from the callback) and cached.
+ *
+ * Memory: everything is allocated by roda_rules_create() (roda_rules_memory() bytes): per sensor
+ * a 40-byte record (for STALE) and per (sensor, rule slot) a 16-byte state, for max_sensors x
+ * max_rules; evaluate, tick and reload never allocate.
+ *
+ * Threads: one thread (the rules stage) calls evaluate, tick, reload, count and get.
+ * roda_rules_snapshot() and the counters may be read from any thread (single-writer atomics; the
+ * rule definitions are guarded by a lock that only reload and snapshot take). */
+#ifndef RODA_RULES_H
+#define RODA_RULES_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "roda_result.h"
+#include "roda_summary.h"
+
+#define RODA_RULE_NAME_MAX 48       /* bytes including the NUL */
+#define RODA_RULE_MAX_SENSOR_IDS 32 /* ids in one rule's scope list */
+#define RODA_RULE_GLOB_MAX 64       /* bytes of a device name glob including the NUL */
+#define RODA_RULES_MAX 64           /* upper bound of max_rules */
+
+typedef enum roda_rule_kind {
+    RODA_RULE_ABOVE = 0,
+    RODA_RULE_BELOW = 1,
+    RODA_RULE_JUMP = 2,
+    RODA_RULE_RATE = 3,
+    RODA_RULE_STALE = 4,
+    RODA_RULE_KIND_COUNT = 5,
+} roda_rule_kind_t;
+
+typedef enum roda_severity {
+    RODA_SEVERITY_INFO = 0,
+    RODA_SEVERITY_WARNING = 1,
+    RODA_SEVERITY_CRITICAL = 2,
+    RODA_SEVERITY_COUNT = 3,
+} roda_severity_t;
+
+typedef enum roda_rule_value {
+    RODA_RULE_VALUE_LAST = 0,
+    RODA_RULE_VALUE_MEAN = 1,
+    RODA_RULE_VALUE_EWMA = 2,
+} roda_rule_value_t;
+
+typedef enum roda_alert_state {
+    RODA_ALERT_FIRING = 0,
+    RODA_ALERT_RESOLVED = 1,
+} roda_alert_state_t;
+
+typedef struct roda_rule {
+    char name[RODA_RULE_NAME_MAX];
+    roda_rule_kind_t kind;
+    roda_severity_t severity;
+    roda_rule_value_t value;
+    double threshold;  /* ABOVE/BELOW: the value; JUMP: the factor; RATE: per second;
+                          STALE: seconds without a reading */
+    double hysteresis; /* >= 0, in the unit of threshold; unused by STALE */
+    uint64_t holdoff_ns;
+    uint32_t sensor_count; /* 0: scope by device glob (or everything) */
+    uint64_t sensors[RODA_RULE_MAX_SENSOR_IDS];
+    char device_glob[RODA_RULE_GLOB_MAX]; /* "" matches every device */
+} roda_rule_t;
+
+/* The alert journal's record: 64 bytes. */
+typedef struct roda_alert {
+    uint64_t sensor_id;
+    double value;            /* the evaluated value: ABOVE/BELOW the value, JUMP the ratio, RATE
+                                the rate per second, STALE the seconds without a reading */
+    double previous;         /* JUMP/RATE: the previous summary's value; else the last value */
+    double threshold;        /* the rule's threshold at the time */
+    int64_t device_time_us;  /* of the summary that changed the state (STALE: last reading) */
+    uint64_t ingest_time_ns; /* ingest time of that reading: end-to-end latency starts there */
+    uint32_t device;
+    uint32_t suppressed; /* FIRING: repeats suppressed by the hold-off since the last one */
+    uint16_t rule;       /* index in the rule set */
+    uint8_t kind;        /* roda_rule_kind_t */
+    uint8_t severity;    /* roda_severity_t */
+    uint8_t state;       /* roda_alert_state_t */
+    uint8_t reserved[3];
+} roda_alert_t;
+
+_Static_assert(sizeof(roda_alert_t) == 64, "roda_alert_t is a 64-byte journal record");
+
+/* Counters of one rule since create (reload keeps those of rules it keeps). */
+typedef struct roda_rule_stats {
+    uint64_t fired;         /* FIRING records emitted */
+    uint64_t resolved;      /* RESOLVED records emitted */
+    uint64_t suppressed;    /* firings held back by the hold-off */
+    uint64_t not_evaluable; /* summaries the rule could not judge (see kinds) */
+    uint64_t active;        /* (sensor) pairs now FIRING */
+} roda_rule_stats_t;
+
+/* Device index -> name (NULL when unknown: only an empty glob matches). Called once per sensor
+ * and rule on the sensor's first evaluation, from the rules thread. */
+typedef const char *(*roda_rules_device_name_fn)(void *context, uint32_t device);
+
+typedef struct roda_rules roda_rules_t;
+
+/* Bytes that roda_rules_create() allocates for these bounds. */
+size_t roda_rules_memory(uint32_t max_rules, uint32_t max_sensors);
+
+/* Checks one rule: a name, a known kind/severity/value, a finite threshold (JUMP > 1, RATE > 0,
+ * STALE > 0), hysteresis >= 0 and below the threshold for JUMP/RATE, sensor_count within bounds.
+ * RODA_SUCCESS or RODA_ERROR_INVALID_ARG with a static reason in *why. */
+roda_result_t roda_rule_validate(const roda_rule_t *rule, const char **why);
+
+/* Creates the rule set. max_rules 1 .. RODA_RULES_MAX (room kept for reloads), max_sensors >= 1,
+ * count <= max_rules, every rule valid and names unique. RODA_ERROR_INVALID_ARG,
+ * RODA_ERROR_NOMEM. */
+roda_result_t roda_rules_create(const roda_rule_t *rules, uint32_t count, uint32_t max_rules,
+                                uint32_t max_sensors, roda_rules_device_name_fn device_name,
+                                void *context, roda_rules_t **out);
+void roda_rules_destroy(roda_rules_t *rules);
+
+/* Replaces the rule set, keeping per-sensor state: a new rule with the name, kind and scope of an
+ * old one keeps its alert states and counters (its threshold, severity and timings may change);
+ * others start fresh. Alerts FIRING for a removed or reset rule are dropped without a RESOLVED
+ * record (counted in *dropped_active when not NULL). On error nothing changes:
+ * RODA_ERROR_TOO_MANY (count > max_rules), RODA_ERROR_INVALID_ARG (invalid or duplicate rule). */
+roda_result_t roda_rules_reload(roda_rules_t *rules, const roda_rule_t *new_rules, uint32_t count,
+                                uint64_t *dropped_active);
+
+/* Evaluates every rule in scope on `current` (with `previous`, NULL for a sensor's first
+ * summary). Writes at most one alert per rule to `out` (room for `max_out`; alerts past it are
+ * counted as lost_output) and returns how many. An index >= max_sensors is counted
+ * (bad_index) and yields nothing. */
+uint32_t roda_rules_evaluate(roda_rules_t *rules, uint32_t sensor_index,
+                             const roda_summary_t *current, const roda_summary_t *previous,
+                             roda_alert_t *out, uint32_t max_out);
+
+/* Continues the stale scan at time `now_ns` (roda_now_ns clock): writes up to `max_out` alerts
+ * and sets *done when the scan covered every sensor (the next call starts a new scan). */
+uint32_t roda_rules_tick(roda_rules_t *rules, uint64_t now_ns, roda_alert_t *out, uint32_t max_out,
+                         bool *done);
+
+/* Rules thread only: the current count, and the rule at `index` (NULL past the count). */
+uint32_t roda_rules_count(const roda_rules_t *rules);
+const roda_rule_t *roda_rules_get(const roda_rules_t *rules, uint32_t index);
+/* Any thread (takes the reload lock): copies rule `index` and its counters. RODA_ERROR_INVALID_ARG
+ * past the current count. Loop from 0 until it fails to walk the set. */
+roda_result_t roda_rules_snapshot(roda_rules_t *rules, uint32_t index, roda_rule_t *rule,
+                                  roda_rule_stats_t *stats);
+/* Summaries with an index >= max_sensors, and alerts that did not fit in `out`. Any thread. */
+uint64_t roda_rules_bad_index(const roda_rules_t *rules);
+uint64_t roda_rules_lost_output(const roda_rules_t *rules);
+
+/* Writes an alert as one JSON object: rule (its name), kind, severity, state, sensor, device
+ * (name, NULL: null), value, previous, threshold, suppressed, device_time_us, ingest_time_ns, and
+ * `id` (the alert journal position). For SSE, /alerts/recent and the MQTT alert topic. */
+struct roda_json;
+void roda_alert_json(const roda_alert_t *alert, uint64_t id, const char *rule_name,
+                     const char *device_name, struct roda_json *json);
+
+const char *roda_rule_kind_name(roda_rule_kind_t kind);      /* "above", ... "stale" */
+const char *roda_severity_name(roda_severity_t severity);    /* "info", ... */
+const char *roda_rule_value_name(roda_rule_value_t value);   /* "last", "mean", "ewma" */
+const char *roda_alert_state_name(roda_alert_state_t state); /* "firing", "resolved" */
+
+#endif

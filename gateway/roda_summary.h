@@ -1,0 +1,110 @@
+/* roda_summary.h - the per-sensor summary: the stateful stage's state and its output record.
+ *
+ * The stateful stage keys readings (roda_reading.h) by sensor id and keeps one roda_summary_t per
+ * sensor: roda_summary_init() on a sensor's first reading, roda_summary_update() on each later
+ * one, then emits a copy of the summary (the summary journal's record) to the rules stage. Both
+ * are static inline so the pipe component inlines them into its loop.
+ *
+ * Statistics: count, last value, running mean (incremental, mean += (v - mean) / n, so it never
+ * overflows a sum), EWMA with a configurable alpha (ewma += alpha * (v - ewma), first value as
+ * seed), min, max, and the device and ingest times of the last reading.
+ *
+ * Size: 80 bytes, a multiple of 8 as the journal requires.
+ *
+ * Threads: roda_summary_set_alpha() before the stage thread starts (thread creation orders it);
+ * init/update belong to the one stateful stage thread. */
+#ifndef RODA_SUMMARY_H
+#define RODA_SUMMARY_H
+
+#include <stdint.h>
+
+#include "roda_reading.h"
+
+typedef struct roda_summary {
+    uint64_t sensor_id;
+    uint64_t count; /* readings folded into this summary */
+    double last;    /* value of the last reading */
+    double mean;    /* running mean of all readings */
+    double ewma;    /* exponentially weighted moving average (alpha: roda_summary_alpha) */
+    double min;
+    double max;
+    int64_t device_time_us;  /* the last reading's device clock, microseconds since the epoch */
+    uint64_t ingest_time_ns; /* the last reading's ingest time (roda_now_ns clock) */
+    uint32_t device;         /* device index (ingest's registry) of the last reading */
+    uint16_t quality;        /* quality flag of the last reading */
+    uint8_t input;           /* roda_input_kind_t of the last reading */
+    uint8_t reserved;
+} roda_summary_t;
+
+_Static_assert(sizeof(roda_summary_t) == 80, "roda_summary_t is an 80-byte journal record");
+
+#define RODA_SUMMARY_DEFAULT_ALPHA 0.1
+
+/* The EWMA weight of a new reading, in (0, 1]. Set once from the config (ewma_alpha) before the
+ * stateful stage starts; a reload cannot change it live. */
+extern double roda_summary_alpha;
+
+static inline void roda_summary_set_alpha(double alpha)
+{
+    roda_summary_alpha = alpha;
+}
+
+static inline void roda_summary_take_last(roda_summary_t *s, const roda_reading_t *r)
+{
+    s->last = r->value;
+    s->device_time_us = r->device_time_us;
+    s->ingest_time_ns = r->ingest_time_ns;
+    s->device = r->device;
+    s->quality = r->quality;
+    s->input = r->input;
+}
+
+/* A sensor's first reading. */
+static inline void roda_summary_init(roda_summary_t *s, const roda_reading_t *r)
+{
+    s->sensor_id = r->sensor_id;
+    s->count = 1;
+    s->mean = r->value;
+    s->ewma = r->value;
+    s->min = r->value;
+    s->max = r->value;
+    s->reserved = 0;
+    roda_summary_take_last(s, r);
+}
+
+/* Every later reading of the same sensor. */
+static inline void roda_summary_update(roda_summary_t *s, const roda_reading_t *r)
+{
+    double v = r->value;
+    s->count++;
+    s->mean += (v - s->mean) / (double)s->count;
+    s->ewma += roda_summary_alpha * (v - s->ewma);
+    if (v < s->min)
+        s->min = v;
+    if (v > s->max)
+        s->max = v;
+    roda_summary_take_last(s, r);
+}
+
+/* Whether a summary is recent enough to export (per-sensor metrics expire after `staleness_ns`
+ * without a reading; 0 means never). */
+static inline int roda_summary_is_fresh(const roda_summary_t *s, uint64_t now_ns,
+                                        uint64_t staleness_ns)
+{
+    return staleness_ns == 0 || now_ns < s->ingest_time_ns ||
+           now_ns - s->ingest_time_ns <= staleness_ns;
+}
+
+/* Writes the summary as one JSON object (for /sensors/{id}); `device_name` may be NULL. */
+struct roda_json;
+void roda_summary_json(const roda_summary_t *s, const char *device_name, struct roda_json *json);
+
+/* Per-sensor gauges on /metrics: one family, roda_sensor_value{device,sensor,stat}, with stat
+ * last|mean|ewma, capped at `max_series` sensors (3 samples each; the rest are counted as
+ * omitted). Open the family once, then write each fresh summary (roda_summary_is_fresh). */
+struct roda_metrics;
+void roda_summary_metrics_family(struct roda_metrics *metrics, uint32_t max_series);
+void roda_summary_metrics(const roda_summary_t *s, const char *device_name,
+                          struct roda_metrics *metrics);
+
+#endif

@@ -1,0 +1,413 @@
+/* test_config.c - the INI configuration: a full valid file, the example config, and every kind of
+ * error named by file:line:field. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "roda_config.h"
+
+static roda_config_t config;
+static roda_config_errors_t errors;
+
+/* Loads `text`, expects exactly one error and returns it formatted. */
+static const char *one_error(const char *text)
+{
+    static char line[512];
+    ck_assert_int_eq(roda_config_load_string(text, "t.conf", &config, &errors),
+                     RODA_ERROR_INVALID_ARG);
+    if (errors.total != 1) {
+        for (uint32_t i = 0; i < errors.count; i++)
+            fprintf(stderr, "%s\n", roda_config_error_format(&errors.items[i], line, sizeof line));
+    }
+    ck_assert_uint_eq(errors.total, 1);
+    return roda_config_error_format(&errors.items[0], line, sizeof line);
+}
+
+/* Asserts success, printing the errors otherwise. */
+static void expect_ok(roda_result_t result)
+{
+    char line[512];
+    for (uint32_t i = 0; i < errors.count; i++)
+        fprintf(stderr, "%s\n", roda_config_error_format(&errors.items[i], line, sizeof line));
+    ck_assert_int_eq(result, RODA_SUCCESS);
+    ck_assert_uint_eq(errors.total, 0);
+}
+
+static void assert_prefix(const char *text, const char *prefix)
+{
+    if (strncmp(text, prefix, strlen(prefix)) != 0)
+        ck_abort_msg("'%s' does not start with '%s'", text, prefix);
+}
+
+START_TEST(defaults_and_full_file)
+{
+    const char *text =
+        "[gateway]\nlog_level = debug\newma_alpha = 0.25\nstale_tick = 500ms\n"
+        "[journal]\ninput_capacity = 4096\nsummary_capacity = 2048\n"
+        "alert_capacity = 128\ndirectory = /var/lib/roda\n"
+        "[limits]\nmax_sensors = 50\nmax_devices = 5\nmax_rules = 4\n"
+        "max_sse_clients = 3\nmax_series = 20\nseries_staleness = 2m\n"
+        "recent_alerts = 10\n"
+        "[http]\nbind = ::1\nport = 0\nmax_connections = 8\nconnection_timeout = 5s\n"
+        "sse_heartbeat = 250ms\nrequest_memory = 16K\n"
+        "[mqtt]\nenabled = yes\nhost = broker\nport = 8883\nclient_id = gw-1\n"
+        "topics = a/+/b, $share/g/c/#\nqos = 0\nclean_session = true\n"
+        "keepalive = 1m\nusername = u\npassword = secret\nca_file = /ca.pem\n"
+        "cert_file = /c.pem\nkey_file = /k.pem\ndevice_from = topic\n"
+        "device_topic_level = 1\nreconnect_min = 1s\nreconnect_max = 1h\n"
+        "alert_topic = out/alerts\nalert_qos = 0\n"
+        "[udp]\nenabled = on\nbind = 127.0.0.1:9000, [::1]:9000\n"
+        "receive_buffer = 8M\nmax_datagram = 9000\nbatch = 32\n"
+        "[rule.hot]\nkind = above\nthreshold = 80.5\nvalue = ewma\n"
+        "severity = critical\nhysteresis = 2\nholdoff = 90s\ndevices = boiler-*\n"
+        "[rule \"a jump\"]\nkind = jump\nfactor = 1.5\n"
+        "[rule.quiet]\nkind = stale\nafter = 45s\nsensors = 1, 2,3\n";
+    expect_ok(roda_config_load_string(text, "full.conf", &config, &errors));
+    ck_assert_int_eq(config.log_level, RODA_LOG_DEBUG);
+    ck_assert_double_eq(config.ewma_alpha, 0.25);
+    ck_assert_uint_eq(config.stale_tick_ns, 500000000ull);
+    ck_assert_uint_eq(config.journal.input_capacity, 4096);
+    ck_assert_str_eq(config.journal.directory, "/var/lib/roda");
+    ck_assert_uint_eq(config.limits.max_sse_clients, 3);
+    ck_assert_uint_eq(config.limits.series_staleness_ns, 120000000000ull);
+    ck_assert_str_eq(config.http.bind, "::1");
+    ck_assert_uint_eq(config.http.port, 0);
+    ck_assert_uint_eq(config.http.request_memory, 16384);
+    ck_assert(config.mqtt.enabled);
+    ck_assert_uint_eq(config.mqtt.topic_count, 2);
+    ck_assert_str_eq(config.mqtt.topics[1], "$share/g/c/#");
+    ck_assert_uint_eq(config.mqtt.qos, 0);
+    ck_assert(config.mqtt.clean_session);
+    ck_assert_int_eq(config.mqtt.device_from, RODA_DEVICE_FROM_TOPIC);
+    ck_assert_uint_eq(config.mqtt.reconnect_max_ns, 3600000000000ull);
+    ck_assert_uint_eq(config.udp.bind_count, 2);
+    ck_assert_str_eq(config.udp.binds[1], "[::1]:9000");
+    ck_assert_uint_eq(config.udp.receive_buffer, 8u << 20);
+    ck_assert_uint_eq(config.rule_count, 3);
+    ck_assert_str_eq(config.rules[0].name, "hot");
+    ck_assert_int_eq(config.rules[0].kind, RODA_RULE_ABOVE);
+    ck_assert_double_eq(config.rules[0].threshold, 80.5);
+    ck_assert_int_eq(config.rules[0].value, RODA_RULE_VALUE_EWMA);
+    ck_assert_int_eq(config.rules[0].severity, RODA_SEVERITY_CRITICAL);
+    ck_assert_uint_eq(config.rules[0].holdoff_ns, 90000000000ull);
+    ck_assert_str_eq(config.rules[0].device_glob, "boiler-*");
+    ck_assert_str_eq(config.rules[1].name, "a jump");
+    ck_assert_int_eq(config.rules[1].value, RODA_RULE_VALUE_MEAN); /* jump's default */
+    ck_assert_int_eq(config.rules[1].severity, RODA_SEVERITY_WARNING);
+    ck_assert_double_eq(config.rules[2].threshold, 45);
+    ck_assert_uint_eq(config.rules[2].sensor_count, 3);
+    ck_assert_uint_eq(config.rules[2].sensors[2], 3);
+}
+END_TEST
+
+START_TEST(empty_file_gives_defaults)
+{
+    ck_assert_int_eq(roda_config_load_string("", "empty.conf", &config, &errors), RODA_SUCCESS);
+    ck_assert_uint_eq(config.http.port, 9464);
+    ck_assert_uint_eq(config.limits.max_sensors, 100000);
+    ck_assert_uint_eq(config.journal.input_capacity, 1u << 20);
+    ck_assert_uint_eq(config.rule_count, 0);
+}
+END_TEST
+
+START_TEST(example_config_is_valid)
+{
+    expect_ok(roda_config_load(RODA_EXAMPLE_CONFIG, &config, &errors));
+    ck_assert_uint_eq(config.rule_count, 4);
+    ck_assert_str_eq(config.rules[1].name, "mean jump");
+    ck_assert_str_eq(config.source, RODA_EXAMPLE_CONFIG);
+    ck_assert_str_eq(config.journal.directory, "");
+}
+END_TEST
+
+START_TEST(unknown_section_and_key)
+{
+    assert_prefix(one_error("[http]\nport = 1\n\n[htpp]\n"),
+                  "t.conf:4: htpp: unknown section [htpp]");
+    assert_prefix(one_error("[http]\nprot = 80\n"), "t.conf:2: http.prot: unknown key 'prot'");
+    assert_prefix(one_error("port = 80\n"), "t.conf:1: port: key outside a section");
+    assert_prefix(one_error("[rule.x]\nkind = above\nthreshold = 1\ncolour = red\n"),
+                  "t.conf:4: rule.x.colour: unknown key 'colour'");
+}
+END_TEST
+
+START_TEST(bad_numbers_and_ranges)
+{
+    assert_prefix(one_error("[http]\nport = eighty\n"),
+                  "t.conf:2: http.port: 'eighty' is not a non-negative integer");
+    assert_prefix(one_error("[http]\nport = 70000\n"),
+                  "t.conf:2: http.port: '70000' is out of range (0 .. 65535)");
+    assert_prefix(one_error("[limits]\nmax_sensors = -5\n"),
+                  "t.conf:2: limits.max_sensors: '-5' is not a non-negative integer");
+    assert_prefix(one_error("[limits]\nmax_sensors = 99999999999999999999999\n"),
+                  "t.conf:2: limits.max_sensors: '99999999999999999999999' is too large");
+    assert_prefix(one_error("[journal]\ninput_capacity = 3000\n"),
+                  "t.conf:2: journal.input_capacity: '3000' is not a power of two (e.g. 2048)");
+    assert_prefix(one_error("[gateway]\newma_alpha = 0\n"),
+                  "t.conf:2: gateway.ewma_alpha: '0' is out of range");
+    assert_prefix(one_error("[gateway]\newma_alpha = nan\n"),
+                  "t.conf:2: gateway.ewma_alpha: 'nan' is not a finite number");
+    assert_prefix(one_error("[gateway]\nstale_tick = soon\n"),
+                  "t.conf:2: gateway.stale_tick: 'soon' is not a duration");
+    assert_prefix(one_error("[gateway]\nstale_tick = 5d\n"),
+                  "t.conf:2: gateway.stale_tick: '5d' is not a duration");
+    assert_prefix(one_error("[udp]\nreceive_buffer = 12.5\n"),
+                  "t.conf:2: udp.receive_buffer: '12.5' is not a byte size");
+    assert_prefix(one_error("[mqtt]\nenabled = maybe\n"),
+                  "t.conf:2: mqtt.enabled: 'maybe' is not a boolean");
+    assert_prefix(one_error("[gateway]\nlog_level = loud\n"),
+                  "t.conf:2: gateway.log_level: 'loud' is not a log level");
+    assert_prefix(one_error("[mqtt]\ntopics = a, , b\n"),
+                  "t.conf:2: mqtt.topics: 'a, , b' has an empty list item");
+    assert_prefix(one_error("[udp]\nbind = a:1,b:2,c:3,d:4,e:5\n"),
+                  "t.conf:2: udp.bind: 'a:1,b:2,c:3,d:4,e:5' has too many items");
+}
+END_TEST
+
+START_TEST(set_twice)
+{
+    assert_prefix(one_error("[http]\nport = 1\n[limits]\nmax_rules = 2\n[http]\nport = 2\n"),
+                  "t.conf:6: http.port: set twice (first on line 2)");
+    assert_prefix(one_error("[rule.a]\nkind = above\nthreshold = 1\nthreshold = 2\n"),
+                  "t.conf:4: rule.a.threshold: set twice (first on line 3)");
+}
+END_TEST
+
+START_TEST(rule_errors)
+{
+    assert_prefix(one_error("[rule.a]\nthreshold = 1\n"),
+                  "t.conf:1: rule.a.kind: missing required field");
+    assert_prefix(one_error("[rule.a]\nkind = above\n"),
+                  "t.conf:1: rule.a.threshold: missing required field");
+    assert_prefix(one_error("[rule.j]\nkind = jump\n"),
+                  "t.conf:1: rule.j.factor: missing required field");
+    assert_prefix(one_error("[rule.s]\nkind = stale\n"),
+                  "t.conf:1: rule.s.after: missing required field");
+    assert_prefix(one_error("[rule.a]\nkind = sideways\n"),
+                  "t.conf:2: rule.a.kind: 'sideways' is not a rule kind");
+    assert_prefix(one_error("[rule.a]\nkind = above\nthreshold = 1\n\n[rule.a]\nkind = below\n"),
+                  "t.conf:5: rule.a: duplicate rule 'a' (first defined on line 1)");
+    assert_prefix(one_error("[rule.j]\nkind = jump\nfactor = 0.5\n"),
+                  "t.conf:3: rule.j.factor: a jump factor must be greater than 1");
+    assert_prefix(one_error("[rule.j]\nkind = jump\nthreshold = 2\nfactor = 2\n"),
+                  "t.conf:3: rule.j.threshold: does not apply to kind jump (use factor)");
+    assert_prefix(one_error("[rule.r]\nkind = rate\nthreshold = 5\nhysteresis = 6\n"),
+                  "t.conf:4: rule.r.hysteresis: hysteresis must be below the threshold");
+    assert_prefix(one_error("[rule.a]\nkind = above\nthreshold = 1\nsensors = 1, x\n"),
+                  "t.conf:4: rule.a.sensors: item 'x' is not a non-negative integer");
+    assert_prefix(one_error("[rule.a]\nkind = above\nthreshold = 1\nsensors = 1\ndevices = d*\n"),
+                  "t.conf:5: rule.a.devices: give either sensors or devices, not both");
+    assert_prefix(one_error("[rule \"unterminated]\n"), "t.conf:1: rule \"unterminated: bad rule");
+    assert_prefix(one_error("[limits]\nmax_rules = 1\n[rule.a]\nkind = above\nthreshold = 1\n"
+                            "[rule.b]\nkind = above\nthreshold = 1\n"),
+                  "t.conf:6: limits.max_rules: rule 'b' is past limits.max_rules (1)");
+}
+END_TEST
+
+START_TEST(cross_field_errors)
+{
+    assert_prefix(one_error("[mqtt]\nenabled = true\n"),
+                  "t.conf:2: mqtt.topics: missing required field");
+    assert_prefix(one_error("[udp]\nenabled = true\n"),
+                  "t.conf:2: udp.bind: missing required field");
+    assert_prefix(one_error("[mqtt]\nreconnect_min = 10s\nreconnect_max = 1s\n"),
+                  "t.conf:2: mqtt.reconnect_min: is greater than mqtt.reconnect_max");
+    assert_prefix(one_error("[mqtt]\ncert_file = /c.pem\n"),
+                  "t.conf:2: mqtt.key_file: missing required field");
+    assert_prefix(one_error("[http]\nconnection_timeout = 10s\nsse_heartbeat = 10s\n"),
+                  "t.conf:3: http.sse_heartbeat: must be shorter than http.connection_timeout");
+    assert_prefix(one_error("[http]\nmax_connections = 8\n[limits]\nmax_sse_clients = 9\n"),
+                  "t.conf:4: limits.max_sse_clients: is greater than http.max_connections");
+    assert_prefix(one_error("[journal]\nalert_capacity = 64\n[limits]\nrecent_alerts = 65\n"),
+                  "t.conf:4: limits.recent_alerts: is greater than journal.alert_capacity");
+    /* A conflict with a default value names the field without a line. */
+    assert_prefix(one_error("[http]\nconnection_timeout = 1s\n"),
+                  "t.conf: http.sse_heartbeat: must be shorter");
+    assert_prefix(one_error("[mqtt]\ndevice_from = topic\n"),
+                  "t.conf:2: mqtt.device_topic_level: missing required field");
+}
+END_TEST
+
+START_TEST(malformed_lines)
+{
+    assert_prefix(one_error("[http]\njust words\n"),
+                  "t.conf:2: expected 'key = value' or '[section]'");
+    assert_prefix(one_error("[http\nport = 1\n"), "t.conf:1: section header without ']'");
+    char long_line[3000];
+    memset(long_line, 'x', sizeof long_line);
+    memcpy(long_line, "[http]\nbind = ", 14);
+    memcpy(long_line + sizeof long_line - 2, "\n", 2);
+    assert_prefix(one_error(long_line), "t.conf:2: line longer than");
+}
+END_TEST
+
+START_TEST(all_errors_are_reported)
+{
+    ck_assert_int_eq(roda_config_load_string("[http]\nport = x\nbind = 1\n[nope]\n[limits]\n"
+                                             "max_sensors = 0\n",
+                                             "m.conf", &config, &errors),
+                     RODA_ERROR_INVALID_ARG);
+    ck_assert_uint_eq(errors.total, 3);
+    ck_assert_uint_eq(errors.items[0].line, 2);
+    ck_assert_uint_eq(errors.items[1].line, 4);
+    ck_assert_uint_eq(errors.items[2].line, 6);
+    ck_assert_str_eq(errors.items[2].field, "limits.max_sensors");
+    /* More errors than kept: all counted. */
+    char text[4096] = "[http]\n";
+    for (int i = 0; i < 40; i++)
+        strcat(text, "bogus = 1\n");
+    roda_config_load_string(text, "m.conf", &config, &errors);
+    ck_assert_uint_eq(errors.total, 40);
+    ck_assert_uint_eq(errors.count, RODA_CONFIG_MAX_ERRORS);
+}
+END_TEST
+
+START_TEST(missing_file)
+{
+    char line[512];
+    ck_assert_int_eq(roda_config_load("/nonexistent/roda.conf", &config, &errors),
+                     RODA_ERROR_INVALID_ARG);
+    ck_assert_uint_eq(errors.total, 1);
+    assert_prefix(roda_config_error_format(&errors.items[0], line, sizeof line),
+                  "/nonexistent/roda.conf: cannot open: No such file or directory");
+}
+END_TEST
+
+START_TEST(print_and_memory_plan)
+{
+    expect_ok(roda_config_load(RODA_EXAMPLE_CONFIG, &config, &errors));
+    roda_memory_plan_t plan;
+    roda_config_memory_plan(&config, &plan);
+    ck_assert_uint_gt(plan.count, 8);
+    ck_assert_str_eq(plan.items[0].name, "journal input");
+    ck_assert_uint_eq(plan.items[0].bytes, 1048576ull * 40);
+    uint64_t sum = 0;
+    for (uint32_t i = 0; i < plan.count; i++)
+        sum += plan.items[i].bytes;
+    ck_assert_uint_eq(sum, plan.total);
+
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    roda_config_print(&config, out);
+    fclose(out);
+    ck_assert_ptr_nonnull(strstr(text, "[http]\nbind = 127.0.0.1\nport = 9464\n"));
+    ck_assert_ptr_nonnull(strstr(text, "[rule.mean jump]\nkind = jump\n"));
+    ck_assert_ptr_nonnull(strstr(text, "holdoff = 60s\n"));
+    ck_assert_ptr_nonnull(strstr(text, "; memory plan"));
+    ck_assert_ptr_nonnull(strstr(text, "journal input"));
+    ck_assert_ptr_nonnull(strstr(text, "total"));
+    free(text);
+
+    /* The printed configuration loads back to the same values. */
+    roda_config_t again;
+    strcpy(config.mqtt.password, "");
+    out = open_memstream(&text, &size);
+    roda_config_print(&config, out);
+    fclose(out);
+    ck_assert_int_eq(roda_config_load_string(text, "printed", &again, &errors), RODA_SUCCESS);
+    ck_assert_uint_eq(again.rule_count, config.rule_count);
+    ck_assert_uint_eq(again.rules[0].holdoff_ns, config.rules[0].holdoff_ns);
+    ck_assert_uint_eq(again.http.connection_timeout_ns, config.http.connection_timeout_ns);
+    ck_assert_str_eq(again.udp.binds[1], config.udp.binds[1]);
+    free(text);
+}
+END_TEST
+
+START_TEST(password_is_masked)
+{
+    ck_assert_int_eq(roda_config_load_string("[mqtt]\npassword = hunter2\n", "p", &config, &errors),
+                     RODA_SUCCESS);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    roda_config_print(&config, out);
+    fclose(out);
+    ck_assert_ptr_null(strstr(text, "hunter2"));
+    ck_assert_ptr_nonnull(strstr(text, "password = ********"));
+    free(text);
+}
+END_TEST
+
+START_TEST(reload_check)
+{
+    static roda_config_t current, next;
+    char field[64];
+    const char *base = "[gateway]\nlog_level = info\n[mqtt]\ntopics = a/#, b/#\n"
+                       "[rule.hot]\nkind = above\nthreshold = 1\n";
+    ck_assert_int_eq(roda_config_load_string(base, "a", &current, &errors), RODA_SUCCESS);
+    ck_assert_int_eq(roda_config_load_string("[gateway]\nlog_level = debug\n[mqtt]\n"
+                                             "topics = a/#, b/#\n[rule.hot]\nkind = below\n"
+                                             "threshold = 5\n[rule.new]\nkind = stale\n"
+                                             "after = 1m\n",
+                                             "b", &next, &errors),
+                     RODA_SUCCESS);
+    ck_assert(roda_config_reload_check(&current, &next, field, sizeof field));
+    ck_assert_str_eq(field, "");
+    ck_assert_int_eq(roda_config_load_string("[http]\nport = 9000\n[mqtt]\ntopics = a/#, b/#\n",
+                                             "c", &next, &errors),
+                     RODA_SUCCESS);
+    ck_assert(!roda_config_reload_check(&current, &next, field, sizeof field));
+    ck_assert_str_eq(field, "http.port");
+    ck_assert_int_eq(roda_config_load_string("[mqtt]\ntopics = a/#, c/#\n", "d", &next, &errors),
+                     RODA_SUCCESS);
+    ck_assert(!roda_config_reload_check(&current, &next, field, sizeof field));
+    ck_assert_str_eq(field, "mqtt.topics");
+}
+END_TEST
+
+START_TEST(errors_are_logged)
+{
+    char text[2048] = "[http]\nport = x\n";
+    for (int i = 0; i < RODA_CONFIG_MAX_ERRORS; i++)
+        strcat(text, "bogus = 1\n");
+    ck_assert_int_eq(roda_config_load_string(text, "l.conf", &config, &errors),
+                     RODA_ERROR_INVALID_ARG);
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    roda_log_set_fd(fds[1]);
+    roda_config_log_errors(&errors);
+    roda_log_set_fd(2);
+    close(fds[1]);
+    static char logged[65536];
+    size_t used = 0;
+    ssize_t n;
+    while ((n = read(fds[0], logged + used, sizeof logged - 1 - used)) > 0)
+        used += (size_t)n;
+    close(fds[0]);
+    logged[used] = '\0';
+    ck_assert_ptr_nonnull(strstr(logged, "level=error msg=\"config error\" file=\"l.conf\" line=2 "
+                                         "field=\"http.port\" error=\"'x' is not a non-negative "
+                                         "integer\" hint=\"fix the field"));
+    ck_assert_ptr_nonnull(strstr(logged, "msg=\"config errors not shown\" count=1 "));
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("config");
+    tcase_add_test(tc, defaults_and_full_file);
+    tcase_add_test(tc, empty_file_gives_defaults);
+    tcase_add_test(tc, example_config_is_valid);
+    tcase_add_test(tc, unknown_section_and_key);
+    tcase_add_test(tc, bad_numbers_and_ranges);
+    tcase_add_test(tc, set_twice);
+    tcase_add_test(tc, rule_errors);
+    tcase_add_test(tc, cross_field_errors);
+    tcase_add_test(tc, malformed_lines);
+    tcase_add_test(tc, all_errors_are_reported);
+    tcase_add_test(tc, missing_file);
+    tcase_add_test(tc, print_and_memory_plan);
+    tcase_add_test(tc, password_is_masked);
+    tcase_add_test(tc, errors_are_logged);
+    tcase_add_test(tc, reload_check);
+    suite_add_tcase(s, tc);
+    SRunner *runner = srunner_create(s);
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
