@@ -238,7 +238,8 @@ START_TEST(malformed_lines)
     char long_line[3000];
     memset(long_line, 'x', sizeof long_line);
     memcpy(long_line, "[http]\nbind = ", 14);
-    memcpy(long_line + sizeof long_line - 2, "\n", 2);
+    long_line[sizeof long_line - 2] = '\n';
+    long_line[sizeof long_line - 1] = '\0';
     assert_prefix(one_error(long_line), "t.conf:2: line longer than");
 }
 END_TEST

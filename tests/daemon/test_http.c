@@ -186,7 +186,7 @@ END_TEST
 /* Scrapes and streams from several threads at once (for TSan). */
 static void *client(void *arg)
 {
-    intptr_t which = (intptr_t)arg;
+    int which = *(const int *)arg;
     char buf[16384];
     for (int i = 0; i < 10; i++) {
         if (which % 2 == 0) {
@@ -209,8 +209,9 @@ static void *client(void *arg)
 START_TEST(concurrent_clients)
 {
     pthread_t threads[4];
-    for (intptr_t i = 0; i < 4; i++)
-        pthread_create(&threads[i], NULL, client, (void *)i);
+    static const int which[4] = {0, 1, 2, 3};
+    for (int i = 0; i < 4; i++)
+        pthread_create(&threads[i], NULL, client, (void *)&which[i]);
     for (int i = 0; i < 3; i++)
         fake_alerts_append();
     for (int i = 0; i < 4; i++) {
