@@ -1,0 +1,13 @@
+# The ingest part: wire decode/encode, device registry, MQTT and UDP inputs (library
+# `roda_ingest`), the roda-fleet load tool and the ingest benchmark.
+pkg_check_modules(MOSQUITTO REQUIRED IMPORTED_TARGET libmosquitto)
+
+add_library(roda_ingest STATIC
+  ${CMAKE_CURRENT_SOURCE_DIR}/roda_decode.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/roda_devices.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/roda_encode.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/roda_ingest.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/roda_mqtt.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/roda_udp.c)
+target_include_directories(roda_ingest PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(roda_ingest PUBLIC roda roda_proto PkgConfig::MOSQUITTO m)
