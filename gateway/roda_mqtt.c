@@ -25,6 +25,7 @@ struct roda_mqtt {
     uint64_t next_attempt_ns;
     uint64_t connect_deadline_ns;
     uint32_t backoff_ms;
+    int subscribe_mid; /* the SUBSCRIBE whose SUBACK makes the client ready */
     _Atomic int connected;
     _Atomic uint64_t connects;
     _Atomic uint64_t connect_failures;
@@ -123,14 +124,29 @@ static void on_connect(struct mosquitto *mosq, void *object, int rc)
     mqtt->backoff_ms = mqtt->config.reconnect_min_ms;
     bump(&mqtt->connects);
     /* Resubscribing is harmless with a restored session and required with a new one. */
-    if (mosquitto_subscribe_multiple(mosq, NULL, (int)mqtt->config.topic_count,
+    if (mosquitto_subscribe_multiple(mosq, &mqtt->subscribe_mid, (int)mqtt->config.topic_count,
                                      (char *const *const)mqtt->config.topics, mqtt->config.qos, 0,
                                      NULL) != MOSQ_ERR_SUCCESS) {
         bump(&mqtt->connect_failures);
         schedule_retry(mqtt);
         (void)mosquitto_disconnect(mosq);
-        return;
     }
+}
+
+/* Ready only once the broker acknowledged the subscriptions: from then on nothing published to
+ * the filters is missed. */
+static void on_subscribe(struct mosquitto *mosq, void *object, int mid, int qos_count,
+                         const int *granted_qos)
+{
+    (void)mosq;
+    roda_mqtt_t *mqtt = object;
+    if (mqtt->state != STATE_CONNECTED || mid != mqtt->subscribe_mid)
+        return;
+    /* A refused filter (0x80, e.g. by an ACL) leaves the gateway not ready: readings would be
+     * missing without any counter showing it. */
+    for (int i = 0; i < qos_count; i++)
+        if (granted_qos[i] > 2)
+            return;
     atomic_store_explicit(&mqtt->connected, 1, memory_order_release);
 }
 
@@ -202,6 +218,7 @@ static roda_result_t configure(roda_mqtt_t *mqtt)
     mosquitto_connect_callback_set(mosq, on_connect);
     mosquitto_disconnect_callback_set(mosq, on_disconnect);
     mosquitto_message_callback_set(mosq, on_message);
+    mosquitto_subscribe_callback_set(mosq, on_subscribe);
     return RODA_SUCCESS;
 }
 

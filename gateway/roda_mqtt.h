@@ -87,7 +87,7 @@ int roda_mqtt_want_write(roda_mqtt_t *mqtt);
 /* Reads, writes, keeps alive and reconnects; `readable`/`writable` as poll reported them. */
 void roda_mqtt_service(roda_mqtt_t *mqtt, int readable, int writable);
 
-/* 1 once the broker accepted the connection and the subscriptions were sent. Any thread. */
+/* 1 once the broker accepted the connection and acknowledged the subscriptions. Any thread. */
 int roda_mqtt_connected(const roda_mqtt_t *mqtt);
 void roda_mqtt_counters(const roda_mqtt_t *mqtt, roda_mqtt_counters_t *counters);
 

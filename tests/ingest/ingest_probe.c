@@ -25,11 +25,10 @@ static void on_signal(int signal_number)
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: ingest_probe [--mqtt HOST:PORT] [--topic FILTER]... [--qos 0|1]\n"
-            "  [--client-id ID] [--clean] [--protocol 4|5] [--pattern P] [--udp ADDR]...\n"
-            "  [--count N] [--seconds S] [--capacity N] [--block] [--max-devices N]\n"
-            "  [--max-message BYTES] [--max-datagram BYTES] [--quiet]\n");
+    fprintf(stderr, "usage: ingest_probe [--mqtt HOST:PORT] [--topic FILTER]... [--qos 0|1]\n"
+                    "  [--client-id ID] [--clean] [--protocol 4|5] [--pattern P] [--udp ADDR]...\n"
+                    "  [--count N] [--seconds S] [--capacity N] [--block] [--max-devices N]\n"
+                    "  [--max-message BYTES] [--max-datagram BYTES] [--quiet]\n");
     exit(2);
 }
 
@@ -55,16 +54,23 @@ int main(int argc, char **argv)
     int quiet = 0;
     roda_journal_policy_t policy = RODA_JOURNAL_REJECT;
     char host[256];
-    static const struct option options[] = {
-        {"mqtt", required_argument, 0, 'm'},      {"topic", required_argument, 0, 't'},
-        {"qos", required_argument, 0, 'q'},       {"client-id", required_argument, 0, 'i'},
-        {"clean", no_argument, 0, 'c'},           {"protocol", required_argument, 0, 'V'},
-        {"pattern", required_argument, 0, 'p'},   {"udp", required_argument, 0, 'u'},
-        {"count", required_argument, 0, 'n'},     {"seconds", required_argument, 0, 's'},
-        {"capacity", required_argument, 0, 'C'},  {"block", no_argument, 0, 'b'},
-        {"max-devices", required_argument, 0, 'D'}, {"max-message", required_argument, 0, 'M'},
-        {"max-datagram", required_argument, 0, 'G'}, {"quiet", no_argument, 0, 'Q'},
-        {0, 0, 0, 0}};
+    static const struct option options[] = {{"mqtt", required_argument, 0, 'm'},
+                                            {"topic", required_argument, 0, 't'},
+                                            {"qos", required_argument, 0, 'q'},
+                                            {"client-id", required_argument, 0, 'i'},
+                                            {"clean", no_argument, 0, 'c'},
+                                            {"protocol", required_argument, 0, 'V'},
+                                            {"pattern", required_argument, 0, 'p'},
+                                            {"udp", required_argument, 0, 'u'},
+                                            {"count", required_argument, 0, 'n'},
+                                            {"seconds", required_argument, 0, 's'},
+                                            {"capacity", required_argument, 0, 'C'},
+                                            {"block", no_argument, 0, 'b'},
+                                            {"max-devices", required_argument, 0, 'D'},
+                                            {"max-message", required_argument, 0, 'M'},
+                                            {"max-datagram", required_argument, 0, 'G'},
+                                            {"quiet", no_argument, 0, 'Q'},
+                                            {0, 0, 0, 0}};
     int option;
     while ((option = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (option) {

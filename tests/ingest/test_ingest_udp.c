@@ -25,9 +25,8 @@ typedef struct fixture {
 
 static void setup(fixture_t *f, uint64_t capacity, uint32_t max_devices, uint32_t max_datagram)
 {
-    roda_journal_config_t journal_config = {.capacity = capacity,
-                                            .record_size = sizeof(roda_reading_t),
-                                            .policy = RODA_JOURNAL_REJECT};
+    roda_journal_config_t journal_config = {
+        .capacity = capacity, .record_size = sizeof(roda_reading_t), .policy = RODA_JOURNAL_REJECT};
     ck_assert_int_eq(roda_journal_create(&journal_config, &f->journal), RODA_SUCCESS);
     ck_assert_int_eq(roda_journal_reader_open(f->journal, &f->reader), RODA_SUCCESS);
     roda_ingest_config_t config;
@@ -165,11 +164,11 @@ START_TEST(bad_input_is_counted_by_reason)
     setup(&f, 1024, 2, 512);
     roda_reading_t got[4];
     uint64_t sequence = 0;
-#define THEN_GOOD()                                                                               \
-    do {                                                                                          \
-        send_batch(f.sender4, "good", 1, sequence++, &one, 1);                                    \
-        expect_readings(&f, got, 1);                                                              \
-        ck_assert_uint_eq(got[0].sensor_id, 42);                                                  \
+#define THEN_GOOD()                                                                                \
+    do {                                                                                           \
+        send_batch(f.sender4, "good", 1, sequence++, &one, 1);                                     \
+        expect_readings(&f, got, 1);                                                               \
+        ck_assert_uint_eq(got[0].sensor_id, 42);                                                   \
     } while (0)
 
     static const uint8_t garbage[] = {0x12, 0x01, 0x00}; /* sequence sent as bytes */
