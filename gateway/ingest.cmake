@@ -11,3 +11,7 @@ add_library(roda_ingest STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/roda_udp.c)
 target_include_directories(roda_ingest PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(roda_ingest PUBLIC roda roda_proto PkgConfig::MOSQUITTO m)
+
+# roda-fleet: the load tool (demo, tests, benchmark).
+add_executable(roda-fleet ${CMAKE_CURRENT_SOURCE_DIR}/roda_fleet.c)
+target_link_libraries(roda-fleet PRIVATE roda_ingest)

@@ -13,7 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     roda_decode_batch_t batch;
     if (roda_decode_open(&batch, data, size) != RODA_DECODE_OK)
         return 0;
-    if (batch.reading_count > RODA_DECODE_MAX_READINGS || batch.device_length >= sizeof(batch.device))
+    if (batch.reading_count > RODA_DECODE_MAX_READINGS ||
+        batch.device_length >= sizeof(batch.device))
         abort();
     roda_reading_t records[3];
     uint64_t non_finite = 0;

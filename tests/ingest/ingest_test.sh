@@ -6,10 +6,11 @@
 # arrives; QoS 1 batches published while the gateway is away arrive after it comes back, across a
 # broker restart (persistent session + broker persistence); the gateway started before the broker
 # connects when it comes up; a broker restart under a connected gateway is survived.
-# Usage: ingest_test.sh INGEST_PROBE PROTO_DIR
+# Usage: ingest_test.sh INGEST_PROBE PROTO_DIR RODA_FLEET
 set -euo pipefail
 probe=$1
 proto_dir=$2
+fleet=$3
 work=$(mktemp -d)
 broker_pid=""
 probe_pid=""
@@ -24,7 +25,7 @@ trap cleanup EXIT
 
 fail() {
     echo "FAIL: $*" >&2
-    for f in "$work"/*.out "$work"/*.err "$work"/mosquitto.log; do
+    for f in "$work"/fleet*.out "$work"/*.err "$work"/mosquitto.log; do
         [ -s "$f" ] && { echo "== $f" >&2; tail -n 40 "$f" >&2; }
     done
     exit 1
@@ -74,7 +75,7 @@ start_probe() {
 }
 
 stop_probe() {
-    kill -TERM "$probe_pid"
+    kill -TERM "$probe_pid" 2>/dev/null || true
     wait "$probe_pid" || fail "probe exited with an error"
     probe_pid=""
 }
@@ -84,7 +85,7 @@ stop_probe() {
 wait_line() {
     local want=${2:-1}
     for _ in $(seq 200); do
-        [ "$(grep -c -- "$1" "$work/$current.out" || true)" -ge "$want" ] && return 0
+        [ "$(grep -c -- "$1" "$work/$current.out" 2>/dev/null || true)" -ge "$want" ] && return 0
         sleep 0.05
     done
     fail "no '$1' (x$want) from $current"
@@ -221,5 +222,20 @@ wait_line '^connected$'
 batch s0.bin 0 && publish shareddev s0.bin
 wait_line 'reading device=shareddev '
 stop_probe
+
+echo "== 6. roda-fleet over MQTT (QoS 1) and UDP at once: every reading arrives, no gap"
+start_probe fleet --quiet --count 16000 --client-id roda-fleet-test
+wait_line '^connected$'
+udp_port=$(awk '$1 == "udp_port" { print $3 }' "$work/fleet.out")
+"$fleet" --mqtt "127.0.0.1:$port" --udp "127.0.0.1:$udp_port" --qos 1 --devices 10 --batch 8 \
+    --count 2000 --seconds 20 --spike 0.01 --silent 1 > "$work/fleet_sender.out" ||
+    fail "roda-fleet failed: $(cat "$work/fleet_sender.out")"
+for _ in $(seq 200); do kill -0 "$probe_pid" 2>/dev/null || break; sleep 0.05; done
+stop_probe
+expect_counter mqtt readings 8000
+expect_counter udp readings 8000
+expect_counter mqtt lost_upstream 0
+expect_counter udp lost_upstream 0
+grep -q '^devices 10$' "$work/fleet.out" || fail "fleet devices not all seen"
 stop_broker
 echo "ingest_test: all scenarios passed"
