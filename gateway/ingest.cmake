@@ -15,3 +15,7 @@ target_link_libraries(roda_ingest PUBLIC roda roda_proto PkgConfig::MOSQUITTO m)
 # roda-fleet: the load tool (demo, tests, benchmark).
 add_executable(roda-fleet ${CMAKE_CURRENT_SOURCE_DIR}/roda_fleet.c)
 target_link_libraries(roda-fleet PRIVATE roda_ingest)
+
+# roda-ingest-bench: readings/s into the journal vs the ceiling without Roda (BENCHMARKS.md).
+add_executable(roda-ingest-bench ${CMAKE_CURRENT_SOURCE_DIR}/roda_ingest_bench.c)
+target_link_libraries(roda-ingest-bench PRIVATE roda_ingest)
