@@ -1,11 +1,11 @@
 /* roda_decode.h - decoding of a roda.v1.Batch (proto/roda.proto) straight into input journal
- * records, in two passes over the payload and without allocation.
+ * records, in two passes over the payload buffer, without copies or allocation.
  *
  * Pass 1, roda_decode_open: walks the batch's top-level fields, reads the device name, sequence
  * and boot epoch, checks the framing of every field and counts the readings without decoding
  * them. The caller then knows the device (duplicate? registry full?) and how many journal slots
  * to claim before any reading is decoded.
- * Pass 2, roda_decode_readings: decodes readings with nanopb into the caller's records (the
+ * Pass 2, roda_decode_readings: decodes readings into the caller's records (the
  * claimed journal slots), resuming where the previous call stopped, so a batch can be spread
  * over the two runs of a claim that wraps at the ring's end.
  *
@@ -24,8 +24,7 @@
 #include "roda_reading.h"
 
 #define RODA_DECODE_MAX_READINGS 1024u
-/* nanopb is built with 16-bit field descriptors, but payload sizes are size_t: this is the
- * gateway's own bound on one message (a full batch of large readings is about 40 KiB). */
+/* The gateway's bound on one message: a full batch of typical readings is about 30 KiB. */
 #define RODA_DECODE_MAX_PAYLOAD (256u * 1024u)
 
 typedef enum roda_decode_status {
@@ -49,6 +48,19 @@ typedef struct roda_decode_batch {
     size_t size;
     size_t offset; /* where pass 2 resumes */
 } roda_decode_batch_t;
+
+/* One decoded roda.v1.Reading, as on the wire. */
+typedef struct roda_decode_reading {
+    uint64_t sensor_id;
+    double value;
+    int64_t time_us;
+    uint32_t quality;
+} roda_decode_reading_t;
+
+/* Decodes the bytes of one Reading message (what a `readings` field holds). Used by pass 2 and
+ * by the fuzzer's comparison with nanopb. RODA_DECODE_OK, _TRUNCATED or _MALFORMED. */
+roda_decode_status_t roda_decode_reading(const uint8_t *bytes, size_t size,
+                                         roda_decode_reading_t *reading);
 
 /* Pass 1. On RODA_DECODE_OK the header fields and reading_count are set and pass 2 may run. */
 roda_decode_status_t roda_decode_open(roda_decode_batch_t *batch, const uint8_t *payload,

@@ -2,12 +2,12 @@
 # run_fuzz.sh - builds the decoder's libFuzzer target with clang (fuzzer + ASan + UBSan) and runs
 # it for a bounded time from the seed corpus (copied, so new inputs stay out of the source tree).
 # Exits 77 (ctest: skipped) when clang or its fuzzer runtime is missing.
-# Usage: run_fuzz.sh SOURCE_DIR GENERATED_DIR WORK_DIR [SECONDS]
+# The reference decoder the target compares with is nanopb's, generated here from roda.proto
+# with roda_static.options. Usage: run_fuzz.sh SOURCE_DIR WORK_DIR [SECONDS]
 set -euo pipefail
 src=$1
-generated=$2
-work=$3
-seconds=${4:-${RODA_FUZZ_SECONDS:-30}}
+work=$2
+seconds=${3:-${RODA_FUZZ_SECONDS:-30}}
 here=$(cd "$(dirname "$0")" && pwd)
 command -v clang > /dev/null || { echo "clang missing: skipped"; exit 77; }
 mkdir -p "$work"
@@ -19,6 +19,10 @@ if ! clang -fsanitize=fuzzer "$work/probe.c" -o "$work/probe" 2> /dev/null; then
     echo "clang's libFuzzer runtime missing: skipped"
     exit 77
 fi
+generated=$work/generated
+mkdir -p "$generated"
+protoc --plugin=protoc-gen-nanopb="$(command -v protoc-gen-nanopb)" -I "$src/proto" \
+    "--nanopb_out=-f$here/roda_static.options:$generated" "$src/proto/roda.proto"
 clang -std=c11 -O1 -g -D_GNU_SOURCE -Wall -Wextra -Werror \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
     -I "$src/gateway" -I "$src/engine" -I "$generated" \

@@ -132,6 +132,12 @@ START_TEST(wrong_wire_types)
     static const uint8_t bad_varint[] = {0x10, 0xff, 0xff, 0xff, 0xff, 0xff,
                                          0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
     static const uint8_t field_zero[] = {0x00, 0x01};
+    /* A 10-byte varint may only carry bit 63 in its last byte. */
+    static const uint8_t varint_max[] = {0x10, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                         0xff, 0xff, 0xff, 0xff, 0x01};
+    static const uint8_t varint_over[] = {0x10, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                          0xff, 0xff, 0xff, 0xff, 0x02};
+    static const uint8_t group[] = {0x2b, 0x2c}; /* field 5 as a (deprecated) group */
     roda_decode_batch_t batch;
     ck_assert_int_eq(roda_decode_open(&batch, sequence_as_bytes, sizeof(sequence_as_bytes)),
                      RODA_DECODE_MALFORMED);
@@ -143,6 +149,17 @@ START_TEST(wrong_wire_types)
                      RODA_DECODE_MALFORMED);
     ck_assert_int_eq(roda_decode_open(&batch, field_zero, sizeof(field_zero)),
                      RODA_DECODE_MALFORMED);
+    ck_assert_int_eq(roda_decode_open(&batch, varint_max, sizeof(varint_max)), RODA_DECODE_OK);
+    ck_assert_uint_eq(batch.sequence, UINT64_MAX);
+    ck_assert_int_eq(roda_decode_open(&batch, varint_over, sizeof(varint_over)),
+                     RODA_DECODE_MALFORMED);
+    ck_assert_int_eq(roda_decode_open(&batch, group, sizeof(group)), RODA_DECODE_MALFORMED);
+    /* quality is a uint32: a larger varint is out of range, as nanopb says. */
+    static const uint8_t big_quality[] = {0x20, 0x80, 0x80, 0x80, 0x80, 0x10};
+    roda_decode_reading_t reading;
+    ck_assert_int_eq(roda_decode_reading(big_quality, sizeof(big_quality), &reading),
+                     RODA_DECODE_MALFORMED);
+    ck_assert_int_eq(roda_decode_reading(big_quality, 3, &reading), RODA_DECODE_TRUNCATED);
 }
 END_TEST
 
