@@ -350,6 +350,12 @@ void roda_ingest_stats(const roda_ingest_t *ingest, roda_ingest_stats_t *stats)
     }
     stats->mqtt_connected = roda_ingest_connected(ingest);
     stats->devices = roda_devices_count(ingest->devices);
+    stats->udp_receive_buffer = 0;
+    for (uint32_t i = 0; i < ingest->udp_count; i++) {
+        uint32_t granted = roda_udp_receive_buffer(ingest->udp[i]);
+        if (i == 0 || granted < stats->udp_receive_buffer)
+            stats->udp_receive_buffer = granted;
+    }
 }
 
 const roda_devices_t *roda_ingest_devices(const roda_ingest_t *ingest)

@@ -71,6 +71,7 @@ typedef struct roda_ingest_stats {
     uint64_t counters[RODA_INPUT_COUNT][RODA_INGEST_COUNTER_COUNT];
     int mqtt_connected;
     uint32_t devices;
+    uint32_t udp_receive_buffer; /* smallest SO_RCVBUF the kernel granted (0: no UDP input) */
 } roda_ingest_stats_t;
 
 typedef struct roda_ingest roda_ingest_t;

@@ -42,6 +42,7 @@ static void print_counters(const roda_ingest_t *ingest)
                    roda_ingest_counter_name((roda_ingest_counter_t)i),
                    (unsigned long long)stats.counters[input][i]);
     printf("devices %u\n", stats.devices);
+    printf("udp_receive_buffer %u\n", stats.udp_receive_buffer);
 }
 
 int main(int argc, char **argv)

@@ -153,6 +153,10 @@ START_TEST(readings_arrive_over_ipv4_and_ipv6)
     expect_counter(&f, RODA_INGEST_READINGS, 3);
     expect_counter(&f, RODA_INGEST_BATCHES, 2);
     expect_counter(&f, RODA_INGEST_MESSAGES, 2);
+    roda_ingest_stats_t stats;
+    roda_ingest_stats(f.ingest, &stats);
+    ck_assert_uint_ge(stats.udp_receive_buffer, 1u << 20); /* asked for 1 MiB (or the cap) */
+    ck_assert_uint_eq(stats.devices, 2);
     teardown(&f);
 }
 END_TEST
