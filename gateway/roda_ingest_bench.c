@@ -5,7 +5,8 @@
  *
  * It starts its own mosquitto on a free 127.0.0.1 port (max_queued_messages raised so the broker
  * never drops silently) and runs roda-fleet (next to this program unless --fleet) flat out for
- * --seconds per measurement. Latency: the reader's CLOCK_REALTIME minus the reading's device
+ * --seconds per measurement, then paced (--paced-rate, batch 32) for latency without queues.
+ * Latency: the reader's CLOCK_REALTIME minus the reading's device
  * timestamp (the sender's CLOCK_REALTIME when it encoded the batch), microsecond resolution.
  * One RESULT line per measurement. */
 #include <arpa/inet.h>
@@ -41,6 +42,7 @@ typedef struct receiver {
 static char fleet_path[PATH_MAX];
 static const char *mosquitto_path = "mosquitto";
 static double seconds = 2.0;
+static double paced_rate = 2000; /* messages/s of the paced (latency) measurements */
 static uint16_t broker_port;
 static pid_t broker_pid;
 static char broker_dir[] = "/tmp/roda-bench-XXXXXX";
@@ -106,13 +108,13 @@ static void stop_broker(void)
     rmdir(broker_dir);
 }
 
-/* Runs roda-fleet flat out; returns the messages it sent. */
-static uint64_t run_fleet(const char *target, int qos, uint32_t batch)
+/* Runs roda-fleet (rate 0: flat out); returns the messages it sent. */
+static uint64_t run_fleet(const char *target, int qos, uint32_t batch, double rate)
 {
     char command[PATH_MAX + 256];
     snprintf(command, sizeof(command),
-             "%s %s --qos %d --devices 100 --sensors 32 --batch %u --seconds %.2f", fleet_path,
-             target, qos, batch, seconds);
+             "%s %s --qos %d --devices 100 --sensors 32 --batch %u --seconds %.2f --rate %.0f",
+             fleet_path, target, qos, batch, seconds, rate);
     FILE *pipe = popen(command, "r");
     if (pipe == NULL) {
         perror("popen");
@@ -227,7 +229,7 @@ static uint64_t percentile(const uint32_t *histogram, uint64_t total, double fra
     return LATENCY_SLOTS - 1;
 }
 
-static double rate(const receiver_t *receiver, uint64_t count)
+static double per_second(const receiver_t *receiver, uint64_t count)
 {
     double span = (double)(receiver->last_ns - receiver->first_ns) / 1e9;
     return span > 0 ? (double)count / span : 0;
@@ -267,7 +269,7 @@ static double ceiling(const char *path, int qos, uint32_t batch, uint64_t *sent,
         sleep_ms(200);
         snprintf(target, sizeof(target), "--mqtt 127.0.0.1:%u", broker_port);
     }
-    *sent = run_fleet(target, qos, batch);
+    *sent = run_fleet(target, qos, batch, 0);
     wait_drained(&receiver);
     atomic_store(&receiver.stop, 1);
     if (mosq != NULL) {
@@ -279,18 +281,21 @@ static double ceiling(const char *path, int qos, uint32_t batch, uint64_t *sent,
         close(receiver.fd);
     }
     *got = atomic_load(&receiver.messages);
-    return rate(&receiver, *got);
+    return per_second(&receiver, *got);
 }
 
-static void measure(const char *path, int qos, uint32_t batch)
+/* One measurement. rate 0: flat out, next to the ceiling; else paced at `rate` messages/s (the
+ * latency of a path that is not saturated; flat out, latency is the depth of the queues). */
+static void measure(const char *path, int qos, uint32_t batch, double rate)
 {
-    char name[64];
-    if (strcmp(path, "udp") == 0)
-        snprintf(name, sizeof(name), "ingest_udp_batch%u", batch);
-    else
-        snprintf(name, sizeof(name), "ingest_mqtt_qos%d_batch%u", qos, batch);
-    uint64_t ceiling_sent, ceiling_got;
-    double ceiling_rate = ceiling(path, qos, batch, &ceiling_sent, &ceiling_got);
+    char name[96];
+    int length = strcmp(path, "udp") == 0
+                     ? snprintf(name, sizeof(name), "ingest_udp_batch%u", batch)
+                     : snprintf(name, sizeof(name), "ingest_mqtt_qos%d_batch%u", qos, batch);
+    if (rate > 0)
+        snprintf(name + length, sizeof(name) - (size_t)length, "_paced%.0f", rate);
+    uint64_t ceiling_sent = 0, ceiling_got = 0;
+    double ceiling_rate = rate > 0 ? 0 : ceiling(path, qos, batch, &ceiling_sent, &ceiling_got);
 
     roda_journal_config_t journal_config = {
         .capacity = 1u << 22, .record_size = sizeof(roda_reading_t), .policy = RODA_JOURNAL_REJECT};
@@ -328,7 +333,7 @@ static void measure(const char *path, int qos, uint32_t batch)
         snprintf(target, sizeof(target), "--udp 127.0.0.1:%u", roda_ingest_udp_port(ingest, 0));
     else
         snprintf(target, sizeof(target), "--mqtt 127.0.0.1:%u", broker_port);
-    uint64_t sent = run_fleet(target, qos, batch);
+    uint64_t sent = run_fleet(target, qos, batch, rate);
     wait_drained(&receiver);
     roda_ingest_stop(ingest);
     atomic_store(&receiver.stop, 1);
@@ -340,7 +345,7 @@ static void measure(const char *path, int qos, uint32_t batch)
     roda_input_kind_t input = strcmp(path, "udp") == 0 ? RODA_INPUT_UDP : RODA_INPUT_MQTT;
     const uint64_t *c = stats.counters[input];
     uint64_t readings = atomic_load(&receiver.readings);
-    double readings_rate = rate(&receiver, readings);
+    double readings_rate = per_second(&receiver, readings);
     double messages_rate = readings_rate / batch;
     uint64_t lost = sent - c[RODA_INGEST_BATCHES];
     printf("%s: ceiling %.0f msg/s (%llu of %llu received); roda %.0f msg/s %.0f readings/s "
@@ -376,6 +381,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
             seconds = atof(argv[++i]);
+        else if (strcmp(argv[i], "--paced-rate") == 0 && i + 1 < argc)
+            paced_rate = atof(argv[++i]);
         else if (strcmp(argv[i], "--fleet") == 0 && i + 1 < argc)
             snprintf(fleet_path, sizeof(fleet_path), "%s", argv[++i]);
         else if (strcmp(argv[i], "--mosquitto") == 0 && i + 1 < argc)
@@ -385,20 +392,24 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--mqtt-only") == 0)
             udp = 0;
         else {
-            fprintf(stderr, "usage: roda-ingest-bench [--seconds S] [--fleet PATH] "
-                            "[--mosquitto PATH] [--udp-only | --mqtt-only]\n");
+            fprintf(
+                stderr,
+                "usage: roda-ingest-bench [--seconds S] [--paced-rate MSG_PER_S] [--fleet PATH] "
+                "[--mosquitto PATH] [--udp-only | --mqtt-only]\n");
             return 2;
         }
     }
     mosquitto_lib_init();
     static const uint32_t batches[] = {1, 32};
-    for (int b = 0; b < 2; b++) {
+    for (int b = 0; b < 3; b++) {
+        uint32_t batch = b < 2 ? batches[b] : 32;
+        double rate = b < 2 ? 0 : paced_rate;
         if (udp)
-            measure("udp", 0, batches[b]);
+            measure("udp", 0, batch, rate);
         if (mqtt) {
             start_broker();
-            measure("mqtt", 0, batches[b]);
-            measure("mqtt", 1, batches[b]);
+            measure("mqtt", 0, batch, rate);
+            measure("mqtt", 1, batch, rate);
             stop_broker();
             snprintf(broker_dir, sizeof(broker_dir), "/tmp/roda-bench-XXXXXX");
         }
