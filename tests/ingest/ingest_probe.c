@@ -27,8 +27,9 @@ static void usage(void)
 {
     fprintf(stderr, "usage: ingest_probe [--mqtt HOST:PORT] [--topic FILTER]... [--qos 0|1]\n"
                     "  [--client-id ID] [--clean] [--protocol 4|5] [--pattern P] [--udp ADDR]...\n"
-                    "  [--count N] [--seconds S] [--capacity N] [--block] [--max-devices N]\n"
-                    "  [--max-message BYTES] [--max-datagram BYTES] [--quiet]\n");
+                    "  [--count N] [--seconds S] [--capacity N] [--max-devices N]\n"
+                    "  [--max-message BYTES] [--max-datagram BYTES] [--quiet] [--tls-ca FILE]\n"
+                    "  [--username U --password P]\n");
     exit(2);
 }
 
@@ -53,7 +54,6 @@ int main(int argc, char **argv)
     uint64_t capacity = 1u << 16, limit = 0;
     double seconds = 0;
     int quiet = 0;
-    roda_journal_policy_t policy = RODA_JOURNAL_REJECT;
     char host[256];
     static const struct option options[] = {{"mqtt", required_argument, 0, 'm'},
                                             {"topic", required_argument, 0, 't'},
@@ -66,11 +66,13 @@ int main(int argc, char **argv)
                                             {"count", required_argument, 0, 'n'},
                                             {"seconds", required_argument, 0, 's'},
                                             {"capacity", required_argument, 0, 'C'},
-                                            {"block", no_argument, 0, 'b'},
                                             {"max-devices", required_argument, 0, 'D'},
                                             {"max-message", required_argument, 0, 'M'},
                                             {"max-datagram", required_argument, 0, 'G'},
                                             {"quiet", no_argument, 0, 'Q'},
+                                            {"tls-ca", required_argument, 0, 'A'},
+                                            {"username", required_argument, 0, 'U'},
+                                            {"password", required_argument, 0, 'W'},
                                             {0, 0, 0, 0}};
     int option;
     while ((option = getopt_long(argc, argv, "", options, NULL)) != -1) {
@@ -119,9 +121,6 @@ int main(int argc, char **argv)
         case 'C':
             capacity = strtoull(optarg, NULL, 10);
             break;
-        case 'b':
-            policy = RODA_JOURNAL_BLOCK;
-            break;
         case 'D':
             config.max_devices = (uint32_t)atoi(optarg);
             break;
@@ -134,6 +133,15 @@ int main(int argc, char **argv)
         case 'Q':
             quiet = 1;
             break;
+        case 'A':
+            config.mqtt.tls_ca_file = optarg;
+            break;
+        case 'U':
+            config.mqtt.username = optarg;
+            break;
+        case 'W':
+            config.mqtt.password = optarg;
+            break;
         default:
             usage();
         }
@@ -145,7 +153,7 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
 
     roda_journal_config_t journal_config = {
-        .capacity = capacity, .record_size = sizeof(roda_reading_t), .policy = policy};
+        .capacity = capacity, .record_size = sizeof(roda_reading_t), .policy = RODA_JOURNAL_REJECT};
     roda_journal_t *journal;
     roda_journal_reader_t reader;
     roda_ingest_t *ingest;

@@ -5,7 +5,8 @@
 # Covers: values arrive; each bad input is counted under its reason and the next good batch still
 # arrives; QoS 1 batches published while the gateway is away arrive after it comes back, across a
 # broker restart (persistent session + broker persistence); the gateway started before the broker
-# connects when it comes up; a broker restart under a connected gateway is survived.
+# connects when it comes up; a broker restart under a connected gateway is survived; MQTT 5 and
+# shared subscriptions; roda-fleet over both inputs; TLS with username/password (needs openssl).
 # Usage: ingest_test.sh INGEST_PROBE PROTO_DIR RODA_FLEET
 set -euo pipefail
 probe=$1
@@ -15,10 +16,13 @@ work=$(mktemp -d)
 broker_pid=""
 probe_pid=""
 
+# Every process started here is stopped, whatever state a failure left them in (a broker left
+# running would hold ctest's output pipe open).
 cleanup() {
-    [ -n "$probe_pid" ] && kill "$probe_pid" 2>/dev/null
-    [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null
-    wait 2>/dev/null
+    set +e
+    [ -n "$probe_pid" ] && kill "$probe_pid" 2> /dev/null
+    [ -n "$broker_pid" ] && kill "$broker_pid" 2> /dev/null
+    wait 2> /dev/null
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -238,4 +242,47 @@ expect_counter mqtt lost_upstream 0
 expect_counter udp lost_upstream 0
 grep -q '^devices 10$' "$work/fleet.out" || fail "fleet devices not all seen"
 stop_broker
+
+echo "== 7. TLS (CA file) with username/password; a wrong password is refused and counted"
+if command -v openssl > /dev/null; then
+    (
+        cd "$work"
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 1 \
+            -subj /CN=roda-test-ca
+        openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1
+        printf 'subjectAltName=IP:127.0.0.1\n' > san.ext
+        openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+            -out server.crt -days 1 -extfile san.ext
+        mosquitto_passwd -b -c passwd gateway secret
+    ) > "$work/openssl.log" 2>&1 || fail "cannot make test certificates: $(cat "$work/openssl.log")"
+    cat > "$work/mosquitto.conf" <<CONF
+user $(id -un)
+listener $port 127.0.0.1
+cafile $work/ca.crt
+certfile $work/server.crt
+keyfile $work/server.key
+allow_anonymous false
+password_file $work/passwd
+max_queued_messages 1000000
+log_dest file $work/mosquitto.log
+CONF
+    start_broker
+    start_probe tls_wrong --tls-ca "$work/ca.crt" --username gateway --password wrong \
+        --client-id roda-tls
+    sleep 1
+    stop_probe
+    [ "$(counter mqtt connect_failures)" -ge 1 ] || fail "refused login not counted"
+    expect_counter mqtt connects 0
+    start_probe tls --tls-ca "$work/ca.crt" --username gateway --password secret \
+        --client-id roda-tls
+    wait_line '^connected$'
+    batch t0.bin 0
+    mosquitto_pub -h 127.0.0.1 -p "$port" --cafile "$work/ca.crt" -u gateway -P secret -q 1 \
+        -t roda/tlsdev/readings -f "$work/t0.bin"
+    wait_line 'reading device=tlsdev '
+    stop_probe
+    stop_broker
+else
+    echo "skipped: openssl is not installed"
+fi
 echo "ingest_test: all scenarios passed"

@@ -23,10 +23,11 @@ typedef struct fixture {
     int sender6;
 } fixture_t;
 
-static void setup(fixture_t *f, uint64_t capacity, uint32_t max_devices, uint32_t max_datagram)
+static void setup_policy(fixture_t *f, uint64_t capacity, uint32_t max_devices,
+                         uint32_t max_datagram, roda_journal_policy_t policy)
 {
     roda_journal_config_t journal_config = {
-        .capacity = capacity, .record_size = sizeof(roda_reading_t), .policy = RODA_JOURNAL_REJECT};
+        .capacity = capacity, .record_size = sizeof(roda_reading_t), .policy = policy};
     ck_assert_int_eq(roda_journal_create(&journal_config, &f->journal), RODA_SUCCESS);
     ck_assert_int_eq(roda_journal_reader_open(f->journal, &f->reader), RODA_SUCCESS);
     roda_ingest_config_t config;
@@ -54,6 +55,11 @@ static void setup(fixture_t *f, uint64_t capacity, uint32_t max_devices, uint32_
     inet_pton(AF_INET6, "::1", &to6.sin6_addr);
     f->sender6 = socket(AF_INET6, SOCK_DGRAM, 0);
     ck_assert_int_eq(connect(f->sender6, (struct sockaddr *)&to6, sizeof(to6)), 0);
+}
+
+static void setup(fixture_t *f, uint64_t capacity, uint32_t max_devices, uint32_t max_datagram)
+{
+    setup_policy(f, capacity, max_devices, max_datagram, RODA_JOURNAL_REJECT);
 }
 
 static void teardown(fixture_t *f)
@@ -265,6 +271,26 @@ START_TEST(full_journal_is_counted)
 }
 END_TEST
 
+/* BLOCK journal: the ingest waits for the reader instead of dropping; nothing is lost. */
+START_TEST(blocking_journal_loses_nothing)
+{
+    fixture_t f;
+    setup_policy(&f, 8, 4, 2048, RODA_JOURNAL_BLOCK);
+    roda_v1_Reading five[5];
+    for (int i = 0; i < 5; i++)
+        five[i] = (roda_v1_Reading){.sensor_id = (uint64_t)i, .value = i};
+    for (uint64_t s = 0; s < 4; s++)
+        send_batch(f.sender4, "d", 1, s, five, 5);
+    roda_reading_t got[20];
+    expect_readings(&f, got, 20);
+    for (int i = 0; i < 20; i++)
+        ck_assert_uint_eq(got[i].sensor_id, (uint64_t)(i % 5));
+    expect_counter(&f, RODA_INGEST_READINGS, 20);
+    ck_assert_uint_eq(counter(&f, RODA_INGEST_JOURNAL_FULL), 0);
+    teardown(&f);
+}
+END_TEST
+
 START_TEST(bad_configuration_is_refused)
 {
     roda_journal_config_t journal_config = {.capacity = 16, .record_size = 16};
@@ -318,6 +344,7 @@ int main(void)
     tcase_add_test(tc, bad_input_is_counted_by_reason);
     tcase_add_test(tc, too_many_readings_in_a_datagram);
     tcase_add_test(tc, full_journal_is_counted);
+    tcase_add_test(tc, blocking_journal_loses_nothing);
     tcase_add_test(tc, bad_configuration_is_refused);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
