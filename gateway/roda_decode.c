@@ -179,9 +179,12 @@ static roda_decode_status_t read_batch_field(cursor_t *c, roda_decode_batch_t *b
 roda_decode_status_t roda_decode_open(roda_decode_batch_t *batch, const uint8_t *payload,
                                       size_t size)
 {
+    static const uint8_t empty[1];
     memset(batch, 0, sizeof(*batch));
     if (size > RODA_DECODE_MAX_PAYLOAD)
         return RODA_DECODE_OVERSIZE;
+    if (payload == NULL) /* an empty MQTT message has no buffer at all */
+        payload = empty;
     batch->payload = payload;
     batch->size = size;
     cursor_t c = {payload, payload + size};

@@ -8,7 +8,7 @@
  * --seconds per measurement, then paced (--paced-rate, batch 32) for latency without queues.
  * Latency: the reader's CLOCK_REALTIME minus the reading's device
  * timestamp (the sender's CLOCK_REALTIME when it encoded the batch), microsecond resolution.
- * One RESULT line per measurement. */
+ * First the decoder alone against nanopb's pb_decode. One RESULT line per measurement. */
 #include <arpa/inet.h>
 #include <libgen.h>
 #include <limits.h>
@@ -25,6 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pb_decode.h>
+
+#include "roda_decode.h"
+#include "roda_encode.h"
 #include "roda_ingest.h"
 
 #define LATENCY_SLOTS (1u << 20) /* 1 us buckets up to ~1 s; slower readings land in the last */
@@ -372,6 +376,64 @@ static void measure(const char *path, int qos, uint32_t batch, double rate)
     free(receiver.latency);
 }
 
+/* The decoder alone: ns per reading for a 32-reading batch, ours against nanopb's pb_decode
+ * of the same bytes (what pass 2 would cost with the generated decoder). */
+static void measure_decode(void)
+{
+    roda_v1_Reading readings[32];
+    for (uint32_t i = 0; i < 32; i++)
+        readings[i] = (roda_v1_Reading){.sensor_id = 1000 + i,
+                                        .value = 20.5 + i,
+                                        .time_us = 1700000000000000 + i,
+                                        .quality = 0};
+    uint8_t payload[4096];
+    roda_encode_batch_t batch = {.device = "dev17",
+                                 .sequence = 5,
+                                 .boot_epoch = 1700000000,
+                                 .readings = readings,
+                                 .reading_count = 32};
+    size_t size = roda_encode(&batch, payload, sizeof(payload));
+    enum { ROUNDS = 200000 };
+    roda_reading_t records[32];
+    uint64_t non_finite = 0, checksum = 0;
+    uint64_t start = roda_now_ns();
+    for (int round = 0; round < ROUNDS; round++) {
+        roda_decode_batch_t decoded;
+        roda_decode_status_t status = roda_decode_open(&decoded, payload, size);
+        checksum += roda_decode_readings(&decoded, records, 32, &non_finite, &status);
+    }
+    double ours = (double)(roda_now_ns() - start) / ROUNDS / 32;
+    /* The reference: nanopb decoding the same 32 Reading submessages. */
+    start = roda_now_ns();
+    for (int round = 0; round < ROUNDS / 10; round++) {
+        pb_istream_t stream = pb_istream_from_buffer(payload, size);
+        pb_wire_type_t wire_type;
+        uint32_t tag;
+        bool eof;
+        while (pb_decode_tag(&stream, &wire_type, &tag, &eof)) {
+            pb_istream_t sub;
+            roda_v1_Reading reading;
+            if (tag != roda_v1_Batch_readings_tag) {
+                if (!pb_skip_field(&stream, wire_type))
+                    break;
+                continue;
+            }
+            if (!pb_make_string_substream(&stream, &sub))
+                break;
+            checksum += pb_decode(&sub, roda_v1_Reading_fields, &reading);
+            if (!pb_close_string_substream(&stream, &sub))
+                break;
+        }
+    }
+    double nanopb = (double)(roda_now_ns() - start) / (ROUNDS / 10) / 32;
+    printf("decode: %.1f ns/reading (both passes), nanopb pb_decode %.1f ns/reading "
+           "(checksum %llu)\n",
+           ours, nanopb, (unsigned long long)checksum);
+    printf("RESULT name=ingest_decode events_per_sec=%.0f ns_per_reading=%.1f "
+           "nanopb_ns_per_reading=%.1f\n",
+           1e9 / ours, ours, nanopb);
+}
+
 int main(int argc, char **argv)
 {
     int mqtt = 1, udp = 1;
@@ -400,6 +462,7 @@ int main(int argc, char **argv)
         }
     }
     mosquitto_lib_init();
+    measure_decode();
     static const uint32_t batches[] = {1, 32};
     for (int b = 0; b < 3; b++) {
         uint32_t batch = b < 2 ? batches[b] : 32;

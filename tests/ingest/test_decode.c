@@ -78,6 +78,8 @@ START_TEST(empty_batch_and_no_device)
     ck_assert_uint_eq(batch.device_length, 0);
     ck_assert_uint_eq(batch.reading_count, 0);
     ck_assert_int_eq(roda_decode_open(&batch, buffer, 0), RODA_DECODE_OK);
+    ck_assert_int_eq(roda_decode_open(&batch, NULL, 0), RODA_DECODE_OK);
+    ck_assert_uint_eq(batch.reading_count, 0);
 }
 END_TEST
 
