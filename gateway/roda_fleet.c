@@ -147,6 +147,7 @@ static struct mosquitto *open_mqtt(const char *address)
         return NULL;
     mosquitto_publish_callback_set(mosq, on_publish);
     (void)mosquitto_int_option(mosq, MOSQ_OPT_SEND_MAXIMUM, 65535);
+    (void)mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1);
     (void)mosquitto_max_inflight_messages_set(mosq, 1000);
     if (mosquitto_connect(mosq, host, port, 30) != MOSQ_ERR_SUCCESS ||
         mosquitto_loop_start(mosq) != MOSQ_ERR_SUCCESS) {

@@ -48,6 +48,7 @@ persistence true
 persistence_location $work/
 max_queued_messages 1000000
 max_inflight_messages 0
+set_tcp_nodelay true
 log_dest file $work/mosquitto.log
 CONF
 
