@@ -16,7 +16,9 @@
  * ingest thread for as long as the TCP connect takes (immediate on a LAN or when the port is
  * closed; up to the kernel's SYN timeout when the broker's host is unreachable). MQTT 3.1.1
  * connects are non-blocking. Shared subscriptions ("$share/<group>/<filter>") work with both
- * protocol versions on mosquitto 2.
+ * protocol versions on mosquitto 2; the broker then spreads each device's batches over the
+ * group's gateways, so one gateway's lost_upstream also counts the batches its peers took:
+ * compare sums over the group, or partition devices by topic filter instead.
  *
  * Threads: create/destroy/service from the ingest thread (create may be called before it starts);
  * roda_mqtt_connected and roda_mqtt_counters from any thread. */
