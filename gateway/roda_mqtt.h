@@ -17,8 +17,9 @@
  * closed; up to the kernel's SYN timeout when the broker's host is unreachable). MQTT 3.1.1
  * connects are non-blocking. Shared subscriptions ("$share/<group>/<filter>") work with both
  * protocol versions on mosquitto 2; the broker then spreads each device's batches over the
- * group's gateways, so one gateway's lost_upstream also counts the batches its peers took:
- * compare sums over the group, or partition devices by topic filter instead.
+ * group's gateways, so one gateway's lost_upstream also counts the batches its peers took and
+ * is no loss measure; for loss detection with several gateways, give each gateway its own
+ * partition of the devices' topics instead.
  *
  * Threads: create/destroy/service from the ingest thread (create may be called before it starts);
  * roda_mqtt_connected and roda_mqtt_counters from any thread. */
