@@ -5,10 +5,10 @@
  * Loop contract (ingest thread): poll roda_mqtt_fd() (when >= 0) for reading, and for writing when
  * roda_mqtt_want_write(); then call roda_mqtt_service() with what poll reported, and call it at
  * least every RODA_MQTT_SERVICE_MS anyway (keepalive, reconnect timers). Messages are handed to
- * the `on_message` callback from inside roda_mqtt_service. libmosquitto queues a QoS 1 message's
- * PUBACK as it parses the message, just before that callback in the same call: the message is
- * in the journal (or counted as dropped) before anything else is read, but a crash inside that
- * call loses it (the broker already forgot it).
+ * the `on_message` callback from inside roda_mqtt_service. libmosquitto acknowledges a QoS 1
+ * message within the call that hands it to the callback, so the message is in the journal (or
+ * counted as dropped) before anything else is read; a crash inside that call can lose it after
+ * the broker has forgotten it.
  *
  * Sessions: clean_session off (the default) keeps subscriptions and queued QoS 1 messages at the
  * broker while the gateway is away; it needs a fixed client_id. With MQTT 5 the session outlives
