@@ -1,0 +1,190 @@
+/* roda_devices.c - device name interning (open addressing, FNV-1a) and per-device sequence
+ * tracking for loss and duplicate detection. */
+#include "roda_devices.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define WINDOW_BITS 64u
+
+typedef struct device {
+    char name[RODA_DEVICE_NAME_SIZE];
+    uint64_t hash;
+    /* Ingest thread only. */
+    uint64_t boot_epoch;
+    uint64_t highest;
+    uint64_t window; /* bit i: sequence highest - i was seen (bit 0 is `highest` itself) */
+    /* Written by the ingest thread, read by any. */
+    _Atomic uint64_t batches;
+    _Atomic uint64_t lost;
+    _Atomic uint64_t late;
+    _Atomic uint64_t duplicates;
+} device_t;
+
+struct roda_devices {
+    device_t *entries;
+    uint32_t *table; /* index + 1 per slot; 0 = empty */
+    uint64_t table_mask;
+    uint32_t max_devices;
+    _Atomic uint32_t count;
+};
+
+static uint64_t hash_name(const char *name, size_t length)
+{
+    uint64_t hash = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < length; i++) {
+        hash ^= (unsigned char)name[i];
+        hash *= 0x100000001b3ull;
+    }
+    return hash;
+}
+
+/* Single-writer counter: no read-modify-write instruction needed. */
+static void bump(_Atomic uint64_t *counter, uint64_t amount)
+{
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + amount,
+                          memory_order_relaxed);
+}
+
+roda_result_t roda_devices_create(uint32_t max_devices, roda_devices_t **out)
+{
+    if (out == NULL)
+        return RODA_ERROR_INVALID_ARG;
+    *out = NULL;
+    if (max_devices == 0 || max_devices > RODA_DEVICES_MAX)
+        return RODA_ERROR_INVALID_ARG;
+    uint64_t slots = 2;
+    while (slots < 2ull * max_devices)
+        slots <<= 1;
+    roda_devices_t *devices = calloc(1, sizeof(*devices));
+    device_t *entries = calloc(max_devices, sizeof(*entries));
+    uint32_t *table = calloc(slots, sizeof(*table));
+    if (devices == NULL || entries == NULL || table == NULL) {
+        free(devices);
+        free(entries);
+        free(table);
+        return RODA_ERROR_NOMEM;
+    }
+    devices->entries = entries;
+    devices->table = table;
+    devices->table_mask = slots - 1;
+    devices->max_devices = max_devices;
+    *out = devices;
+    return RODA_SUCCESS;
+}
+
+void roda_devices_destroy(roda_devices_t *devices)
+{
+    if (devices == NULL)
+        return;
+    free(devices->entries);
+    free(devices->table);
+    free(devices);
+}
+
+int roda_devices_name_valid(const char *name, size_t length)
+{
+    if (name == NULL || length == 0 || length >= RODA_DEVICE_NAME_SIZE)
+        return 0;
+    for (size_t i = 0; i < length; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c < 0x21 || c > 0x7e || c == '"' || c == '\\')
+            return 0;
+    }
+    return 1;
+}
+
+roda_result_t roda_devices_intern(roda_devices_t *devices, const char *name, size_t length,
+                                  uint32_t *index)
+{
+    if (!roda_devices_name_valid(name, length))
+        return RODA_ERROR_INVALID_ARG;
+    uint64_t hash = hash_name(name, length);
+    for (uint64_t slot = hash & devices->table_mask;; slot = (slot + 1) & devices->table_mask) {
+        uint32_t stored = devices->table[slot];
+        if (stored == 0)
+            break;
+        const device_t *entry = &devices->entries[stored - 1];
+        if (entry->hash == hash && strncmp(entry->name, name, length) == 0 &&
+            entry->name[length] == '\0') {
+            *index = stored - 1;
+            return RODA_SUCCESS;
+        }
+    }
+    uint32_t count = atomic_load_explicit(&devices->count, memory_order_relaxed);
+    if (count == devices->max_devices)
+        return RODA_ERROR_TOO_MANY;
+    device_t *entry = &devices->entries[count];
+    memcpy(entry->name, name, length);
+    entry->name[length] = '\0';
+    entry->hash = hash;
+    uint64_t slot = hash & devices->table_mask;
+    while (devices->table[slot] != 0)
+        slot = (slot + 1) & devices->table_mask;
+    devices->table[slot] = count + 1;
+    atomic_store_explicit(&devices->count, count + 1, memory_order_release);
+    *index = count;
+    return RODA_SUCCESS;
+}
+
+roda_sequence_verdict_t roda_devices_track(roda_devices_t *devices, uint32_t index,
+                                           uint64_t boot_epoch, uint64_t sequence, uint64_t *lost)
+{
+    device_t *entry = &devices->entries[index];
+    *lost = 0;
+    uint64_t accepted = atomic_load_explicit(&entry->batches, memory_order_relaxed);
+    if (accepted == 0 || boot_epoch > entry->boot_epoch) {
+        entry->boot_epoch = boot_epoch;
+        entry->highest = sequence;
+        entry->window = 1;
+        bump(&entry->batches, 1);
+        return RODA_SEQUENCE_NEXT;
+    }
+    if (boot_epoch == entry->boot_epoch && sequence > entry->highest) {
+        uint64_t step = sequence - entry->highest;
+        entry->window = step >= WINDOW_BITS ? 1 : (entry->window << step) | 1;
+        entry->highest = sequence;
+        bump(&entry->batches, 1);
+        if (step == 1)
+            return RODA_SEQUENCE_NEXT;
+        *lost = step - 1;
+        bump(&entry->lost, step - 1);
+        return RODA_SEQUENCE_GAP;
+    }
+    if (boot_epoch == entry->boot_epoch && entry->highest - sequence < WINDOW_BITS) {
+        uint64_t bit = 1ull << (entry->highest - sequence);
+        if ((entry->window & bit) == 0) {
+            entry->window |= bit;
+            bump(&entry->batches, 1);
+            bump(&entry->late, 1);
+            return RODA_SEQUENCE_LATE;
+        }
+    }
+    bump(&entry->duplicates, 1);
+    return RODA_SEQUENCE_DUPLICATE;
+}
+
+uint32_t roda_devices_count(const roda_devices_t *devices)
+{
+    return atomic_load_explicit(&devices->count, memory_order_acquire);
+}
+
+const char *roda_devices_name(const roda_devices_t *devices, uint32_t index)
+{
+    if (index >= roda_devices_count(devices))
+        return NULL;
+    return devices->entries[index].name;
+}
+
+roda_result_t roda_devices_counters(const roda_devices_t *devices, uint32_t index,
+                                    roda_device_counters_t *counters)
+{
+    if (counters == NULL || index >= roda_devices_count(devices))
+        return RODA_ERROR_INVALID_ARG;
+    const device_t *entry = &devices->entries[index];
+    counters->batches = atomic_load_explicit(&entry->batches, memory_order_relaxed);
+    counters->lost = atomic_load_explicit(&entry->lost, memory_order_relaxed);
+    counters->late = atomic_load_explicit(&entry->late, memory_order_relaxed);
+    counters->duplicates = atomic_load_explicit(&entry->duplicates, memory_order_relaxed);
+    return RODA_SUCCESS;
+}

@@ -1,0 +1,387 @@
+/* roda_fleet.c - roda-fleet, the load tool: simulates a fleet of devices sending batched
+ * readings (roda_encode) over UDP and/or MQTT, at a given rate or flat out, bounded by a count
+ * and a time, with injected anomalies: spikes, stuck values, silent sensors.
+ *
+ * Each device has `sensors` sensors (id = device * 1000 + sensor) following a slow sine wave with
+ * noise; each message carries `batch` readings of one device, the device's next sequence number
+ * and its boot epoch. Devices take turns; with both inputs, even devices use UDP, odd ones MQTT.
+ * device_time_us is the sender's CLOCK_REALTIME, so a receiver on the same host can measure
+ * end-to-end latency. Ends with one line:
+ * RESULT name=fleet messages=... readings=... seconds=... events_per_sec=... messages_per_sec=...
+ */
+#include <getopt.h>
+#include <math.h>
+#include <mosquitto.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "roda_encode.h"
+#include "roda_idle.h"
+
+#define MAX_BATCH 1024u
+#define UDP_BURST 32u
+#define PAYLOAD_MAX 65507u
+/* Messages handed to libmosquitto but not yet written (QoS 0) or acknowledged (QoS 1). */
+#define MQTT_WINDOW 2000
+
+typedef struct options {
+    uint32_t devices, sensors, batch;
+    double rate; /* messages per second, all devices together; 0: flat out */
+    uint64_t count;
+    double seconds;
+    const char *udp, *mqtt;
+    int qos;
+    const char *topic_prefix, *device_prefix;
+    int device_in_payload;
+    double spike, stuck;
+    uint32_t silent;
+    uint64_t seed, boot_epoch;
+} options_t;
+
+typedef struct sensor_state {
+    double phase;
+    int stuck;
+    double last;
+} sensor_state_t;
+
+static volatile sig_atomic_t stopping;
+static _Atomic uint64_t mqtt_done;
+
+static void on_signal(int signal_number)
+{
+    (void)signal_number;
+    stopping = 1;
+}
+
+static void on_publish(struct mosquitto *mosq, void *object, int mid)
+{
+    (void)mosq;
+    (void)object;
+    (void)mid;
+    atomic_fetch_add_explicit(&mqtt_done, 1, memory_order_relaxed);
+}
+
+static uint64_t random_next(uint64_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return *state;
+}
+
+static double random_unit(uint64_t *state)
+{
+    return (double)(random_next(state) >> 11) / 9007199254740992.0;
+}
+
+static int64_t realtime_us(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: roda-fleet [--udp HOST:PORT] [--mqtt HOST:PORT] [--qos 0|1]\n"
+                    "  [--devices N] [--sensors N] [--batch N] [--rate MSG_PER_S (0 flat out)]\n"
+                    "  [--count MESSAGES] [--seconds S] [--topic-prefix P] [--device-prefix P]\n"
+                    "  [--device-in-topic-only] [--spike PROB] [--stuck PROB] [--silent N]\n"
+                    "  [--seed N] [--boot-epoch N]\n");
+    exit(2);
+}
+
+static int split_host(const char *address, char *host, size_t size, int *port)
+{
+    const char *colon = strrchr(address, ':');
+    if (colon == NULL || (size_t)(colon - address) >= size)
+        return -1;
+    memcpy(host, address, (size_t)(colon - address));
+    host[colon - address] = '\0';
+    *port = atoi(colon + 1);
+    return 0;
+}
+
+static int open_udp(const char *address)
+{
+    char host[256], port[16];
+    int port_number;
+    if (split_host(address, host, sizeof(host), &port_number) != 0)
+        return -1;
+    snprintf(port, sizeof(port), "%d", port_number);
+    struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *info;
+    if (host[0] == '[') { /* [v6] */
+        memmove(host, host + 1, strlen(host));
+        host[strlen(host) - 1] = '\0';
+    }
+    if (getaddrinfo(host, port, &hints, &info) != 0)
+        return -1;
+    int fd = socket(info->ai_family, SOCK_DGRAM, 0);
+    if (fd >= 0 && connect(fd, info->ai_addr, info->ai_addrlen) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(info);
+    int size = 8 << 20;
+    if (fd >= 0)
+        (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+    return fd;
+}
+
+static struct mosquitto *open_mqtt(const char *address)
+{
+    char host[256];
+    int port;
+    if (split_host(address, host, sizeof(host), &port) != 0)
+        return NULL;
+    mosquitto_lib_init();
+    struct mosquitto *mosq = mosquitto_new(NULL, true, NULL);
+    if (mosq == NULL)
+        return NULL;
+    mosquitto_publish_callback_set(mosq, on_publish);
+    (void)mosquitto_int_option(mosq, MOSQ_OPT_SEND_MAXIMUM, 65535);
+    (void)mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1);
+    (void)mosquitto_max_inflight_messages_set(mosq, 1000);
+    if (mosquitto_connect(mosq, host, port, 30) != MOSQ_ERR_SUCCESS ||
+        mosquitto_loop_start(mosq) != MOSQ_ERR_SUCCESS) {
+        mosquitto_destroy(mosq);
+        return NULL;
+    }
+    return mosq;
+}
+
+/* The next reading of one sensor, with the anomalies applied. */
+static double sensor_value(const options_t *o, sensor_state_t *s, double t, uint64_t *random)
+{
+    if (s->stuck)
+        return s->last;
+    double value = 20.0 + 5.0 * sin(t / 60.0 + s->phase) + (random_unit(random) - 0.5) * 0.2;
+    if (o->spike > 0 && random_unit(random) < o->spike)
+        value += 100.0;
+    if (o->stuck > 0 && random_unit(random) < o->stuck)
+        s->stuck = 1;
+    s->last = value;
+    return value;
+}
+
+int main(int argc, char **argv)
+{
+    options_t o = {.devices = 10,
+                   .sensors = 4,
+                   .batch = 8,
+                   .seconds = 10,
+                   .qos = 1,
+                   .topic_prefix = "roda",
+                   .device_prefix = "dev",
+                   .device_in_payload = 1,
+                   .seed = 1,
+                   .boot_epoch = 0};
+    static const struct option long_options[] = {
+        {"udp", required_argument, 0, 'u'},           {"mqtt", required_argument, 0, 'm'},
+        {"qos", required_argument, 0, 'q'},           {"devices", required_argument, 0, 'd'},
+        {"sensors", required_argument, 0, 's'},       {"batch", required_argument, 0, 'b'},
+        {"rate", required_argument, 0, 'r'},          {"count", required_argument, 0, 'n'},
+        {"seconds", required_argument, 0, 't'},       {"topic-prefix", required_argument, 0, 'T'},
+        {"device-prefix", required_argument, 0, 'P'}, {"device-in-topic-only", no_argument, 0, 'O'},
+        {"spike", required_argument, 0, 'S'},         {"stuck", required_argument, 0, 'K'},
+        {"silent", required_argument, 0, 'Z'},        {"seed", required_argument, 0, 'e'},
+        {"boot-epoch", required_argument, 0, 'E'},    {0, 0, 0, 0}};
+    int option;
+    while ((option = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+        switch (option) {
+        case 'u':
+            o.udp = optarg;
+            break;
+        case 'm':
+            o.mqtt = optarg;
+            break;
+        case 'q':
+            o.qos = atoi(optarg);
+            break;
+        case 'd':
+            o.devices = (uint32_t)atoi(optarg);
+            break;
+        case 's':
+            o.sensors = (uint32_t)atoi(optarg);
+            break;
+        case 'b':
+            o.batch = (uint32_t)atoi(optarg);
+            break;
+        case 'r':
+            o.rate = atof(optarg);
+            break;
+        case 'n':
+            o.count = strtoull(optarg, NULL, 10);
+            break;
+        case 't':
+            o.seconds = atof(optarg);
+            break;
+        case 'T':
+            o.topic_prefix = optarg;
+            break;
+        case 'P':
+            o.device_prefix = optarg;
+            break;
+        case 'O':
+            o.device_in_payload = 0;
+            break;
+        case 'S':
+            o.spike = atof(optarg);
+            break;
+        case 'K':
+            o.stuck = atof(optarg);
+            break;
+        case 'Z':
+            o.silent = (uint32_t)atoi(optarg);
+            break;
+        case 'e':
+            o.seed = strtoull(optarg, NULL, 10);
+            break;
+        case 'E':
+            o.boot_epoch = strtoull(optarg, NULL, 10);
+            break;
+        default:
+            usage();
+        }
+    }
+    if ((o.udp == NULL && o.mqtt == NULL) || o.devices == 0 || o.sensors == 0 || o.batch == 0 ||
+        o.batch > MAX_BATCH || o.silent >= o.sensors || o.qos < 0 || o.qos > 1 || o.seconds <= 0)
+        usage();
+    if (o.boot_epoch == 0)
+        o.boot_epoch = (uint64_t)time(NULL);
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+
+    int udp = -1;
+    struct mosquitto *mqtt = NULL;
+    if (o.udp != NULL && (udp = open_udp(o.udp)) < 0) {
+        fprintf(stderr, "roda-fleet: cannot reach %s\n", o.udp);
+        return 1;
+    }
+    if (o.mqtt != NULL && (mqtt = open_mqtt(o.mqtt)) == NULL) {
+        fprintf(stderr, "roda-fleet: cannot connect to %s\n", o.mqtt);
+        return 1;
+    }
+    sensor_state_t *sensors = calloc((size_t)o.devices * o.sensors, sizeof(*sensors));
+    uint64_t *sequences = calloc(o.devices, sizeof(*sequences));
+    static roda_v1_Reading readings[MAX_BATCH];
+    /* One buffer per datagram of a burst, and the last one for MQTT (copied by mosquitto_publish).
+     */
+    static uint8_t payloads[UDP_BURST + 1][PAYLOAD_MAX];
+    struct mmsghdr messages[UDP_BURST];
+    struct iovec iov[UDP_BURST];
+    if (sensors == NULL || sequences == NULL)
+        return 1;
+    uint64_t random = o.seed * 0x9e3779b97f4a7c15ull + 1;
+    for (size_t i = 0; i < (size_t)o.devices * o.sensors; i++)
+        sensors[i].phase = random_unit(&random) * 6.28;
+
+    uint64_t start = roda_now_ns();
+    uint64_t end = start + (uint64_t)(o.seconds * 1e9);
+    uint64_t sent = 0, readings_sent = 0, send_errors = 0, published = 0;
+    uint32_t device = 0, burst = 0;
+    while (!stopping && (o.count == 0 || sent < o.count)) {
+        uint64_t now = roda_now_ns();
+        if (now >= end)
+            break;
+        if (o.rate > 0 && (double)(now - start) * o.rate < (double)sent * 1e9) {
+            struct timespec pause = {.tv_nsec = 20000};
+            nanosleep(&pause, NULL);
+            continue;
+        }
+        /* One batch of `device`: its sensors in turn, skipping the silent ones. */
+        uint32_t talking = o.sensors - o.silent;
+        uint64_t s0 = sequences[device] * o.batch;
+        int64_t t_us = realtime_us();
+        for (uint32_t i = 0; i < o.batch; i++) {
+            uint32_t sensor = o.silent + (uint32_t)((s0 + i) % talking);
+            sensor_state_t *state = &sensors[(size_t)device * o.sensors + sensor];
+            readings[i] =
+                (roda_v1_Reading){.sensor_id = (uint64_t)device * 1000 + sensor,
+                                  .value = sensor_value(&o, state, (double)t_us / 1e6, &random),
+                                  .time_us = t_us,
+                                  .quality = 0};
+        }
+        char name[64];
+        snprintf(name, sizeof(name), "%s%u", o.device_prefix, device);
+        roda_encode_batch_t batch = {.device = o.device_in_payload ? name : NULL,
+                                     .sequence = sequences[device]++,
+                                     .boot_epoch = o.boot_epoch,
+                                     .readings = readings,
+                                     .reading_count = o.batch};
+        int use_udp = udp >= 0 && (mqtt == NULL || device % 2 == 0);
+        uint8_t *payload = payloads[use_udp ? burst : UDP_BURST];
+        size_t size = roda_encode(&batch, payload, PAYLOAD_MAX);
+        if (size == 0) {
+            fprintf(stderr, "roda-fleet: batch too large to encode\n");
+            return 1;
+        }
+        if (use_udp) {
+            iov[burst] = (struct iovec){.iov_base = payload, .iov_len = size};
+            messages[burst] =
+                (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[burst], .msg_iovlen = 1}};
+            burst++;
+        } else {
+            while (published - atomic_load_explicit(&mqtt_done, memory_order_relaxed) >=
+                       MQTT_WINDOW &&
+                   !stopping) {
+                struct timespec pause = {.tv_nsec = 20000};
+                nanosleep(&pause, NULL);
+            }
+            char topic[256];
+            snprintf(topic, sizeof(topic), "%s/%s/readings", o.topic_prefix, name);
+            if (mosquitto_publish(mqtt, NULL, topic, (int)size, payload, o.qos, false) ==
+                MOSQ_ERR_SUCCESS)
+                published++;
+            else
+                send_errors++;
+        }
+        sent++;
+        readings_sent += o.batch;
+        device = (device + 1) % o.devices;
+        /* Flush the UDP burst when full, when paced (each message leaves on time), or at the end.
+         */
+        if (burst > 0 && (burst == UDP_BURST || o.rate > 0 || (o.count && sent == o.count))) {
+            int done = sendmmsg(udp, messages, burst, 0);
+            if (done < (int)burst)
+                send_errors += burst - (uint32_t)(done < 0 ? 0 : done);
+            burst = 0;
+        }
+    }
+    if (burst > 0) {
+        int done = sendmmsg(udp, messages, burst, 0);
+        if (done < (int)burst)
+            send_errors += burst - (uint32_t)(done < 0 ? 0 : done);
+    }
+    double seconds = (double)(roda_now_ns() - start) / 1e9;
+    if (mqtt != NULL) {
+        /* Let the window drain (10 s at most) so that QoS 1 messages are acknowledged. */
+        for (int i = 0; i < 10000 && atomic_load(&mqtt_done) < published; i++) {
+            struct timespec pause = {.tv_nsec = 1000000};
+            nanosleep(&pause, NULL);
+        }
+        uint64_t undelivered = published - atomic_load(&mqtt_done);
+        send_errors += undelivered;
+        mosquitto_disconnect(mqtt);
+        mosquitto_loop_stop(mqtt, false);
+        mosquitto_destroy(mqtt);
+        mosquitto_lib_cleanup();
+    }
+    if (udp >= 0)
+        close(udp);
+    free(sensors);
+    free(sequences);
+    printf("RESULT name=fleet messages=%llu readings=%llu send_errors=%llu seconds=%.3f "
+           "events_per_sec=%.0f messages_per_sec=%.0f\n",
+           (unsigned long long)sent, (unsigned long long)readings_sent,
+           (unsigned long long)send_errors, seconds, (double)readings_sent / seconds,
+           (double)sent / seconds);
+    return send_errors == 0 ? 0 : 3;
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# run_fuzz.sh - builds the decoder's libFuzzer target with clang (fuzzer + ASan + UBSan) and runs
+# it for a bounded time from the seed corpus (copied, so new inputs stay out of the source tree).
+# Exits 77 (ctest: skipped) when clang or its fuzzer runtime is missing.
+# The reference decoder the target compares with is nanopb's, generated here from roda.proto
+# with roda_static.options. Usage: run_fuzz.sh SOURCE_DIR WORK_DIR [SECONDS]
+set -euo pipefail
+src=$1
+work=$2
+seconds=${3:-${RODA_FUZZ_SECONDS:-30}}
+here=$(cd "$(dirname "$0")" && pwd)
+command -v clang > /dev/null || { echo "clang missing: skipped"; exit 77; }
+mkdir -p "$work"
+nanopb=$(find /usr/lib /usr/local/lib -name libprotobuf-nanopb.a 2>/dev/null | head -n 1)
+[ -n "$nanopb" ] || { echo "libprotobuf-nanopb.a missing"; exit 1; }
+echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { (void)d; return (int)n * 0; }' \
+    > "$work/probe.c"
+if ! clang -fsanitize=fuzzer "$work/probe.c" -o "$work/probe" 2> /dev/null; then
+    echo "clang's libFuzzer runtime missing: skipped"
+    exit 77
+fi
+generated=$work/generated
+mkdir -p "$generated"
+protoc --plugin=protoc-gen-nanopb="$(command -v protoc-gen-nanopb)" -I "$src/proto" \
+    "--nanopb_out=-f$here/roda_static.options:$generated" "$src/proto/roda.proto"
+clang -std=c11 -O1 -g -D_GNU_SOURCE -Wall -Wextra -Werror \
+    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+    -I "$src/gateway" -I "$src/engine" -I "$generated" \
+    "$here/fuzz_decode.c" "$src/gateway/roda_decode.c" "$generated/roda.pb.c" "$nanopb" -lm \
+    -o "$work/fuzz_decode"
+rm -rf "$work/corpus"
+cp -r "$here/corpus" "$work/corpus"
+"$work/fuzz_decode" -max_total_time="$seconds" -rss_limit_mb=1024 -max_len=4096 \
+    -print_final_stats=1 "$work/corpus" 2>&1 | tail -n 20

@@ -1,0 +1,210 @@
+/* ingest_probe.c - runs the ingest alone for real-process tests: configured from the command
+ * line, it reads the input journal as a reader and prints one line per reading, announces MQTT
+ * connection changes, and prints every counter when it stops (SIGTERM/SIGINT, --count readings
+ * or --seconds elapsed).
+ *
+ * Lines: "udp_port <i> <port>", "connected", "disconnected",
+ * "reading device=<name> sensor=<id> value=<%.17g> time_us=<t> quality=<q> input=<mqtt|udp>",
+ * and at the end "counter <input> <name> <value>" and "devices <n>". */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "roda_ingest.h"
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int signal_number)
+{
+    (void)signal_number;
+    stopping = 1;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: ingest_probe [--mqtt HOST:PORT] [--topic FILTER]... [--qos 0|1]\n"
+                    "  [--client-id ID] [--clean] [--protocol 4|5] [--pattern P] [--udp ADDR]...\n"
+                    "  [--count N] [--seconds S] [--capacity N] [--max-devices N]\n"
+                    "  [--max-message BYTES] [--max-datagram BYTES] [--quiet] [--tls-ca FILE]\n"
+                    "  [--username U --password P]\n");
+    exit(2);
+}
+
+static void print_counters(const roda_ingest_t *ingest)
+{
+    roda_ingest_stats_t stats;
+    roda_ingest_stats(ingest, &stats);
+    for (int input = 0; input < RODA_INPUT_COUNT; input++)
+        for (int i = 0; i < RODA_INGEST_COUNTER_COUNT; i++)
+            printf("counter %s %s %llu\n", roda_ingest_input_name((roda_input_kind_t)input),
+                   roda_ingest_counter_name((roda_ingest_counter_t)i),
+                   (unsigned long long)stats.counters[input][i]);
+    printf("devices %u\n", stats.devices);
+    printf("udp_receive_buffer %u\n", stats.udp_receive_buffer);
+}
+
+int main(int argc, char **argv)
+{
+    roda_ingest_config_t config;
+    roda_ingest_config_default(&config);
+    config.mqtt.topic_count = 0;
+    uint64_t capacity = 1u << 16, limit = 0;
+    double seconds = 0;
+    int quiet = 0;
+    char host[256];
+    static const struct option options[] = {{"mqtt", required_argument, 0, 'm'},
+                                            {"topic", required_argument, 0, 't'},
+                                            {"qos", required_argument, 0, 'q'},
+                                            {"client-id", required_argument, 0, 'i'},
+                                            {"clean", no_argument, 0, 'c'},
+                                            {"protocol", required_argument, 0, 'V'},
+                                            {"pattern", required_argument, 0, 'p'},
+                                            {"udp", required_argument, 0, 'u'},
+                                            {"count", required_argument, 0, 'n'},
+                                            {"seconds", required_argument, 0, 's'},
+                                            {"capacity", required_argument, 0, 'C'},
+                                            {"max-devices", required_argument, 0, 'D'},
+                                            {"max-message", required_argument, 0, 'M'},
+                                            {"max-datagram", required_argument, 0, 'G'},
+                                            {"quiet", no_argument, 0, 'Q'},
+                                            {"tls-ca", required_argument, 0, 'A'},
+                                            {"username", required_argument, 0, 'U'},
+                                            {"password", required_argument, 0, 'W'},
+                                            {0, 0, 0, 0}};
+    int option;
+    while ((option = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (option) {
+        case 'm': {
+            const char *colon = strrchr(optarg, ':');
+            if (colon == NULL || (size_t)(colon - optarg) >= sizeof(host))
+                usage();
+            memcpy(host, optarg, (size_t)(colon - optarg));
+            host[colon - optarg] = '\0';
+            config.mqtt.host = host;
+            config.mqtt.port = (uint16_t)atoi(colon + 1);
+            break;
+        }
+        case 't':
+            if (config.mqtt.topic_count == RODA_MQTT_MAX_TOPICS)
+                usage();
+            config.mqtt.topics[config.mqtt.topic_count++] = optarg;
+            break;
+        case 'q':
+            config.mqtt.qos = atoi(optarg);
+            break;
+        case 'i':
+            config.mqtt.client_id = optarg;
+            break;
+        case 'c':
+            config.mqtt.clean_session = 1;
+            break;
+        case 'V':
+            config.mqtt.protocol = atoi(optarg);
+            break;
+        case 'p':
+            config.mqtt.device_pattern = optarg;
+            break;
+        case 'u':
+            if (config.udp_bind_count == RODA_INGEST_MAX_UDP)
+                usage();
+            config.udp_bind[config.udp_bind_count++] = optarg;
+            break;
+        case 'n':
+            limit = strtoull(optarg, NULL, 10);
+            break;
+        case 's':
+            seconds = atof(optarg);
+            break;
+        case 'C':
+            capacity = strtoull(optarg, NULL, 10);
+            break;
+        case 'D':
+            config.max_devices = (uint32_t)atoi(optarg);
+            break;
+        case 'M':
+            config.max_message_size = (uint32_t)atoi(optarg);
+            break;
+        case 'G':
+            config.udp_max_datagram = (uint32_t)atoi(optarg);
+            break;
+        case 'Q':
+            quiet = 1;
+            break;
+        case 'A':
+            config.mqtt.tls_ca_file = optarg;
+            break;
+        case 'U':
+            config.mqtt.username = optarg;
+            break;
+        case 'W':
+            config.mqtt.password = optarg;
+            break;
+        default:
+            usage();
+        }
+    }
+    if (config.mqtt.topic_count == 0)
+        config.mqtt.topic_count = 1; /* the default filter */
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+
+    roda_journal_config_t journal_config = {
+        .capacity = capacity, .record_size = sizeof(roda_reading_t), .policy = RODA_JOURNAL_REJECT};
+    roda_journal_t *journal;
+    roda_journal_reader_t reader;
+    roda_ingest_t *ingest;
+    roda_result_t result = roda_journal_create(&journal_config, &journal);
+    if (result == RODA_SUCCESS)
+        result = roda_journal_reader_open(journal, &reader);
+    if (result == RODA_SUCCESS)
+        result = roda_ingest_create(&config, journal, &ingest);
+    if (result != RODA_SUCCESS) {
+        fprintf(stderr, "ingest_probe: %s\n", roda_result_str(result));
+        return 1;
+    }
+    for (uint32_t i = 0; i < config.udp_bind_count; i++)
+        printf("udp_port %u %u\n", i, roda_ingest_udp_port(ingest, i));
+    result = roda_ingest_start(ingest);
+    if (result != RODA_SUCCESS) {
+        fprintf(stderr, "ingest_probe: %s\n", roda_result_str(result));
+        return 1;
+    }
+    const roda_devices_t *devices = roda_ingest_devices(ingest);
+    uint64_t deadline = seconds > 0 ? roda_now_ns() + (uint64_t)(seconds * 1e9) : UINT64_MAX;
+    uint64_t printed = 0;
+    int connected = 0;
+    while (!stopping && (limit == 0 || printed < limit) && roda_now_ns() < deadline) {
+        if (config.mqtt.host != NULL && roda_ingest_connected(ingest) != connected) {
+            connected = !connected;
+            puts(connected ? "connected" : "disconnected");
+        }
+        roda_journal_view_t view;
+        uint64_t n = roda_journal_peek(&reader, 4096, &view);
+        for (int run = 0; run < 2; run++) {
+            const roda_reading_t *records = view.run[run];
+            for (uint64_t i = 0; i < view.run_count[run] && !quiet; i++)
+                printf("reading device=%s sensor=%llu value=%.17g time_us=%lld quality=%u "
+                       "input=%s\n",
+                       roda_devices_name(devices, records[i].device),
+                       (unsigned long long)records[i].sensor_id, records[i].value,
+                       (long long)records[i].device_time_us, records[i].quality,
+                       roda_ingest_input_name((roda_input_kind_t)records[i].input));
+        }
+        roda_journal_consume(&reader, n);
+        printed += n;
+        if (n == 0) {
+            struct timespec pause = {.tv_nsec = 1000000};
+            nanosleep(&pause, NULL);
+        }
+    }
+    roda_ingest_stop(ingest);
+    print_counters(ingest);
+    roda_ingest_destroy(ingest);
+    roda_journal_reader_close(&reader);
+    roda_journal_destroy(journal);
+    return 0;
+}

@@ -1,0 +1,355 @@
+/* test_ingest_udp.c - the ingest end to end over real UDP sockets (127.0.0.1 and ::1): readings
+ * land in the journal with their values and device, and every bad input is counted under its
+ * reason while the next good batch still arrives. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "roda_decode.h"
+#include "roda_encode.h"
+#include "roda_ingest.h"
+
+typedef struct fixture {
+    roda_journal_t *journal;
+    roda_journal_reader_t reader;
+    roda_ingest_t *ingest;
+    int sender4;
+    int sender6;
+} fixture_t;
+
+static void setup_policy(fixture_t *f, uint64_t capacity, uint32_t max_devices,
+                         uint32_t max_datagram, roda_journal_policy_t policy)
+{
+    roda_journal_config_t journal_config = {
+        .capacity = capacity, .record_size = sizeof(roda_reading_t), .policy = policy};
+    ck_assert_int_eq(roda_journal_create(&journal_config, &f->journal), RODA_SUCCESS);
+    ck_assert_int_eq(roda_journal_reader_open(f->journal, &f->reader), RODA_SUCCESS);
+    roda_ingest_config_t config;
+    roda_ingest_config_default(&config);
+    config.udp_bind[0] = "127.0.0.1:0";
+    config.udp_bind[1] = "[::1]:0";
+    config.udp_bind_count = 2;
+    config.udp_receive_buffer = 1u << 20;
+    config.udp_max_datagram = max_datagram;
+    config.max_devices = max_devices;
+    ck_assert_int_eq(roda_ingest_create(&config, f->journal, &f->ingest), RODA_SUCCESS);
+    ck_assert_uint_ne(roda_ingest_udp_port(f->ingest, 0), 0);
+    ck_assert_uint_ne(roda_ingest_udp_port(f->ingest, 1), 0);
+    ck_assert_int_eq(roda_ingest_start(f->ingest), RODA_SUCCESS);
+    ck_assert_int_eq(roda_ingest_start(f->ingest), RODA_ERROR_STATE);
+    ck_assert(roda_ingest_connected(f->ingest)); /* no MQTT input: always ready */
+
+    struct sockaddr_in to4 = {.sin_family = AF_INET,
+                              .sin_port = htons(roda_ingest_udp_port(f->ingest, 0))};
+    inet_pton(AF_INET, "127.0.0.1", &to4.sin_addr);
+    f->sender4 = socket(AF_INET, SOCK_DGRAM, 0);
+    ck_assert_int_eq(connect(f->sender4, (struct sockaddr *)&to4, sizeof(to4)), 0);
+    struct sockaddr_in6 to6 = {.sin6_family = AF_INET6,
+                               .sin6_port = htons(roda_ingest_udp_port(f->ingest, 1))};
+    inet_pton(AF_INET6, "::1", &to6.sin6_addr);
+    f->sender6 = socket(AF_INET6, SOCK_DGRAM, 0);
+    ck_assert_int_eq(connect(f->sender6, (struct sockaddr *)&to6, sizeof(to6)), 0);
+}
+
+static void setup(fixture_t *f, uint64_t capacity, uint32_t max_devices, uint32_t max_datagram)
+{
+    setup_policy(f, capacity, max_devices, max_datagram, RODA_JOURNAL_REJECT);
+}
+
+static void teardown(fixture_t *f)
+{
+    close(f->sender4);
+    close(f->sender6);
+    roda_ingest_destroy(f->ingest);
+    roda_journal_reader_close(&f->reader);
+    roda_journal_destroy(f->journal);
+}
+
+static void send_bytes(int fd, const void *data, size_t size)
+{
+    ck_assert_int_eq(send(fd, data, size, 0), (ssize_t)size);
+}
+
+static void send_batch(int fd, const char *device, uint64_t epoch, uint64_t sequence,
+                       const roda_v1_Reading *readings, uint32_t count)
+{
+    uint8_t buffer[4096];
+    roda_encode_batch_t batch = {.device = device,
+                                 .sequence = sequence,
+                                 .boot_epoch = epoch,
+                                 .readings = readings,
+                                 .reading_count = count};
+    size_t size = roda_encode(&batch, buffer, sizeof(buffer));
+    ck_assert_uint_gt(size, 0);
+    send_bytes(fd, buffer, size);
+}
+
+static void pause_ms(long ms)
+{
+    struct timespec delay = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    nanosleep(&delay, NULL);
+}
+
+/* Waits (at most 10 s) until `count` readings are readable and copies them out. */
+static void expect_readings(fixture_t *f, roda_reading_t *out, uint64_t count)
+{
+    uint64_t got = 0;
+    for (int tries = 0; tries < 2000 && got < count; tries++) {
+        roda_journal_view_t view;
+        uint64_t n = roda_journal_peek(&f->reader, count - got, &view);
+        for (int run = 0; run < 2; run++) {
+            memcpy(out + got, view.run[run], view.run_count[run] * sizeof(roda_reading_t));
+            got += view.run_count[run];
+        }
+        roda_journal_consume(&f->reader, n);
+        if (got < count)
+            pause_ms(5);
+    }
+    ck_assert_uint_eq(got, count);
+}
+
+static uint64_t counter(fixture_t *f, roda_ingest_counter_t which)
+{
+    roda_ingest_stats_t stats;
+    roda_ingest_stats(f->ingest, &stats);
+    return stats.counters[RODA_INPUT_UDP][which];
+}
+
+/* Waits (at most 10 s) for a counter to reach `value`. */
+static void expect_counter(fixture_t *f, roda_ingest_counter_t which, uint64_t value)
+{
+    for (int tries = 0; tries < 2000 && counter(f, which) < value; tries++)
+        pause_ms(5);
+    ck_assert_msg(counter(f, which) == value, "%s: %llu, expected %llu",
+                  roda_ingest_counter_name(which), (unsigned long long)counter(f, which),
+                  (unsigned long long)value);
+}
+
+static const roda_v1_Reading one = {.sensor_id = 42, .value = 1.5, .time_us = 99, .quality = 3};
+
+START_TEST(readings_arrive_over_ipv4_and_ipv6)
+{
+    fixture_t f;
+    setup(&f, 1024, 16, 2048);
+    const roda_v1_Reading readings[2] = {{.sensor_id = 7, .value = -2.5, .time_us = 1000},
+                                         {.sensor_id = 8, .value = 1e9, .quality = 1}};
+    uint64_t before = roda_now_ns();
+    send_batch(f.sender4, "dev-a", 1, 0, readings, 2);
+    roda_reading_t got[3];
+    expect_readings(&f, got, 2);
+    send_batch(f.sender6, "dev-b", 1, 0, &one, 1);
+    expect_readings(&f, got + 2, 1);
+    ck_assert_uint_eq(got[0].sensor_id, 7);
+    ck_assert(got[0].value == -2.5);
+    ck_assert_int_eq(got[0].device_time_us, 1000);
+    ck_assert_uint_eq(got[1].sensor_id, 8);
+    ck_assert_uint_eq(got[1].quality, 1);
+    ck_assert_uint_eq(got[0].input, RODA_INPUT_UDP);
+    ck_assert_uint_ge(got[0].ingest_time_ns, before);
+    ck_assert_uint_le(got[0].ingest_time_ns, roda_now_ns());
+    const roda_devices_t *devices = roda_ingest_devices(f.ingest);
+    ck_assert_str_eq(roda_devices_name(devices, got[0].device), "dev-a");
+    ck_assert_str_eq(roda_devices_name(devices, got[2].device), "dev-b");
+    expect_counter(&f, RODA_INGEST_READINGS, 3);
+    expect_counter(&f, RODA_INGEST_BATCHES, 2);
+    expect_counter(&f, RODA_INGEST_MESSAGES, 2);
+    roda_ingest_stats_t stats;
+    roda_ingest_stats(f.ingest, &stats);
+    ck_assert_uint_ge(stats.udp_receive_buffer, 1u << 20); /* asked for 1 MiB (or the cap) */
+    ck_assert_uint_eq(stats.devices, 2);
+    teardown(&f);
+}
+END_TEST
+
+/* Each bad input is counted under its reason, and a good batch sent after it arrives. */
+START_TEST(bad_input_is_counted_by_reason)
+{
+    fixture_t f;
+    setup(&f, 1024, 2, 512);
+    roda_reading_t got[4];
+    uint64_t sequence = 0;
+#define THEN_GOOD()                                                                                \
+    do {                                                                                           \
+        send_batch(f.sender4, "good", 1, sequence++, &one, 1);                                     \
+        expect_readings(&f, got, 1);                                                               \
+        ck_assert_uint_eq(got[0].sensor_id, 42);                                                   \
+    } while (0)
+
+    static const uint8_t garbage[] = {0x12, 0x01, 0x00}; /* sequence sent as bytes */
+    send_bytes(f.sender4, garbage, sizeof(garbage));
+    THEN_GOOD();
+    expect_counter(&f, RODA_INGEST_DECODE_ERROR, 1);
+
+    static const uint8_t cut[] = {0x0a, 0x05, 'a', 'b'}; /* device of 5 bytes, 2 present */
+    send_bytes(f.sender6, cut, sizeof(cut));
+    THEN_GOOD();
+    expect_counter(&f, RODA_INGEST_TRUNCATED, 1);
+
+    static uint8_t big[600];
+    send_bytes(f.sender4, big, sizeof(big)); /* over udp_max_datagram: MSG_TRUNC */
+    THEN_GOOD();
+    expect_counter(&f, RODA_INGEST_OVERSIZE, 1);
+
+    send_batch(f.sender4, "", 1, 0, &one, 1);
+    send_batch(f.sender4, "bad name", 1, 0, &one, 1);
+    THEN_GOOD();
+    expect_counter(&f, RODA_INGEST_BAD_DEVICE, 2);
+
+    send_batch(f.sender4, "second", 1, 0, &one, 1); /* max_devices 2: "good" and "second" */
+    expect_readings(&f, got, 1);
+    send_batch(f.sender4, "third", 1, 0, &one, 1);
+    THEN_GOOD();
+    expect_counter(&f, RODA_INGEST_TOO_MANY_DEVICES, 1);
+
+    send_batch(f.sender4, "good", 1, sequence - 1, &one, 1); /* replay of the last one */
+    THEN_GOOD();
+    expect_counter(&f, RODA_INGEST_DUPLICATE, 1);
+
+    sequence += 5; /* five batches never sent */
+    THEN_GOOD();
+    expect_counter(&f, RODA_INGEST_LOST_UPSTREAM, 5);
+    send_batch(f.sender4, "good", 1, sequence - 3, &one, 1); /* one of them, late */
+    expect_readings(&f, got, 1);
+    expect_counter(&f, RODA_INGEST_LATE, 1);
+
+    const roda_v1_Reading odd[3] = {{.sensor_id = 1, .value = NAN},
+                                    {.sensor_id = 2, .value = INFINITY},
+                                    {.sensor_id = 3, .value = 3.0}};
+    send_batch(f.sender4, "good", 1, sequence++, odd, 3);
+    expect_readings(&f, got, 1);
+    ck_assert_uint_eq(got[0].sensor_id, 3);
+    expect_counter(&f, RODA_INGEST_NON_FINITE, 2);
+
+    THEN_GOOD();
+#undef THEN_GOOD
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(too_many_readings_in_a_datagram)
+{
+    fixture_t f;
+    setup(&f, 2048, 4, 8192);
+    static roda_v1_Reading many[RODA_DECODE_MAX_READINGS + 1];
+    static uint8_t payload[8192];
+    roda_encode_batch_t batch = {.device = "d", .readings = many, .reading_count = 0};
+    batch.reading_count = RODA_DECODE_MAX_READINGS + 1;
+    size_t size = roda_encode(&batch, payload, sizeof(payload));
+    ck_assert_uint_gt(size, 0);
+    send_bytes(f.sender4, payload, size);
+    send_batch(f.sender4, "d", 1, 1, &one, 1);
+    roda_reading_t got[1];
+    expect_readings(&f, got, 1);
+    expect_counter(&f, RODA_INGEST_TOO_MANY_READINGS, 1);
+    teardown(&f);
+}
+END_TEST
+
+/* REJECT journal with a reader that does not read: overflow is counted, never silent. */
+START_TEST(full_journal_is_counted)
+{
+    fixture_t f;
+    setup(&f, 8, 4, 2048);
+    roda_v1_Reading five[5];
+    for (int i = 0; i < 5; i++)
+        five[i] = (roda_v1_Reading){.sensor_id = (uint64_t)i, .value = i};
+    send_batch(f.sender4, "d", 1, 0, five, 5);
+    send_batch(f.sender4, "d", 1, 1, five, 5);
+    expect_counter(&f, RODA_INGEST_READINGS, 8);
+    expect_counter(&f, RODA_INGEST_JOURNAL_FULL, 2);
+    roda_reading_t got[8];
+    expect_readings(&f, got, 8);
+    send_batch(f.sender4, "d", 1, 2, five, 5);
+    expect_counter(&f, RODA_INGEST_READINGS, 13);
+    teardown(&f);
+}
+END_TEST
+
+/* BLOCK journal: the ingest waits for the reader instead of dropping; nothing is lost. */
+START_TEST(blocking_journal_loses_nothing)
+{
+    fixture_t f;
+    setup_policy(&f, 8, 4, 2048, RODA_JOURNAL_BLOCK);
+    roda_v1_Reading five[5];
+    for (int i = 0; i < 5; i++)
+        five[i] = (roda_v1_Reading){.sensor_id = (uint64_t)i, .value = i};
+    for (uint64_t s = 0; s < 4; s++)
+        send_batch(f.sender4, "d", 1, s, five, 5);
+    roda_reading_t got[20];
+    expect_readings(&f, got, 20);
+    for (int i = 0; i < 20; i++)
+        ck_assert_uint_eq(got[i].sensor_id, (uint64_t)(i % 5));
+    expect_counter(&f, RODA_INGEST_READINGS, 20);
+    ck_assert_uint_eq(counter(&f, RODA_INGEST_JOURNAL_FULL), 0);
+    teardown(&f);
+}
+END_TEST
+
+START_TEST(bad_configuration_is_refused)
+{
+    roda_journal_config_t journal_config = {.capacity = 16, .record_size = 16};
+    roda_journal_t *wrong_record;
+    ck_assert_int_eq(roda_journal_create(&journal_config, &wrong_record), RODA_SUCCESS);
+    roda_ingest_config_t config;
+    roda_ingest_config_default(&config);
+    roda_ingest_t *ingest = (roda_ingest_t *)1;
+    ck_assert_int_eq(roda_ingest_create(&config, wrong_record, &ingest), RODA_ERROR_INVALID_ARG);
+    ck_assert_ptr_null(ingest);
+    roda_journal_destroy(wrong_record);
+
+    journal_config.record_size = sizeof(roda_reading_t);
+    roda_journal_t *journal;
+    ck_assert_int_eq(roda_journal_create(&journal_config, &journal), RODA_SUCCESS);
+    config.udp_bind[0] = "no-port";
+    config.udp_bind_count = 1;
+    ck_assert_int_eq(roda_ingest_create(&config, journal, &ingest), RODA_ERROR_INVALID_ARG);
+    config.udp_bind[0] = "127.0.0.1:0";
+    config.udp_max_datagram = 0;
+    ck_assert_int_eq(roda_ingest_create(&config, journal, &ingest), RODA_ERROR_INVALID_ARG);
+    config.udp_max_datagram = 1024;
+    config.mqtt.host = "127.0.0.1";
+    config.mqtt.qos = 2;
+    ck_assert_int_eq(roda_ingest_create(&config, journal, &ingest), RODA_ERROR_INVALID_ARG);
+    config.mqtt.qos = 1;
+    config.mqtt.device_pattern = "roda/+/readings";
+    ck_assert_int_eq(roda_ingest_create(&config, journal, &ingest), RODA_ERROR_INVALID_ARG);
+    config.mqtt.device_pattern = NULL;
+    config.mqtt.client_id = NULL;
+    ck_assert_int_eq(roda_ingest_create(&config, journal, &ingest), RODA_ERROR_INVALID_ARG);
+    config.mqtt.client_id = "c";
+    ck_assert_int_eq(roda_ingest_create(&config, journal, &ingest), RODA_SUCCESS);
+    ck_assert(!roda_ingest_connected(ingest)); /* never started: not connected */
+    roda_ingest_destroy(ingest);
+    roda_journal_destroy(journal);
+
+    for (int i = 0; i < RODA_INGEST_COUNTER_COUNT; i++)
+        ck_assert_ptr_nonnull(roda_ingest_counter_name((roda_ingest_counter_t)i));
+    ck_assert_ptr_null(roda_ingest_counter_name(RODA_INGEST_COUNTER_COUNT));
+    ck_assert_str_eq(roda_ingest_input_name(RODA_INPUT_MQTT), "mqtt");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *suite = suite_create("ingest_udp");
+    TCase *tc = tcase_create("ingest_udp");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, readings_arrive_over_ipv4_and_ipv6);
+    tcase_add_test(tc, bad_input_is_counted_by_reason);
+    tcase_add_test(tc, too_many_readings_in_a_datagram);
+    tcase_add_test(tc, full_journal_is_counted);
+    tcase_add_test(tc, blocking_journal_loses_nothing);
+    tcase_add_test(tc, bad_configuration_is_refused);
+    suite_add_tcase(suite, tc);
+    SRunner *runner = srunner_create(suite);
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
