@@ -9,7 +9,7 @@ packages=(
     libmosquitto-dev mosquitto mosquitto-clients
     nanopb libnanopb-dev protobuf-compiler python3-protobuf
     libmicrohttpd-dev libinih-dev libjansson-dev
-    prometheus curl iproute2 procps
+    prometheus curl iproute2 procps openssl
 )
 
 missing=()

@@ -277,8 +277,11 @@ int main(int argc, char **argv)
     static uint8_t payloads[UDP_BURST + 1][PAYLOAD_MAX];
     struct mmsghdr messages[UDP_BURST];
     struct iovec iov[UDP_BURST];
-    if (sensors == NULL || sequences == NULL)
+    if (sensors == NULL || sequences == NULL) {
+        free(sensors);
+        free(sequences);
         return 1;
+    }
     uint64_t random = o.seed * 0x9e3779b97f4a7c15ull + 1;
     for (size_t i = 0; i < (size_t)o.devices * o.sensors; i++)
         sensors[i].phase = random_unit(&random) * 6.28;

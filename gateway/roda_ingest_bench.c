@@ -245,7 +245,7 @@ static double per_second(const receiver_t *receiver, uint64_t count)
 static double ceiling(const char *path, int qos, uint32_t batch, uint64_t *sent, uint64_t *got)
 {
     receiver_t receiver = {0};
-    pthread_t thread;
+    pthread_t thread = 0;
     struct mosquitto *mosq = NULL;
     char target[64];
     if (strcmp(path, "udp") == 0) {
@@ -323,7 +323,7 @@ static void measure(const char *path, int qos, uint32_t batch, double rate)
         config.mqtt.client_id = "roda-bench";
     }
     roda_ingest_t *ingest;
-    pthread_t thread;
+    pthread_t thread = 0;
     if (receiver.latency == NULL ||
         roda_journal_create(&journal_config, &journal) != RODA_SUCCESS ||
         roda_journal_reader_open(journal, &receiver.reader) != RODA_SUCCESS ||
@@ -427,7 +427,7 @@ static void measure_decode(void)
                 break;
         }
     }
-    double nanopb = (double)(roda_now_ns() - start) / (ROUNDS / 10) / 32;
+    double nanopb = (double)(roda_now_ns() - start) / ((double)ROUNDS / 10.0) / 32.0;
     printf("decode: %.1f ns/reading (both passes), nanopb pb_decode %.1f ns/reading "
            "(checksum %llu)\n",
            ours, nanopb, (unsigned long long)checksum);

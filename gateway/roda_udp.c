@@ -88,15 +88,19 @@ static roda_result_t bind_socket(roda_udp_t *udp, const char *address, uint32_t 
     }
     if (bind(fd, info->ai_addr, info->ai_addrlen) != 0)
         goto out;
-    struct sockaddr_storage bound;
+    union {
+        struct sockaddr_storage storage;
+        struct sockaddr_in v4;
+        struct sockaddr_in6 v6;
+    } bound;
+    memset(&bound, 0, sizeof(bound));
     socklen_t bound_length = sizeof(bound);
     int granted = 0;
     socklen_t granted_length = sizeof(granted);
-    if (getsockname(fd, (struct sockaddr *)&bound, &bound_length) != 0 ||
+    if (getsockname(fd, (struct sockaddr *)&bound.storage, &bound_length) != 0 ||
         getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &granted_length) != 0)
         goto out;
-    udp->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                                                  : ((struct sockaddr_in *)&bound)->sin_port);
+    udp->port = ntohs(bound.storage.ss_family == AF_INET6 ? bound.v6.sin6_port : bound.v4.sin_port);
     udp->receive_buffer = (uint32_t)granted;
     udp->fd = fd;
     fd = -1;
