@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "roda_journal.h"
 
@@ -128,6 +129,57 @@ START_TEST(reject_refuses_exactly_at_the_bound)
     roda_journal_stats(journal, &stats);
     ck_assert_uint_eq(stats.rejected, 3);
     ck_assert_uint_eq(stats.slowest_lag, 0);
+    roda_journal_reader_close(&reader);
+    roda_journal_destroy(journal);
+}
+END_TEST
+
+typedef struct blocked_append {
+    roda_journal_t *journal;
+    _Atomic int done;
+    roda_result_t result;
+} blocked_append_t;
+
+static void *append_one_more(void *arg)
+{
+    blocked_append_t *job = arg;
+    job->result = append_sequence(job->journal, 16);
+    atomic_store(&job->done, 1);
+    return NULL;
+}
+
+START_TEST(block_waits_exactly_at_the_bound)
+{
+    roda_journal_t *journal = make(16, RODA_JOURNAL_BLOCK, 1);
+    roda_journal_reader_t reader;
+    ck_assert_int_eq(roda_journal_reader_open(journal, &reader), RODA_SUCCESS);
+    for (uint64_t i = 0; i < 16; i++)
+        ck_assert_int_eq(append_sequence(journal, i), RODA_SUCCESS);
+    /* The 17th append must wait for the reader, however long: it may not overwrite record 0. */
+    blocked_append_t job = {.journal = journal};
+    pthread_t writer;
+    ck_assert_int_eq(pthread_create(&writer, NULL, append_one_more, &job), 0);
+    roda_journal_stats_t stats = {0};
+    for (int i = 0; i < 5000 && stats.writer_waits == 0; i++) { /* bounded: the writer starts */
+        nanosleep(&(struct timespec){.tv_nsec = 1000 * 1000}, NULL);
+        roda_journal_stats(journal, &stats);
+    }
+    nanosleep(&(struct timespec){.tv_nsec = 20 * 1000 * 1000}, NULL); /* and keeps waiting */
+    ck_assert_int_eq(atomic_load(&job.done), 0);
+    roda_journal_stats(journal, &stats);
+    ck_assert_uint_eq(stats.appended, 16);
+    ck_assert_uint_eq(stats.writer_waits, 1);
+    ck_assert_uint_eq(stats.rejected, 0);
+    /* Reading one record frees exactly one slot: the writer completes. */
+    roda_journal_view_t view;
+    ck_assert_uint_eq(roda_journal_peek(&reader, 1, &view), 1);
+    ck_assert_uint_eq(((const record_t *)view.run[0])->sequence, 0);
+    roda_journal_consume(&reader, 1);
+    pthread_join(writer, NULL);
+    ck_assert_int_eq(job.result, RODA_SUCCESS);
+    uint64_t next = 1;
+    ck_assert_uint_eq(read_all(&reader, &next), 16);
+    ck_assert_uint_eq(next, 17);
     roda_journal_reader_close(&reader);
     roda_journal_destroy(journal);
 }
@@ -270,6 +322,7 @@ Suite *journal_suite(void)
     tcase_add_test(single, bad_parameters_are_refused);
     tcase_add_test(single, wraps_around_at_capacity_boundary);
     tcase_add_test(single, reject_refuses_exactly_at_the_bound);
+    tcase_add_test(single, block_waits_exactly_at_the_bound);
     tcase_add_test(single, without_readers_the_writer_is_never_gated);
     tcase_add_test(single, close_is_seen_after_the_last_record);
     suite_add_tcase(suite, single);
