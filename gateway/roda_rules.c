@@ -152,6 +152,17 @@ static void count_stale(roda_rules_t *r)
         r->stale_rules += r->rules[i].kind == RODA_RULE_STALE;
 }
 
+/* Frees what create allocated (any of it may be NULL); the lock is the caller's business. */
+static void free_rules(roda_rules_t *r)
+{
+    free(r->rules);
+    free(r->counters);
+    free(r->pairs);
+    free(r->row);
+    free(r->sensors);
+    free(r);
+}
+
 roda_result_t roda_rules_create(const roda_rule_t *rules, uint32_t count, uint32_t max_rules,
                                 uint32_t max_sensors, roda_rules_device_name_fn device_name,
                                 void *context, roda_rules_t **out)
@@ -170,12 +181,7 @@ roda_result_t roda_rules_create(const roda_rule_t *rules, uint32_t count, uint32
     r->sensors = calloc(max_sensors, sizeof *r->sensors);
     if (r->rules == NULL || r->counters == NULL || r->pairs == NULL || r->row == NULL ||
         r->sensors == NULL || pthread_mutex_init(&r->lock, NULL) != 0) {
-        free(r->rules);
-        free(r->counters);
-        free(r->pairs);
-        free(r->row);
-        free(r->sensors);
-        free(r);
+        free_rules(r);
         return RODA_ERROR_NOMEM;
     }
     memcpy(r->rules, rules, count * sizeof *rules);
@@ -194,12 +200,7 @@ void roda_rules_destroy(roda_rules_t *r)
     if (r == NULL)
         return;
     pthread_mutex_destroy(&r->lock);
-    free(r->rules);
-    free(r->counters);
-    free(r->pairs);
-    free(r->row);
-    free(r->sensors);
-    free(r);
+    free_rules(r);
 }
 
 static bool same_scope(const roda_rule_t *a, const roda_rule_t *b)
