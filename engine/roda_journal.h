@@ -53,6 +53,7 @@
 #include <stdint.h>
 
 #include "roda_idle.h"
+#include "roda_inline.h"
 #include "roda_result.h"
 
 #define RODA_JOURNAL_MAX_READERS 64u
@@ -197,8 +198,8 @@ static inline uint64_t roda_journal_min_u64(uint64_t a, uint64_t b)
 /* Claims up to `wanted` (>= 1) contiguous records for writing. On RODA_SUCCESS, *records points to
  * `*granted` (1 .. wanted) record slots; fill them and commit. Under REJECT, RODA_FULL means
  * nothing was claimed and `wanted` records were counted as rejected. */
-static inline roda_result_t roda_journal_claim(roda_journal_t *journal, uint64_t wanted,
-                                               void **records, uint64_t *granted)
+RODA_HOT roda_result_t roda_journal_claim(roda_journal_t *journal, uint64_t wanted, void **records,
+                                          uint64_t *granted)
 {
     uint64_t position = journal->claim_position;
     if (__builtin_expect(position >= journal->claim_limit, 0)) {
@@ -215,7 +216,7 @@ static inline roda_result_t roda_journal_claim(roda_journal_t *journal, uint64_t
 }
 
 /* Publishes `count` claimed records (count <= granted) to the readers. */
-static inline void roda_journal_commit(roda_journal_t *journal, uint64_t count)
+RODA_HOT void roda_journal_commit(roda_journal_t *journal, uint64_t count)
 {
     uint64_t position = journal->claim_position + count;
     journal->claim_position = position;
@@ -226,7 +227,7 @@ static inline void roda_journal_commit(roda_journal_t *journal, uint64_t count)
 }
 
 /* Claims, copies and commits one record. */
-static inline roda_result_t roda_journal_append(roda_journal_t *journal, const void *record)
+RODA_HOT roda_result_t roda_journal_append(roda_journal_t *journal, const void *record)
 {
     void *slot;
     uint64_t granted;
@@ -257,8 +258,8 @@ static inline uint64_t roda_journal_view_fill(const roda_journal_t *journal, uin
 
 /* Fills `view` with up to `max` available records without consuming them; returns the count. One
  * acquire load of the write position; never blocks. */
-static inline uint64_t roda_journal_peek(const roda_journal_reader_t *reader, uint64_t max,
-                                         roda_journal_view_t *view)
+RODA_HOT uint64_t roda_journal_peek(const roda_journal_reader_t *reader, uint64_t max,
+                                    roda_journal_view_t *view)
 {
     const roda_journal_t *journal = reader->journal;
     uint64_t end = atomic_load_explicit(&journal->write_position, memory_order_acquire);
@@ -268,7 +269,7 @@ static inline uint64_t roda_journal_peek(const roda_journal_reader_t *reader, ui
 
 /* Marks `count` peeked records as read and publishes the position (one release store); wakes a
  * BLOCKed writer only if it announced that it sleeps. */
-static inline void roda_journal_consume(roda_journal_reader_t *reader, uint64_t count)
+RODA_HOT void roda_journal_consume(roda_journal_reader_t *reader, uint64_t count)
 {
     reader->position += count;
     atomic_store_explicit(&reader->slot->position, reader->position, memory_order_release);

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "roda_inline.h"
 #include "roda_result.h"
 
 #define RODA_KEYTABLE_MAX_KEYS (1u << 28)
@@ -77,7 +78,7 @@ bool roda_keytable_next(const roda_keytable_t *table, uint32_t *cursor, uint64_t
 
 /* murmur3's 64-bit finalizer: every key bit moves every slot bit, so sequential sensor ids and
  * ids that differ only in high bits spread evenly. */
-static inline uint64_t roda_keytable_hash(uint64_t key)
+RODA_HOT uint64_t roda_keytable_hash(uint64_t key)
 {
     key ^= key >> 33;
     key *= 0xff51afd7ed558ccdull;
@@ -88,7 +89,7 @@ static inline uint64_t roda_keytable_hash(uint64_t key)
 }
 
 /* The index of `key`, or RODA_KEYTABLE_NONE. Terminates: at least half the slots are free. */
-static inline uint32_t roda_keytable_find(const roda_keytable_t *table, uint64_t key)
+RODA_HOT uint32_t roda_keytable_find(const roda_keytable_t *table, uint64_t key)
 {
     uint64_t slot = roda_keytable_hash(key) & table->mask;
     for (;;) {
@@ -102,8 +103,8 @@ static inline uint32_t roda_keytable_find(const roda_keytable_t *table, uint64_t
 /* Finds `key`, or inserts it with a free index. On RODA_SUCCESS *index is the key's index and
  * *inserted tells whether the key is new (its state must be initialised). RODA_ERROR_TOO_MANY: the
  * key is new and key_capacity keys live; nothing changed but `refused`, which counts it. */
-static inline roda_result_t roda_keytable_insert(roda_keytable_t *table, uint64_t key,
-                                                 uint32_t *index, bool *inserted)
+RODA_HOT roda_result_t roda_keytable_insert(roda_keytable_t *table, uint64_t key, uint32_t *index,
+                                            bool *inserted)
 {
     uint64_t slot = roda_keytable_hash(key) & table->mask;
     roda_keytable_slot_t *entry;
@@ -134,7 +135,7 @@ static inline roda_result_t roda_keytable_insert(roda_keytable_t *table, uint64_
 }
 
 /* The table's state of `index` (state_size bytes), for tables initialised with a state size. */
-static inline void *roda_keytable_state(const roda_keytable_t *table, uint32_t index)
+RODA_HOT void *roda_keytable_state(const roda_keytable_t *table, uint32_t index)
 {
     return (uint8_t *)table->states + (size_t)index * table->state_size;
 }

@@ -94,6 +94,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "roda_inline.h"
 #include "roda_keytable.h"
 #include "roda_result.h"
 
@@ -116,13 +117,15 @@ typedef struct roda_window_stats {
 /* The functions the macros define are marked unused: a program calls only some of them, and
  * clang warns about unused static functions defined in a .c file. */
 #define RODA_PIPE_FN_ static inline __attribute__((unused))
+/* Per-record steps: always inlined (roda_inline.h says why). */
+#define RODA_PIPE_STEP_ RODA_HOT __attribute__((unused))
 
 /* ---- Shared by the component macros --------------------------------------------------------- */
 
 /* The state (`size` bytes) of `key`, added if new (*fresh tells); NULL when the key is new and
  * the table full: the input is dropped and counted as refused. */
-static inline void *roda_pipe_state_(roda_keytable_t *keys, roda_pipe_counters_t *counters,
-                                     uint64_t key, size_t size, bool *fresh)
+RODA_HOT void *roda_pipe_state_(roda_keytable_t *keys, roda_pipe_counters_t *counters, uint64_t key,
+                                size_t size, bool *fresh)
 {
     uint32_t index;
     if (__builtin_expect(roda_keytable_insert(keys, key, &index, fresh) != RODA_SUCCESS, 0)) {
@@ -191,7 +194,7 @@ static inline void roda_window_stats_of(const double *values, uint64_t count,
 
 #define RODA_MAP(name, IN, OUT, FN)                                                                \
     RODA_PIPE_STATELESS_(name)                                                                     \
-    RODA_PIPE_FN_ int name(name##_t *self, const IN *in, OUT *out)                                 \
+    RODA_PIPE_STEP_ int name(name##_t *self, const IN *in, OUT *out)                               \
     {                                                                                              \
         self->counters.in++;                                                                       \
         FN(in, out);                                                                               \
@@ -201,7 +204,7 @@ static inline void roda_window_stats_of(const double *values, uint64_t count,
 
 #define RODA_FILTER(name, T, PREDICATE)                                                            \
     RODA_PIPE_STATELESS_(name)                                                                     \
-    RODA_PIPE_FN_ int name(name##_t *self, const T *in, T *out)                                    \
+    RODA_PIPE_STEP_ int name(name##_t *self, const T *in, T *out)                                  \
     {                                                                                              \
         self->counters.in++;                                                                       \
         if (!PREDICATE(in))                                                                        \
@@ -213,7 +216,7 @@ static inline void roda_window_stats_of(const double *values, uint64_t count,
 
 #define RODA_STATEFUL(name, IN, STATE, KEY, INIT, UPDATE)                                          \
     RODA_PIPE_KEYED_(name, STATE)                                                                  \
-    RODA_PIPE_FN_ int name(name##_t *self, const IN *in, STATE *out)                               \
+    RODA_PIPE_STEP_ int name(name##_t *self, const IN *in, STATE *out)                             \
     {                                                                                              \
         bool fresh;                                                                                \
         self->counters.in++;                                                                       \
@@ -232,7 +235,7 @@ static inline void roda_window_stats_of(const double *values, uint64_t count,
 
 #define RODA_DELTA(name, T, OUT, KEY, COMPARE)                                                     \
     RODA_PIPE_KEYED_(name, T)                                                                      \
-    RODA_PIPE_FN_ int name(name##_t *self, const T *in, OUT *out)                                  \
+    RODA_PIPE_STEP_ int name(name##_t *self, const T *in, OUT *out)                                \
     {                                                                                              \
         bool fresh;                                                                                \
         self->counters.in++;                                                                       \
@@ -249,7 +252,7 @@ static inline void roda_window_stats_of(const double *values, uint64_t count,
 
 #define RODA_DEDUP_BY(name, T, KEY, EQUAL)                                                         \
     RODA_PIPE_KEYED_(name, T)                                                                      \
-    RODA_PIPE_FN_ int name(name##_t *self, const T *in, T *out)                                    \
+    RODA_PIPE_STEP_ int name(name##_t *self, const T *in, T *out)                                  \
     {                                                                                              \
         bool fresh;                                                                                \
         self->counters.in++;                                                                       \
@@ -274,7 +277,7 @@ static inline void roda_window_stats_of(const double *values, uint64_t count,
         double ring[RODA_WINDOW_RING_(SIZE, SLIDE)];                                               \
     } name##_key_t;                                                                                \
     RODA_PIPE_KEYED_(name, name##_key_t)                                                           \
-    RODA_PIPE_FN_ int name(name##_t *self, const IN *in, roda_window_stats_t *out)                 \
+    RODA_PIPE_STEP_ int name(name##_t *self, const IN *in, roda_window_stats_t *out)               \
     {                                                                                              \
         bool fresh;                                                                                \
         uint64_t k = KEY(in);                                                                      \
@@ -387,14 +390,14 @@ static inline void roda_window_stats_of(const double *values, uint64_t count,
 
 #define RODA_PIPE_1(name, IN, c1, OUT)                                                             \
     RODA_PIPE_STATE_(name, 1, c1)                                                                  \
-    RODA_PIPE_FN_ int name(name##_t *self, const IN *in, OUT *out)                                 \
+    RODA_PIPE_STEP_ int name(name##_t *self, const IN *in, OUT *out)                               \
     {                                                                                              \
         return c1(&self->c1, in, out);                                                             \
     }
 
 #define RODA_PIPE_2(name, IN, c1, T1, c2, OUT)                                                     \
     RODA_PIPE_STATE_(name, 2, c1, c2)                                                              \
-    RODA_PIPE_FN_ int name(name##_t *self, const IN *in, OUT *out)                                 \
+    RODA_PIPE_STEP_ int name(name##_t *self, const IN *in, OUT *out)                               \
     {                                                                                              \
         T1 v1;                                                                                     \
         return c1(&self->c1, in, &v1) && c2(&self->c2, &v1, out);                                  \
@@ -402,7 +405,7 @@ static inline void roda_window_stats_of(const double *values, uint64_t count,
 
 #define RODA_PIPE_3(name, IN, c1, T1, c2, T2, c3, OUT)                                             \
     RODA_PIPE_STATE_(name, 3, c1, c2, c3)                                                          \
-    RODA_PIPE_FN_ int name(name##_t *self, const IN *in, OUT *out)                                 \
+    RODA_PIPE_STEP_ int name(name##_t *self, const IN *in, OUT *out)                               \
     {                                                                                              \
         T1 v1;                                                                                     \
         T2 v2;                                                                                     \
@@ -411,7 +414,7 @@ static inline void roda_window_stats_of(const double *values, uint64_t count,
 
 #define RODA_PIPE_4(name, IN, c1, T1, c2, T2, c3, T3, c4, OUT)                                     \
     RODA_PIPE_STATE_(name, 4, c1, c2, c3, c4)                                                      \
-    RODA_PIPE_FN_ int name(name##_t *self, const IN *in, OUT *out)                                 \
+    RODA_PIPE_STEP_ int name(name##_t *self, const IN *in, OUT *out)                               \
     {                                                                                              \
         T1 v1;                                                                                     \
         T2 v2;                                                                                     \
@@ -422,7 +425,7 @@ static inline void roda_window_stats_of(const double *values, uint64_t count,
 
 #define RODA_PIPE_5(name, IN, c1, T1, c2, T2, c3, T3, c4, T4, c5, OUT)                             \
     RODA_PIPE_STATE_(name, 5, c1, c2, c3, c4, c5)                                                  \
-    RODA_PIPE_FN_ int name(name##_t *self, const IN *in, OUT *out)                                 \
+    RODA_PIPE_STEP_ int name(name##_t *self, const IN *in, OUT *out)                               \
     {                                                                                              \
         T1 v1;                                                                                     \
         T2 v2;                                                                                     \
@@ -434,7 +437,7 @@ static inline void roda_window_stats_of(const double *values, uint64_t count,
 
 #define RODA_PIPE_6(name, IN, c1, T1, c2, T2, c3, T3, c4, T4, c5, T5, c6, OUT)                     \
     RODA_PIPE_STATE_(name, 6, c1, c2, c3, c4, c5, c6)                                              \
-    RODA_PIPE_FN_ int name(name##_t *self, const IN *in, OUT *out)                                 \
+    RODA_PIPE_STEP_ int name(name##_t *self, const IN *in, OUT *out)                               \
     {                                                                                              \
         T1 v1;                                                                                     \
         T2 v2;                                                                                     \
