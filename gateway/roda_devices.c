@@ -2,6 +2,8 @@
  * tracking for loss and duplicate detection. */
 #include "roda_devices.h"
 
+#include "roda_counter.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,13 +39,6 @@ static uint64_t hash_name(const char *name, size_t length)
         hash *= 0x100000001b3ull;
     }
     return hash;
-}
-
-/* Single-writer counter: no read-modify-write instruction needed. */
-static void bump(_Atomic uint64_t *counter, uint64_t amount)
-{
-    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + amount,
-                          memory_order_relaxed);
 }
 
 roda_result_t roda_devices_create(uint32_t max_devices, roda_devices_t **out)
@@ -137,30 +132,30 @@ roda_sequence_verdict_t roda_devices_track(roda_devices_t *devices, uint32_t ind
         entry->boot_epoch = boot_epoch;
         entry->highest = sequence;
         entry->window = 1;
-        bump(&entry->batches, 1);
+        roda_counter_add(&entry->batches, 1);
         return RODA_SEQUENCE_NEXT;
     }
     if (boot_epoch == entry->boot_epoch && sequence > entry->highest) {
         uint64_t step = sequence - entry->highest;
         entry->window = step >= WINDOW_BITS ? 1 : (entry->window << step) | 1;
         entry->highest = sequence;
-        bump(&entry->batches, 1);
+        roda_counter_add(&entry->batches, 1);
         if (step == 1)
             return RODA_SEQUENCE_NEXT;
         *lost = step - 1;
-        bump(&entry->lost, step - 1);
+        roda_counter_add(&entry->lost, step - 1);
         return RODA_SEQUENCE_GAP;
     }
     if (boot_epoch == entry->boot_epoch && entry->highest - sequence < WINDOW_BITS) {
         uint64_t bit = 1ull << (entry->highest - sequence);
         if ((entry->window & bit) == 0) {
             entry->window |= bit;
-            bump(&entry->batches, 1);
-            bump(&entry->late, 1);
+            roda_counter_add(&entry->batches, 1);
+            roda_counter_add(&entry->late, 1);
             return RODA_SEQUENCE_LATE;
         }
     }
-    bump(&entry->duplicates, 1);
+    roda_counter_add(&entry->duplicates, 1);
     return RODA_SEQUENCE_DUPLICATE;
 }
 

@@ -2,6 +2,8 @@
  * the MQTT socket, and the per-message path from payload to committed journal records. */
 #include "roda_ingest.h"
 
+#include "roda_counter.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -69,13 +71,11 @@ const char *roda_ingest_input_name(roda_input_kind_t input)
     return input == RODA_INPUT_MQTT ? "mqtt" : input == RODA_INPUT_UDP ? "udp" : NULL;
 }
 
-/* Only the ingest thread writes a counter: a plain load and store, no locked instruction. */
+/* Only the ingest thread writes a counter (roda_counter.h). */
 static void count(roda_ingest_t *ingest, roda_input_kind_t input, roda_ingest_counter_t counter,
                   uint64_t amount)
 {
-    _Atomic uint64_t *value = &ingest->counters[input].value[counter];
-    atomic_store_explicit(value, atomic_load_explicit(value, memory_order_relaxed) + amount,
-                          memory_order_relaxed);
+    roda_counter_add(&ingest->counters[input].value[counter], amount);
 }
 
 void roda_ingest_config_default(roda_ingest_config_t *config)

@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "roda_counter.h"
 #include "roda_result.h"
 
 /* Bytes for the fixed families (everything except per-sensor series). */
@@ -122,17 +123,14 @@ static inline void roda_histogram_observe(roda_histogram_t *h, double value)
     uint32_t i = 0;
     while (i < h->bucket_count && value > h->bounds[i])
         i++;
-    atomic_store_explicit(&h->counts[i],
-                          atomic_load_explicit(&h->counts[i], memory_order_relaxed) + 1,
-                          memory_order_relaxed);
+    roda_counter_add(&h->counts[i], 1);
     uint64_t bits = atomic_load_explicit(&h->sum_bits, memory_order_relaxed);
     double sum;
     memcpy(&sum, &bits, sizeof sum);
     sum += value;
     memcpy(&bits, &sum, sizeof bits);
     atomic_store_explicit(&h->sum_bits, bits, memory_order_relaxed);
-    atomic_store_explicit(&h->count, atomic_load_explicit(&h->count, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
+    roda_counter_add(&h->count, 1);
 }
 
 /* Writes one histogram series of the open (RODA_METRIC_HISTOGRAM) family: cumulative

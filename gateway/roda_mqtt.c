@@ -2,6 +2,8 @@
  * exponential backoff, subscriptions on every CONNACK, and device names from topics. */
 #include "roda_mqtt.h"
 
+#include "roda_counter.h"
+
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 #include <pthread.h>
@@ -37,12 +39,6 @@ static pthread_once_t library_once = PTHREAD_ONCE_INIT;
 static void library_init(void)
 {
     mosquitto_lib_init();
-}
-
-static void bump(_Atomic uint64_t *counter)
-{
-    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
 }
 
 void roda_mqtt_config_default(roda_mqtt_config_t *config)
@@ -115,19 +111,19 @@ static void on_connect(struct mosquitto *mosq, void *object, int rc)
 {
     roda_mqtt_t *mqtt = object;
     if (rc != 0) {
-        bump(&mqtt->connect_failures);
+        roda_counter_add(&mqtt->connect_failures, 1);
         schedule_retry(mqtt); /* first: the disconnect below must not schedule again */
         (void)mosquitto_disconnect(mosq);
         return;
     }
     mqtt->state = STATE_CONNECTED;
     mqtt->backoff_ms = mqtt->config.reconnect_min_ms;
-    bump(&mqtt->connects);
+    roda_counter_add(&mqtt->connects, 1);
     /* Resubscribing is harmless with a restored session and required with a new one. */
     if (mosquitto_subscribe_multiple(mosq, &mqtt->subscribe_mid, (int)mqtt->config.topic_count,
                                      (char *const *const)mqtt->config.topics, mqtt->config.qos, 0,
                                      NULL) != MOSQ_ERR_SUCCESS) {
-        bump(&mqtt->connect_failures);
+        roda_counter_add(&mqtt->connect_failures, 1);
         schedule_retry(mqtt);
         (void)mosquitto_disconnect(mosq);
     }
@@ -156,7 +152,7 @@ static void on_disconnect(struct mosquitto *mosq, void *object, int rc)
     (void)rc;
     roda_mqtt_t *mqtt = object;
     if (mqtt->state == STATE_CONNECTED)
-        bump(&mqtt->disconnects);
+        roda_counter_add(&mqtt->disconnects, 1);
     if (mqtt->state != STATE_IDLE)
         schedule_retry(mqtt);
 }
@@ -290,7 +286,7 @@ static void attempt(roda_mqtt_t *mqtt, uint64_t now)
         rc = mosquitto_connect_async(mqtt->mosq, config->host, config->port,
                                      (int)config->keepalive_s);
     if (rc != MOSQ_ERR_SUCCESS) {
-        bump(&mqtt->connect_failures);
+        roda_counter_add(&mqtt->connect_failures, 1);
         schedule_retry(mqtt);
         return;
     }
@@ -305,9 +301,9 @@ static void lost(roda_mqtt_t *mqtt)
     if (mqtt->state == STATE_IDLE)
         return; /* on_disconnect already handled it */
     if (mqtt->state == STATE_CONNECTED)
-        bump(&mqtt->disconnects);
+        roda_counter_add(&mqtt->disconnects, 1);
     else
-        bump(&mqtt->connect_failures);
+        roda_counter_add(&mqtt->connect_failures, 1);
     mqtt->state = STATE_IDLE;
     (void)mosquitto_disconnect(mqtt->mosq);
     schedule_retry(mqtt);

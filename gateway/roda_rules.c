@@ -1,6 +1,8 @@
 /* roda_rules.c - rule evaluation, alert lifecycle and reload (see roda_rules.h). */
 #include "roda_rules.h"
 
+#include "roda_counter.h"
+
 #include "roda_json.h"
 
 #include <fnmatch.h>
@@ -86,12 +88,10 @@ const char *roda_alert_state_name(roda_alert_state_t state)
                                           : "unknown";
 }
 
-/* Single-writer counter: a relaxed load and store, no locked instruction. */
+/* Single-writer counter (roda_counter.h); a negative delta subtracts. */
 static inline void bump(_Atomic uint64_t *counter, int64_t delta)
 {
-    atomic_store_explicit(counter,
-                          atomic_load_explicit(counter, memory_order_relaxed) + (uint64_t)delta,
-                          memory_order_relaxed);
+    roda_counter_add(counter, (uint64_t)delta);
 }
 
 size_t roda_rules_memory(uint32_t max_rules, uint32_t max_sensors)
