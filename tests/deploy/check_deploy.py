@@ -7,6 +7,10 @@
   check_deploy.py ROOT names METRICS_FILE    every roda_* name in the dashboard and in
                                              deploy/prometheus/rules.yml is a sample name of
                                              METRICS_FILE (a real gateway's /metrics)
+  check_deploy.py ROOT health RULES_JSON SINCE  Prometheus' /api/v1/rules answer: exit 0 when
+                                             every rule was evaluated after SINCE (UTC,
+                                             YYYY-MM-DDTHH:MM:SS) without an error, 1 while some
+                                             were not, 2 on errors
   check_deploy.py ROOT libs BINARY...        every shared library BINARY needs comes from a
                                              package of `install-deps.sh runtime` (or libc)
 
@@ -205,6 +209,20 @@ def check_names(root, metrics_file):
           f"all among the {len(exported)} sample names of the gateway's /metrics")
 
 
+def check_health(rules_json, since):
+    """0: all evaluated fine after `since`; 1: some not yet; 2: evaluation errors (printed)."""
+    groups = json.loads(Path(rules_json).read_text())["data"]["groups"]
+    rules = [rule for group in groups for rule in group["rules"]]
+    for rule in rules:
+        if rule["health"] == "err":
+            fail(f"rule {rule['name']}: {rule.get('lastError')} ({rule['query']})")
+    if failures:
+        return 2
+    # RFC 3339 UTC times: their first 19 characters compare as text.
+    fresh = [r for r in rules if r["health"] == "ok" and r["lastEvaluation"][:19] > since[:19]]
+    return 0 if rules and len(fresh) == len(rules) else 1
+
+
 def check_libs(root, binaries):
     script = (root / "deploy/install-deps.sh").read_text()
     runtime = set(re.search(r"^runtime=\(([^)]*)\)", script, re.M).group(1).split())
@@ -230,6 +248,8 @@ def main():
         check_dashboard(root)
     elif mode == "names":
         check_names(root, sys.argv[3])
+    elif mode == "health":
+        sys.exit(check_health(sys.argv[3], sys.argv[4]))
     elif mode == "libs":
         check_libs(root, sys.argv[3:])
     else:

@@ -2,7 +2,9 @@
 # test_gateway.sh - the deploy files against the real roda-gateway: the demo and container
 # configs pass --check-config; every metric name of the dashboard and of the Prometheus rules
 # is on the /metrics of a running gateway (so a renamed metric fails here, not on a dashboard);
-# the runtime image's package list covers the libraries the binaries link.
+# the runtime image's package list covers the libraries the binaries link; a real Prometheus
+# scraping the gateway evaluates deploy/prometheus/rules.yml and every dashboard query (as
+# recording rules) without an error (e.g. a division whose label sets do not match).
 # The gateway runs on free 127.0.0.1 ports with a mosquitto broker (started and stopped here)
 # and roda-fleet sends spiking readings over MQTT and UDP, so that every family has samples.
 # Usage: test_gateway.sh SOURCE_DIR BIN_DIR   (exit 77, a skip, when roda-gateway is not built)
@@ -90,9 +92,34 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 curl -fs -o /dev/null "$url/readyz" || fail "gateway not ready"
+
+# Prometheus, scraping and evaluating every second.
+prom_port=$(free_port tcp)
+python3 "$here/check_deploy.py" "$root" files > "$work/dashboard-rules.yml"
+cat > "$work/prometheus.yml" << CONF
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files: ["$root/deploy/prometheus/rules.yml", "$work/dashboard-rules.yml"]
+scrape_configs:
+  - job_name: roda-gateway
+    static_configs: [{targets: ["127.0.0.1:$http_port"]}]
+CONF
+prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
+    --web.listen-address="127.0.0.1:$prom_port" > "$work/prometheus.log" 2>&1 &
+pids+=($!)
 # An /alerts client, so that the SSE families count something too.
 curl -sN "$url/alerts" > "$work/alerts.sse" 2> /dev/null &
 pids+=($!)
+# Prometheus' service discovery hands out its first targets after about 5 s.
+api=http://127.0.0.1:$prom_port/api/v1
+for _ in $(seq 100); do
+    curl -fs "$api/targets" > "$work/targets.json" && grep -q '"health":"up"' "$work/targets.json" &&
+        break
+    sleep 0.2
+done
+grep -q '"health":"up"' "$work/targets.json" ||
+    fail "Prometheus does not scrape the gateway: $(cat "$work/targets.json")"
 "$bin/roda-fleet" --mqtt "127.0.0.1:$mqtt_port" --udp "127.0.0.1:$udp_port" --topic-prefix fleet \
     --devices 20 --sensors 4 --batch 4 --rate 400 --spike 0.05 --seconds 2 \
     > "$work/fleet.log" 2>&1 || fail "roda-fleet"
@@ -100,8 +127,22 @@ for _ in $(seq 50); do
     grep -q '^event: alert' "$work/alerts.sse" && break
     sleep 0.1
 done
+since=$(date -u +%Y-%m-%dT%H:%M:%S)
 curl -fs "$url/metrics" > "$work/metrics.txt" || fail "GET /metrics"
 python3 "$here/check_deploy.py" "$root" names "$work/metrics.txt" || fail "metric names"
+rules_ok() {
+    curl -fs "$api/rules" > "$work/rules.json" &&
+        python3 "$here/check_deploy.py" "$root" health "$work/rules.json" "$since"
+}
+# Every rule evaluated after the traffic (so on real series), none with an error.
+status=1
+for _ in $(seq 100); do
+    status=0
+    rules_ok > "$work/rule-errors.txt" 2>&1 || status=$?
+    [ $status -eq 1 ] || break
+    sleep 0.2
+done
+[ $status -eq 0 ] || fail "Prometheus rule evaluation: $(cat "$work/rule-errors.txt")"
 python3 "$here/check_deploy.py" "$root" libs "$bin/roda-gateway" "$bin/roda-fleet" ||
     fail "runtime packages"
 echo "test_gateway: ok"
