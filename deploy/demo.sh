@@ -220,7 +220,8 @@ sleep "$seconds" &
 started timer $!
 wait $!
 # What the gateway counted, from its own /metrics.
-curl -fs "$url/metrics" | awk -v seconds="$seconds" '
+metrics=$(curl -fs "$url/metrics") || fail "roda-gateway stopped answering" "$work/gateway.log"
+echo "$metrics" | awk -v seconds="$seconds" '
     /^roda_alerts_total\{/ && /state="firing"/ { fired += $NF }
     /^roda_ingest_readings_total\{/ { readings += $NF }
     END { printf "demo: %d readings ingested, %d alerts fired in %s s\n", readings, fired, seconds }'

@@ -47,7 +47,7 @@ export DEMO_SETUP=0 RODA_BIN_DIR=$bin
 
 # 1. Bounded run.
 status=0
-DEMO_SECONDS=15 DEMO_DIR=$work/run1 timeout 60 bash "$root/deploy/demo.sh" > "$work/run1.out" 2>&1 ||
+DEMO_SECONDS=20 DEMO_DIR=$work/run1 timeout 60 bash "$root/deploy/demo.sh" > "$work/run1.out" 2>&1 ||
     status=$?
 [ $status -eq 0 ] || fail "bounded demo exited $status"
 shown=$(alert_lines "$work/run1.out")
