@@ -1,16 +1,40 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages Roda needs to build, test and run its demo.
+# Installs the Debian 12 packages Roda needs. One list per use, so that the Docker image's two
+# stages and the README's commands all install from this one file:
+#   install-deps.sh [all]    build, tests and the demo (tests/run.sh, deploy/demo.sh)
+#   install-deps.sh build    only what `cmake --preset default` and its build need (Dockerfile)
+#   install-deps.sh runtime  only what roda-gateway and roda-fleet need to run (the slim image)
 # Idempotent: runs `apt-get update` once and installs only when something is missing.
 set -euo pipefail
 
-packages=(
-    build-essential cmake pkg-config clang libclang-rt-14-dev
+# Shared libraries the binaries link (tests/deploy checks this against readelf of the real
+# binaries), curl for the container's HEALTHCHECK, CA certificates for MQTT over TLS.
+runtime=(libmosquitto1 libmicrohttpd12 libinih1 curl ca-certificates)
+# The configure step also finds the test framework (check), so the build list carries it.
+build=(
+    build-essential cmake pkg-config
     check
-    libmosquitto-dev mosquitto mosquitto-clients
+    libmosquitto-dev
     nanopb libnanopb-dev protobuf-compiler python3-protobuf
     libmicrohttpd-dev libinih-dev libjansson-dev
-    prometheus curl iproute2 procps openssl
 )
+# Tests, sanitizers, lint and the demo: brokers, Prometheus' promtool, curl/jq for the alert
+# stream, python3-yaml for the compose file check, process tools for cleanup checks.
+tools=(
+    clang libclang-rt-14-dev clang-format clang-tidy cppcheck
+    mosquitto mosquitto-clients
+    prometheus curl jq python3-yaml iproute2 procps openssl
+)
+
+case "${1:-all}" in
+all) packages=("${build[@]}" "${tools[@]}") ;;
+build) packages=("${build[@]}") ;;
+runtime) packages=("${runtime[@]}") ;;
+*)
+    echo "usage: install-deps.sh [all|build|runtime]" >&2
+    exit 2
+    ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# test_files.sh - the deploy files without a Docker engine: Prometheus config and rules
+# (promtool check, and promtool's rule unit tests), the compose file (`docker compose config` when
+# a compose client is there, and always the YAML checks of check_deploy.py), the Dockerfile's
+# stages and commands, Grafana provisioning, and every dashboard query as PromQL.
+# Usage: test_files.sh SOURCE_DIR
+set -euo pipefail
+root=$1
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+promtool check config "$root/deploy/prometheus/prometheus.yml"
+promtool check rules "$root/deploy/prometheus/rules.yml"
+promtool test rules "$here/prometheus_rules_test.yml"
+
+if docker compose version > /dev/null 2>&1; then
+    docker compose -f "$root/deploy/docker-compose.yml" --profile fleet config --quiet
+else
+    echo "test_files: no docker compose client here; checking the compose file as YAML"
+fi
+python3 "$here/check_deploy.py" "$root" files > "$work/dashboard-rules.yml"
+# The dashboard's queries, Grafana variables replaced, as recording rules: promtool parses each.
+promtool check rules "$work/dashboard-rules.yml"
+echo "test_files: ok"
