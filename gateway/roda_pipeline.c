@@ -697,7 +697,7 @@ static void sensor_metrics(roda_pipeline_t *p, roda_metrics_t *m)
     for (uint32_t i = 0; i < count; i++) {
         uint64_t id;
         uint32_t slot;
-        roda_summary_t s;
+        roda_summary_t s = {0};
         if (roda_sensor_index_at(p->state.index, i, &id, &slot) != RODA_SUCCESS ||
             roda_slots_read(p->state.slots, slot, &s) != RODA_SUCCESS ||
             !roda_summary_is_fresh(&s, now, c->limits.series_staleness_ns))

@@ -60,7 +60,7 @@ static void *writer(void *arg)
 /* Every published sensor is found with its slot; ids never inserted are never found. */
 static void *reader(void *arg)
 {
-    uint64_t state = (uint64_t)(uintptr_t)arg | 1u;
+    uint64_t state = *(const uint64_t *)arg;
     while (!atomic_load(&race_done)) {
         uint32_t count = roda_sensor_index_count(race_index);
         if (count == 0)
@@ -86,8 +86,9 @@ START_TEST(readers_race_the_writer)
     ck_assert_int_eq(roda_sensor_index_create(RACE_SENSORS, &race_index), RODA_SUCCESS);
     atomic_store(&race_done, false);
     pthread_t w, r[2];
-    for (uintptr_t i = 0; i < 2; i++)
-        ck_assert_int_eq(pthread_create(&r[i], NULL, reader, (void *)(i + 1)), 0);
+    static uint64_t seeds[2] = {0x1234567u, 0x89abcdefu};
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&r[i], NULL, reader, &seeds[i]), 0);
     ck_assert_int_eq(pthread_create(&w, NULL, writer, NULL), 0);
     pthread_join(w, NULL);
     for (int i = 0; i < 2; i++)
