@@ -109,6 +109,9 @@ typedef struct stream_client {
     roda_idle_state_t idle;
 } stream_client_t;
 
+_Static_assert(sizeof(stream_client_t) <= RODA_ALERT_STREAM_CLIENT_BYTES,
+               "RODA_ALERT_STREAM_CLIENT_BYTES is the memory plan's size of an SSE cursor");
+
 struct roda_alert_stream {
     roda_journal_t *journal;
     roda_alert_names_t names;
@@ -405,8 +408,11 @@ static void *publisher_thread(void *arg)
         }
         publish_available(p);
         if (atomic_load_explicit(&p->stopping, memory_order_acquire)) {
-            bool drained = roda_journal_tail_status(&p->cursor.tail) == RODA_CLOSED &&
-                           p->cursor.next == p->cursor.count && p->inflight == 0;
+            /* Unacknowledged messages wait for the broker only while it is connected. */
+            bool drained =
+                roda_journal_tail_status(&p->cursor.tail) == RODA_CLOSED &&
+                p->cursor.next == p->cursor.count &&
+                (p->inflight == 0 || !atomic_load_explicit(&p->connected, memory_order_relaxed));
             if (drained ||
                 roda_now_ns() >= atomic_load_explicit(&p->flush_deadline_ns, memory_order_relaxed))
                 break;

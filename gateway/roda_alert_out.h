@@ -46,6 +46,10 @@
 #define RODA_ALERT_JSON_MAX 640u
 #define RODA_ALERT_RECENT_MAX (RODA_HTTP_JSON_MAX / RODA_ALERT_JSON_MAX - 1u)
 
+/* Bytes of one SSE client's journal cursor (with its batch of copied alerts), preallocated per
+ * max_sse_clients (for the memory plan). */
+#define RODA_ALERT_STREAM_CLIENT_BYTES 2176u
+
 /* Names for alert JSON. Both functions are called from any output thread. */
 typedef struct roda_alert_names {
     void *context;

@@ -46,8 +46,21 @@ static bool load(const char *path, roda_config_t *config, bool to_stderr)
 {
     static roda_config_errors_t errors;
     memset(&errors, 0, sizeof errors);
-    if (roda_config_load(path, config, &errors) == RODA_SUCCESS)
-        return true;
+    if (roda_config_load(path, config, &errors) == RODA_SUCCESS) {
+        char why[256];
+        if (roda_pipeline_check(config, why, sizeof why))
+            return true;
+        if (to_stderr) {
+            fprintf(stderr, "%s: %s\n", path, why);
+        } else {
+            char quoted[300];
+            roda_log(RODA_LOG_ERROR, "config error", "file=%s error=%s hint=\"%s\"", path,
+                     roda_log_quote(quoted, sizeof quoted, why),
+                     "fix the field, then check the file with roda-gateway -c FILE "
+                     "--check-config");
+        }
+        return false;
+    }
     if (to_stderr) {
         char line[RODA_CONFIG_PATH_MAX + 512];
         for (uint32_t i = 0; i < errors.count; i++)
@@ -167,8 +180,14 @@ static roda_result_t gateway_create(const roda_config_t *c, gateway_t *g)
     }
     if (r != RODA_SUCCESS)
         return r;
-    uint32_t recent = c->limits.recent_alerts < RODA_ALERT_RECENT_MAX ? c->limits.recent_alerts
-                                                                      : RODA_ALERT_RECENT_MAX;
+    uint32_t recent = c->limits.recent_alerts;
+    if (recent > RODA_ALERT_RECENT_MAX) {
+        roda_log(RODA_LOG_WARN, "recent alerts capped", "recent_alerts=%u served=%u hint=\"%s\"",
+                 (unsigned)recent, RODA_ALERT_RECENT_MAX,
+                 "/alerts/recent returns at most this many (one bounded JSON body); use /alerts "
+                 "with Last-Event-ID for more");
+        recent = RODA_ALERT_RECENT_MAX;
+    }
     roda_http_config_t hc = {
         .bind = c->http.bind,
         .port = c->http.port,

@@ -242,6 +242,26 @@ static roda_result_t device_pattern(const roda_config_t *c, char *out, size_t si
     return placed && strchr(out, '#') == NULL ? RODA_SUCCESS : RODA_ERROR_INVALID_ARG;
 }
 
+bool roda_pipeline_check(const roda_config_t *c, char *why, size_t size)
+{
+    char pattern[RODA_CONFIG_TEXT_MAX + 16];
+    if (c->journal.directory[0] != '\0') {
+        snprintf(why, size,
+                 "journal.directory: file-backed journals are not supported by the "
+                 "stage engine yet; leave it empty");
+        return false;
+    }
+    if (c->mqtt.enabled && c->mqtt.device_from == RODA_DEVICE_FROM_TOPIC &&
+        device_pattern(c, pattern, sizeof pattern) != RODA_SUCCESS) {
+        snprintf(why, size,
+                 "mqtt.device_topic_level: topic '%s' has no level %u before any '#' (the "
+                 "device name is read from that level of the first topic)",
+                 c->mqtt.topics[0], (unsigned)c->mqtt.device_topic_level);
+        return false;
+    }
+    return true;
+}
+
 static const char *optional(const char *text)
 {
     return text[0] != '\0' ? text : NULL;
@@ -270,16 +290,10 @@ static roda_result_t ingest_config(roda_pipeline_t *p, roda_ingest_config_t *ic)
         m->tls_key_file = optional(c->mqtt.key_file);
         m->reconnect_min_ms = (uint32_t)(c->mqtt.reconnect_min_ns / 1000000ull);
         m->reconnect_max_ms = (uint32_t)(c->mqtt.reconnect_max_ns / 1000000ull);
-        if (c->mqtt.device_from == RODA_DEVICE_FROM_TOPIC) {
-            if (device_pattern(c, p->device_pattern, sizeof p->device_pattern) != RODA_SUCCESS) {
-                roda_log(RODA_LOG_ERROR, "config invalid",
-                         "field=mqtt.device_topic_level level=%u topic=%s hint=\"%s\"",
-                         (unsigned)c->mqtt.device_topic_level, c->mqtt.topics[0],
-                         "the first topic must have that level before any #");
-                return RODA_ERROR_INVALID_ARG;
-            }
+        /* roda_pipeline_check has accepted the pattern's topic and level. */
+        if (c->mqtt.device_from == RODA_DEVICE_FROM_TOPIC &&
+            device_pattern(c, p->device_pattern, sizeof p->device_pattern) == RODA_SUCCESS)
             m->device_pattern = p->device_pattern;
-        }
     }
     if (c->udp.enabled) {
         ic->udp_bind_count = c->udp.bind_count;
@@ -300,10 +314,11 @@ static const double latency_bounds[] = {1e-5,   2.5e-5, 5e-5, 1e-4,   2.5e-4, 5e
 static roda_result_t build(roda_pipeline_t *p)
 {
     const roda_config_t *c = &p->config;
-    if (c->journal.directory[0] != '\0') {
-        roda_log(RODA_LOG_ERROR, "config invalid", "field=journal.directory hint=\"%s\"",
-                 "file-backed journals are not supported by the stage engine yet; leave "
-                 "journal.directory empty");
+    char why[256];
+    if (!roda_pipeline_check(c, why, sizeof why)) {
+        char quoted[300];
+        roda_log(RODA_LOG_ERROR, "config invalid", "file=%s error=%s hint=\"%s\"", c->source,
+                 roda_log_quote(quoted, sizeof quoted, why), "fix the field named in error");
         return RODA_ERROR_INVALID_ARG;
     }
     roda_summary_set_alpha(c->ewma_alpha);

@@ -52,6 +52,12 @@ typedef struct roda_pipeline_totals {
     uint64_t alerts;            /* alerts appended to the alert journal */
 } roda_pipeline_totals_t;
 
+/* Checks what the pipeline needs beyond roda_config_load's checks, without allocating or binding
+ * anything (for --check-config too): journal.directory must be empty (the stage engine cannot
+ * back its journals with files yet) and, with mqtt.device_from = topic, the first topic must have
+ * mqtt.device_topic_level before any '#'. False with "field: what is wrong" in `why`. */
+bool roda_pipeline_check(const roda_config_t *config, char *why, size_t size);
+
 /* Builds everything from `config` (copied; its strings are kept inside the pipeline). Binds the
  * UDP sockets (so a busy port fails here). Errors are logged with what to do:
  * RODA_ERROR_INVALID_ARG (a setting the parts refuse, e.g. a device topic level the first topic

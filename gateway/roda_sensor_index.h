@@ -11,7 +11,7 @@
  * never changes once published, so a reader needs no retry. Every shared word is a C11 atomic:
  * race-free by the language rules, checked by ThreadSanitizer.
  *
- * Memory: allocated at create: 12 bytes x 2^k entries + 8 bytes x capacity. Insert and find never
+ * Memory: allocated at create: 16 bytes x 2^k entries + 12 bytes x capacity. Insert and find never
  * allocate.
  *
  * Threads: roda_sensor_index_insert from one writer thread; find, count and id from any thread;

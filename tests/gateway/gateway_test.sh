@@ -7,7 +7,7 @@
 # promtool; /sensors/{id}; SSE resume with Last-Event-ID and the gap event of a resume the
 # journal no longer holds; SIGHUP keeps per-sensor state and applies a changed threshold, and
 # refuses an invalid file or a change that needs a restart; alerts published while the broker
-# is down are counted as dropped; SIGTERM under load loses nothing accepted.
+# is down are counted as dropped; a stale rule fires and resolves; SIGTERM under load loses nothing accepted.
 # Usage: gateway_test.sh RODA_GATEWAY PROTO_DIR RODA_FLEET
 set -euo pipefail
 gateway=$1
@@ -56,6 +56,10 @@ kind = above
 threshold = $2
 severity = critical
 sensors = 5, 7
+[rule.quiet]
+kind = stale
+after = 300ms
+sensors = 9
 CONF
 }
 
@@ -84,6 +88,11 @@ if "$gateway" -c "$work/bad.conf" 2> "$work/bad_start.out"; then
     fail "gateway started with a bad config"
 fi
 grep -q 'line=2 field="http.port"' "$work/bad_start.out" || fail "start error not logged with its field"
+printf '[journal]\ndirectory = /tmp\n' > "$work/dir.conf"
+if "$gateway" -c "$work/dir.conf" --check-config > /dev/null 2> "$work/dir.out"; then
+    fail "journal.directory accepted"
+fi
+grep -q "^$work/dir.conf: journal.directory: " "$work/dir.out" || fail "journal.directory error"
 "$gateway" --version | grep -q '^roda-gateway ' || fail "--version"
 "$gateway" --help | grep -q -- '--check-config' || fail "--help"
 
@@ -166,7 +175,14 @@ grep -q '^event: gap' "$work/gap.out" || fail "no gap event"
 grep -q '"missed":' "$work/gap.out" || fail "gap without a count"
 wait_metric 'roda_sse_gaps_total' 1
 
-echo "== 7. broker down: alerts for the topic are counted as dropped"
+echo "== 7. stale rule: fires for a silent sensor, resolves on its next reading"
+publish pump-2 1 9
+wait_metric 'roda_alerts_total{rule="quiet",severity="warning",state="firing"}' 1
+publish pump-2 2 9
+wait_metric 'roda_alerts_total{rule="quiet",severity="warning",state="resolved"}' 1
+wait_metric 'roda_journal_appended_total{journal="alerts"}' 1204
+
+echo "== 8. broker down: alerts for the topic are counted as dropped"
 stop_broker
 for _ in $(seq 100); do
     [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/readyz")" = 503 ] && break
@@ -186,7 +202,7 @@ start_broker
 stop_gateway
 grep -q 'msg="stopped"' "$log" || fail "no stopped line"
 
-echo "== 8. SIGTERM under load: every accepted reading is processed"
+echo "== 9. SIGTERM under load: every accepted reading is processed"
 write_config "$work/load.conf" 1000000
 start_gateway load "$work/load.conf"
 "$fleet" --udp "127.0.0.1:$udp_port" --devices 20 --sensors 10 --batch 32 --rate 0 \
