@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "roda_keytable.h"
+#include "roda_prefault.h"
 
 #define MAX_CAPACITY (1u << 30)
 
@@ -53,6 +54,10 @@ roda_result_t roda_sensor_index_create(uint32_t capacity, roda_sensor_index_t **
         roda_sensor_index_destroy(index);
         return RODA_ERROR_NOMEM;
     }
+    /* Resident now: the state stage must not page-fault when a new sensor arrives. */
+    roda_prefault_zeroed(index->entries, size * sizeof(entry_t));
+    roda_prefault_zeroed(index->ids, capacity * sizeof(*index->ids));
+    roda_prefault_zeroed(index->slots, capacity * sizeof(*index->slots));
     index->mask = size - 1;
     index->capacity = capacity;
     *out = index;

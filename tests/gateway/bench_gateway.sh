@@ -44,7 +44,7 @@ CONF
     "$gateway" -c "$work/bench.conf" 2> "$work/gateway.log" &
     gateway_pid=$!
     for _ in $(seq 400); do
-        grep -q 'msg="started"' "$work/gateway.log" && break
+        grep -q 'msg="started"' "$work/gateway.log" 2> /dev/null && break
         sleep 0.05
     done
     http=$(sed -n 's/.*msg="started".*http_port=\([0-9]*\).*/\1/p' "$work/gateway.log")
