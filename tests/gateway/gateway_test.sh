@@ -7,7 +7,7 @@
 # promtool; /sensors/{id}; SSE resume with Last-Event-ID and the gap event of a resume the
 # journal no longer holds; SIGHUP keeps per-sensor state and applies a changed threshold, and
 # refuses an invalid file or a change that needs a restart; alerts published while the broker
-# is down are counted as dropped; a stale rule fires and resolves; SIGTERM under load loses nothing accepted.
+# is down are counted as dropped and publishing resumes when it is back; a stale rule fires and resolves; SIGTERM under load loses nothing accepted.
 # Usage: gateway_test.sh RODA_GATEWAY PROTO_DIR RODA_FLEET
 set -euo pipefail
 gateway=$1
@@ -198,11 +198,25 @@ for _ in $(seq 100); do
 done
 [ "$(metric 'roda_alert_publish_total{result="dropped"}')" -ge $((dropped_before + 4)) ] ||
     fail "alerts during the broker outage not counted as dropped"
+echo "== 9. the broker is back: both clients reconnect, alerts are published again"
 start_broker
+for _ in $(seq 300); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/readyz")" = 200 ] && break
+    sleep 0.05
+done
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$base/readyz")" = 200 ] || fail "not ready again"
+published_before=$(metric 'roda_alert_publish_total{result="published"}')
+for s in $(seq 101 200); do
+    udp_batch "$s" 0 300
+    [ "$(metric 'roda_alert_publish_total{result="published"}')" -gt "$published_before" ] && break
+    sleep 0.1
+done
+[ "$(metric 'roda_alert_publish_total{result="published"}')" -gt "$published_before" ] ||
+    fail "no alert published after the broker came back"
 stop_gateway
 grep -q 'msg="stopped"' "$log" || fail "no stopped line"
 
-echo "== 9. SIGTERM under load: every accepted reading is processed"
+echo "== 10. SIGTERM under load: every accepted reading is processed"
 write_config "$work/load.conf" 1000000
 start_gateway load "$work/load.conf"
 "$fleet" --udp "127.0.0.1:$udp_port" --devices 20 --sensors 10 --batch 32 --rate 0 \
