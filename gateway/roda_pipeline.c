@@ -489,6 +489,14 @@ uint16_t roda_pipeline_udp_port(const roda_pipeline_t *p, uint32_t i)
     return roda_ingest_udp_port(p->ingest, i);
 }
 
+/* Readings of new sensors past max_sensors, in either stage's table (the rules stage's has the
+ * same capacity, so it refuses only what the state stage already refused). */
+static uint64_t sensors_refused(const roda_pipeline_t *p)
+{
+    return atomic_load_explicit(&p->state.refused, memory_order_relaxed) +
+           atomic_load_explicit(&p->rules.refused, memory_order_relaxed);
+}
+
 roda_result_t roda_pipeline_sensor(const roda_pipeline_t *p, uint64_t sensor_id,
                                    roda_summary_t *summary)
 {
@@ -551,7 +559,7 @@ void roda_pipeline_totals(const roda_pipeline_t *p, roda_pipeline_totals_t *t)
                              is.counters[RODA_INPUT_UDP][RODA_INGEST_READINGS],
         .state_consumed = state.consumed,
         .summaries = atomic_load_explicit(&p->state.summaries, memory_order_relaxed),
-        .sensors_refused = atomic_load_explicit(&p->state.refused, memory_order_relaxed),
+        .sensors_refused = sensors_refused(p),
         .rules_consumed = rules.consumed,
         .alerts = atomic_load_explicit(&p->rules.alerts, memory_order_relaxed),
     };
@@ -704,7 +712,7 @@ static void sensor_metrics(roda_pipeline_t *p, roda_metrics_t *m)
     roda_metrics_u64(m, NULL, 0, atomic_load_explicit(&p->state.tracked, memory_order_relaxed));
     roda_metrics_family(m, "roda_sensors_refused_total", RODA_METRIC_COUNTER,
                         "Readings of new sensors refused past limits.max_sensors.");
-    roda_metrics_u64(m, NULL, 0, atomic_load_explicit(&p->state.refused, memory_order_relaxed));
+    roda_metrics_u64(m, NULL, 0, sensors_refused(p));
 
     roda_summary_metrics_family(m, c->limits.max_series);
     uint64_t now = roda_now_ns(), exported = 0, capped = 0;

@@ -85,11 +85,12 @@ stop_gateway() {
     gateway_pid=""
 }
 
-# udp_batch SEQ VALUES...: one datagram from device "udp-dev", sensor 7, one reading per value.
+# udp_batch SEQ VALUES...: one datagram from device "udp-dev", sensor $udp_sensor (default 7),
+# one reading per value.
 udp_batch() {
     local s=$1 text=""
     shift
-    for v in "$@"; do text+="readings { sensor_id: 7 value: $v } "; done
+    for v in "$@"; do text+="readings { sensor_id: ${udp_sensor:-7} value: $v } "; done
     printf 'device: "udp-dev"\nsequence: %s\nboot_epoch: 1\n%s\n' "$s" "$text" |
         protoc --encode=roda.v1.Batch -I "$proto_dir" "$proto_dir/roda.proto" > "$work/udp.bin"
     cat "$work/udp.bin" > "/dev/udp/127.0.0.1/$udp_port"

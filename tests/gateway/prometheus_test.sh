@@ -3,6 +3,7 @@
 # both on free 127.0.0.1 ports, Prometheus with a generated config (scrape interval 1 s) and a
 # temporary storage directory; readings sent over UDP must show up in the answer to a query for
 # roda_ingest_readings_total through Prometheus' HTTP API, and the scrape target must be up.
+# Also: a sensor past limits.max_sensors is refused and counted.
 # Usage: prometheus_test.sh RODA_GATEWAY PROTO_DIR
 set -euo pipefail
 gateway=$1
@@ -10,6 +11,8 @@ proto_dir=$2
 source "$(dirname "$0")/lib.sh"
 
 cat > "$work/gateway.conf" << CONF
+[limits]
+max_sensors = 1
 [http]
 port = 0
 [mqtt]
@@ -24,7 +27,12 @@ sensors = 7
 CONF
 start_gateway gw "$work/gateway.conf"
 udp_batch 0 1 2 3
-wait_metric 'roda_ingest_readings_total{input="udp"}' 3
+# A second sensor past limits.max_sensors = 1: accepted by the ingest, refused and counted.
+udp_sensor=8 udp_batch 1 4
+wait_metric 'roda_ingest_readings_total{input="udp"}' 4
+wait_metric 'roda_sensors_refused_total' 1
+wait_metric 'roda_sensors_tracked' 1
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$base/sensors/8")" = 404 ] || fail "refused sensor"
 
 prom_port=$(free_port)
 cat > "$work/prometheus.yml" << CONF
@@ -47,10 +55,10 @@ query() {
 answer=""
 for _ in $(seq 300); do
     answer=$(query 'roda_ingest_readings_total{input="udp"}')
-    grep -q '"value":\[[0-9.]*,"3"\]' <<< "$answer" && break
+    grep -q '"value":\[[0-9.]*,"4"\]' <<< "$answer" && break
     sleep 0.1
 done
-grep -q '"value":\[[0-9.]*,"3"\]' <<< "$answer" || fail "prometheus answered: $answer"
+grep -q '"value":\[[0-9.]*,"4"\]' <<< "$answer" || fail "prometheus answered: $answer"
 grep -q '"job":"roda"' <<< "$answer" || fail "no job label: $answer"
 up=$(query 'up{job="roda"}')
 grep -q '"value":\[[0-9.]*,"1"\]' <<< "$up" || fail "target not up: $up"
