@@ -15,3 +15,14 @@ target_include_directories(roda_daemon PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(roda_daemon PUBLIC roda PkgConfig::INIH PkgConfig::MHD Threads::Threads m)
 # The version shown by roda_build_info on /metrics.
 target_compile_definitions(roda_daemon PRIVATE RODA_VERSION="${PROJECT_VERSION}")
+
+# roda-gateway: the daemon (pipeline, alert outputs, main).
+add_library(roda_gateway_lib STATIC
+  ${CMAKE_CURRENT_LIST_DIR}/roda_alert_out.c
+  ${CMAKE_CURRENT_LIST_DIR}/roda_pipeline.c
+  ${CMAKE_CURRENT_LIST_DIR}/roda_sensor_index.c)
+target_include_directories(roda_gateway_lib PUBLIC ${CMAKE_CURRENT_LIST_DIR})
+target_link_libraries(roda_gateway_lib PUBLIC roda_daemon roda_ingest)
+add_executable(roda-gateway ${CMAKE_CURRENT_LIST_DIR}/roda_gateway.c)
+target_link_libraries(roda-gateway PRIVATE roda_gateway_lib)
+target_compile_definitions(roda-gateway PRIVATE RODA_VERSION="${PROJECT_VERSION}")

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "roda_alert_out.h"
 #include "roda_http.h"
 #include "roda_metrics.h"
 #include "roda_reading.h"
@@ -998,20 +999,28 @@ void roda_config_memory_plan(const roda_config_t *c, roda_memory_plan_t *plan)
              "%" PRIu64 " sensors x %zu B + key table", sensors, sizeof(roda_summary_t));
     plan_add(plan, "rules previous", sensors * sizeof(roda_summary_t) + key_table_bytes(sensors),
              "%" PRIu64 " sensors x %zu B + key table", sensors, sizeof(roda_summary_t));
-    plan_add(plan, "summary slots", sensors * (sizeof(roda_summary_t) + 8),
-             "%" PRIu64 " sensors x %zu B (seqlock slots)", sensors, sizeof(roda_summary_t) + 8);
+    /* A slot is an 8-byte sequence and the summary, padded to whole 64-byte lines. */
+    uint64_t slot_bytes = (8 + sizeof(roda_summary_t) + 63) / 64 * 64;
+    plan_add(plan, "summary slots", sensors * slot_bytes,
+             "%" PRIu64 " sensors x %" PRIu64 " B (seqlock slots)", sensors, slot_bytes);
+    uint64_t directory_entries = 2;
+    while (directory_entries < 2 * sensors)
+        directory_entries <<= 1;
+    plan_add(plan, "sensor directory", directory_entries * 16 + sensors * 12,
+             "%" PRIu64 " entries x 16 B + %" PRIu64 " sensors x 12 B (id -> slot for HTTP)",
+             directory_entries, sensors);
     plan_add(plan, "rule state", roda_rules_memory(c->limits.max_rules, c->limits.max_sensors),
              "%" PRIu32 " rules x %" PRIu64 " sensors", c->limits.max_rules, sensors);
     plan_add(plan, "device registry", (uint64_t)c->limits.max_devices * 64,
              "%" PRIu32 " devices x 64 B names", c->limits.max_devices);
-    plan_add(plan, "recent alerts", (uint64_t)c->limits.recent_alerts * sizeof(roda_alert_t),
-             "%" PRIu32 " alerts x %zu B", c->limits.recent_alerts, sizeof(roda_alert_t));
     plan_add(plan, "metrics buffer", roda_metrics_buffer_size(c->limits.max_series),
              "%u B + %" PRIu32 " series x %u B", RODA_METRICS_BASE_BYTES, c->limits.max_series,
              RODA_METRICS_SERIES_BYTES);
-    plan_add(plan, "sse clients", (uint64_t)c->limits.max_sse_clients * RODA_HTTP_SSE_CLIENT_BYTES,
-             "%" PRIu32 " clients x %zu B", c->limits.max_sse_clients,
-             (size_t)RODA_HTTP_SSE_CLIENT_BYTES);
+    plan_add(plan, "sse clients",
+             (uint64_t)c->limits.max_sse_clients *
+                 (RODA_HTTP_SSE_CLIENT_BYTES + RODA_ALERT_STREAM_CLIENT_BYTES),
+             "%" PRIu32 " clients x (%zu B HTTP + %u B journal cursor)", c->limits.max_sse_clients,
+             (size_t)RODA_HTTP_SSE_CLIENT_BYTES, RODA_ALERT_STREAM_CLIENT_BYTES);
     plan_add(plan, "http stacks", (uint64_t)c->http.max_connections * RODA_HTTP_THREAD_STACK,
              "%" PRIu32 " connections x %u KiB (reserved; only touched pages are resident)",
              c->http.max_connections, RODA_HTTP_THREAD_STACK / 1024u);

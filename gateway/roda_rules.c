@@ -4,6 +4,7 @@
 #include "roda_counter.h"
 
 #include "roda_json.h"
+#include "roda_prefault.h"
 
 #include <fnmatch.h>
 #include <math.h>
@@ -184,6 +185,9 @@ roda_result_t roda_rules_create(const roda_rule_t *rules, uint32_t count, uint32
         free_rules(r);
         return RODA_ERROR_NOMEM;
     }
+    /* Resident now: the rules stage must not page-fault when a new sensor arrives. */
+    roda_prefault_zeroed(r->pairs, (size_t)max_sensors * max_rules * sizeof *r->pairs);
+    roda_prefault_zeroed(r->sensors, (size_t)max_sensors * sizeof *r->sensors);
     memcpy(r->rules, rules, count * sizeof *rules);
     r->count = count;
     r->max_rules = max_rules;

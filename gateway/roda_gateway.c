@@ -1,0 +1,322 @@
+/* roda_gateway.c - roda-gateway, the telemetry gateway daemon: config -> pipeline (ingest, state
+ * and rules stages, alert journal) -> HTTP (metrics, SSE, sensors) and the MQTT alert topic.
+ *
+ *   roda-gateway -c FILE [--check-config] | --version | --help
+ *
+ * Start-up: load and check the config (every error as FILE:LINE: FIELD, exit 1 before binding
+ * anything), log the memory plan, allocate everything, bind HTTP, start the alert publisher,
+ * then the stages and the ingest. Signals are taken by sigwait in the main thread (blocked in
+ * every other thread): SIGTERM/SIGINT stop (ingest, then drain the stages, flush the publisher,
+ * stop HTTP, exit 0); SIGHUP reloads the file and applies the rules live on the rules stage,
+ * keeping per-sensor state, or logs why it keeps the old configuration. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "roda_alert_out.h"
+#include "roda_config.h"
+#include "roda_http.h"
+#include "roda_log.h"
+#include "roda_pipeline.h"
+
+/* How long stop waits for the broker to acknowledge the last alerts. */
+#define FLUSH_MS 5000u
+/* How long a reload waits for the rules stage to take the new rules. */
+#define RELOAD_WAIT_MS 5000u
+
+/* Two configurations (30 KiB each): the running one and a reload candidate. */
+static roda_config_t current, candidate;
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: roda-gateway -c FILE [--check-config]\n"
+                 "       roda-gateway --version | --help\n"
+                 "  -c, --config FILE   configuration (INI; see deploy/roda-gateway.conf)\n"
+                 "  --check-config      validate FILE, print the effective configuration and\n"
+                 "                      the memory plan, exit 0 (valid) or 1 (errors)\n"
+                 "Signals: SIGTERM/SIGINT stop after draining; SIGHUP reloads the rules.\n");
+}
+
+/* Loads `path` into `config`; on errors writes each as FILE:LINE: FIELD: MESSAGE to stderr
+ * (check mode) or the log, and returns false. */
+static bool load(const char *path, roda_config_t *config, bool to_stderr)
+{
+    static roda_config_errors_t errors;
+    memset(&errors, 0, sizeof errors);
+    if (roda_config_load(path, config, &errors) == RODA_SUCCESS) {
+        char why[256];
+        if (roda_pipeline_check(config, why, sizeof why))
+            return true;
+        if (to_stderr) {
+            fprintf(stderr, "%s: %s\n", path, why);
+        } else {
+            char quoted[300];
+            roda_log(RODA_LOG_ERROR, "config error", "file=%s error=%s hint=\"%s\"", path,
+                     roda_log_quote(quoted, sizeof quoted, why),
+                     "fix the field, then check the file with roda-gateway -c FILE "
+                     "--check-config");
+        }
+        return false;
+    }
+    if (to_stderr) {
+        char line[RODA_CONFIG_PATH_MAX + 512];
+        for (uint32_t i = 0; i < errors.count; i++)
+            fprintf(stderr, "%s\n", roda_config_error_format(&errors.items[i], line, sizeof line));
+        if (errors.total > errors.count)
+            fprintf(stderr, "(%u more errors)\n", (unsigned)(errors.total - errors.count));
+    } else {
+        roda_config_log_errors(&errors);
+    }
+    return false;
+}
+
+static void log_memory_plan(const roda_config_t *config)
+{
+    roda_memory_plan_t plan;
+    roda_config_memory_plan(config, &plan);
+    for (uint32_t i = 0; i < plan.count; i++) {
+        char detail[128];
+        roda_log(RODA_LOG_INFO, "memory plan", "item=\"%s\" bytes=%" PRIu64 " detail=%s",
+                 plan.items[i].name, plan.items[i].bytes,
+                 roda_log_quote(detail, sizeof detail, plan.items[i].detail));
+    }
+    roda_log(RODA_LOG_INFO, "memory plan total", "bytes=%" PRIu64 " mib=%.1f", plan.total,
+             (double)plan.total / 1048576.0);
+}
+
+static void publisher_metrics(void *context, roda_metrics_t *m)
+{
+    roda_alert_publisher_stats_t stats;
+    roda_alert_publisher_stats(context, &stats);
+    roda_metrics_family(m, "roda_alert_publish_total", RODA_METRIC_COUNTER,
+                        "Alerts for the MQTT alert topic: published (acknowledged) or dropped.");
+    roda_metrics_label_t published = {"result", "published"};
+    roda_metrics_u64(m, &published, 1, stats.published);
+    roda_metrics_label_t dropped = {"result", "dropped"};
+    roda_metrics_u64(m, &dropped, 1, stats.dropped);
+}
+
+/* SIGHUP: applies what can change live (rules, log level), or keeps everything. */
+static void reload(const char *path, roda_pipeline_t *pipeline)
+{
+    roda_log(RODA_LOG_INFO, "reloading config", "file=%s", path);
+    if (!load(path, &candidate, false)) {
+        roda_log(RODA_LOG_ERROR, "reload refused", "file=%s hint=\"%s\"", path,
+                 "fix the errors above (roda-gateway --check-config); the running config stays");
+        return;
+    }
+    char field[96];
+    if (!roda_config_reload_check(&current, &candidate, field, sizeof field)) {
+        roda_log(RODA_LOG_WARN, "reload needs restart", "file=%s field=%s hint=\"%s\"", path, field,
+                 "only rules and gateway.log_level apply live; restart to apply this change; "
+                 "the running config stays");
+        return;
+    }
+    uint64_t dropped = 0;
+    roda_result_t r = roda_pipeline_reload_rules(pipeline, &candidate, RELOAD_WAIT_MS, &dropped);
+    if (r != RODA_SUCCESS) {
+        roda_log(RODA_LOG_ERROR, "reload refused", "file=%s error=%s hint=\"%s\"", path,
+                 roda_result_str(r), "the rules stage kept the running rules; check the rules");
+        return;
+    }
+    roda_log_set_level(candidate.log_level);
+    memcpy(current.rules, candidate.rules, sizeof current.rules);
+    current.rule_count = candidate.rule_count;
+    current.log_level = candidate.log_level;
+    roda_log(RODA_LOG_INFO, "config reloaded", "file=%s rules=%u dropped_active=%" PRIu64, path,
+             (unsigned)current.rule_count, dropped);
+}
+
+typedef struct gateway {
+    roda_pipeline_t *pipeline;
+    roda_alert_stream_t *stream;
+    roda_alert_publisher_t *publisher;
+    roda_http_t *http;
+} gateway_t;
+
+static void gateway_destroy(gateway_t *g)
+{
+    roda_http_destroy(g->http);
+    roda_alert_publisher_destroy(g->publisher);
+    roda_pipeline_destroy(g->pipeline);
+    roda_alert_stream_destroy(g->stream);
+}
+
+static roda_result_t gateway_create(const roda_config_t *c, gateway_t *g)
+{
+    roda_result_t r = roda_pipeline_create(c, &g->pipeline);
+    if (r != RODA_SUCCESS)
+        return r;
+    roda_journal_t *alerts = roda_pipeline_alert_journal(g->pipeline);
+    const roda_alert_names_t *names = roda_pipeline_names(g->pipeline);
+    r = roda_alert_stream_create(alerts, c->limits.max_sse_clients, names, &g->stream);
+    if (r == RODA_SUCCESS && c->mqtt.enabled && c->mqtt.alert_topic[0] != '\0') {
+        roda_alert_publisher_config_t pc = {
+            .host = c->mqtt.host,
+            .port = c->mqtt.port,
+            .client_id = "",
+            .topic = c->mqtt.alert_topic,
+            .qos = (int)c->mqtt.alert_qos,
+            .keepalive_s = (uint32_t)(c->mqtt.keepalive_ns / 1000000000ull),
+            .username = c->mqtt.username,
+            .password = c->mqtt.password,
+            .ca_file = c->mqtt.ca_file,
+            .cert_file = c->mqtt.cert_file,
+            .key_file = c->mqtt.key_file,
+            .reconnect_min_ms = (uint32_t)(c->mqtt.reconnect_min_ns / 1000000ull),
+            .reconnect_max_ms = (uint32_t)(c->mqtt.reconnect_max_ns / 1000000ull),
+        };
+        /* Its own session: "<client_id>-alerts", so it never takes over the input's. */
+        static char client_id[RODA_CONFIG_TEXT_MAX + 8];
+        snprintf(client_id, sizeof client_id, "%s-alerts", c->mqtt.client_id);
+        pc.client_id = client_id;
+        r = roda_alert_publisher_create(&pc, alerts, names, &g->publisher);
+        if (r != RODA_SUCCESS)
+            roda_log(RODA_LOG_ERROR, "alert publisher not created", "error=%s hint=\"%s\"",
+                     roda_result_str(r), "check mqtt.alert_topic (no wildcards) and TLS files");
+    }
+    if (r != RODA_SUCCESS)
+        return r;
+    uint32_t recent = c->limits.recent_alerts;
+    if (recent > RODA_ALERT_RECENT_MAX) {
+        roda_log(RODA_LOG_WARN, "recent alerts capped", "recent_alerts=%u served=%u hint=\"%s\"",
+                 (unsigned)recent, RODA_ALERT_RECENT_MAX,
+                 "/alerts/recent returns at most this many (one bounded JSON body); use /alerts "
+                 "with Last-Event-ID for more");
+        recent = RODA_ALERT_RECENT_MAX;
+    }
+    roda_http_config_t hc = {
+        .bind = c->http.bind,
+        .port = c->http.port,
+        .max_connections = c->http.max_connections,
+        .timeout_s = (uint32_t)(c->http.connection_timeout_ns / 1000000000ull),
+        .max_sse_clients = c->limits.max_sse_clients,
+        .sse_heartbeat_ms = (uint32_t)(c->http.sse_heartbeat_ns / 1000000ull),
+        .recent_max = recent > 0 ? recent : 1,
+        .request_memory = c->http.request_memory,
+        .metrics_buffer = roda_metrics_buffer_size(c->limits.max_series),
+    };
+    roda_http_providers_t providers = {g->pipeline, roda_pipeline_ready, roda_pipeline_sensor_json,
+                                       roda_pipeline_recent_json,
+                                       roda_alert_stream_source(g->stream)};
+    r = roda_http_create(&hc, &providers, &g->http);
+    if (r == RODA_SUCCESS)
+        r = roda_http_add_metrics(g->http, roda_pipeline_metrics, g->pipeline);
+    if (r == RODA_SUCCESS && g->publisher != NULL)
+        r = roda_http_add_metrics(g->http, publisher_metrics, g->publisher);
+    return r;
+}
+
+static int run(const char *path)
+{
+    roda_log_set_level(current.log_level);
+    roda_log(RODA_LOG_INFO, "starting", "version=%s config=%s", RODA_VERSION, path);
+    log_memory_plan(&current);
+
+    /* Every thread created from here on inherits the blocked set: only sigwait sees them. */
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    gateway_t g = {0};
+    roda_result_t r = gateway_create(&current, &g);
+    if (r == RODA_SUCCESS)
+        r = roda_http_start(g.http);
+    if (r == RODA_SUCCESS && g.publisher != NULL)
+        r = roda_alert_publisher_start(g.publisher);
+    if (r == RODA_SUCCESS)
+        r = roda_pipeline_start(g.pipeline);
+    if (r != RODA_SUCCESS) {
+        roda_log(RODA_LOG_ERROR, "start failed", "error=%s hint=\"%s\"", roda_result_str(r),
+                 "see the error above; nothing keeps running");
+        gateway_destroy(&g);
+        return 1;
+    }
+    roda_log(RODA_LOG_INFO, "started", "http_port=%u udp_port=%u mqtt=%s alert_topic=%s rules=%u",
+             (unsigned)roda_http_port(g.http),
+             current.udp.enabled ? (unsigned)roda_pipeline_udp_port(g.pipeline, 0) : 0u,
+             current.mqtt.enabled ? "on" : "off",
+             g.publisher != NULL ? current.mqtt.alert_topic : "-", (unsigned)current.rule_count);
+
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&signals, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            reload(path, g.pipeline);
+            continue;
+        }
+        roda_log(RODA_LOG_INFO, "stopping", "signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        break;
+    }
+    roda_pipeline_stop(g.pipeline);
+    if (g.publisher != NULL)
+        roda_alert_publisher_stop(g.publisher, FLUSH_MS);
+    roda_http_stop(g.http);
+    roda_pipeline_totals_t t;
+    roda_pipeline_totals(g.pipeline, &t);
+    roda_alert_publisher_stats_t ps = {0};
+    if (g.publisher != NULL)
+        roda_alert_publisher_stats(g.publisher, &ps);
+    roda_log(RODA_LOG_INFO, "stopped",
+             "readings_accepted=%" PRIu64 " state_consumed=%" PRIu64 " summaries=%" PRIu64
+             " sensors_refused=%" PRIu64 " rules_consumed=%" PRIu64 " alerts=%" PRIu64
+             " alerts_published=%" PRIu64 " alerts_publish_dropped=%" PRIu64,
+             t.readings_accepted, t.state_consumed, t.summaries, t.sensors_refused,
+             t.rules_consumed, t.alerts, ps.published, ps.dropped);
+    gateway_destroy(&g);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option options[] = {{"config", required_argument, 0, 'c'},
+                                            {"check-config", no_argument, 0, 'k'},
+                                            {"version", no_argument, 0, 'V'},
+                                            {"help", no_argument, 0, 'h'},
+                                            {0, 0, 0, 0}};
+    const char *path = NULL;
+    bool check = false;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            path = optarg;
+            break;
+        case 'k':
+            check = true;
+            break;
+        case 'V':
+            printf("roda-gateway %s\n", RODA_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (path == NULL || optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (!load(path, &current, check)) {
+        if (!check)
+            roda_log(RODA_LOG_ERROR, "config invalid", "file=%s hint=\"%s\"", path,
+                     "fix the errors above; roda-gateway -c FILE --check-config lists them");
+        return 1;
+    }
+    if (check) {
+        roda_config_print(&current, stdout);
+        return 0;
+    }
+    return run(path);
+}

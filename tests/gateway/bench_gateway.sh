@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# bench_gateway.sh - roda-gateway end to end: roda-fleet over UDP (127.0.0.1) into the gateway,
+# readings/s into alerts, ingest-to-alert latency quantiles from the gateway's own histogram
+# (roda_alert_latency_seconds, interpolated within buckets) at 50% and 90% of the measured
+# maximum rate, and resident memory at 10k and 1M sensors (after start and after load).
+#   tests/gateway/bench_gateway.sh BUILD_DIR [SECONDS_PER_PHASE]
+# Spikes (+100, probability 0.002 per reading) fire rule "spike" (last > 80) and the next reading
+# resolves it. Ends with one RESULT line. Not a ctest test: it loads the machine for a while.
+set -euo pipefail
+build=${1:?usage: bench_gateway.sh BUILD_DIR [SECONDS]}
+seconds=${2:-5}
+gateway=$build/gateway/roda-gateway
+fleet=$build/gateway/roda-fleet
+work=$(mktemp -d)
+gateway_pid=""
+trap '[ -n "$gateway_pid" ] && kill "$gateway_pid" 2> /dev/null; wait 2> /dev/null; rm -rf "$work"' EXIT
+
+# start SENSORS: a gateway for SENSORS sensors (UDP only, no MQTT).
+start() {
+    cat > "$work/bench.conf" << CONF
+[gateway]
+log_level = info
+[journal]
+input_capacity = 1048576
+summary_capacity = 1048576
+alert_capacity = 65536
+[limits]
+max_sensors = $1
+max_devices = 2000
+max_rules = 2
+max_series = 100
+[http]
+port = 0
+[mqtt]
+enabled = false
+[udp]
+enabled = true
+bind = 127.0.0.1:0
+[rule.spike]
+kind = above
+threshold = 80
+severity = warning
+CONF
+    "$gateway" -c "$work/bench.conf" 2> "$work/gateway.log" &
+    gateway_pid=$!
+    for _ in $(seq 400); do
+        grep -q 'msg="started"' "$work/gateway.log" 2> /dev/null && break
+        sleep 0.05
+    done
+    http=$(sed -n 's/.*msg="started".*http_port=\([0-9]*\).*/\1/p' "$work/gateway.log")
+    udp=$(sed -n 's/.*msg="started".*udp_port=\([0-9]*\).*/\1/p' "$work/gateway.log")
+    [ -n "$http" ] || { cat "$work/gateway.log"; exit 1; }
+}
+
+stop() {
+    kill -TERM "$gateway_pid"
+    wait "$gateway_pid"
+    gateway_pid=""
+}
+
+scrape() { curl -s "http://127.0.0.1:$http/metrics" > "$work/$1.prom"; }
+
+# report BEFORE AFTER SECONDS: readings/s, alerts, drops and latency quantiles between scrapes.
+report() {
+    python3 - "$work/$1.prom" "$work/$2.prom" "$3" << 'PY'
+import re, sys
+def load(path):
+    values = {}
+    for line in open(path):
+        if line.startswith('#'): continue
+        name, _, value = line.rpartition(' ')
+        values[name] = float(value)
+    return values
+a, b, secs = load(sys.argv[1]), load(sys.argv[2]), float(sys.argv[3])
+d = lambda k: b.get(k, 0) - a.get(k, 0)
+readings = d('roda_ingest_readings_total{input="udp"}')
+full = d('roda_ingest_dropped_total{input="udp",reason="journal_full"}')
+kernel = d('roda_ingest_dropped_total{input="udp",reason="kernel_drops"}')
+alerts = d('roda_journal_appended_total{journal="alerts"}')
+buckets = sorted((float(re.search(r'le="([^"]+)"', k).group(1)), d(k))
+                 for k in b if k.startswith('roda_alert_latency_seconds_bucket'))
+total = buckets[-1][1] if buckets else 0
+def q(p):
+    if total == 0: return float('nan')
+    want, lower, below = p * total, 0.0, 0.0
+    for bound, cum in buckets:
+        if cum >= want:
+            if bound == float('inf'): return lower * 1e6
+            share = (want - below) / (cum - below) if cum > below else 1.0
+            return (lower + (bound - lower) * share) * 1e6
+        lower, below = bound, cum
+    return lower * 1e6
+print(f"readings_per_sec={readings / secs:.0f} alerts={alerts:.0f} journal_full={full:.0f} "
+      f"kernel_drops={kernel:.0f} latency_samples={total:.0f} p50_us={q(0.5):.1f} "
+      f"p99_us={q(0.99):.1f} p999_us={q(0.999):.1f} "
+      f"rss_mib={b['roda_process_resident_memory_bytes'] / 1048576:.1f}")
+PY
+}
+
+field() { sed -n "s/.*\b$1=\([0-9.na]*\).*/\1/p" <<< "$2"; }
+
+batch=32
+echo "== 10k sensors (100 devices x 100 sensors), batch $batch, ${seconds}s per phase"
+start 10000
+scrape start10k
+"$fleet" --udp "127.0.0.1:$udp" --devices 100 --sensors 100 --batch $batch --rate 0 \
+    --seconds "$seconds" --spike 0.002 > "$work/fleet.out"
+scrape max
+max_line=$(report start10k max "$seconds")
+echo "max rate:   $max_line"
+echo "fleet:      $(tail -n 1 "$work/fleet.out")"
+max=$(field readings_per_sec "$max_line")
+lines=()
+for pct in 50 90; do
+    rate=$(python3 -c "print(max(1, int($max * $pct / 100 / $batch)))")
+    scrape before$pct
+    "$fleet" --udp "127.0.0.1:$udp" --devices 100 --sensors 100 --batch $batch --rate "$rate" \
+        --seconds "$seconds" --spike 0.002 > "$work/fleet.out"
+    scrape after$pct
+    lines[$pct]=$(report before$pct after$pct "$seconds")
+    echo "at $pct%:     ${lines[$pct]} (fleet rate $rate msg/s)"
+done
+rss10k_start=$(python3 -c "import sys; [print(f'{float(l.split()[1])/1048576:.1f}') for l in open('$work/start10k.prom') if l.startswith('roda_process_resident_memory_bytes ')]")
+rss10k_load=$(field rss_mib "${lines[90]}")
+stop
+
+echo "== 1M sensors (1000 devices x 1000 sensors)"
+start 1000000
+scrape start1m
+"$fleet" --udp "127.0.0.1:$udp" --devices 1000 --sensors 1000 --batch $batch --rate 0 \
+    --seconds "$seconds" --spike 0.002 > "$work/fleet.out"
+scrape load1m
+m_line=$(report start1m load1m "$seconds")
+echo "1M flat out: $m_line"
+tracked=$(awk '$1 == "roda_sensors_tracked" { print $2 }' "$work/load1m.prom")
+rss1m_start=$(python3 -c "[print(f'{float(l.split()[1])/1048576:.1f}') for l in open('$work/start1m.prom') if l.startswith('roda_process_resident_memory_bytes ')]")
+rss1m_load=$(field rss_mib "$m_line")
+echo "sensors tracked: $tracked"
+stop
+
+echo "RESULT name=gateway_udp_end_to_end events_per_sec=$max" \
+    "p50_us_at_50pct=$(field p50_us "${lines[50]}") p99_us_at_50pct=$(field p99_us "${lines[50]}")" \
+    "p999_us_at_50pct=$(field p999_us "${lines[50]}")" \
+    "p50_us_at_90pct=$(field p50_us "${lines[90]}") p99_us_at_90pct=$(field p99_us "${lines[90]}")" \
+    "p999_us_at_90pct=$(field p999_us "${lines[90]}")" \
+    "rss_mib_10k_start=$rss10k_start rss_mib_10k_load=$rss10k_load" \
+    "rss_mib_1m_start=$rss1m_start rss_mib_1m_load=$rss1m_load sensors_1m_tracked=$tracked"

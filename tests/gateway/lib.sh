@@ -1,0 +1,120 @@
+# lib.sh - shared by the gateway's real-process tests (sourced): a work directory and cleanup
+# that stops every process the test started, a mosquitto broker on a free 127.0.0.1 port, the
+# gateway started from a config (HTTP and UDP ports it picked, read from its "started" line), and
+# helpers that read /metrics and wait for lines or values with a bound.
+# The caller sets `gateway` (the roda-gateway binary) and `proto_dir` before sourcing.
+work=$(mktemp -d)
+broker_pid=""
+gateway_pid=""
+bg_pids=()
+
+cleanup() {
+    set +e
+    for pid in "${bg_pids[@]}"; do kill "$pid" 2> /dev/null; done
+    [ -n "$gateway_pid" ] && kill -KILL "$gateway_pid" 2> /dev/null
+    [ -n "$broker_pid" ] && kill "$broker_pid" 2> /dev/null
+    wait 2> /dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    for f in "$work"/*.log "$work"/*.out; do
+        [ -s "$f" ] && { echo "== $f" >&2; tail -n 30 "$f" >&2; }
+    done
+    exit 1
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+broker_port=$(free_port)
+cat > "$work/mosquitto.conf" << CONF
+user $(id -un)
+listener $broker_port 127.0.0.1
+allow_anonymous true
+persistence false
+max_queued_messages 1000000
+set_tcp_nodelay true
+log_dest file $work/mosquitto.log
+CONF
+
+start_broker() {
+    mosquitto -c "$work/mosquitto.conf" &
+    broker_pid=$!
+    for _ in $(seq 200); do
+        (exec 3<> "/dev/tcp/127.0.0.1/$broker_port") 2> /dev/null && return 0
+        sleep 0.05
+    done
+    fail "broker did not start"
+}
+
+stop_broker() {
+    kill "$broker_pid"
+    wait "$broker_pid" || true
+    broker_pid=""
+}
+
+# start_gateway NAME CONFIG: starts the gateway, waits for its "started" line and /readyz.
+start_gateway() {
+    log="$work/$1.log"
+    "$gateway" -c "$2" > "$work/$1.stdout" 2> "$log" &
+    gateway_pid=$!
+    for _ in $(seq 200); do
+        grep -q 'msg="started"' "$log" 2> /dev/null && break
+        kill -0 "$gateway_pid" 2> /dev/null || fail "gateway exited at start"
+        sleep 0.05
+    done
+    http_port=$(sed -n 's/.*msg="started".*http_port=\([0-9]*\).*/\1/p' "$log")
+    udp_port=$(sed -n 's/.*msg="started".*udp_port=\([0-9]*\).*/\1/p' "$log")
+    [ -n "$http_port" ] || fail "no started line"
+    base="http://127.0.0.1:$http_port"
+    for _ in $(seq 200); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/readyz")" = 200 ] && return 0
+        sleep 0.05
+    done
+    fail "gateway not ready: $(curl -s "$base/readyz")"
+}
+
+# stop_gateway: SIGTERM; the gateway must exit 0.
+stop_gateway() {
+    kill -TERM "$gateway_pid"
+    wait "$gateway_pid" || fail "gateway exited with an error on SIGTERM"
+    gateway_pid=""
+}
+
+# udp_batch SEQ VALUES...: one datagram from device "udp-dev", sensor $udp_sensor (default 7),
+# one reading per value.
+udp_batch() {
+    local s=$1 text=""
+    shift
+    for v in "$@"; do text+="readings { sensor_id: ${udp_sensor:-7} value: $v } "; done
+    printf 'device: "udp-dev"\nsequence: %s\nboot_epoch: 1\n%s\n' "$s" "$text" |
+        protoc --encode=roda.v1.Batch -I "$proto_dir" "$proto_dir/roda.proto" > "$work/udp.bin"
+    cat "$work/udp.bin" > "/dev/udp/127.0.0.1/$udp_port"
+}
+
+metric() { # metric 'NAME{LABELS}' : its value on /metrics (empty if absent)
+    curl -s "$base/metrics" | awk -v n="$1" '$1 == n { print $2 }'
+}
+
+# wait_metric 'NAME{LABELS}' VALUE: waits (10 s at most) until the sample has that value.
+wait_metric() {
+    for _ in $(seq 200); do
+        [ "$(metric "$1")" = "$2" ] && return 0
+        sleep 0.05
+    done
+    fail "$1 is '$(metric "$1")', expected $2"
+}
+
+# wait_count FILE PATTERN COUNT: waits (10 s at most) for COUNT lines matching PATTERN.
+wait_count() {
+    for _ in $(seq 200); do
+        [ "$(grep -c -- "$2" "$1" 2> /dev/null || true)" -ge "$3" ] && return 0
+        sleep 0.05
+    done
+    fail "$(grep -c -- "$2" "$1" 2> /dev/null || true) lines '$2' in $1, expected $3"
+}
+
