@@ -51,6 +51,20 @@ static roda_result_t make_journal(const roda_engine_t *engine, uint64_t capacity
     return roda_journal_create(&config, out);
 }
 
+static roda_result_t make_input_journal(const roda_engine_t *engine, roda_journal_t **out)
+{
+    const roda_engine_config_t *e = &engine->config;
+    roda_journal_config_t config = {.capacity = e->input_capacity,
+                                    .record_size = e->input_record_size,
+                                    .max_readers = 1 + e->input_readers,
+                                    .policy = e->input_policy,
+                                    .idle = e->idle,
+                                    .directory = e->input_directory,
+                                    .segment_records = e->input_segment_records,
+                                    .retained_segments = e->input_retained_segments};
+    return roda_journal_create(&config, out);
+}
+
 roda_result_t roda_engine_create(const roda_engine_config_t *config, roda_engine_t **out)
 {
     if (config == NULL || out == NULL)
@@ -68,9 +82,7 @@ roda_result_t roda_engine_create(const roda_engine_config_t *config, roda_engine
     if (idle->spins == 0 && idle->yields == 0 && idle->sleep_us == 0)
         engine->config.idle = RODA_IDLE_DEFAULT;
     /* The first stage (or the receiver) reads the input, plus the caller's own readers. */
-    roda_result_t result =
-        make_journal(engine, config->input_capacity, config->input_record_size,
-                     config->input_policy, 1 + config->input_readers, &engine->input);
+    roda_result_t result = make_input_journal(engine, &engine->input);
     if (result != RODA_SUCCESS) {
         free(engine);
         return result;

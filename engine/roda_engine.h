@@ -57,11 +57,17 @@ typedef struct roda_engine_config {
     uint32_t input_record_size; /* multiple of 8 */
     uint64_t input_capacity;    /* records, power of two */
     roda_journal_policy_t input_policy;
-    uint32_t input_readers;    /* extra gating readers the caller opens on the input */
-    uint64_t default_capacity; /* stage outputs with output_capacity 0; 0 means 64 Ki */
-    uint64_t max_batch;        /* records a stage takes per batch; 0 means 1024 */
-    bool receive;              /* open the receiver on the last journal (try_receive) */
-    roda_idle_config_t idle;   /* zero means RODA_IDLE_DEFAULT */
+    uint32_t input_readers; /* extra gating readers the caller opens on the input */
+    /* File-backed input (optional): the input journal's segment files live here, so what was
+     * sent is an audit trail that survives the process (roda_journal.h, file backing). NULL:
+     * anonymous memory. A directory holding segments continues after their last record. */
+    const char *input_directory;
+    uint64_t input_segment_records;   /* records per segment file (see roda_journal_config_t) */
+    uint32_t input_retained_segments; /* segment files kept on disk */
+    uint64_t default_capacity;        /* stage outputs with output_capacity 0; 0 means 64 Ki */
+    uint64_t max_batch;               /* records a stage takes per batch; 0 means 1024 */
+    bool receive;                     /* open the receiver on the last journal (try_receive) */
+    roda_idle_config_t idle;          /* zero means RODA_IDLE_DEFAULT */
 } roda_engine_config_t;
 
 typedef struct roda_stage_stats {

@@ -26,3 +26,8 @@ target_link_libraries(roda_gateway_lib PUBLIC roda_daemon roda_ingest)
 add_executable(roda-gateway ${CMAKE_CURRENT_LIST_DIR}/roda_gateway.c)
 target_link_libraries(roda-gateway PRIVATE roda_gateway_lib)
 target_compile_definitions(roda-gateway PRIVATE RODA_VERSION="${PROJECT_VERSION}")
+
+# roda-audit: reads the input journal's segment files (journal.directory) again.
+add_executable(roda-audit ${CMAKE_CURRENT_LIST_DIR}/roda_audit.c)
+target_link_libraries(roda-audit PRIVATE roda)
+target_include_directories(roda-audit PRIVATE ${CMAKE_CURRENT_LIST_DIR})

@@ -77,6 +77,8 @@ static const field_t fields[] = {
     NUM("journal", "summary_capacity", F_POW2, journal.summary_capacity, 1024, 1ull << 30),
     NUM("journal", "alert_capacity", F_POW2, journal.alert_capacity, 64, 1ull << 30),
     TEXT("journal", "directory", journal.directory),
+    NUM("journal", "segment_records", F_POW2, journal.segment_records, 512, 1ull << 30),
+    U32("journal", "retained_segments", journal.retained_segments, 2, 1000000),
     U32("limits", "max_sensors", limits.max_sensors, 1, 100000000),
     U32("limits", "max_devices", limits.max_devices, 1, 10000000),
     U32("limits", "max_rules", limits.max_rules, 1, RODA_RULES_MAX),
@@ -211,6 +213,8 @@ void roda_config_defaults(roda_config_t *c)
     c->journal.input_capacity = 1u << 20;
     c->journal.summary_capacity = 1u << 20;
     c->journal.alert_capacity = 1u << 16;
+    c->journal.segment_records = 1u << 18;
+    c->journal.retained_segments = 16;
     c->limits.max_sensors = 100000;
     c->limits.max_devices = 10000;
     c->limits.max_rules = 16;

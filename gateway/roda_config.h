@@ -5,7 +5,7 @@
  *
  *   [gateway]   log_level, ewma_alpha, stale_tick
  *   [journal]   input_capacity, summary_capacity, alert_capacity (records, powers of two),
- *               directory (empty: anonymous memory)
+ *               directory (empty: anonymous memory), segment_records, retained_segments
  *   [limits]    max_sensors, max_devices, max_rules, max_sse_clients, max_series,
  *               series_staleness, recent_alerts
  *   [http]      bind, port, max_connections, connection_timeout, sse_heartbeat, request_memory
@@ -68,7 +68,9 @@ typedef struct roda_config {
         uint64_t input_capacity;
         uint64_t summary_capacity;
         uint64_t alert_capacity;
-        char directory[RODA_CONFIG_PATH_MAX]; /* "" = anonymous memory */
+        char directory[RODA_CONFIG_PATH_MAX]; /* input journal's segment files; "" = memory */
+        uint64_t segment_records;             /* with directory: records per segment file */
+        uint32_t retained_segments;           /* with directory: segment files kept on disk */
     } journal;
 
     /* [limits] */

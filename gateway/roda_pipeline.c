@@ -245,10 +245,13 @@ static roda_result_t device_pattern(const roda_config_t *c, char *out, size_t si
 bool roda_pipeline_check(const roda_config_t *c, char *why, size_t size)
 {
     char pattern[RODA_CONFIG_TEXT_MAX + 16];
-    if (c->journal.directory[0] != '\0') {
+    if (c->journal.directory[0] != '\0' &&
+        (c->journal.segment_records > c->journal.input_capacity / 2 ||
+         c->journal.retained_segments < c->journal.input_capacity / c->journal.segment_records)) {
         snprintf(why, size,
-                 "journal.directory: file-backed journals are not supported by the "
-                 "stage engine yet; leave it empty");
+                 "journal.segment_records: with journal.directory, the input journal needs at "
+                 "least 2 segments (segment_records <= input_capacity / 2) and "
+                 "retained_segments >= input_capacity / segment_records");
         return false;
     }
     if (c->mqtt.enabled && c->mqtt.device_from == RODA_DEVICE_FROM_TOPIC &&
@@ -344,6 +347,9 @@ static roda_result_t build(roda_pipeline_t *p)
         .input_record_size = sizeof(roda_reading_t),
         .input_capacity = c->journal.input_capacity,
         .input_policy = RODA_JOURNAL_REJECT,
+        .input_directory = c->journal.directory[0] != '\0' ? c->journal.directory : NULL,
+        .input_segment_records = c->journal.segment_records,
+        .input_retained_segments = c->journal.retained_segments,
     };
     r = roda_engine_create(&ec, &p->engine);
     if (r != RODA_SUCCESS)

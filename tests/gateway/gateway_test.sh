@@ -7,12 +7,15 @@
 # promtool; /sensors/{id}; SSE resume with Last-Event-ID and the gap event of a resume the
 # journal no longer holds; SIGHUP keeps per-sensor state and applies a changed threshold, and
 # refuses an invalid file or a change that needs a restart; alerts published while the broker
-# is down are counted as dropped and publishing resumes when it is back; a stale rule fires and resolves; SIGTERM under load loses nothing accepted.
-# Usage: gateway_test.sh RODA_GATEWAY PROTO_DIR RODA_FLEET
+# is down are counted as dropped and publishing resumes when it is back; a stale rule fires and
+# resolves; SIGTERM under load loses nothing accepted; with journal.directory the accepted
+# readings are an audit trail (roda-audit) that a restart continues.
+# Usage: gateway_test.sh RODA_GATEWAY PROTO_DIR RODA_FLEET RODA_AUDIT
 set -euo pipefail
 gateway=$1
 proto_dir=$2
 fleet=$3
+audit=$4
 source "$(dirname "$0")/lib.sh"
 
 # write_config FILE THRESHOLD [EXTRA-HTTP-PORT]: the test configuration; rule "hot" fires above
@@ -88,11 +91,13 @@ if "$gateway" -c "$work/bad.conf" 2> "$work/bad_start.out"; then
     fail "gateway started with a bad config"
 fi
 grep -q 'line=2 field="http.port"' "$work/bad_start.out" || fail "start error not logged with its field"
-printf '[journal]\ndirectory = /tmp\n' > "$work/dir.conf"
+printf '[journal]\ninput_capacity = 4096\ndirectory = %s\nsegment_records = 4096\n' "$work/trail" \
+    > "$work/dir.conf"
 if "$gateway" -c "$work/dir.conf" --check-config > /dev/null 2> "$work/dir.out"; then
-    fail "journal.directory accepted"
+    fail "a file-backed input journal of one segment accepted"
 fi
-grep -q "^$work/dir.conf: journal.directory: " "$work/dir.out" || fail "journal.directory error"
+grep -q "^$work/dir.conf: journal.segment_records: " "$work/dir.out" ||
+    fail "journal.segment_records error: $(cat "$work/dir.out")"
 "$gateway" --version | grep -q '^roda-gateway ' || fail "--version"
 "$gateway" --help | grep -q -- '--check-config' || fail "--help"
 
@@ -235,4 +240,35 @@ rules=$(sed -n 's/.*rules_consumed=\([0-9]*\).*/\1/p' <<< "$line")
 [ "$accepted" = "$consumed" ] && [ "$consumed" = "$summaries" ] && [ "$summaries" = "$rules" ] ||
     fail "lost in the drain: $line"
 echo "drained: $line"
+
+echo "== 11. journal.directory: the input journal is an audit trail that survives restarts"
+audit_dir="$work/audit"
+write_config "$work/audit.conf" 1000000
+sed -i "s|^alert_capacity = 1024|alert_capacity = 1024\ndirectory = $audit_dir\nsegment_records = 4096\nretained_segments = 64|" \
+    "$work/audit.conf"
+# accepted_after_run NAME: starts the gateway, sends 300 batches of 32 readings over UDP, stops it
+# and prints how many readings it accepted.
+accepted_after_run() {
+    start_gateway "$1" "$work/audit.conf"
+    "$fleet" --udp "127.0.0.1:$udp_port" --devices 10 --sensors 4 --batch 32 --rate 3000 \
+        --count 300 --boot-epoch "$2" > "$work/$1.fleet" 2>&1 || fail "fleet failed"
+    sleep 0.5
+    stop_gateway
+    sed -n 's/.*msg="stopped".*readings_accepted=\([0-9]*\).*/\1/p' "$log"
+}
+first_run=$(accepted_after_run audit1 1)
+second_run=$(accepted_after_run audit2 2)
+[ "$first_run" -gt 0 ] && [ "$second_run" -gt 0 ] || fail "no readings accepted: $first_run $second_run"
+summary=$("$audit" "$audit_dir") || fail "roda-audit failed on a good trail"
+[ "$summary" = "first=0 end=$((first_run + second_run)) readings=$((first_run + second_run))" ] ||
+    fail "audit trail: '$summary', expected $first_run + $second_run readings"
+"$audit" "$audit_dir" --print > "$work/audit.txt" || fail "roda-audit --print failed"
+head -1 "$work/audit.txt" | grep -Eq '^position=0 sensor=[0-9]+ value=' || fail "roda-audit --print"
+[ "$(grep -c '^position=' "$work/audit.txt")" = "$((first_run + second_run))" ] ||
+    fail "roda-audit --print: not one line per reading"
+echo "audit trail: $summary"
+segment=$(ls "$audit_dir"/*.rjs | head -1)
+truncate -s 100 "$segment"
+"$audit" "$audit_dir" > /dev/null 2> "$work/audit.err" && fail "roda-audit accepted a truncated segment"
+grep -q RODA_ERROR_CORRUPT "$work/audit.err" || fail "truncated segment: $(cat "$work/audit.err")"
 echo "PASS"

@@ -4,6 +4,7 @@
 #include <check.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -281,6 +282,69 @@ START_TEST(an_idle_stage_ticks_and_its_tick_output_is_delivered)
 }
 END_TEST
 
+/* Sends `count` numbers starting at `first` through a one-stage engine with a file-backed input,
+ * receiving them all; returns the input's write position afterwards. */
+static uint64_t run_file_backed(const char *directory, uint64_t first, uint64_t count)
+{
+    roda_engine_config_t config = {.input_record_size = sizeof(number_t),
+                                   .input_capacity = 1024,
+                                   .input_policy = RODA_JOURNAL_BLOCK,
+                                   .receive = true,
+                                   .input_directory = directory,
+                                   .input_segment_records = 256,
+                                   .input_retained_segments = 16};
+    roda_engine_t *engine = NULL;
+    ck_assert_int_eq(roda_engine_create(&config, &engine), RODA_SUCCESS);
+    running_sum_t sum = {0};
+    roda_stage_config_t stage = {.batch = total_batch,
+                                 .context = &sum,
+                                 .output_record_size = sizeof(number_t),
+                                 .output_capacity = 4096,
+                                 .cpu = -1};
+    ck_assert_int_eq(roda_engine_add_stage(engine, &stage), RODA_SUCCESS);
+    ck_assert_int_eq(roda_engine_start(engine), RODA_SUCCESS);
+    for (uint64_t i = 0; i < count; i++)
+        ck_assert_int_eq(roda_engine_send(engine, &(number_t){.sequence = first + i, .value = 1}),
+                         RODA_SUCCESS);
+    roda_engine_stop(engine);
+    number_t out;
+    uint64_t received = 0;
+    while (roda_engine_try_receive(engine, &out) == RODA_RECEIVED)
+        ck_assert_uint_eq(out.value, ++received);
+    ck_assert_uint_eq(received, count);
+    roda_journal_stats_t stats;
+    roda_journal_stats(roda_engine_input(engine), &stats);
+    roda_engine_destroy(engine);
+    return stats.write_position;
+}
+
+START_TEST(a_file_backed_input_is_an_audit_trail_across_restarts)
+{
+    char directory[] = "/tmp/roda-engine-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(directory));
+    ck_assert_uint_eq(run_file_backed(directory, 0, 1000), 1000);
+    /* A second engine on the same directory continues after the first one's records. */
+    ck_assert_uint_eq(run_file_backed(directory, 1000, 500), 1500);
+    /* Everything sent by both is there to read again, in order. */
+    roda_journal_replay_t *replay = NULL;
+    ck_assert_int_eq(roda_journal_open_readonly(directory, &replay), RODA_SUCCESS);
+    ck_assert_uint_eq(roda_journal_replay_first(replay), 0);
+    ck_assert_uint_eq(roda_journal_replay_end(replay), 1500);
+    roda_journal_view_t view;
+    uint64_t next = 0, count;
+    while ((count = roda_journal_replay_next(replay, 100, &view)) > 0) {
+        const number_t *records = view.run[0];
+        for (uint64_t i = 0; i < count; i++)
+            ck_assert_uint_eq(records[i].sequence, next++);
+    }
+    ck_assert_uint_eq(next, 1500);
+    roda_journal_replay_close(replay);
+    char command[64];
+    snprintf(command, sizeof(command), "rm -rf %s", directory);
+    ck_assert_int_eq(system(command), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("engine");
@@ -292,6 +356,7 @@ int main(void)
     tcase_add_test(tc, bad_parameters_and_states_are_refused);
     tcase_add_test(tc, pinning_to_a_missing_cpu_fails_cleanly);
     tcase_add_test(tc, an_idle_stage_ticks_and_its_tick_output_is_delivered);
+    tcase_add_test(tc, a_file_backed_input_is_an_audit_trail_across_restarts);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);

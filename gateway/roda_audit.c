@@ -1,0 +1,56 @@
+/* roda_audit.c - roda-audit: reads the audit trail a gateway wrote with journal.directory set (the
+ * input journal's segment files), while the gateway runs or after it stopped or crashed.
+ *
+ *   roda-audit DIRECTORY [--print]
+ *
+ * Prints the retained positions and the number of readings; with --print, one line per reading.
+ * Every segment file is checked first (roda_journal_open_readonly): a wrong, truncated or
+ * corrupt file is an error, exit status 1. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "roda_journal.h"
+#include "roda_reading.h"
+
+static void print_reading(uint64_t position, const roda_reading_t *r)
+{
+    printf("position=%" PRIu64 " sensor=%" PRIu64 " value=%.17g device_time_us=%" PRId64
+           " device=%" PRIu32 " quality=%u input=%s\n",
+           position, r->sensor_id, r->value, r->device_time_us, r->device, (unsigned)r->quality,
+           r->input == RODA_INPUT_MQTT ? "mqtt" : "udp");
+}
+
+int main(int argc, char **argv)
+{
+    int print = argc == 3 && strcmp(argv[2], "--print") == 0;
+    if (argc < 2 || argc > 3 || (argc == 3 && !print) || strcmp(argv[1], "--help") == 0) {
+        fprintf(stderr, "usage: roda-audit DIRECTORY [--print]\n");
+        return 2;
+    }
+    roda_journal_replay_t *replay = NULL;
+    roda_result_t result = roda_journal_open_readonly(argv[1], &replay);
+    if (result != RODA_SUCCESS) {
+        fprintf(stderr, "roda-audit: %s: %s (is it a gateway's journal.directory?)\n", argv[1],
+                roda_result_str(result));
+        return 1;
+    }
+    if (roda_journal_replay_record_size(replay) != sizeof(roda_reading_t)) {
+        fprintf(stderr, "roda-audit: %s: records of %u bytes, not gateway readings (%zu)\n",
+                argv[1], roda_journal_replay_record_size(replay), sizeof(roda_reading_t));
+        roda_journal_replay_close(replay);
+        return 1;
+    }
+    uint64_t first = roda_journal_replay_first(replay), readings = 0, count;
+    roda_journal_view_t view;
+    while ((count = roda_journal_replay_next(replay, 4096, &view)) > 0) {
+        const roda_reading_t *records = view.run[0];
+        for (uint64_t i = 0; print && i < count; i++)
+            print_reading(view.position + i, &records[i]);
+        readings += count;
+    }
+    printf("first=%" PRIu64 " end=%" PRIu64 " readings=%" PRIu64 "\n", first,
+           roda_journal_replay_end(replay), readings);
+    roda_journal_replay_close(replay);
+    return 0;
+}
