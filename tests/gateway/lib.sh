@@ -26,36 +26,8 @@ fail() {
     exit 1
 }
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-broker_port=$(free_port)
-cat > "$work/mosquitto.conf" << CONF
-user $(id -un)
-listener $broker_port 127.0.0.1
-allow_anonymous true
-persistence false
-max_queued_messages 1000000
-set_tcp_nodelay true
-log_dest file $work/mosquitto.log
-CONF
-
-start_broker() {
-    mosquitto -c "$work/mosquitto.conf" &
-    broker_pid=$!
-    for _ in $(seq 200); do
-        (exec 3<> "/dev/tcp/127.0.0.1/$broker_port") 2> /dev/null && return 0
-        sleep 0.05
-    done
-    fail "broker did not start"
-}
-
-stop_broker() {
-    kill "$broker_pid"
-    wait "$broker_pid" || true
-    broker_pid=""
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/broker.sh"
+broker_config false
 
 # start_gateway NAME CONFIG: starts the gateway, waits for its "started" line and /readyz.
 start_gateway() {

@@ -35,38 +35,9 @@ fail() {
     exit 1
 }
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-
-# The broker must never drop silently: max_queued_messages is raised far above what a test
-# queues (mosquitto 2.0's default of 1000 drops QoS 1 messages for a slow subscriber), and
-# persistence keeps queued messages across broker restarts.
-cat > "$work/mosquitto.conf" <<CONF
-user $(id -un)
-listener $port 127.0.0.1
-allow_anonymous true
-persistence true
-persistence_location $work/
-max_queued_messages 1000000
-max_inflight_messages 0
-set_tcp_nodelay true
-log_dest file $work/mosquitto.log
-CONF
-
-start_broker() {
-    mosquitto -c "$work/mosquitto.conf" &
-    broker_pid=$!
-    for _ in $(seq 200); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-        sleep 0.05
-    done
-    fail "broker did not start"
-}
-
-stop_broker() {
-    kill "$broker_pid"
-    wait "$broker_pid" || true
-    broker_pid=""
-}
+source "$(dirname "$0")/../lib/broker.sh"
+broker_config true
+port=$broker_port
 
 # start_probe NAME ARGS...: the gateway, MQTT on the test broker, UDP on an ephemeral port.
 start_probe() {
