@@ -20,8 +20,9 @@ void roda_alert_out_json(const roda_alert_names_t *names, const roda_alert_t *al
                          roda_json_t *json)
 {
     char rule[RODA_RULE_NAME_MAX];
-    if (!names->rule(names->context, alert->rule, rule, sizeof rule))
-        snprintf(rule, sizeof rule, "rule-%u", (unsigned)alert->rule);
+    if (!names->rule(names->context, alert->rule, alert->generation, rule, sizeof rule))
+        snprintf(rule, sizeof rule, "rule-%u@%u", (unsigned)alert->rule,
+                 (unsigned)alert->generation);
     roda_alert_json(alert, id, rule, names->device(names->context, alert->device), json);
 }
 
@@ -161,8 +162,10 @@ static roda_sse_next_t stream_next(void *context, void *cursor, roda_sse_event_t
     case CURSOR_ALERT:
         break;
     }
-    if (!stream->names.rule(stream->names.context, alert->rule, event->rule, sizeof event->rule))
-        snprintf(event->rule, sizeof event->rule, "rule-%u", (unsigned)alert->rule);
+    if (!stream->names.rule(stream->names.context, alert->rule, alert->generation, event->rule,
+                            sizeof event->rule))
+        snprintf(event->rule, sizeof event->rule, "rule-%u@%u", (unsigned)alert->rule,
+                 (unsigned)alert->generation);
     copy_name(event->severity, sizeof event->severity,
               roda_severity_name((roda_severity_t)alert->severity));
     copy_name(event->device, sizeof event->device,

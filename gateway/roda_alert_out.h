@@ -54,7 +54,8 @@
 typedef struct roda_alert_names {
     void *context;
     /* Copies the name of rule `rule` (< RODA_RULE_NAME_MAX bytes) into buf; false if unknown. */
-    bool (*rule)(void *context, uint32_t rule, char *buf, size_t size);
+    /* The name of `rule` in rule set `generation` (the alert's own fields). */
+    bool (*rule)(void *context, uint32_t rule, uint16_t generation, char *buf, size_t size);
     /* The device's name, NULL when unknown. */
     const char *(*device)(void *context, uint32_t device);
 } roda_alert_names_t;

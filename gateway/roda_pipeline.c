@@ -193,15 +193,10 @@ static const char *device_name(void *context, uint32_t device)
     return roda_devices_name(roda_ingest_devices(p->ingest), device);
 }
 
-static bool rule_name(void *context, uint32_t rule, char *buf, size_t size)
+static bool rule_name(void *context, uint32_t rule, uint16_t generation, char *buf, size_t size)
 {
     roda_pipeline_t *p = context;
-    roda_rule_t copy;
-    roda_rule_stats_t stats;
-    if (roda_rules_snapshot(p->rules.rules, rule, &copy, &stats) != RODA_SUCCESS)
-        return false;
-    snprintf(buf, size, "%s", copy.name);
-    return true;
+    return roda_rules_name(p->rules.rules, rule, generation, buf, size);
 }
 
 /* ---- Create / start / stop ------------------------------------------------------------------ */

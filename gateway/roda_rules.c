@@ -9,6 +9,7 @@
 #include <fnmatch.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,8 +54,12 @@ struct roda_rules {
     uint32_t tick_cursor;
     roda_rules_device_name_fn device_name;
     void *context;
-    pthread_mutex_t lock; /* rules[] and counters[] against snapshot readers during reload */
+    pthread_mutex_t lock; /* rules[], counters[] and names against readers during reload */
     roda_rule_t *rules;   /* [max_rules] */
+    uint16_t generation;  /* of rules[]: +1 per reload */
+    /* Names of the last RODA_RULES_NAME_HISTORY generations: [generation % history][max_rules]. */
+    char (*names)[RODA_RULE_NAME_MAX];
+    uint32_t name_counts[RODA_RULES_NAME_HISTORY];
     counters_t *counters; /* [max_rules] */
     pair_t *pairs;        /* [max_sensors][max_rules] */
     pair_t *row;          /* [max_rules]: reload's scratch row */
@@ -153,9 +158,20 @@ static void count_stale(roda_rules_t *r)
         r->stale_rules += r->rules[i].kind == RODA_RULE_STALE;
 }
 
+/* Records the names of the current rule set under its generation (the caller holds the lock or
+ * is create). */
+static void remember_names(roda_rules_t *r)
+{
+    uint32_t slot = r->generation % RODA_RULES_NAME_HISTORY;
+    for (uint32_t i = 0; i < r->count; i++)
+        memcpy(r->names[(size_t)slot * r->max_rules + i], r->rules[i].name, RODA_RULE_NAME_MAX);
+    r->name_counts[slot] = r->count;
+}
+
 /* Frees what create allocated (any of it may be NULL); the lock is the caller's business. */
 static void free_rules(roda_rules_t *r)
 {
+    free(r->names);
     free(r->rules);
     free(r->counters);
     free(r->pairs);
@@ -180,8 +196,9 @@ roda_result_t roda_rules_create(const roda_rule_t *rules, uint32_t count, uint32
     r->pairs = calloc((size_t)max_sensors * max_rules, sizeof *r->pairs);
     r->row = calloc(max_rules, sizeof *r->row);
     r->sensors = calloc(max_sensors, sizeof *r->sensors);
+    r->names = calloc((size_t)RODA_RULES_NAME_HISTORY * max_rules, sizeof *r->names);
     if (r->rules == NULL || r->counters == NULL || r->pairs == NULL || r->row == NULL ||
-        r->sensors == NULL || pthread_mutex_init(&r->lock, NULL) != 0) {
+        r->sensors == NULL || r->names == NULL || pthread_mutex_init(&r->lock, NULL) != 0) {
         free_rules(r);
         return RODA_ERROR_NOMEM;
     }
@@ -191,6 +208,7 @@ roda_result_t roda_rules_create(const roda_rule_t *rules, uint32_t count, uint32
     memcpy(r->rules, rules, count * sizeof *rules);
     r->count = count;
     r->max_rules = max_rules;
+    remember_names(r);
     r->max_sensors = max_sensors;
     r->device_name = device_name;
     r->context = context;
@@ -270,6 +288,8 @@ roda_result_t roda_rules_reload(roda_rules_t *r, const roda_rule_t *new_rules, u
     }
     memcpy(r->rules, new_rules, count * sizeof *new_rules);
     r->count = count;
+    r->generation++;
+    remember_names(r);
     pthread_mutex_unlock(&r->lock);
     count_stale(r);
     r->tick_cursor = 0;
@@ -331,6 +351,7 @@ static void emit(roda_rules_t *r, sink_t *sink, uint32_t index, roda_alert_state
     a->device = sensor->device;
     a->suppressed = suppressed;
     a->rule = (uint16_t)index;
+    a->generation = r->generation;
     a->kind = (uint8_t)rule->kind;
     a->severity = (uint8_t)rule->severity;
     a->state = (uint8_t)state;
@@ -480,6 +501,18 @@ uint32_t roda_rules_count(const roda_rules_t *r)
 const roda_rule_t *roda_rules_get(const roda_rules_t *r, uint32_t index)
 {
     return index < r->count ? &r->rules[index] : NULL;
+}
+
+bool roda_rules_name(roda_rules_t *r, uint32_t index, uint16_t generation, char *buf, size_t size)
+{
+    pthread_mutex_lock(&r->lock);
+    uint32_t slot = generation % RODA_RULES_NAME_HISTORY;
+    bool known = (uint16_t)(r->generation - generation) < RODA_RULES_NAME_HISTORY &&
+                 index < r->name_counts[slot];
+    if (known)
+        snprintf(buf, size, "%s", r->names[(size_t)slot * r->max_rules + index]);
+    pthread_mutex_unlock(&r->lock);
+    return known;
 }
 
 roda_result_t roda_rules_snapshot(roda_rules_t *r, uint32_t index, roda_rule_t *rule,

@@ -110,11 +110,12 @@ typedef struct roda_alert {
     uint64_t ingest_time_ns; /* ingest time of that reading: end-to-end latency starts there */
     uint32_t device;
     uint32_t suppressed; /* FIRING: repeats suppressed by the hold-off since the last one */
-    uint16_t rule;       /* index in the rule set */
+    uint16_t rule;       /* index in the rule set of generation `generation` */
     uint8_t kind;        /* roda_rule_kind_t */
     uint8_t severity;    /* roda_severity_t */
     uint8_t state;       /* roda_alert_state_t */
-    uint8_t reserved[3];
+    uint8_t reserved;
+    uint16_t generation; /* the rule set's generation (+1 per reload) when the alert was made */
 } roda_alert_t;
 
 _Static_assert(sizeof(roda_alert_t) == 64, "roda_alert_t is a 64-byte journal record");
@@ -178,6 +179,14 @@ const roda_rule_t *roda_rules_get(const roda_rules_t *rules, uint32_t index);
  * past the current count. Loop from 0 until it fails to walk the set. */
 roda_result_t roda_rules_snapshot(roda_rules_t *rules, uint32_t index, roda_rule_t *rule,
                                   roda_rule_stats_t *stats);
+
+/* The name rule `index` had in rule set `generation` (an alert's rule and generation): a reload
+ * may reorder rules, and alerts made before it are still in the journal. Names of the last
+ * RODA_RULES_NAME_HISTORY generations are kept; false for an older generation or a bad index.
+ * Any thread. */
+#define RODA_RULES_NAME_HISTORY 8u
+bool roda_rules_name(roda_rules_t *rules, uint32_t index, uint16_t generation, char *buf,
+                     size_t size);
 /* Summaries with an index >= max_sensors, and alerts that did not fit in `out`. Any thread. */
 uint64_t roda_rules_bad_index(const roda_rules_t *rules);
 uint64_t roda_rules_lost_output(const roda_rules_t *rules);

@@ -331,6 +331,37 @@ START_TEST(reload_keeps_state_of_unchanged_rules)
 }
 END_TEST
 
+START_TEST(alerts_keep_their_rule_name_across_a_reordering_reload)
+{
+    roda_rule_t defs[2] = {rule("hot", RODA_RULE_ABOVE, 80), rule("cold", RODA_RULE_BELOW, 0)};
+    roda_rules_t *r = make(defs, 2);
+    roda_summary_t a = sum(7, -5, 1);
+    ck_assert_uint_eq(roda_rules_evaluate(r, 3, &a, NULL, out, 4), 1);
+    roda_alert_t before = out[0]; /* "cold", index 1, generation 0: still in the journal */
+    ck_assert_uint_eq(before.rule, 1);
+    /* The reload swaps the two rules: index 1 is now "hot". */
+    roda_rule_t swapped[2] = {defs[1], defs[0]};
+    ck_assert_int_eq(roda_rules_reload(r, swapped, 2, NULL), RODA_SUCCESS);
+    char name[RODA_RULE_NAME_MAX];
+    ck_assert(roda_rules_name(r, before.rule, before.generation, name, sizeof name));
+    ck_assert_str_eq(name, "cold");
+    roda_summary_t b = sum(7, 90, 2);
+    ck_assert_uint_eq(roda_rules_evaluate(r, 3, &b, &a, out, 4), 2); /* hot fires, cold resolves */
+    for (int i = 0; i < 2; i++) {
+        ck_assert_uint_eq(out[i].generation, before.generation + 1);
+        ck_assert(roda_rules_name(r, out[i].rule, out[i].generation, name, sizeof name));
+        ck_assert_str_eq(name, out[i].state == RODA_ALERT_FIRING ? "hot" : "cold");
+    }
+    /* After RODA_RULES_NAME_HISTORY more reloads the first generation's names are gone: the
+     * lookup says so rather than name the wrong rule. */
+    for (uint32_t i = 0; i < RODA_RULES_NAME_HISTORY; i++)
+        ck_assert_int_eq(roda_rules_reload(r, defs, 2, NULL), RODA_SUCCESS);
+    ck_assert(!roda_rules_name(r, before.rule, before.generation, name, sizeof name));
+    ck_assert(!roda_rules_name(r, 99, 0, name, sizeof name)); /* no such index */
+    roda_rules_destroy(r);
+}
+END_TEST
+
 START_TEST(reload_counts_dropped_and_refuses_bad_sets)
 {
     roda_rule_t defs[1] = {rule("hot", RODA_RULE_ABOVE, 80)};
@@ -411,6 +442,7 @@ int main(void)
     tcase_add_test(tc, holdoff_is_per_sensor);
     tcase_add_test(tc, scope_by_ids_and_glob);
     tcase_add_test(tc, reload_keeps_state_of_unchanged_rules);
+    tcase_add_test(tc, alerts_keep_their_rule_name_across_a_reordering_reload);
     tcase_add_test(tc, reload_counts_dropped_and_refuses_bad_sets);
     tcase_add_test(tc, bounds_bad_index_and_lost_output);
     tcase_add_test(tc, validation);

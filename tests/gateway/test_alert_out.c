@@ -9,10 +9,10 @@
 
 #include "roda_alert_out.h"
 
-static bool rule_name(void *context, uint32_t rule, char *buf, size_t size)
+static bool rule_name(void *context, uint32_t rule, uint16_t generation, char *buf, size_t size)
 {
     (void)context;
-    if (rule > 1)
+    if (rule > 1 || generation != 0)
         return false;
     snprintf(buf, size, "%s", rule == 0 ? "hot" : "cold");
     return true;
