@@ -1,6 +1,8 @@
 /* test_config.c - the INI configuration: a full valid file, the example config, and every kind of
  * error named by file:line:field. */
 #include <check.h>
+
+#include "roda_check.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -406,9 +408,5 @@ int main(void)
     tcase_add_test(tc, errors_are_logged);
     tcase_add_test(tc, reload_check);
     suite_add_tcase(s, tc);
-    SRunner *runner = srunner_create(s);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return roda_check_run(s);
 }

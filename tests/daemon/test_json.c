@@ -1,6 +1,8 @@
 /* test_json.c - the bounded JSON writer: nesting and commas, escaping, numbers, overflow; and the
  * alert record as JSON. */
 #include <check.h>
+
+#include "roda_check.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,9 +107,5 @@ int main(void)
     tcase_add_test(tc, overflow_is_reported);
     tcase_add_test(tc, alert_as_json);
     suite_add_tcase(s, tc);
-    SRunner *runner = srunner_create(s);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return roda_check_run(s);
 }

@@ -1,6 +1,8 @@
 /* test_log.c - the log line shape: ts, level, quoted msg, key=value tail; level filter; quoting;
  * truncation of long lines. */
 #include <check.h>
+
+#include "roda_check.h"
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,9 +104,5 @@ int main(void)
     tcase_add_test(tc, quote_and_levels);
     tcase_add_test(tc, long_line_is_cut_and_marked);
     suite_add_tcase(s, tc);
-    SRunner *runner = srunner_create(s);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return roda_check_run(s);
 }

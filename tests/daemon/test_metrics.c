@@ -1,6 +1,8 @@
 /* test_metrics.c - Prometheus text exposition: HELP/TYPE, labels and escaping, histogram, series
  * cap, a full buffer and invalid names reported, never cut lines. */
 #include <check.h>
+
+#include "roda_check.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,9 +159,5 @@ int main(void)
     tcase_add_test(tc, invalid_name_skips_family);
     tcase_add_test(tc, reset_starts_over);
     suite_add_tcase(s, tc);
-    SRunner *runner = srunner_create(s);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return roda_check_run(s);
 }

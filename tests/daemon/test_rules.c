@@ -1,6 +1,8 @@
 /* test_rules.c - alert rules against hand-computed sequences: threshold above/below, jump, rate,
  * stale, hysteresis, hold-off, resolve, scope, reload and bounds. */
 #include <check.h>
+
+#include "roda_check.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -447,9 +449,5 @@ int main(void)
     tcase_add_test(tc, bounds_bad_index_and_lost_output);
     tcase_add_test(tc, validation);
     suite_add_tcase(s, tc);
-    SRunner *runner = srunner_create(s);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return roda_check_run(s);
 }

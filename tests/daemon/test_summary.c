@@ -1,6 +1,8 @@
 /* test_summary.c - per-sensor summary: count, last, running mean, EWMA, min, max, times; and its
  * JSON and Prometheus forms. */
 #include <check.h>
+
+#include "roda_check.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,9 +95,5 @@ int main(void)
     tcase_add_test(tc, statistics);
     tcase_add_test(tc, as_json_and_metrics);
     suite_add_tcase(s, tc);
-    SRunner *runner = srunner_create(s);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return roda_check_run(s);
 }

@@ -2,6 +2,8 @@
  * lagging client, client bound, end after close, a reader racing the writer) and /alerts/recent.
  */
 #include <check.h>
+
+#include "roda_check.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,9 +230,5 @@ int main(void)
     tcase_add_test(tc, recent_fits_its_body);
     tcase_add_test(tc, reader_races_the_writer);
     suite_add_tcase(s, tc);
-    SRunner *runner = srunner_create(s);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return roda_check_run(s);
 }

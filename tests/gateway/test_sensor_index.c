@@ -1,6 +1,8 @@
 /* test_sensor_index.c - the concurrent sensor directory: bounds, lookups, and readers racing the
  * writer (run under TSan by the tsan preset). */
 #include <check.h>
+
+#include "roda_check.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -105,9 +107,5 @@ int main(void)
     tcase_add_test(tc, bounds_and_lookups);
     tcase_add_test(tc, readers_race_the_writer);
     suite_add_tcase(s, tc);
-    SRunner *runner = srunner_create(s);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return roda_check_run(s);
 }

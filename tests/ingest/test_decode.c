@@ -1,6 +1,8 @@
 /* test_decode.c - the wire decoder and the example encoder: round trips, unknown fields, every
  * class of bad input, resuming across split claims, and random bytes. */
 #include <check.h>
+
+#include "roda_check.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,9 +302,5 @@ int main(void)
     tcase_add_test(tc, encoder_reports_short_buffer);
     tcase_add_test(tc, random_bytes_never_crash);
     suite_add_tcase(suite, tc);
-    SRunner *runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return roda_check_run(suite);
 }

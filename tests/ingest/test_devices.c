@@ -1,6 +1,8 @@
 /* test_devices.c - the device registry: interning, bounds, name checks, and the sequence
  * verdicts that drive lost/duplicate counting. Also the MQTT topic pattern. */
 #include <check.h>
+
+#include "roda_check.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,9 +120,5 @@ int main(void)
     tcase_add_test(tc, sequence_verdicts);
     tcase_add_test(tc, topic_pattern);
     suite_add_tcase(suite, tc);
-    SRunner *runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return roda_check_run(suite);
 }

@@ -3,6 +3,8 @@
  * reason while the next good batch still arrives. */
 #include <arpa/inet.h>
 #include <check.h>
+
+#include "roda_check.h"
 #include <math.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -347,9 +349,5 @@ int main(void)
     tcase_add_test(tc, blocking_journal_loses_nothing);
     tcase_add_test(tc, bad_configuration_is_refused);
     suite_add_tcase(suite, tc);
-    SRunner *runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return roda_check_run(suite);
 }

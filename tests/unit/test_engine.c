@@ -2,6 +2,8 @@
  * pinning and bad parameters. Pipes here are plain inline functions (pipe components have their
  * own tests). */
 #include <check.h>
+
+#include "roda_check.h"
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -358,9 +360,5 @@ int main(void)
     tcase_add_test(tc, an_idle_stage_ticks_and_its_tick_output_is_delivered);
     tcase_add_test(tc, a_file_backed_input_is_an_audit_trail_across_restarts);
     suite_add_tcase(suite, tc);
-    SRunner *runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return roda_check_run(suite);
 }

@@ -1,5 +1,7 @@
 /* test_journal.c - the anonymous journal: bounds, wrap-around, back-pressure, several readers. */
 #include <check.h>
+
+#include "roda_check.h"
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -336,9 +338,5 @@ Suite *journal_suite(void)
 
 int main(void)
 {
-    SRunner *runner = srunner_create(journal_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return roda_check_run(journal_suite());
 }

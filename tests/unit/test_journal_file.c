@@ -1,6 +1,8 @@
 /* test_journal_file.c - the file-backed journal: geometry checks, rollover and retention, restart,
  * reopening read-only after a normal exit and after SIGKILL, and corrupt segment files. */
 #include <check.h>
+
+#include "roda_check.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -631,9 +633,5 @@ Suite *journal_file_suite(void)
 
 int main(void)
 {
-    SRunner *runner = srunner_create(journal_file_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return roda_check_run(journal_file_suite());
 }

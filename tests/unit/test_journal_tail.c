@@ -2,6 +2,8 @@
  * position still in the ring or too old, a tail across segment rolls, and under threads a fast
  * writer with a slow tail that must never take a torn record for an intact one. */
 #include <check.h>
+
+#include "roda_check.h"
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -267,9 +269,5 @@ Suite *journal_tail_suite(void)
 
 int main(void)
 {
-    SRunner *runner = srunner_create(journal_tail_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return roda_check_run(journal_tail_suite());
 }

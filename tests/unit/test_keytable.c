@@ -1,5 +1,7 @@
 /* test_keytable.c - the key table: dense indexes, the capacity bound, removal and iteration. */
 #include <check.h>
+
+#include "roda_check.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,9 +230,5 @@ Suite *keytable_suite(void)
 
 int main(void)
 {
-    SRunner *runner = srunner_create(keytable_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return roda_check_run(keytable_suite());
 }

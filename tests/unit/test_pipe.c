@@ -1,6 +1,8 @@
 /* test_pipe.c - each pipe component against hand-computed expectations, key capacity, and
  * composed pipes (init, early stop, counters). */
 #include <check.h>
+
+#include "roda_check.h"
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -514,9 +516,5 @@ Suite *pipe_suite(void)
 
 int main(void)
 {
-    SRunner *runner = srunner_create(pipe_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return roda_check_run(pipe_suite());
 }

@@ -1,6 +1,8 @@
 /* test_slots.c - the slot store: bounds, the never-written state, and readers that never see a
  * torn slot while a writer hammers the store (run under TSan in the tsan build). */
 #include <check.h>
+
+#include "roda_check.h"
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -173,9 +175,5 @@ Suite *slots_suite(void)
 
 int main(void)
 {
-    SRunner *runner = srunner_create(slots_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return roda_check_run(slots_suite());
 }
