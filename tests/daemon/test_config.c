@@ -1,13 +1,13 @@
 /* test_config.c - the INI configuration: a full valid file, the example config, and every kind of
  * error named by file:line:field. */
 #include <check.h>
-
-#include "roda_check.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "log_capture.h"
+#include "roda_check.h"
 #include "roda_config.h"
 
 static roda_config_t config;
@@ -369,18 +369,9 @@ START_TEST(errors_are_logged)
     ck_assert_int_eq(roda_config_load_string(text, "l.conf", &config, &errors),
                      RODA_ERROR_INVALID_ARG);
     int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    roda_log_set_fd(fds[1]);
+    log_capture_start(fds);
     roda_config_log_errors(&errors);
-    roda_log_set_fd(2);
-    close(fds[1]);
-    static char logged[65536];
-    size_t used = 0;
-    ssize_t n;
-    while ((n = read(fds[0], logged + used, sizeof logged - 1 - used)) > 0)
-        used += (size_t)n;
-    close(fds[0]);
-    logged[used] = '\0';
+    const char *logged = log_capture_end(fds);
     ck_assert_ptr_nonnull(strstr(logged, "level=error msg=\"config error\" file=\"l.conf\" line=2 "
                                          "field=\"http.port\" error=\"'x' is not a non-negative "
                                          "integer\" hint=\"fix the field"));

@@ -1,12 +1,11 @@
 /* test_json.c - the bounded JSON writer: nesting and commas, escaping, numbers, overflow; and the
  * alert record as JSON. */
 #include <check.h>
-
-#include "roda_check.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "roda_check.h"
 #include "roda_json.h"
 #include "roda_rules.h"
 

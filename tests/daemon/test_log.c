@@ -1,42 +1,23 @@
 /* test_log.c - the log line shape: ts, level, quoted msg, key=value tail; level filter; quoting;
  * truncation of long lines. */
 #include <check.h>
-
-#include "roda_check.h"
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "roda_check.h"
+#include "log_capture.h"
 #include "roda_log.h"
-
-/* Logs through a pipe and returns what was written. */
-static char captured[4096];
-
-static void capture_start(int fds[2])
-{
-    ck_assert_int_eq(pipe(fds), 0);
-    roda_log_set_fd(fds[1]);
-}
-
-static const char *capture_end(int fds[2])
-{
-    roda_log_set_fd(2);
-    close(fds[1]);
-    ssize_t n = read(fds[0], captured, sizeof captured - 1);
-    close(fds[0]);
-    captured[n > 0 ? n : 0] = '\0';
-    return captured;
-}
 
 START_TEST(line_shape)
 {
     int fds[2];
     char q[64];
-    capture_start(fds);
+    log_capture_start(fds);
     roda_log(RODA_LOG_ERROR, "config invalid", "file=%s line=%d hint=%s", "/etc/r.conf", 12,
              roda_log_quote(q, sizeof q, "fix it"));
-    const char *text = capture_end(fds);
+    const char *text = log_capture_end(fds);
     regex_t re;
     ck_assert_int_eq(
         regcomp(&re,
@@ -53,12 +34,12 @@ END_TEST
 START_TEST(level_filter)
 {
     int fds[2];
-    capture_start(fds);
+    log_capture_start(fds);
     roda_log_set_level(RODA_LOG_WARN);
     roda_log(RODA_LOG_INFO, "hidden", NULL);
     roda_log(RODA_LOG_WARN, "shown", NULL);
     roda_log_set_level(RODA_LOG_INFO);
-    const char *text = capture_end(fds);
+    const char *text = log_capture_end(fds);
     ck_assert_ptr_null(strstr(text, "hidden"));
     ck_assert_ptr_nonnull(strstr(text, "level=warn msg=\"shown\"\n"));
     ck_assert_int_eq(roda_log_get_level(), RODA_LOG_INFO);
@@ -87,9 +68,9 @@ START_TEST(long_line_is_cut_and_marked)
     char big[3000];
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
-    capture_start(fds);
+    log_capture_start(fds);
     roda_log(RODA_LOG_INFO, "big", "v=%s", big);
-    const char *text = capture_end(fds);
+    const char *text = log_capture_end(fds);
     ck_assert_uint_eq(strlen(text), RODA_LOG_LINE_MAX - 1);
     ck_assert_ptr_nonnull(strstr(text, " truncated=1\n"));
 }

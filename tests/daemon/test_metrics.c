@@ -1,12 +1,11 @@
 /* test_metrics.c - Prometheus text exposition: HELP/TYPE, labels and escaping, histogram, series
  * cap, a full buffer and invalid names reported, never cut lines. */
 #include <check.h>
-
-#include "roda_check.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "roda_check.h"
 #include "roda_metrics.h"
 
 static roda_metrics_t m;

@@ -1,13 +1,12 @@
 /* test_rules.c - alert rules against hand-computed sequences: threshold above/below, jump, rate,
  * stale, hysteresis, hold-off, resolve, scope, reload and bounds. */
 #include <check.h>
-
-#include "roda_check.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "roda_check.h"
 #include "roda_rules.h"
 
 #define SENSORS 8

@@ -1,11 +1,10 @@
 /* test_summary.c - per-sensor summary: count, last, running mean, EWMA, min, max, times; and its
  * JSON and Prometheus forms. */
 #include <check.h>
-
-#include "roda_check.h"
 #include <stdlib.h>
 #include <string.h>
 
+#include "roda_check.h"
 #include "roda_json.h"
 #include "roda_metrics.h"
 #include "roda_summary.h"

@@ -2,13 +2,12 @@
  * lagging client, client bound, end after close, a reader racing the writer) and /alerts/recent.
  */
 #include <check.h>
-
-#include "roda_check.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "roda_check.h"
 #include "roda_alert_out.h"
 
 static bool rule_name(void *context, uint32_t rule, uint16_t generation, char *buf, size_t size)

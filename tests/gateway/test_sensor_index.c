@@ -1,13 +1,12 @@
 /* test_sensor_index.c - the concurrent sensor directory: bounds, lookups, and readers racing the
  * writer (run under TSan by the tsan preset). */
 #include <check.h>
-
-#include "roda_check.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "roda_check.h"
 #include "roda_sensor_index.h"
 
 /* Spread-out ids, 0 and UINT64_MAX included: every key value is valid. */

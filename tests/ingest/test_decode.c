@@ -1,12 +1,11 @@
 /* test_decode.c - the wire decoder and the example encoder: round trips, unknown fields, every
  * class of bad input, resuming across split claims, and random bytes. */
 #include <check.h>
-
-#include "roda_check.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "roda_check.h"
 #include "roda_decode.h"
 #include "roda_encode.h"
 

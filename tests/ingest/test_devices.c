@@ -1,11 +1,10 @@
 /* test_devices.c - the device registry: interning, bounds, name checks, and the sequence
  * verdicts that drive lost/duplicate counting. Also the MQTT topic pattern. */
 #include <check.h>
-
-#include "roda_check.h"
 #include <stdlib.h>
 #include <string.h>
 
+#include "roda_check.h"
 #include "roda_devices.h"
 #include "roda_mqtt.h"
 

@@ -3,8 +3,6 @@
  * reason while the next good batch still arrives. */
 #include <arpa/inet.h>
 #include <check.h>
-
-#include "roda_check.h"
 #include <math.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -13,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "roda_check.h"
 #include "roda_decode.h"
 #include "roda_encode.h"
 #include "roda_ingest.h"

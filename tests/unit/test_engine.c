@@ -2,8 +2,6 @@
  * pinning and bad parameters. Pipes here are plain inline functions (pipe components have their
  * own tests). */
 #include <check.h>
-
-#include "roda_check.h"
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -11,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "roda_check.h"
 #include "roda_engine.h"
 
 typedef struct number {

@@ -1,13 +1,12 @@
 /* test_journal.c - the anonymous journal: bounds, wrap-around, back-pressure, several readers. */
 #include <check.h>
-
-#include "roda_check.h"
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "roda_check.h"
 #include "roda_journal.h"
 
 typedef struct record {

@@ -1,8 +1,6 @@
 /* test_journal_file.c - the file-backed journal: geometry checks, rollover and retention, restart,
  * reopening read-only after a normal exit and after SIGKILL, and corrupt segment files. */
 #include <check.h>
-
-#include "roda_check.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "roda_check.h"
 #include "../journal/journal_record.h"
 #include "roda_journal.h"
 #include "roda_journal_file.h"

@@ -2,8 +2,6 @@
  * position still in the ring or too old, a tail across segment rolls, and under threads a fast
  * writer with a slow tail that must never take a torn record for an intact one. */
 #include <check.h>
-
-#include "roda_check.h"
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -12,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "roda_check.h"
 #include "../journal/journal_record.h"
 #include "roda_journal.h"
 

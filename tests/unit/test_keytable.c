@@ -1,11 +1,10 @@
 /* test_keytable.c - the key table: dense indexes, the capacity bound, removal and iteration. */
 #include <check.h>
-
-#include "roda_check.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "roda_check.h"
 #include "roda_keytable.h"
 
 static uint32_t insert_new(roda_keytable_t *table, uint64_t key)

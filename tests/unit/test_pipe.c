@@ -1,11 +1,10 @@
 /* test_pipe.c - each pipe component against hand-computed expectations, key capacity, and
  * composed pipes (init, early stop, counters). */
 #include <check.h>
-
-#include "roda_check.h"
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "roda_check.h"
 #include "roda_pipe.h"
 
 typedef struct reading {

@@ -1,13 +1,12 @@
 /* test_slots.c - the slot store: bounds, the never-written state, and readers that never see a
  * torn slot while a writer hammers the store (run under TSan in the tsan build). */
 #include <check.h>
-
-#include "roda_check.h"
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "roda_check.h"
 #include "roda_slots.h"
 
 /* Seven words all derived from one counter: any mix of two writes breaks a relation. */
