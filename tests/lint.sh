@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:?usage: tests/lint.sh BUILD_DIR}
+mapfile -t includes < <(find engine gateway -type d -printf '-I%p\n')
 mapfile -t sources < <(git ls-files '*.c' '*.h' 2>/dev/null || find engine gateway proto examples tests -name '*.[ch]')
 [ ${#sources[@]} -gt 0 ] || { echo "lint: no sources"; exit 1; }
 status=0
@@ -17,7 +18,7 @@ echo "lint: cppcheck"
 # a single line for one another (false positives that vanish on the preprocessed file).
 cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
     --inline-suppr --suppress=missingIncludeSystem --suppress=ctuuninitvar \
-    --suppress=ctunullpointer -D_GNU_SOURCE -Iengine -Igateway \
+    --suppress=ctunullpointer -D_GNU_SOURCE "${includes[@]}" \
     "${sources[@]}" || status=1
 
 echo "lint: clang-tidy"
