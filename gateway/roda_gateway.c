@@ -16,10 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "roda_alert_out.h"
 #include "roda_config.h"
 #include "roda_http.h"
+#include "roda_input.h"
 #include "roda_log.h"
+#include "roda_output.h"
 #include "roda_pipeline.h"
 
 /* How long stop waits for the broker to acknowledge the last alerts. */
@@ -48,7 +49,9 @@ static bool load(const char *path, roda_config_t *config, bool to_stderr)
     memset(&errors, 0, sizeof errors);
     if (roda_config_load(path, config, &errors) == RODA_SUCCESS) {
         char why[256];
-        if (roda_pipeline_check(config, why, sizeof why))
+        uint32_t input_count;
+        const roda_input_class_t *const *inputs = roda_inputs(&input_count);
+        if (roda_pipeline_check(config, inputs, input_count, why, sizeof why))
             return true;
         if (to_stderr) {
             fprintf(stderr, "%s: %s\n", path, why);
@@ -87,18 +90,6 @@ static void log_memory_plan(const roda_config_t *config)
              (double)plan.total / 1048576.0);
 }
 
-static void publisher_metrics(void *context, roda_metrics_t *m)
-{
-    roda_alert_publisher_stats_t stats;
-    roda_alert_publisher_stats(context, &stats);
-    roda_metrics_family(m, "roda_alert_publish_total", RODA_METRIC_COUNTER,
-                        "Alerts for the MQTT alert topic: published (acknowledged) or dropped.");
-    roda_metrics_label_t published = {"result", "published"};
-    roda_metrics_u64(m, &published, 1, stats.published);
-    roda_metrics_label_t dropped = {"result", "dropped"};
-    roda_metrics_u64(m, &dropped, 1, stats.dropped);
-}
-
 /* SIGHUP: applies what can change live (rules, log level), or keeps everything. */
 static void reload(const char *path, roda_pipeline_t *pipeline)
 {
@@ -132,62 +123,27 @@ static void reload(const char *path, roda_pipeline_t *pipeline)
 
 typedef struct gateway {
     roda_pipeline_t *pipeline;
-    roda_alert_stream_t *stream;
-    roda_alert_publisher_t *publisher;
     roda_http_t *http;
+    roda_output_set_t outputs;
 } gateway_t;
 
 static void gateway_destroy(gateway_t *g)
 {
     roda_http_destroy(g->http);
-    roda_alert_publisher_destroy(g->publisher);
+    roda_output_set_destroy(&g->outputs);
     roda_pipeline_destroy(g->pipeline);
-    roda_alert_stream_destroy(g->stream);
 }
 
+/* The pipeline with the registered inputs, the HTTP server, then the registered outputs (which
+ * attach their endpoints to it). */
 static roda_result_t gateway_create(const roda_config_t *c, gateway_t *g)
 {
-    roda_result_t r = roda_pipeline_create(c, &g->pipeline);
+    uint32_t input_count, output_count;
+    const roda_input_class_t *const *inputs = roda_inputs(&input_count);
+    const roda_output_class_t *const *outputs = roda_outputs(&output_count);
+    roda_result_t r = roda_pipeline_create(c, inputs, input_count, &g->pipeline);
     if (r != RODA_SUCCESS)
         return r;
-    roda_journal_t *alerts = roda_pipeline_alert_journal(g->pipeline);
-    const roda_alert_names_t *names = roda_pipeline_names(g->pipeline);
-    r = roda_alert_stream_create(alerts, c->limits.max_sse_clients, names, &g->stream);
-    if (r == RODA_SUCCESS && c->mqtt.enabled && c->mqtt.alert_topic[0] != '\0') {
-        roda_alert_publisher_config_t pc = {
-            .host = c->mqtt.host,
-            .port = c->mqtt.port,
-            .client_id = "",
-            .topic = c->mqtt.alert_topic,
-            .qos = (int)c->mqtt.alert_qos,
-            .keepalive_s = (uint32_t)(c->mqtt.keepalive_ns / 1000000000ull),
-            .username = c->mqtt.username,
-            .password = c->mqtt.password,
-            .ca_file = c->mqtt.ca_file,
-            .cert_file = c->mqtt.cert_file,
-            .key_file = c->mqtt.key_file,
-            .reconnect_min_ms = (uint32_t)(c->mqtt.reconnect_min_ns / 1000000ull),
-            .reconnect_max_ms = (uint32_t)(c->mqtt.reconnect_max_ns / 1000000ull),
-        };
-        /* Its own session: "<client_id>-alerts", so it never takes over the input's. */
-        static char client_id[RODA_CONFIG_TEXT_MAX + 8];
-        snprintf(client_id, sizeof client_id, "%s-alerts", c->mqtt.client_id);
-        pc.client_id = client_id;
-        r = roda_alert_publisher_create(&pc, alerts, names, &g->publisher);
-        if (r != RODA_SUCCESS)
-            roda_log(RODA_LOG_ERROR, "alert publisher not created", "error=%s hint=\"%s\"",
-                     roda_result_str(r), "check mqtt.alert_topic (no wildcards) and TLS files");
-    }
-    if (r != RODA_SUCCESS)
-        return r;
-    uint32_t recent = c->limits.recent_alerts;
-    if (recent > RODA_ALERT_RECENT_MAX) {
-        roda_log(RODA_LOG_WARN, "recent alerts capped", "recent_alerts=%u served=%u hint=\"%s\"",
-                 (unsigned)recent, RODA_ALERT_RECENT_MAX,
-                 "/alerts/recent returns at most this many (one bounded JSON body); use /alerts "
-                 "with Last-Event-ID for more");
-        recent = RODA_ALERT_RECENT_MAX;
-    }
     roda_http_config_t hc = {
         .bind = c->http.bind,
         .port = c->http.port,
@@ -195,19 +151,19 @@ static roda_result_t gateway_create(const roda_config_t *c, gateway_t *g)
         .timeout_s = (uint32_t)(c->http.connection_timeout_ns / 1000000000ull),
         .max_sse_clients = c->limits.max_sse_clients,
         .sse_heartbeat_ms = (uint32_t)(c->http.sse_heartbeat_ns / 1000000ull),
-        .recent_max = recent > 0 ? recent : 1,
         .request_memory = c->http.request_memory,
         .metrics_buffer = roda_metrics_buffer_size(c->limits.max_series),
     };
-    roda_http_providers_t providers = {g->pipeline, roda_pipeline_ready, roda_pipeline_sensor_json,
-                                       roda_pipeline_recent_json,
-                                       roda_alert_stream_source(g->stream)};
+    roda_http_providers_t providers = {g->pipeline, roda_pipeline_ready,
+                                       roda_pipeline_sensor_json};
     r = roda_http_create(&hc, &providers, &g->http);
     if (r == RODA_SUCCESS)
         r = roda_http_add_metrics(g->http, roda_pipeline_metrics, g->pipeline);
-    if (r == RODA_SUCCESS && g->publisher != NULL)
-        r = roda_http_add_metrics(g->http, publisher_metrics, g->publisher);
-    return r;
+    if (r != RODA_SUCCESS)
+        return r;
+    roda_output_context_t oc = {c, roda_pipeline_alert_journal(g->pipeline),
+                                roda_pipeline_names(g->pipeline), g->http};
+    return roda_output_set_create(&g->outputs, outputs, output_count, &oc);
 }
 
 static int run(const char *path)
@@ -229,8 +185,8 @@ static int run(const char *path)
     roda_result_t r = gateway_create(&current, &g);
     if (r == RODA_SUCCESS)
         r = roda_http_start(g.http);
-    if (r == RODA_SUCCESS && g.publisher != NULL)
-        r = roda_alert_publisher_start(g.publisher);
+    if (r == RODA_SUCCESS)
+        r = roda_output_set_start(&g.outputs);
     if (r == RODA_SUCCESS)
         r = roda_pipeline_start(g.pipeline);
     if (r != RODA_SUCCESS) {
@@ -239,11 +195,13 @@ static int run(const char *path)
         gateway_destroy(&g);
         return 1;
     }
-    roda_log(RODA_LOG_INFO, "started", "http_port=%u udp_port=%u mqtt=%s alert_topic=%s rules=%u",
-             (unsigned)roda_http_port(g.http),
-             current.udp.enabled ? (unsigned)roda_pipeline_udp_port(g.pipeline, 0) : 0u,
-             current.mqtt.enabled ? "on" : "off",
-             g.publisher != NULL ? current.mqtt.alert_topic : "-", (unsigned)current.rule_count);
+    char inputs[256];
+    roda_ingest_describe(roda_pipeline_ingest(g.pipeline), inputs, sizeof inputs);
+    roda_log(RODA_LOG_INFO, "started", "http_port=%u %s alert_topic=%s rules=%u",
+             (unsigned)roda_http_port(g.http), inputs,
+             current.mqtt.enabled && current.mqtt.alert_topic[0] != '\0' ? current.mqtt.alert_topic
+                                                                          : "-",
+             (unsigned)current.rule_count);
 
     for (;;) {
         int sig = 0;
@@ -257,20 +215,17 @@ static int run(const char *path)
         break;
     }
     roda_pipeline_stop(g.pipeline);
-    if (g.publisher != NULL)
-        roda_alert_publisher_stop(g.publisher, FLUSH_MS);
+    roda_output_set_stop(&g.outputs, FLUSH_MS);
     roda_http_stop(g.http);
     roda_pipeline_totals_t t;
     roda_pipeline_totals(g.pipeline, &t);
-    roda_alert_publisher_stats_t ps = {0};
-    if (g.publisher != NULL)
-        roda_alert_publisher_stats(g.publisher, &ps);
+    char outputs[256];
+    roda_output_set_totals(&g.outputs, outputs, sizeof outputs);
     roda_log(RODA_LOG_INFO, "stopped",
              "readings_accepted=%" PRIu64 " state_consumed=%" PRIu64 " summaries=%" PRIu64
-             " sensors_refused=%" PRIu64 " rules_consumed=%" PRIu64 " alerts=%" PRIu64
-             " alerts_published=%" PRIu64 " alerts_publish_dropped=%" PRIu64,
+             " sensors_refused=%" PRIu64 " rules_consumed=%" PRIu64 " alerts=%" PRIu64 " %s",
              t.readings_accepted, t.state_consumed, t.summaries, t.sensors_refused,
-             t.rules_consumed, t.alerts, ps.published, ps.dropped);
+             t.rules_consumed, t.alerts, outputs);
     gateway_destroy(&g);
     return 0;
 }

@@ -1,18 +1,12 @@
 /* roda_reading.h - the record of the gateway's input journal: one sensor reading.
  *
- * Ingest (MQTT and UDP) decodes each protobuf reading straight into a claimed slot of the input
+ * Ingest decodes each reading of every input straight into a claimed slot of the input
  * journal in this layout; the stateful stage reads it from there. 40 bytes, a multiple of 8 as the
  * journal requires. */
 #ifndef RODA_READING_H
 #define RODA_READING_H
 
 #include <stdint.h>
-
-typedef enum roda_input_kind {
-    RODA_INPUT_MQTT = 0,
-    RODA_INPUT_UDP = 1,
-    RODA_INPUT_COUNT = 2,
-} roda_input_kind_t;
 
 typedef struct roda_reading {
     uint64_t sensor_id;      /* numeric id, unique within the fleet */
@@ -21,7 +15,7 @@ typedef struct roda_reading {
     uint64_t ingest_time_ns; /* roda_now_ns() when decoded: the start of end-to-end latency */
     uint32_t device;         /* index of the device in the ingest's device registry */
     uint16_t quality;        /* the device's quality/status flag for this reading */
-    uint8_t input;           /* roda_input_kind_t */
+    uint8_t input;           /* index of the input in roda_inputs() */
     uint8_t reserved;
 } roda_reading_t;
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "roda_alert_out.h"
+#include "roda_output_sse.h"
 #include "roda_http.h"
 #include "roda_metrics.h"
 #include "roda_reading.h"

@@ -48,6 +48,12 @@ struct roda_http {
     roda_http_config_t config;
     char bind[INET6_ADDRSTRLEN];
     roda_http_providers_t providers;
+    const roda_sse_source_t *alerts; /* NULL: /alerts answers 503 */
+    struct {
+        roda_http_recent_fn fn; /* NULL: /alerts/recent is an empty array */
+        void *context;
+        uint32_t max;
+    } recent;
     metrics_provider_t metrics_providers[RODA_HTTP_MAX_METRICS_PROVIDERS];
     uint32_t metrics_provider_count;
     struct sockaddr_storage address;
@@ -212,19 +218,18 @@ static enum MHD_Result serve_recent(roda_http_t *http, struct MHD_Connection *co
 {
     const char *limit_text =
         MHD_lookup_connection_value(connection, MHD_GET_ARGUMENT_KIND, "limit");
-    uint64_t limit = http->config.recent_max < 100 ? http->config.recent_max : 100;
-    if (limit_text != NULL &&
-        (!parse_u64(limit_text, &limit) || limit == 0 || limit > http->config.recent_max)) {
+    uint32_t max = http->recent.fn != NULL ? http->recent.max : 1;
+    uint64_t limit = max < 100 ? max : 100;
+    if (limit_text != NULL && (!parse_u64(limit_text, &limit) || limit == 0 || limit > max)) {
         char body[96];
-        snprintf(body, sizeof body, "bad limit: use ?limit=1..%" PRIu32 "\n",
-                 http->config.recent_max);
+        snprintf(body, sizeof body, "bad limit: use ?limit=1..%" PRIu32 "\n", max);
         return text(http, connection, MHD_HTTP_BAD_REQUEST, body);
     }
     char buf[RODA_HTTP_JSON_MAX];
     roda_json_t json;
     roda_json_init(&json, buf, sizeof buf);
-    if (http->providers.recent_alerts != NULL) {
-        http->providers.recent_alerts(http->providers.context, (uint32_t)limit, &json);
+    if (http->recent.fn != NULL) {
+        http->recent.fn(http->recent.context, (uint32_t)limit, &json);
     } else {
         roda_json_array_begin(&json);
         roda_json_array_end(&json);
@@ -316,7 +321,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
     (void)pos;
     sse_client_t *client = cls;
     roda_http_t *http = client->http;
-    const roda_sse_source_t *source = http->providers.alerts;
+    const roda_sse_source_t *source = http->alerts;
     uint64_t heartbeat_ns = (uint64_t)http->config.sse_heartbeat_ms * 1000000ull;
     for (;;) {
         if (client->pending_off < client->pending_len) {
@@ -370,7 +375,7 @@ static void sse_free(void *cls)
 {
     sse_client_t *client = cls;
     roda_http_t *http = client->http;
-    const roda_sse_source_t *source = http->providers.alerts;
+    const roda_sse_source_t *source = http->alerts;
     source->close(source->context, client->cursor);
     atomic_fetch_sub_explicit(&http->sse_clients, 1, memory_order_relaxed);
     release_client(client);
@@ -392,7 +397,7 @@ static bool copy_filter(struct MHD_Connection *connection, const char *key, char
 
 static enum MHD_Result serve_alerts(roda_http_t *http, struct MHD_Connection *connection)
 {
-    const roda_sse_source_t *source = http->providers.alerts;
+    const roda_sse_source_t *source = http->alerts;
     if (source == NULL)
         return text(http, connection, MHD_HTTP_SERVICE_UNAVAILABLE, "no alert stream\n");
     const char *last = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Last-Event-ID");
@@ -485,12 +490,8 @@ roda_result_t roda_http_create(const roda_http_config_t *config,
 {
     *out = NULL;
     if (config->bind == NULL || config->max_connections == 0 || config->timeout_s == 0 ||
-        config->max_sse_clients == 0 || config->sse_heartbeat_ms == 0 || config->recent_max == 0 ||
+        config->max_sse_clients == 0 || config->sse_heartbeat_ms == 0 ||
         config->request_memory < 4096)
-        return RODA_ERROR_INVALID_ARG;
-    if (providers->alerts != NULL &&
-        (providers->alerts->open == NULL || providers->alerts->next == NULL ||
-         providers->alerts->wait == NULL || providers->alerts->close == NULL))
         return RODA_ERROR_INVALID_ARG;
     roda_http_t *http = calloc(1, sizeof *http);
     if (http == NULL)
@@ -528,6 +529,30 @@ roda_result_t roda_http_create(const roda_http_config_t *config,
     pthread_mutex_init(&http->metrics_lock, NULL);
     pthread_mutex_init(&http->clients_lock, NULL);
     *out = http;
+    return RODA_SUCCESS;
+}
+
+roda_result_t roda_http_set_alerts(roda_http_t *http, const roda_sse_source_t *source)
+{
+    if (source == NULL || source->open == NULL || source->next == NULL || source->wait == NULL ||
+        source->close == NULL)
+        return RODA_ERROR_INVALID_ARG;
+    if (http->daemon != NULL)
+        return RODA_ERROR_STATE;
+    http->alerts = source;
+    return RODA_SUCCESS;
+}
+
+roda_result_t roda_http_set_recent(roda_http_t *http, roda_http_recent_fn fn, void *context,
+                                   uint32_t max)
+{
+    if (fn == NULL || max == 0)
+        return RODA_ERROR_INVALID_ARG;
+    if (http->daemon != NULL)
+        return RODA_ERROR_STATE;
+    http->recent.fn = fn;
+    http->recent.context = context;
+    http->recent.max = max;
     return RODA_SUCCESS;
 }
 

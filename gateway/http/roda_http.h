@@ -13,7 +13,7 @@
  *   /healthz          200 "ok" while the server runs.
  *   /readyz           200 "ready" or 503 with the provider's reason.
  *   /sensors/{id}     200 JSON from the sensor provider, 404 unknown sensor, 400 bad id.
- *   /alerts/recent    200 JSON array from the recent provider; ?limit=N (1 .. recent_max).
+ *   /alerts/recent    200 JSON array from the recent provider; ?limit=N (1 .. its max).
  *   /alerts           text/event-stream from the alert source; ?rule=, ?severity= (exact) and
  *                     ?device= (glob) filter; Last-Event-ID (header) or ?last_event_id= resumes.
  *
@@ -97,11 +97,10 @@ typedef struct roda_http_providers {
     bool (*ready)(void *context, char *reason, size_t size);
     /* Latest summary of a sensor as one JSON object; false: unknown sensor (404). NULL: 404. */
     bool (*sensor)(void *context, uint64_t sensor_id, roda_json_t *json);
-    /* The last `limit` alerts as one JSON array. NULL: an empty array. */
-    void (*recent_alerts)(void *context, uint32_t limit, roda_json_t *json);
-    /* The alert stream. NULL: /alerts answers 503. */
-    const roda_sse_source_t *alerts;
 } roda_http_providers_t;
+
+/* The last `limit` alerts as one JSON array (/alerts/recent). */
+typedef void (*roda_http_recent_fn)(void *context, uint32_t limit, roda_json_t *json);
 
 typedef struct roda_http_config {
     const char *bind; /* numeric IPv4 or IPv6 address, e.g. "127.0.0.1", "::1", "::" */
@@ -110,7 +109,6 @@ typedef struct roda_http_config {
     uint32_t timeout_s; /* idle connection timeout */
     uint32_t max_sse_clients;
     uint32_t sse_heartbeat_ms;
-    uint32_t recent_max;   /* largest ?limit= for /alerts/recent */
     size_t request_memory; /* MHD memory per connection (bounds URL and headers) */
     size_t metrics_buffer; /* bytes for one /metrics exposition (roda_metrics_buffer_size) */
 } roda_http_config_t;
@@ -130,6 +128,14 @@ typedef struct roda_http roda_http_t;
 /* Adds a /metrics provider (before start; at most RODA_HTTP_MAX_METRICS_PROVIDERS).
  * RODA_ERROR_TOO_MANY past that. */
 roda_result_t roda_http_add_metrics(roda_http_t *http, roda_http_metrics_fn fn, void *context);
+
+/* Serves /alerts from `source` (before start). Without one, /alerts answers 503.
+ * RODA_ERROR_INVALID_ARG (a callback missing), RODA_ERROR_STATE (started). */
+roda_result_t roda_http_set_alerts(roda_http_t *http, const roda_sse_source_t *source);
+/* Serves /alerts/recent from `fn` with ?limit=1..`max` (default min(max, 100)), before start.
+ * Without one, /alerts/recent is an empty array. RODA_ERROR_INVALID_ARG, RODA_ERROR_STATE. */
+roda_result_t roda_http_set_recent(roda_http_t *http, roda_http_recent_fn fn, void *context,
+                                   uint32_t max);
 
 /* Creates the server (allocates the metrics buffer and SSE clients); nothing is bound yet.
  * RODA_ERROR_INVALID_ARG (zero bounds, bad address), RODA_ERROR_NOMEM. */

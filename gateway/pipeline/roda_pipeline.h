@@ -1,6 +1,6 @@
 /* roda_pipeline.h - the gateway's pipeline, built from a roda_config_t:
  *
- *   ingest thread (MQTT + UDP) -> [input journal: roda_reading_t, REJECT]
+ *   ingest thread (the registered inputs) -> [input journal: roda_reading_t, REJECT]
  *     -> stage "state": per-sensor summary (RODA_STATEFUL keyed by sensor id, max_sensors keys);
  *        every new summary also goes to a slot store (latest summary per sensor for HTTP) and
  *        a new sensor is published in a concurrent directory (roda_sensor_index.h)
@@ -33,8 +33,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "roda_alert_out.h"
+#include "roda_alert_cursor.h"
 #include "roda_config.h"
+#include "roda_ingest.h"
 #include "roda_journal.h"
 #include "roda_json.h"
 #include "roda_metrics.h"
@@ -53,17 +54,21 @@ typedef struct roda_pipeline_totals {
 } roda_pipeline_totals_t;
 
 /* Checks what the pipeline needs beyond roda_config_load's checks, without allocating or binding
- * anything (for --check-config too): journal.directory must be empty (the stage engine cannot
- * back its journals with files yet) and, with mqtt.device_from = topic, the first topic must have
- * mqtt.device_topic_level before any '#'. False with "field: what is wrong" in `why`. */
-bool roda_pipeline_check(const roda_config_t *config, char *why, size_t size);
+ * anything (for --check-config too): with journal.directory, the segment geometry; and each
+ * input's own consistency (its class's configure, e.g. the MQTT device topic level). False with
+ * "field: what is wrong" in `why`. */
+bool roda_pipeline_check(const roda_config_t *config, const roda_input_class_t *const *inputs,
+                         uint32_t input_count, char *why, size_t size);
 
-/* Builds everything from `config` (copied; its strings are kept inside the pipeline). Binds the
- * UDP sockets (so a busy port fails here). Errors are logged with what to do:
+/* Builds everything from `config` (copied; its strings are kept inside the pipeline) with the
+ * input classes `inputs` (the daemon passes roda_inputs(); tests may add their own), each on as
+ * its section configures it. Binds the UDP sockets (so a busy port fails here). Errors are logged with what to do:
  * RODA_ERROR_INVALID_ARG (a setting the parts refuse, e.g. a device topic level the first topic
  * does not have, journal.directory, which the stage engine cannot back with files yet),
  * RODA_ERROR_NOMEM, RODA_ERROR_SYSTEM (UDP bind). */
-roda_result_t roda_pipeline_create(const roda_config_t *config, roda_pipeline_t **out);
+roda_result_t roda_pipeline_create(const roda_config_t *config,
+                                   const roda_input_class_t *const *inputs, uint32_t input_count,
+                                   roda_pipeline_t **out);
 
 /* Starts the stage threads, then the ingest. RODA_ERROR_SYSTEM (nothing is left running). */
 roda_result_t roda_pipeline_start(roda_pipeline_t *pipeline);
@@ -92,13 +97,12 @@ roda_result_t roda_pipeline_sensor(const roda_pipeline_t *pipeline, uint64_t sen
  * both stages running, the input journal below 90% full. */
 bool roda_pipeline_ready(void *pipeline, char *reason, size_t size);
 bool roda_pipeline_sensor_json(void *pipeline, uint64_t sensor_id, roda_json_t *json);
-void roda_pipeline_recent_json(void *pipeline, uint32_t limit, roda_json_t *json);
 /* Writes the pipeline's families (see the metrics contract): ingest, MQTT input, journals,
  * stages, alerts, latency histogram, sensors and per-sensor gauges. */
 void roda_pipeline_metrics(void *pipeline, roda_metrics_t *metrics);
 
 void roda_pipeline_totals(const roda_pipeline_t *pipeline, roda_pipeline_totals_t *totals);
-/* The UDP port of bind `i` (after create), for logs and tests. */
-uint16_t roda_pipeline_udp_port(const roda_pipeline_t *pipeline, uint32_t i);
+/* The ingest and its inputs (stats, names, descriptions for the start-up log). */
+const roda_ingest_t *roda_pipeline_ingest(const roda_pipeline_t *pipeline);
 
 #endif

@@ -10,9 +10,8 @@
 
 double roda_summary_alpha = RODA_SUMMARY_DEFAULT_ALPHA;
 
-static const char *const input_names[RODA_INPUT_COUNT] = {"mqtt", "udp"};
-
-void roda_summary_json(const roda_summary_t *s, const char *device_name, roda_json_t *json)
+void roda_summary_json(const roda_summary_t *s, const char *device_name, const char *input_name,
+                       roda_json_t *json)
 {
     roda_json_object_begin(json);
     roda_json_key(json, "sensor");
@@ -43,7 +42,7 @@ void roda_summary_json(const roda_summary_t *s, const char *device_name, roda_js
     roda_json_key(json, "quality");
     roda_json_u64(json, s->quality);
     roda_json_key(json, "input");
-    roda_json_string(json, s->input < RODA_INPUT_COUNT ? input_names[s->input] : "unknown");
+    roda_json_string(json, input_name != NULL ? input_name : "unknown");
     roda_json_object_end(json);
 }
 

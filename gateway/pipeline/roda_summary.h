@@ -32,7 +32,7 @@ typedef struct roda_summary {
     uint64_t ingest_time_ns; /* the last reading's ingest time (roda_now_ns clock) */
     uint32_t device;         /* device index (ingest's registry) of the last reading */
     uint16_t quality;        /* quality flag of the last reading */
-    uint8_t input;           /* roda_input_kind_t of the last reading */
+    uint8_t input;           /* input index (roda_inputs()) of the last reading */
     uint8_t reserved;
 } roda_summary_t;
 
@@ -95,9 +95,11 @@ static inline int roda_summary_is_fresh(const roda_summary_t *s, uint64_t now_ns
            now_ns - s->ingest_time_ns <= staleness_ns;
 }
 
-/* Writes the summary as one JSON object (for /sensors/{id}); `device_name` may be NULL. */
+/* Writes the summary as one JSON object (for /sensors/{id}); `device_name` and `input_name`
+ * (the name of the input of its last reading) may be NULL. */
 struct roda_json;
-void roda_summary_json(const roda_summary_t *s, const char *device_name, struct roda_json *json);
+void roda_summary_json(const roda_summary_t *s, const char *device_name, const char *input_name,
+                       struct roda_json *json);
 
 /* Per-sensor gauges on /metrics: one family, roda_sensor_value{device,sensor,stat}, with stat
  * last|mean|ewma, capped at `max_series` sensors (3 samples each; the rest are counted as

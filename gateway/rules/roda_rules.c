@@ -3,7 +3,6 @@
 
 #include "roda_counter.h"
 
-#include "roda_json.h"
 #include "roda_prefault.h"
 
 #include <fnmatch.h>
@@ -545,40 +544,4 @@ uint64_t roda_rules_bad_index(const roda_rules_t *r)
 uint64_t roda_rules_lost_output(const roda_rules_t *r)
 {
     return atomic_load_explicit(&r->lost_output, memory_order_relaxed);
-}
-
-void roda_alert_json(const roda_alert_t *a, uint64_t id, const char *rule_name,
-                     const char *device_name, roda_json_t *json)
-{
-    roda_json_object_begin(json);
-    roda_json_key(json, "id");
-    roda_json_u64(json, id);
-    roda_json_key(json, "rule");
-    roda_json_string(json, rule_name);
-    roda_json_key(json, "kind");
-    roda_json_string(json, roda_rule_kind_name((roda_rule_kind_t)a->kind));
-    roda_json_key(json, "severity");
-    roda_json_string(json, roda_severity_name((roda_severity_t)a->severity));
-    roda_json_key(json, "state");
-    roda_json_string(json, roda_alert_state_name((roda_alert_state_t)a->state));
-    roda_json_key(json, "sensor");
-    roda_json_u64(json, a->sensor_id);
-    roda_json_key(json, "device");
-    if (device_name != NULL)
-        roda_json_string(json, device_name);
-    else
-        roda_json_null(json);
-    roda_json_key(json, "value");
-    roda_json_double(json, a->value);
-    roda_json_key(json, "previous");
-    roda_json_double(json, a->previous);
-    roda_json_key(json, "threshold");
-    roda_json_double(json, a->threshold);
-    roda_json_key(json, "suppressed");
-    roda_json_u64(json, a->suppressed);
-    roda_json_key(json, "device_time_us");
-    roda_json_i64(json, a->device_time_us);
-    roda_json_key(json, "ingest_time_ns");
-    roda_json_u64(json, a->ingest_time_ns);
-    roda_json_object_end(json);
 }

@@ -191,13 +191,6 @@ bool roda_rules_name(roda_rules_t *rules, uint32_t index, uint16_t generation, c
 uint64_t roda_rules_bad_index(const roda_rules_t *rules);
 uint64_t roda_rules_lost_output(const roda_rules_t *rules);
 
-/* Writes an alert as one JSON object: rule (its name), kind, severity, state, sensor, device
- * (name, NULL: null), value, previous, threshold, suppressed, device_time_us, ingest_time_ns, and
- * `id` (the alert journal position). For SSE, /alerts/recent and the MQTT alert topic. */
-struct roda_json;
-void roda_alert_json(const roda_alert_t *alert, uint64_t id, const char *rule_name,
-                     const char *device_name, struct roda_json *json);
-
 const char *roda_rule_kind_name(roda_rule_kind_t kind);      /* "above", ... "stale" */
 const char *roda_severity_name(roda_severity_t severity);    /* "info", ... */
 const char *roda_rule_value_name(roda_rule_value_t value);   /* "last", "mean", "ewma" */

@@ -10,15 +10,24 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "roda_input.h"
 #include "roda_journal.h"
 #include "roda_reading.h"
+
+/* The name of a record's input (its index in the gateway's input table). */
+static const char *input_name(uint8_t input)
+{
+    uint32_t count;
+    const roda_input_class_t *const *inputs = roda_inputs(&count);
+    return input < count ? inputs[input]->name : "unknown";
+}
 
 static void print_reading(uint64_t position, const roda_reading_t *r)
 {
     printf("position=%" PRIu64 " sensor=%" PRIu64 " value=%.17g device_time_us=%" PRId64
            " device=%" PRIu32 " quality=%u input=%s\n",
            position, r->sensor_id, r->value, r->device_time_us, r->device, (unsigned)r->quality,
-           r->input == RODA_INPUT_MQTT ? "mqtt" : "udp");
+           input_name(r->input));
 }
 
 int main(int argc, char **argv)

@@ -27,9 +27,10 @@
 
 #include <pb_decode.h>
 
-#include "roda_decode.h"
+#include "roda_v1_decode.h"
 #include "roda_encode.h"
 #include "roda_ingest.h"
+#include "roda_input_udp.h"
 
 #define LATENCY_SLOTS (1u << 20) /* 1 us buckets up to ~1 s; slower readings land in the last */
 
@@ -308,35 +309,51 @@ static void measure(const char *path, int qos, uint32_t batch, double rate)
     roda_journal_t *journal;
     receiver_t receiver = {0};
     receiver.latency = calloc(LATENCY_SLOTS, sizeof(uint32_t));
-    roda_ingest_config_t config;
-    roda_ingest_config_default(&config);
+    /* The gateway's own defaults, with the one input under test switched on. */
+    static roda_config_t config;
+    roda_config_defaults(&config);
     char target[64];
-    char host[] = "127.0.0.1";
-    if (strcmp(path, "udp") == 0) {
-        config.udp_bind[0] = "127.0.0.1:0";
-        config.udp_bind_count = 1;
+    bool udp = strcmp(path, "udp") == 0;
+    if (udp) {
+        config.udp.enabled = true;
+        snprintf(config.udp.binds[0], sizeof config.udp.binds[0], "127.0.0.1:0");
+        config.udp.bind_count = 1;
     } else {
-        config.mqtt.host = host;
-        config.mqtt.port = broker_port;
-        config.mqtt.qos = qos;
-        config.mqtt.clean_session = 1;
-        config.mqtt.client_id = "roda-bench";
+        config.mqtt.enabled = true;
+        config.mqtt.port = (uint16_t)broker_port;
+        config.mqtt.qos = (uint32_t)qos;
+        config.mqtt.clean_session = true;
+        snprintf(config.mqtt.client_id, sizeof config.mqtt.client_id, "roda-bench");
+        snprintf(config.mqtt.topics[0], sizeof config.mqtt.topics[0], "roda/+/readings");
+        config.mqtt.topic_count = 1;
+        config.mqtt.device_from = RODA_DEVICE_FROM_PAYLOAD;
     }
+    uint32_t input_count;
+    const roda_input_class_t *const *inputs = roda_inputs(&input_count);
     roda_ingest_t *ingest;
     pthread_t thread = 0;
+    char why[256] = "";
     if (receiver.latency == NULL ||
         roda_journal_create(&journal_config, &journal) != RODA_SUCCESS ||
         roda_journal_reader_open(journal, &receiver.reader) != RODA_SUCCESS ||
-        roda_ingest_create(&config, journal, &ingest) != RODA_SUCCESS ||
+        roda_ingest_create(config.limits.max_devices, RODA_INGEST_MAX_MESSAGE, journal, &ingest) !=
+            RODA_SUCCESS ||
+        roda_ingest_add_configured(ingest, inputs, input_count, &config, why, sizeof why) !=
+            RODA_SUCCESS ||
         roda_ingest_start(ingest) != RODA_SUCCESS) {
-        fprintf(stderr, "bench: cannot set up the ingest\n");
+        fprintf(stderr, "bench: cannot set up the ingest %s\n", why);
         exit(1);
     }
+    /* The input under test: its index in the table. */
+    uint32_t input = 0;
+    while (strcmp(roda_ingest_input_name(ingest, input), udp ? "udp" : "mqtt") != 0)
+        input++;
     pthread_create(&thread, NULL, roda_reader, &receiver);
-    for (int i = 0; i < 100 && !roda_ingest_connected(ingest); i++)
+    for (int i = 0; i < 100 && !roda_ingest_ready(ingest, why, sizeof why); i++)
         sleep_ms(50);
-    if (strcmp(path, "udp") == 0)
-        snprintf(target, sizeof(target), "--udp 127.0.0.1:%u", roda_ingest_udp_port(ingest, 0));
+    if (udp)
+        snprintf(target, sizeof(target), "--udp 127.0.0.1:%u",
+                 roda_input_udp_port(roda_ingest_input_state(ingest, input), 0));
     else
         snprintf(target, sizeof(target), "--mqtt 127.0.0.1:%u", broker_port);
     uint64_t sent = run_fleet(target, qos, batch, rate);
@@ -348,8 +365,7 @@ static void measure(const char *path, int qos, uint32_t batch, double rate)
 
     roda_ingest_stats_t stats;
     roda_ingest_stats(ingest, &stats);
-    roda_input_kind_t input = strcmp(path, "udp") == 0 ? RODA_INPUT_UDP : RODA_INPUT_MQTT;
-    const uint64_t *c = stats.counters[input];
+    const uint64_t *c = stats.inputs[input].counters;
     uint64_t readings = atomic_load(&receiver.readings);
     double readings_rate = per_second(&receiver, readings);
     double messages_rate = readings_rate / batch;
@@ -401,8 +417,8 @@ static void measure_decode(void)
     uint64_t start = roda_now_ns();
     for (int round = 0; round < ROUNDS; round++) {
         roda_decode_batch_t decoded;
-        roda_decode_status_t status = roda_decode_open(&decoded, payload, size);
-        checksum += roda_decode_readings(&decoded, records, 32, &non_finite, &status);
+        roda_decode_status_t status = roda_v1_decode_open(&decoded, payload, size);
+        checksum += roda_v1_decode_readings(&decoded, records, 32, &non_finite, &status);
     }
     double ours = (double)(roda_now_ns() - start) / ROUNDS / 32;
     /* The reference: nanopb decoding the same 32 Reading submessages. */

@@ -1,12 +1,12 @@
 # The gateway's tools, outside the daemon; their binaries land next to roda-gateway.
 # roda-fleet: the simulated fleet (demo, tests, benchmark).
 add_executable(roda-fleet ${CMAKE_CURRENT_LIST_DIR}/roda_fleet.c)
-target_link_libraries(roda-fleet PRIVATE roda_ingest)
+target_link_libraries(roda-fleet PRIVATE roda_gateway_lib)
 
 # roda-ingest-bench: readings/s into the journal vs the ceiling without Roda (BENCHMARKS.md).
 add_executable(roda-ingest-bench ${CMAKE_CURRENT_LIST_DIR}/roda_ingest_bench.c)
-target_link_libraries(roda-ingest-bench PRIVATE roda_ingest)
+target_link_libraries(roda-ingest-bench PRIVATE roda_gateway_lib)
 
 # roda-audit: reads the input journal's segment files (journal.directory) again.
 add_executable(roda-audit ${CMAKE_CURRENT_LIST_DIR}/roda_audit.c)
-target_link_libraries(roda-audit PRIVATE roda_ingest)
+target_link_libraries(roda-audit PRIVATE roda_gateway_lib)

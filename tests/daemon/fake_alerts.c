@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "roda_alert_cursor.h"
 #include "roda_rules.h"
 
 /* The fake alert journal: the last `capacity` alerts of an append-only sequence. */

@@ -25,7 +25,7 @@ static bool sensor(void *context, uint64_t id, roda_json_t *json)
     roda_reading_t r = {.sensor_id = 42, .value = 21.5, .device_time_us = 1000, .device = 0};
     roda_summary_t s;
     roda_summary_init(&s, &r);
-    roda_summary_json(&s, "pump-1", json);
+    roda_summary_json(&s, "pump-1", "udp", json);
     return true;
 }
 
@@ -84,14 +84,16 @@ int main(int argc, char **argv)
         .timeout_s = arg(argc, argv, "--timeout-s", 5),
         .max_sse_clients = arg(argc, argv, "--sse-clients", 4),
         .sse_heartbeat_ms = arg(argc, argv, "--heartbeat-ms", 1000),
-        .recent_max = 100,
         .request_memory = 16384,
         .metrics_buffer = roda_metrics_buffer_size(2),
     };
-    roda_http_providers_t providers = {NULL, fake_alerts_ready, sensor, fake_alerts_recent,
-                                       &fake_alerts_source};
+    roda_http_providers_t providers = {NULL, fake_alerts_ready, sensor};
     roda_http_t *http;
     roda_result_t result = roda_http_create(&config, &providers, &http);
+    if (result == RODA_SUCCESS)
+        result = roda_http_set_alerts(http, &fake_alerts_source);
+    if (result == RODA_SUCCESS)
+        result = roda_http_set_recent(http, fake_alerts_recent, NULL, 100);
     if (result == RODA_SUCCESS)
         result = roda_http_add_metrics(http, metrics, NULL);
     if (result == RODA_SUCCESS)

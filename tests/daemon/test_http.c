@@ -35,7 +35,6 @@ static roda_http_config_t config(const char *bind, uint16_t at)
                                 .timeout_s = 5,
                                 .max_sse_clients = 24,
                                 .sse_heartbeat_ms = 200,
-                                .recent_max = 10,
                                 .request_memory = 16384,
                                 .metrics_buffer = roda_metrics_buffer_size(0)};
 }
@@ -50,9 +49,11 @@ static void setup(void)
         initialised = true;
     }
     roda_http_config_t c = config("127.0.0.1", 0);
-    roda_http_providers_t p = {NULL, fake_alerts_ready, NULL, fake_alerts_recent,
-                               &fake_alerts_source};
+    roda_http_providers_t p = {NULL, fake_alerts_ready, NULL};
     ck_assert_int_eq(roda_http_create(&c, &p, &http), RODA_SUCCESS);
+    ck_assert_int_eq(roda_http_set_alerts(http, &fake_alerts_source), RODA_SUCCESS);
+    ck_assert_int_eq(roda_http_set_recent(http, fake_alerts_recent, NULL, 10), RODA_SUCCESS);
+    ck_assert_int_eq(roda_http_set_recent(http, NULL, NULL, 10), RODA_ERROR_INVALID_ARG);
     ck_assert_int_eq(roda_http_add_metrics(http, scrape, NULL), RODA_SUCCESS);
     ck_assert_int_eq(roda_http_start(http), RODA_SUCCESS);
     port = roda_http_port(http);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "roda_check.h"
+#include "roda_alert_cursor.h"
 #include "roda_json.h"
 #include "roda_rules.h"
 

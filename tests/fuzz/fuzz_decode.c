@@ -9,14 +9,14 @@
 #include <string.h>
 
 #include "roda.pb.h"
-#include "roda_decode.h"
+#include "roda_v1_decode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void compare_reading(const uint8_t *bytes, size_t size)
 {
-    roda_decode_reading_t ours;
-    int ours_ok = roda_decode_reading(bytes, size, &ours) == RODA_DECODE_OK;
+    roda_v1_reading_t ours;
+    int ours_ok = roda_v1_decode_reading(bytes, size, &ours) == RODA_DECODE_OK;
     roda_v1_Reading theirs = roda_v1_Reading_init_zero;
     pb_istream_t stream = pb_istream_from_buffer(bytes, size);
     int theirs_ok = pb_decode(&stream, roda_v1_Reading_fields, &theirs);
@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int theirs_ok = pb_decode(&stream, roda_v1_Batch_fields, &message);
 
     roda_decode_batch_t batch;
-    int ours_ok = roda_decode_open(&batch, data, size) == RODA_DECODE_OK;
+    int ours_ok = roda_v1_decode_open(&batch, data, size) == RODA_DECODE_OK;
     if (ours_ok && (batch.reading_count > RODA_DECODE_MAX_READINGS ||
                     batch.device_length >= sizeof(batch.device)))
         abort();
@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static roda_reading_t all[RODA_DECODE_MAX_READINGS];
     while (ours_ok && batch.readings_done < batch.reading_count && status == RODA_DECODE_OK) {
         uint32_t before = batch.readings_done;
-        uint32_t written = roda_decode_readings(&batch, records, claim, &non_finite, &status);
+        uint32_t written = roda_v1_decode_readings(&batch, records, claim, &non_finite, &status);
         if (written > claim || (status == RODA_DECODE_OK && batch.readings_done == before))
             abort();
         memcpy(&all[finite], records, written * sizeof(records[0]));

@@ -25,8 +25,8 @@ protoc --plugin=protoc-gen-nanopb="$(command -v protoc-gen-nanopb)" -I "$src/pro
     "--nanopb_out=-f$here/roda_static.options:$generated" "$src/proto/roda.proto"
 clang -std=c11 -O1 -g -D_GNU_SOURCE -Wall -Wextra -Werror \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-    -I "$src/gateway/decoders/roda_v1" -I "$src/gateway/common" -I "$src/engine" -I "$generated" \
-    "$here/fuzz_decode.c" "$src/gateway/decoders/roda_v1/roda_decode.c" "$generated/roda.pb.c" "$nanopb" -lm \
+    -I "$src/gateway/decoders/roda_v1" -I "$src/gateway/decoders" -I "$src/gateway/common" -I "$src/engine" -I "$generated" \
+    "$here/fuzz_decode.c" "$src/gateway/decoders/roda_v1/roda_v1_decode.c" "$generated/roda.pb.c" "$nanopb" -lm \
     -o "$work/fuzz_decode"
 rm -rf "$work/corpus"
 cp -r "$here/corpus" "$work/corpus"

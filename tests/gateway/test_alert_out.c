@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "roda_check.h"
-#include "roda_alert_out.h"
+#include "roda_output_recent.h"
+#include "roda_output_sse.h"
 
 static bool rule_name(void *context, uint32_t rule, uint16_t generation, char *buf, size_t size)
 {

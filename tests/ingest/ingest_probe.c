@@ -14,6 +14,8 @@
 #include <time.h>
 
 #include "roda_ingest.h"
+#include "roda_input_mqtt.h"
+#include "roda_input_udp.h"
 
 static volatile sig_atomic_t stopping;
 
@@ -37,20 +39,32 @@ static void print_counters(const roda_ingest_t *ingest)
 {
     roda_ingest_stats_t stats;
     roda_ingest_stats(ingest, &stats);
-    for (int input = 0; input < RODA_INPUT_COUNT; input++)
+    for (uint32_t input = 0; input < stats.input_count; input++)
         for (int i = 0; i < RODA_INGEST_COUNTER_COUNT; i++)
-            printf("counter %s %s %llu\n", roda_ingest_input_name((roda_input_kind_t)input),
+            printf("counter %s %s %llu\n", stats.inputs[input].name,
                    roda_ingest_counter_name((roda_ingest_counter_t)i),
-                   (unsigned long long)stats.counters[input][i]);
+                   (unsigned long long)stats.inputs[input].counters[i]);
     printf("devices %u\n", stats.devices);
-    printf("udp_receive_buffer %u\n", stats.udp_receive_buffer);
 }
 
 int main(int argc, char **argv)
 {
-    roda_ingest_config_t config;
-    roda_ingest_config_default(&config);
-    config.mqtt.topic_count = 0;
+    /* The inputs' settings start from the gateway's defaults; the options change them. */
+    static roda_config_t defaults;
+    roda_config_defaults(&defaults);
+    snprintf(defaults.mqtt.topics[0], sizeof defaults.mqtt.topics[0], "roda/+/readings");
+    defaults.mqtt.topic_count = 1;
+    roda_input_mqtt_settings_t mqtt;
+    roda_input_udp_settings_t udp;
+    bool enabled;
+    char why[256];
+    if (!roda_input_mqtt.configure(&defaults, &mqtt, &enabled, why, sizeof why) ||
+        !roda_input_udp.configure(&defaults, &udp, &enabled, why, sizeof why))
+        return 1;
+    mqtt.topic_count = 0;
+    mqtt.conn.host = NULL;
+    udp.bind_count = 0;
+    uint32_t max_devices = defaults.limits.max_devices, max_message = RODA_INGEST_MAX_MESSAGE;
     uint64_t capacity = 1u << 16, limit = 0;
     double seconds = 0;
     int quiet = 0;
@@ -83,34 +97,35 @@ int main(int argc, char **argv)
                 usage();
             memcpy(host, optarg, (size_t)(colon - optarg));
             host[colon - optarg] = '\0';
-            config.mqtt.host = host;
-            config.mqtt.port = (uint16_t)atoi(colon + 1);
+            mqtt.conn.host = host;
+            mqtt.conn.port = (uint16_t)atoi(colon + 1);
             break;
         }
         case 't':
-            if (config.mqtt.topic_count == RODA_MQTT_MAX_TOPICS)
+            if (mqtt.topic_count == RODA_INPUT_MQTT_MAX_TOPICS)
                 usage();
-            config.mqtt.topics[config.mqtt.topic_count++] = optarg;
+            mqtt.decoders[mqtt.topic_count] = roda_decoder_default();
+            mqtt.topics[mqtt.topic_count++] = optarg;
             break;
         case 'q':
-            config.mqtt.qos = atoi(optarg);
+            mqtt.qos = atoi(optarg);
             break;
         case 'i':
-            config.mqtt.client_id = optarg;
+            mqtt.conn.client_id = optarg;
             break;
         case 'c':
-            config.mqtt.clean_session = 1;
+            mqtt.conn.clean_session = true;
             break;
         case 'V':
-            config.mqtt.protocol = atoi(optarg);
+            mqtt.conn.protocol = atoi(optarg);
             break;
         case 'p':
-            config.mqtt.device_pattern = optarg;
+            mqtt.device_pattern = optarg;
             break;
         case 'u':
-            if (config.udp_bind_count == RODA_INGEST_MAX_UDP)
+            if (udp.bind_count == RODA_INPUT_UDP_MAX_BINDS)
                 usage();
-            config.udp_bind[config.udp_bind_count++] = optarg;
+            udp.binds[udp.bind_count++] = optarg;
             break;
         case 'n':
             limit = strtoull(optarg, NULL, 10);
@@ -122,32 +137,32 @@ int main(int argc, char **argv)
             capacity = strtoull(optarg, NULL, 10);
             break;
         case 'D':
-            config.max_devices = (uint32_t)atoi(optarg);
+            max_devices = (uint32_t)atoi(optarg);
             break;
         case 'M':
-            config.max_message_size = (uint32_t)atoi(optarg);
+            max_message = (uint32_t)atoi(optarg);
             break;
         case 'G':
-            config.udp_max_datagram = (uint32_t)atoi(optarg);
+            udp.max_datagram = (uint32_t)atoi(optarg);
             break;
         case 'Q':
             quiet = 1;
             break;
         case 'A':
-            config.mqtt.tls_ca_file = optarg;
+            mqtt.conn.ca_file = optarg;
             break;
         case 'U':
-            config.mqtt.username = optarg;
+            mqtt.conn.username = optarg;
             break;
         case 'W':
-            config.mqtt.password = optarg;
+            mqtt.conn.password = optarg;
             break;
         default:
             usage();
         }
     }
-    if (config.mqtt.topic_count == 0)
-        config.mqtt.topic_count = 1; /* the default filter */
+    if (mqtt.topic_count == 0)
+        mqtt.topic_count = 1; /* the default filter */
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
@@ -161,13 +176,18 @@ int main(int argc, char **argv)
     if (result == RODA_SUCCESS)
         result = roda_journal_reader_open(journal, &reader);
     if (result == RODA_SUCCESS)
-        result = roda_ingest_create(&config, journal, &ingest);
+        result = roda_ingest_create(max_devices, max_message, journal, &ingest);
+    /* Both inputs, in the gateway's order; one without options is off. */
+    if (result == RODA_SUCCESS)
+        result = roda_ingest_add(ingest, &roda_input_mqtt, mqtt.conn.host != NULL ? &mqtt : NULL);
+    if (result == RODA_SUCCESS)
+        result = roda_ingest_add(ingest, &roda_input_udp, udp.bind_count > 0 ? &udp : NULL);
     if (result != RODA_SUCCESS) {
         fprintf(stderr, "ingest_probe: %s\n", roda_result_str(result));
         return 1;
     }
-    for (uint32_t i = 0; i < config.udp_bind_count; i++)
-        printf("udp_port %u %u\n", i, roda_ingest_udp_port(ingest, i));
+    for (uint32_t i = 0; i < udp.bind_count; i++)
+        printf("udp_port %u %u\n", i, roda_input_udp_port(roda_ingest_input_state(ingest, 1), i));
     result = roda_ingest_start(ingest);
     if (result != RODA_SUCCESS) {
         fprintf(stderr, "ingest_probe: %s\n", roda_result_str(result));
@@ -176,9 +196,9 @@ int main(int argc, char **argv)
     const roda_devices_t *devices = roda_ingest_devices(ingest);
     uint64_t deadline = seconds > 0 ? roda_now_ns() + (uint64_t)(seconds * 1e9) : UINT64_MAX;
     uint64_t printed = 0;
-    int connected = 0;
+    bool connected = false;
     while (!stopping && (limit == 0 || printed < limit) && roda_now_ns() < deadline) {
-        if (config.mqtt.host != NULL && roda_ingest_connected(ingest) != connected) {
+        if (mqtt.conn.host != NULL && roda_ingest_ready(ingest, why, sizeof why) != connected) {
             connected = !connected;
             puts(connected ? "connected" : "disconnected");
         }
@@ -192,7 +212,7 @@ int main(int argc, char **argv)
                        roda_devices_name(devices, records[i].device),
                        (unsigned long long)records[i].sensor_id, records[i].value,
                        (long long)records[i].device_time_us, records[i].quality,
-                       roda_ingest_input_name((roda_input_kind_t)records[i].input));
+                       roda_ingest_input_name(ingest, records[i].input));
         }
         roda_journal_consume(&reader, n);
         printed += n;

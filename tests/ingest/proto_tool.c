@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "roda_decode.h"
+#include "roda_v1_decode.h"
 #include "roda_encode.h"
 
 static int decode(const char *path)
@@ -19,7 +19,7 @@ static int decode(const char *path)
     size_t size = fread(payload, 1, sizeof(payload), file);
     fclose(file);
     roda_decode_batch_t batch;
-    roda_decode_status_t status = roda_decode_open(&batch, payload, size);
+    roda_decode_status_t status = roda_v1_decode_open(&batch, payload, size);
     if (status != RODA_DECODE_OK) {
         printf("error %s\n", roda_decode_status_str(status));
         return 1;
@@ -30,7 +30,7 @@ static int decode(const char *path)
     roda_reading_t record;
     uint64_t non_finite = 0;
     while (batch.readings_done < batch.reading_count) {
-        if (roda_decode_readings(&batch, &record, 1, &non_finite, &status) == 1)
+        if (roda_v1_decode_readings(&batch, &record, 1, &non_finite, &status) == 1)
             printf("reading sensor=%llu value=%.17g time_us=%lld quality=%u\n",
                    (unsigned long long)record.sensor_id, record.value,
                    (long long)record.device_time_us, record.quality);

@@ -6,7 +6,7 @@
 
 #include "roda_check.h"
 #include "roda_devices.h"
-#include "roda_mqtt.h"
+#include "roda_input_mqtt.h"
 
 START_TEST(interning_is_stable_and_bounded)
 {

@@ -5,6 +5,7 @@
 #include <check.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -12,9 +13,14 @@
 #include <unistd.h>
 
 #include "roda_check.h"
-#include "roda_decode.h"
+#include "roda_v1_decode.h"
 #include "roda_encode.h"
 #include "roda_ingest.h"
+#include "roda_input_mqtt.h"
+#include "roda_input_udp.h"
+
+/* The fixture's ingest has one input, UDP: index 0. */
+#define UDP_INPUT 0u
 
 typedef struct fixture {
     roda_journal_t *journal;
@@ -31,28 +37,32 @@ static void setup_policy(fixture_t *f, uint64_t capacity, uint32_t max_devices,
         .capacity = capacity, .record_size = sizeof(roda_reading_t), .policy = policy};
     ck_assert_int_eq(roda_journal_create(&journal_config, &f->journal), RODA_SUCCESS);
     ck_assert_int_eq(roda_journal_reader_open(f->journal, &f->reader), RODA_SUCCESS);
-    roda_ingest_config_t config;
-    roda_ingest_config_default(&config);
-    config.udp_bind[0] = "127.0.0.1:0";
-    config.udp_bind[1] = "[::1]:0";
-    config.udp_bind_count = 2;
-    config.udp_receive_buffer = 1u << 20;
-    config.udp_max_datagram = max_datagram;
-    config.max_devices = max_devices;
-    ck_assert_int_eq(roda_ingest_create(&config, f->journal, &f->ingest), RODA_SUCCESS);
-    ck_assert_uint_ne(roda_ingest_udp_port(f->ingest, 0), 0);
-    ck_assert_uint_ne(roda_ingest_udp_port(f->ingest, 1), 0);
+    roda_input_udp_settings_t udp = {.binds = {"127.0.0.1:0", "[::1]:0"},
+                                     .bind_count = 2,
+                                     .receive_buffer = 1u << 20,
+                                     .max_datagram = max_datagram,
+                                     .batch = 64,
+                                     .decoder = roda_decoder_find("roda.v1")};
+    ck_assert_int_eq(
+        roda_ingest_create(max_devices, RODA_INGEST_MAX_MESSAGE, f->journal, &f->ingest),
+        RODA_SUCCESS);
+    ck_assert_int_eq(roda_ingest_add(f->ingest, &roda_input_udp, &udp), RODA_SUCCESS);
+    const void *state = roda_ingest_input_state(f->ingest, UDP_INPUT);
+    ck_assert_uint_ne(roda_input_udp_port(state, 0), 0);
+    ck_assert_uint_ne(roda_input_udp_port(state, 1), 0);
     ck_assert_int_eq(roda_ingest_start(f->ingest), RODA_SUCCESS);
     ck_assert_int_eq(roda_ingest_start(f->ingest), RODA_ERROR_STATE);
-    ck_assert(roda_ingest_connected(f->ingest)); /* no MQTT input: always ready */
+    ck_assert_int_eq(roda_ingest_add(f->ingest, &roda_input_udp, &udp), RODA_ERROR_STATE);
+    char why[64];
+    ck_assert(roda_ingest_ready(f->ingest, why, sizeof why)); /* no MQTT input: always ready */
 
     struct sockaddr_in to4 = {.sin_family = AF_INET,
-                              .sin_port = htons(roda_ingest_udp_port(f->ingest, 0))};
+                              .sin_port = htons(roda_input_udp_port(state, 0))};
     inet_pton(AF_INET, "127.0.0.1", &to4.sin_addr);
     f->sender4 = socket(AF_INET, SOCK_DGRAM, 0);
     ck_assert_int_eq(connect(f->sender4, (struct sockaddr *)&to4, sizeof(to4)), 0);
     struct sockaddr_in6 to6 = {.sin6_family = AF_INET6,
-                               .sin6_port = htons(roda_ingest_udp_port(f->ingest, 1))};
+                               .sin6_port = htons(roda_input_udp_port(state, 1))};
     inet_pton(AF_INET6, "::1", &to6.sin6_addr);
     f->sender6 = socket(AF_INET6, SOCK_DGRAM, 0);
     ck_assert_int_eq(connect(f->sender6, (struct sockaddr *)&to6, sizeof(to6)), 0);
@@ -119,7 +129,7 @@ static uint64_t counter(fixture_t *f, roda_ingest_counter_t which)
 {
     roda_ingest_stats_t stats;
     roda_ingest_stats(f->ingest, &stats);
-    return stats.counters[RODA_INPUT_UDP][which];
+    return stats.inputs[UDP_INPUT].counters[which];
 }
 
 /* Waits (at most 10 s) for a counter to reach `value`. */
@@ -151,7 +161,7 @@ START_TEST(readings_arrive_over_ipv4_and_ipv6)
     ck_assert_int_eq(got[0].device_time_us, 1000);
     ck_assert_uint_eq(got[1].sensor_id, 8);
     ck_assert_uint_eq(got[1].quality, 1);
-    ck_assert_uint_eq(got[0].input, RODA_INPUT_UDP);
+    ck_assert_uint_eq(got[0].input, UDP_INPUT);
     ck_assert_uint_ge(got[0].ingest_time_ns, before);
     ck_assert_uint_le(got[0].ingest_time_ns, roda_now_ns());
     const roda_devices_t *devices = roda_ingest_devices(f.ingest);
@@ -162,8 +172,19 @@ START_TEST(readings_arrive_over_ipv4_and_ipv6)
     expect_counter(&f, RODA_INGEST_MESSAGES, 2);
     roda_ingest_stats_t stats;
     roda_ingest_stats(f.ingest, &stats);
-    ck_assert_uint_ge(stats.udp_receive_buffer, 1u << 20); /* asked for 1 MiB (or the cap) */
+    ck_assert_str_eq(stats.inputs[UDP_INPUT].name, "udp");
     ck_assert_uint_eq(stats.devices, 2);
+    /* The granted receive buffer is exported: asked for 1 MiB (or the system's cap). */
+    roda_metrics_t m;
+    ck_assert_int_eq(roda_metrics_init(&m, roda_metrics_buffer_size(0)), RODA_SUCCESS);
+    roda_metrics_reset(&m);
+    roda_ingest_input_metrics(f.ingest, &m);
+    roda_metrics_finish(&m);
+    const char *line = strstr(m.buf, "\nroda_udp_receive_buffer_bytes ");
+    ck_assert_ptr_nonnull(line);
+    ck_assert_uint_ge(strtoull(line + strlen("\nroda_udp_receive_buffer_bytes "), NULL, 10),
+                      1u << 20);
+    roda_metrics_destroy(&m);
     teardown(&f);
 }
 END_TEST
@@ -297,42 +318,61 @@ START_TEST(bad_configuration_is_refused)
     roda_journal_config_t journal_config = {.capacity = 16, .record_size = 16};
     roda_journal_t *wrong_record;
     ck_assert_int_eq(roda_journal_create(&journal_config, &wrong_record), RODA_SUCCESS);
-    roda_ingest_config_t config;
-    roda_ingest_config_default(&config);
     roda_ingest_t *ingest = (roda_ingest_t *)1;
-    ck_assert_int_eq(roda_ingest_create(&config, wrong_record, &ingest), RODA_ERROR_INVALID_ARG);
+    ck_assert_int_eq(roda_ingest_create(16, RODA_INGEST_MAX_MESSAGE, wrong_record, &ingest),
+                     RODA_ERROR_INVALID_ARG);
     ck_assert_ptr_null(ingest);
     roda_journal_destroy(wrong_record);
 
     journal_config.record_size = sizeof(roda_reading_t);
     roda_journal_t *journal;
     ck_assert_int_eq(roda_journal_create(&journal_config, &journal), RODA_SUCCESS);
-    config.udp_bind[0] = "no-port";
-    config.udp_bind_count = 1;
-    ck_assert_int_eq(roda_ingest_create(&config, journal, &ingest), RODA_ERROR_INVALID_ARG);
-    config.udp_bind[0] = "127.0.0.1:0";
-    config.udp_max_datagram = 0;
-    ck_assert_int_eq(roda_ingest_create(&config, journal, &ingest), RODA_ERROR_INVALID_ARG);
-    config.udp_max_datagram = 1024;
-    config.mqtt.host = "127.0.0.1";
-    config.mqtt.qos = 2;
-    ck_assert_int_eq(roda_ingest_create(&config, journal, &ingest), RODA_ERROR_INVALID_ARG);
-    config.mqtt.qos = 1;
-    config.mqtt.device_pattern = "roda/+/readings";
-    ck_assert_int_eq(roda_ingest_create(&config, journal, &ingest), RODA_ERROR_INVALID_ARG);
-    config.mqtt.device_pattern = NULL;
-    config.mqtt.client_id = NULL;
-    ck_assert_int_eq(roda_ingest_create(&config, journal, &ingest), RODA_ERROR_INVALID_ARG);
-    config.mqtt.client_id = "c";
-    ck_assert_int_eq(roda_ingest_create(&config, journal, &ingest), RODA_SUCCESS);
-    ck_assert(!roda_ingest_connected(ingest)); /* never started: not connected */
+    ck_assert_int_eq(roda_ingest_create(16, RODA_DECODE_MAX_PAYLOAD + 1, journal, &ingest),
+                     RODA_ERROR_INVALID_ARG);
+    ck_assert_int_eq(roda_ingest_create(16, RODA_INGEST_MAX_MESSAGE, journal, &ingest),
+                     RODA_SUCCESS);
+    roda_input_udp_settings_t udp = {.binds = {"no-port"},
+                                     .bind_count = 1,
+                                     .max_datagram = 1024,
+                                     .batch = 8,
+                                     .decoder = roda_decoder_default()};
+    ck_assert_int_eq(roda_ingest_add(ingest, &roda_input_udp, &udp), RODA_ERROR_INVALID_ARG);
+    udp.binds[0] = "127.0.0.1:0";
+    udp.max_datagram = 0;
+    ck_assert_int_eq(roda_ingest_add(ingest, &roda_input_udp, &udp), RODA_ERROR_INVALID_ARG);
+
+    /* The MQTT input's settings from the gateway's defaults, then one bad field at a time. */
+    roda_config_t config;
+    roda_config_defaults(&config);
+    snprintf(config.mqtt.topics[0], sizeof config.mqtt.topics[0], "roda/+/readings");
+    config.mqtt.topic_count = 1;
+    roda_input_mqtt_settings_t mqtt;
+    bool enabled;
+    char why[160];
+    ck_assert(roda_input_mqtt.configure(&config, &mqtt, &enabled, why, sizeof why));
+    mqtt.qos = 2;
+    ck_assert_int_eq(roda_ingest_add(ingest, &roda_input_mqtt, &mqtt), RODA_ERROR_INVALID_ARG);
+    mqtt.qos = 1;
+    mqtt.device_pattern = "roda/+/readings";
+    ck_assert_int_eq(roda_ingest_add(ingest, &roda_input_mqtt, &mqtt), RODA_ERROR_INVALID_ARG);
+    mqtt.device_pattern = NULL;
+    mqtt.conn.client_id = NULL;
+    ck_assert_int_eq(roda_ingest_add(ingest, &roda_input_mqtt, &mqtt), RODA_ERROR_INVALID_ARG);
+    mqtt.conn.client_id = "c";
+    ck_assert_int_eq(roda_ingest_add(ingest, &roda_input_mqtt, &mqtt), RODA_SUCCESS);
+    ck_assert(!roda_ingest_ready(ingest, why, sizeof why)); /* never started: not connected */
+    ck_assert_str_eq(why, "mqtt broker not connected");
+    /* A device topic level the first topic does not have is a config error. */
+    config.mqtt.device_from = RODA_DEVICE_FROM_TOPIC;
+    config.mqtt.device_topic_level = 5;
+    ck_assert(!roda_input_mqtt.configure(&config, &mqtt, &enabled, why, sizeof why));
+    ck_assert_ptr_nonnull(strstr(why, "mqtt.device_topic_level"));
     roda_ingest_destroy(ingest);
     roda_journal_destroy(journal);
 
     for (int i = 0; i < RODA_INGEST_COUNTER_COUNT; i++)
         ck_assert_ptr_nonnull(roda_ingest_counter_name((roda_ingest_counter_t)i));
     ck_assert_ptr_null(roda_ingest_counter_name(RODA_INGEST_COUNTER_COUNT));
-    ck_assert_str_eq(roda_ingest_input_name(RODA_INPUT_MQTT), "mqtt");
 }
 END_TEST
 

@@ -43,4 +43,7 @@ uint32_t roda_udp_receive(roda_udp_t *udp, uint64_t *kernel_drops, int *failed);
  * larger than max_datagram (its bytes are then incomplete and must not be decoded). */
 const uint8_t *roda_udp_datagram(const roda_udp_t *udp, uint32_t i, size_t *size, int *truncated);
 
+/* Bytes one socket preallocates for these bounds (memory plan). */
+uint64_t roda_udp_memory(uint32_t max_datagram, uint32_t batch);
+
 #endif

@@ -1,4 +1,4 @@
-/* roda_decode.c - the two decoding passes over a roda.v1.Batch (see roda_decode.h), reading
+/* roda_v1_decode.c - the two decoding passes over a roda.v1.Batch (see roda_v1_decode.h), reading
  * the protobuf wire format straight from the payload buffer.
  *
  * Why not nanopb's pb_decode here: nanopb reads every byte through its stream's callback
@@ -7,7 +7,7 @@
  * in DESIGN.md), which decides readings/s for batched devices. It follows nanopb's rules byte
  * for byte (varint limits, wire-type checks, unknown-field skipping, 32-bit range checks), and
  * the fuzzer (tests/fuzz) checks every input against nanopb's generated decoder for Reading. */
-#include "roda_decode.h"
+#include "roda_v1_decode.h"
 
 #include <math.h>
 #include <string.h>
@@ -176,7 +176,7 @@ static roda_decode_status_t read_batch_field(cursor_t *c, roda_decode_batch_t *b
     }
 }
 
-roda_decode_status_t roda_decode_open(roda_decode_batch_t *batch, const uint8_t *payload,
+roda_decode_status_t roda_v1_decode_open(roda_decode_batch_t *batch, const uint8_t *payload,
                                       size_t size)
 {
     static const uint8_t empty[1];
@@ -201,12 +201,12 @@ roda_decode_status_t roda_decode_open(roda_decode_batch_t *batch, const uint8_t 
 
 /* One Reading message (the bytes of one `readings` field) into `reading`. Fields absent from
  * the message keep the proto3 default 0. */
-roda_decode_status_t roda_decode_reading(const uint8_t *bytes, size_t size,
-                                         roda_decode_reading_t *reading)
+roda_decode_status_t roda_v1_decode_reading(const uint8_t *bytes, size_t size,
+                                         roda_v1_reading_t *reading)
 {
     cursor_t c = {bytes, bytes + size};
     uint64_t value = 0;
-    *reading = (roda_decode_reading_t){0};
+    *reading = (roda_v1_reading_t){0};
     while (c.at != c.end) {
         uint32_t field, wire_type;
         roda_decode_status_t status = read_key(&c, &field, &wire_type);
@@ -251,7 +251,7 @@ roda_decode_status_t roda_decode_reading(const uint8_t *bytes, size_t size,
     return RODA_DECODE_OK;
 }
 
-uint32_t roda_decode_readings(roda_decode_batch_t *batch, roda_reading_t *records, uint32_t max,
+uint32_t roda_v1_decode_readings(roda_decode_batch_t *batch, roda_reading_t *records, uint32_t max,
                               uint64_t *non_finite, roda_decode_status_t *status)
 {
     *status = RODA_DECODE_OK;
@@ -269,8 +269,8 @@ uint32_t roda_decode_readings(roda_decode_batch_t *batch, roda_reading_t *record
         }
         if (read_length(&c, &length) != RODA_DECODE_OK)
             break;
-        roda_decode_reading_t reading;
-        roda_decode_status_t result = roda_decode_reading(c.at, length, &reading);
+        roda_v1_reading_t reading;
+        roda_decode_status_t result = roda_v1_decode_reading(c.at, length, &reading);
         c.at += length;
         if (result != RODA_DECODE_OK) {
             *status = RODA_DECODE_MALFORMED;
@@ -293,19 +293,4 @@ uint32_t roda_decode_readings(roda_decode_batch_t *batch, roda_reading_t *record
     return written;
 }
 
-const char *roda_decode_status_str(roda_decode_status_t status)
-{
-    switch (status) {
-    case RODA_DECODE_OK:
-        return "ok";
-    case RODA_DECODE_TRUNCATED:
-        return "truncated";
-    case RODA_DECODE_MALFORMED:
-        return "malformed";
-    case RODA_DECODE_TOO_MANY:
-        return "too_many_readings";
-    case RODA_DECODE_OVERSIZE:
-        return "oversize";
-    }
-    return "unknown";
-}
+const roda_decoder_t roda_v1_decoder = {"roda.v1", roda_v1_decode_open, roda_v1_decode_readings};

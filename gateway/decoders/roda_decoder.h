@@ -1,0 +1,73 @@
+/* roda_decoder.h - the decoder seam: a payload format decoded straight into input journal
+ * records, in two passes over the message buffer, without copies or allocation.
+ *
+ * Pass 1, open: reads the message's header (device name, sequence, boot epoch), checks its
+ * framing and counts the readings without decoding them. The ingest then knows the device
+ * (duplicate? registry full?) and how many journal slots to claim before any reading is decoded.
+ * Pass 2, readings: decodes readings into the claimed slots, resuming where the previous call
+ * stopped, so that a batch can be spread over the two runs of a claim that wraps at the ring's
+ * end.
+ *
+ * A decoder is a roda_decoder_t (a name and the two passes) listed once in roda_decoders.c; an
+ * input picks one by name per input or per topic filter (roda_decoder_find). A new payload
+ * format is one folder under decoders/ plus one line in that table.
+ *
+ * Threads: decoders keep no shared state; a roda_decode_batch_t belongs to one thread. */
+#ifndef RODA_DECODER_H
+#define RODA_DECODER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "roda_devices.h"
+#include "roda_reading.h"
+
+/* Bounds every decoder keeps: readings in one message, bytes of one message. */
+#define RODA_DECODE_MAX_READINGS 1024u
+#define RODA_DECODE_MAX_PAYLOAD (256u * 1024u)
+
+/* Why a message (or the rest of it) was refused; the ingest counts each under its own reason. */
+typedef enum roda_decode_status {
+    RODA_DECODE_OK = 0,
+    RODA_DECODE_TRUNCATED = 1, /* the payload ends inside a field */
+    RODA_DECODE_MALFORMED = 2, /* bad framing, wrong type, bad length, name too long */
+    RODA_DECODE_TOO_MANY = 3,  /* more than RODA_DECODE_MAX_READINGS readings */
+    RODA_DECODE_OVERSIZE = 4,  /* payload over RODA_DECODE_MAX_PAYLOAD */
+} roda_decode_status_t;
+
+/* One message being decoded: the header pass 1 found, and pass 2's progress. */
+typedef struct roda_decode_batch {
+    char device[RODA_DEVICE_NAME_SIZE]; /* NUL-terminated; empty when the message names none */
+    size_t device_length;
+    uint64_t sequence;   /* 0 when the message carries none */
+    uint64_t boot_epoch; /* 0 when the message carries none */
+    uint32_t reading_count;
+    uint32_t readings_done; /* readings consumed so far (written or dropped as non-finite) */
+    const uint8_t *payload;
+    size_t size;
+    size_t offset; /* the decoder's own resume point in payload */
+} roda_decode_batch_t;
+
+typedef struct roda_decoder {
+    const char *name; /* the format's name in config and logs, e.g. "roda.v1" */
+    /* Pass 1 over `payload` (valid until the batch is finished). On RODA_DECODE_OK the header
+     * and reading_count are set and pass 2 may run. */
+    roda_decode_status_t (*open)(roda_decode_batch_t *batch, const uint8_t *payload, size_t size);
+    /* Pass 2: decodes readings until `max` records are written or the batch ends. Each record
+     * gets sensor_id, value, device_time_us and quality; the ingest fills device, input and
+     * ingest_time_ns. NaN and infinite values are skipped and added to *non_finite. Returns the
+     * records written; *status becomes RODA_DECODE_MALFORMED when the batch ends early on a bad
+     * reading, else RODA_DECODE_OK. The batch is finished when readings_done == reading_count or
+     * *status is not OK. */
+    uint32_t (*readings)(roda_decode_batch_t *batch, roda_reading_t *records, uint32_t max,
+                         uint64_t *non_finite, roda_decode_status_t *status);
+} roda_decoder_t;
+
+/* The registered decoder called `name`, or NULL. */
+const roda_decoder_t *roda_decoder_find(const char *name);
+/* The decoder inputs use unless configured otherwise (roda.v1). */
+const roda_decoder_t *roda_decoder_default(void);
+/* A static name for a status ("ok", "truncated", ...). */
+const char *roda_decode_status_str(roda_decode_status_t status);
+
+#endif

@@ -1,0 +1,333 @@
+/* roda_input_mqtt.c - the MQTT input class: subscriptions from the [mqtt] section, messages
+ * handed to the ingest with the device from the topic pattern (see roda_input_mqtt.h). */
+#include "roda_input_mqtt.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "roda_idle.h"
+
+#define DEVICE_LEVEL "{device}"
+#define DEVICE_LEVEL_LENGTH (sizeof(DEVICE_LEVEL) - 1)
+
+typedef struct input_mqtt {
+    roda_input_mqtt_settings_t settings;
+    roda_input_port_t port;
+    roda_mqtt_conn_t *conn;
+    bool one_decoder;      /* every filter uses decoders[0]: no topic matching per message */
+    int subscribe_mid;     /* the SUBSCRIBE whose SUBACK makes the input ready */
+    uint64_t last_service_ns;
+    _Atomic bool subscribed;
+} input_mqtt_t;
+
+bool roda_mqtt_pattern_valid(const char *pattern)
+{
+    if (pattern == NULL || strchr(pattern, '#') != NULL)
+        return false;
+    int device_levels = 0;
+    for (const char *level = pattern;;) {
+        const char *end = strchr(level, '/');
+        size_t length = end ? (size_t)(end - level) : strlen(level);
+        if (length == DEVICE_LEVEL_LENGTH && memcmp(level, DEVICE_LEVEL, length) == 0)
+            device_levels++;
+        if (end == NULL)
+            break;
+        level = end + 1;
+    }
+    return device_levels == 1;
+}
+
+bool roda_mqtt_topic_device(const char *pattern, const char *topic, const char **device,
+                           size_t *length)
+{
+    const char *p = pattern, *t = topic;
+    bool found = false;
+    for (;;) {
+        const char *p_end = strchr(p, '/');
+        const char *t_end = strchr(t, '/');
+        size_t p_length = p_end ? (size_t)(p_end - p) : strlen(p);
+        size_t t_length = t_end ? (size_t)(t_end - t) : strlen(t);
+        if (p_length == DEVICE_LEVEL_LENGTH && memcmp(p, DEVICE_LEVEL, p_length) == 0) {
+            *device = t;
+            *length = t_length;
+            found = true;
+        } else if (!(p_length == 1 && p[0] == '+') &&
+                   (p_length != t_length || memcmp(p, t, p_length) != 0)) {
+            return false;
+        }
+        if (p_end == NULL || t_end == NULL)
+            return p_end == NULL && t_end == NULL && found;
+        p = p_end + 1;
+        t = t_end + 1;
+    }
+}
+
+/* "fleet/+/readings" with level 1 -> "fleet/{device}/readings" (a $share/<group>/ prefix is not
+ * part of received topics). */
+static roda_result_t device_pattern(const roda_config_t *c, char *out, size_t size)
+{
+    const char *topic = c->mqtt.topics[0];
+    if (strncmp(topic, "$share/", 7) == 0) {
+        const char *slash = strchr(topic + 7, '/');
+        topic = slash != NULL ? slash + 1 : topic;
+    }
+    size_t len = 0;
+    uint32_t level = 0;
+    bool placed = false;
+    const char *p = topic;
+    for (;;) {
+        const char *end = strchr(p, '/');
+        size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+        if (n == 1 && p[0] == '#')
+            break;
+        const char *text = level == c->mqtt.device_topic_level ? "{device}" : p;
+        size_t text_len = level == c->mqtt.device_topic_level ? 8 : n;
+        placed |= level == c->mqtt.device_topic_level;
+        if (len + text_len + 2 > size)
+            return RODA_ERROR_INVALID_ARG;
+        if (level > 0)
+            out[len++] = '/';
+        memcpy(out + len, text, text_len);
+        len += text_len;
+        out[len] = '\0';
+        level++;
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    return placed && strchr(out, '#') == NULL ? RODA_SUCCESS : RODA_ERROR_INVALID_ARG;
+}
+
+static const char *optional(const char *text)
+{
+    return text[0] != '\0' ? text : NULL;
+}
+
+static bool configure(const roda_config_t *c, void *out, bool *enabled, char *why, size_t size)
+{
+    roda_input_mqtt_settings_t *s = out;
+    memset(s, 0, sizeof *s);
+    *enabled = c->mqtt.enabled;
+    s->conn = (roda_mqtt_conn_config_t){
+        .role = "input",
+        .host = c->mqtt.host,
+        .port = c->mqtt.port,
+        .client_id = c->mqtt.client_id,
+        .clean_session = c->mqtt.clean_session,
+        .keepalive_s = (uint32_t)(c->mqtt.keepalive_ns / 1000000000ull),
+        .session_expiry_s = RODA_INPUT_MQTT_SESSION_EXPIRY_S,
+        .protocol = 4,
+        .username = optional(c->mqtt.username),
+        .password = optional(c->mqtt.password),
+        .ca_file = optional(c->mqtt.ca_file),
+        .cert_file = optional(c->mqtt.cert_file),
+        .key_file = optional(c->mqtt.key_file),
+        .reconnect_min_ms = (uint32_t)(c->mqtt.reconnect_min_ns / 1000000ull),
+        .reconnect_max_ms = (uint32_t)(c->mqtt.reconnect_max_ns / 1000000ull),
+    };
+    s->topic_count = c->mqtt.topic_count < RODA_INPUT_MQTT_MAX_TOPICS ? c->mqtt.topic_count
+                                                                       : RODA_INPUT_MQTT_MAX_TOPICS;
+    for (uint32_t i = 0; i < s->topic_count; i++) {
+        s->topics[i] = c->mqtt.topics[i];
+        s->decoders[i] = roda_decoder_default();
+    }
+    s->qos = (int)c->mqtt.qos;
+    if (c->mqtt.device_from != RODA_DEVICE_FROM_TOPIC)
+        return true;
+    if (device_pattern(c, s->pattern_text, sizeof s->pattern_text) != RODA_SUCCESS) {
+        snprintf(why, size,
+                 "mqtt.device_topic_level: topic '%s' has no level %u before any '#' (the "
+                 "device name is read from that level of the first topic)",
+                 c->mqtt.topics[0], (unsigned)c->mqtt.device_topic_level);
+        return false;
+    }
+    s->device_pattern = s->pattern_text;
+    return true;
+}
+
+static const roda_decoder_t *decoder_for(const input_mqtt_t *m, const char *topic)
+{
+    const roda_input_mqtt_settings_t *s = &m->settings;
+    for (uint32_t i = 0; !m->one_decoder && i < s->topic_count; i++)
+        if (roda_mqtt_topic_matches(s->topics[i], topic))
+            return s->decoders[i];
+    return s->decoders[0];
+}
+
+static void on_message(void *context, const char *topic, const uint8_t *payload, size_t size)
+{
+    input_mqtt_t *m = context;
+    const char *device = NULL;
+    size_t length = 0;
+    if (m->settings.device_pattern != NULL &&
+        !roda_mqtt_topic_device(m->settings.device_pattern, topic, &device, &length)) {
+        roda_ingest_count(&m->port, RODA_INGEST_MESSAGES, 1);
+        roda_ingest_count(&m->port, RODA_INGEST_UNKNOWN_TOPIC, 1);
+        return;
+    }
+    roda_ingest_message(&m->port, decoder_for(m, topic), device, length, payload, size);
+}
+
+/* Resubscribing is harmless with a restored session and required with a new one. */
+static void on_connected(void *context)
+{
+    input_mqtt_t *m = context;
+    if (roda_mqtt_conn_subscribe(m->conn, m->settings.topics, m->settings.topic_count,
+                                 m->settings.qos, &m->subscribe_mid) != RODA_SUCCESS)
+        roda_mqtt_conn_fail(m->conn, "subscribe refused by the client library");
+}
+
+static void on_subscribed(void *context, int mid, int count, const int *granted)
+{
+    input_mqtt_t *m = context;
+    if (mid != m->subscribe_mid)
+        return;
+    for (int i = 0; i < count; i++)
+        if (granted[i] > 2)
+            return;
+    atomic_store_explicit(&m->subscribed, true, memory_order_release);
+}
+
+static void on_disconnected(void *context)
+{
+    input_mqtt_t *m = context;
+    atomic_store_explicit(&m->subscribed, false, memory_order_release);
+}
+
+static roda_result_t validate(const roda_input_mqtt_settings_t *s)
+{
+    if (s->qos < 0 || s->qos > 1 || s->topic_count == 0 ||
+        s->topic_count > RODA_INPUT_MQTT_MAX_TOPICS)
+        return RODA_ERROR_INVALID_ARG;
+    for (uint32_t i = 0; i < s->topic_count; i++)
+        if (!roda_mqtt_topic_valid(s->topics[i], true) || s->decoders[i] == NULL)
+            return RODA_ERROR_INVALID_ARG;
+    if (s->device_pattern != NULL && !roda_mqtt_pattern_valid(s->device_pattern))
+        return RODA_ERROR_INVALID_ARG;
+    return RODA_SUCCESS;
+}
+
+static void destroy(void *state)
+{
+    input_mqtt_t *m = state;
+    roda_mqtt_conn_destroy(m->conn);
+    free(m);
+}
+
+static roda_result_t create(const void *settings, const roda_input_port_t *port, void **state)
+{
+    const roda_input_mqtt_settings_t *s = settings;
+    roda_result_t result = validate(s);
+    if (result != RODA_SUCCESS)
+        return result;
+    input_mqtt_t *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return RODA_ERROR_NOMEM;
+    m->settings = *s;
+    if (s->device_pattern == s->pattern_text)
+        m->settings.device_pattern = m->settings.pattern_text;
+    m->port = *port;
+    m->one_decoder = true;
+    for (uint32_t i = 1; i < s->topic_count; i++)
+        m->one_decoder &= s->decoders[i] == s->decoders[0];
+    roda_mqtt_conn_events_t events = {.context = m,
+                                      .connected = on_connected,
+                                      .disconnected = on_disconnected,
+                                      .message = on_message,
+                                      .subscribed = on_subscribed};
+    result = roda_mqtt_conn_create(&m->settings.conn, &events, &m->conn);
+    if (result != RODA_SUCCESS) {
+        free(m);
+        return result;
+    }
+    *state = m;
+    return RODA_SUCCESS;
+}
+
+static uint32_t poll_fds(void *state, struct pollfd *fds, int *timeout_ms)
+{
+    input_mqtt_t *m = state;
+    if (*timeout_ms < 0 || *timeout_ms > (int)RODA_MQTT_SERVICE_MS)
+        *timeout_ms = (int)RODA_MQTT_SERVICE_MS;
+    int fd = roda_mqtt_conn_fd(m->conn);
+    if (fd < 0)
+        return 0;
+    fds[0] = (struct pollfd){
+        .fd = fd, .events = POLLIN | (roda_mqtt_conn_want_write(m->conn) ? POLLOUT : 0)};
+    return 1;
+}
+
+static void service(void *state, const struct pollfd *fds, uint32_t count)
+{
+    input_mqtt_t *m = state;
+    short revents = count == 1 ? fds[0].revents : 0;
+    uint64_t now = roda_now_ns();
+    /* Timers need a call every RODA_MQTT_SERVICE_MS even while other inputs keep poll busy. */
+    if (revents == 0 && now - m->last_service_ns < RODA_MQTT_SERVICE_MS * 1000000ull)
+        return;
+    m->last_service_ns = now;
+    roda_mqtt_conn_service(m->conn, (revents & (POLLIN | POLLHUP | POLLERR)) != 0,
+                           (revents & (POLLOUT | POLLHUP | POLLERR)) != 0);
+}
+
+static bool ready(const void *state, char *why, size_t size)
+{
+    const input_mqtt_t *m = state;
+    if (atomic_load_explicit(&m->subscribed, memory_order_acquire))
+        return true;
+    snprintf(why, size, "mqtt broker not connected");
+    return false;
+}
+
+static void counters(const void *state, uint64_t counters[RODA_INGEST_COUNTER_COUNT])
+{
+    const input_mqtt_t *m = state;
+    roda_mqtt_conn_counters_t c;
+    roda_mqtt_conn_counters(m->conn, &c);
+    counters[RODA_INGEST_CONNECTS] = c.connects;
+    counters[RODA_INGEST_CONNECT_FAILURES] = c.connect_failures;
+    counters[RODA_INGEST_DISCONNECTS] = c.disconnects;
+}
+
+static void metrics(const void *state, roda_metrics_t *out)
+{
+    const input_mqtt_t *m = state;
+    roda_metrics_family(out, "roda_mqtt_connected", RODA_METRIC_GAUGE,
+                        "1 while the MQTT input is connected and subscribed.");
+    roda_metrics_u64(out, NULL, 0,
+                     m != NULL && atomic_load_explicit(&m->subscribed, memory_order_relaxed));
+    roda_mqtt_conn_counters_t c = {0};
+    if (m != NULL)
+        roda_mqtt_conn_counters(m->conn, &c);
+    roda_metrics_family(out, "roda_mqtt_reconnects_total", RODA_METRIC_COUNTER,
+                        "MQTT input connections established after the first.");
+    roda_metrics_u64(out, NULL, 0, c.connects > 0 ? c.connects - 1 : 0);
+}
+
+static void describe(const void *state, char *buf, size_t size)
+{
+    snprintf(buf, size, "mqtt=%s", state != NULL ? "on" : "off");
+}
+
+static uint64_t memory(const void *settings)
+{
+    (void)settings;
+    return sizeof(input_mqtt_t); /* libmosquitto allocates each packet as it comes */
+}
+
+const roda_input_class_t roda_input_mqtt = {
+    .name = "mqtt",
+    .settings_size = sizeof(roda_input_mqtt_settings_t),
+    .configure = configure,
+    .create = create,
+    .destroy = destroy,
+    .poll_fds = poll_fds,
+    .service = service,
+    .ready = ready,
+    .counters = counters,
+    .metrics = metrics,
+    .describe = describe,
+    .memory = memory,
+};

@@ -1,0 +1,54 @@
+/* roda_input_mqtt.h - the MQTT input: subscriptions on one broker connection (roda_mqtt_conn.h)
+ * serviced by the ingest thread, one message per PUBLISH, the device named by a topic level or
+ * by the payload, the decoder chosen per topic filter.
+ *
+ * libmosquitto acknowledges a QoS 1 message within the call that hands it to the ingest, so the
+ * message is in the journal (or counted as dropped) before anything else is read; a crash inside
+ * that call can lose it after the broker has forgotten it.
+ *
+ * Sessions: clean_session off (the default) keeps subscriptions and queued QoS 1 messages at the
+ * broker while the gateway is away; it needs a fixed client_id. Shared subscriptions
+ * ("$share/<group>/<filter>") work with both protocol versions on mosquitto 2; the broker then
+ * spreads each device's batches over the group's gateways, so one gateway's lost_upstream also
+ * counts the batches its peers took and is no loss measure; for loss detection with several
+ * gateways, give each gateway its own partition of the devices' topics instead.
+ *
+ * Ready (for /readyz and roda_mqtt_connected) once the broker acknowledged every subscription:
+ * from then on nothing published to the filters is missed; a refused filter (e.g. by an ACL)
+ * leaves it not ready. */
+#ifndef RODA_INPUT_MQTT_H
+#define RODA_INPUT_MQTT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "roda_input.h"
+#include "roda_mqtt_conn.h"
+
+#define RODA_INPUT_MQTT_MAX_TOPICS 8u
+/* MQTT 5: how long the broker keeps a persistent session while the gateway is away. */
+#define RODA_INPUT_MQTT_SESSION_EXPIRY_S 86400u
+
+typedef struct roda_input_mqtt_settings {
+    roda_mqtt_conn_config_t conn;
+    const char *topics[RODA_INPUT_MQTT_MAX_TOPICS]; /* subscription filters, wildcards allowed */
+    const roda_decoder_t *decoders[RODA_INPUT_MQTT_MAX_TOPICS]; /* per filter */
+    uint32_t topic_count;                                       /* >= 1 */
+    int qos;                                                    /* 0 or 1 */
+    /* A topic pattern naming the device, e.g. "roda/{device}/readings": levels are matched
+     * literally, '+' matches any one level, "{device}" one level that becomes the device name.
+     * NULL: the payload names the device. */
+    const char *device_pattern;
+    char pattern_text[160]; /* where configure builds device_pattern */
+} roda_input_mqtt_settings_t;
+
+extern const roda_input_class_t roda_input_mqtt;
+
+/* Matches `topic` against a device pattern. True with *device and *length set to the
+ * "{device}" level of `topic` when it matches. */
+bool roda_mqtt_topic_device(const char *pattern, const char *topic, const char **device,
+                            size_t *length);
+/* Checks a device pattern: exactly one "{device}" level, no '#'. */
+bool roda_mqtt_pattern_valid(const char *pattern);
+
+#endif

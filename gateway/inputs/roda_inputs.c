@@ -1,0 +1,21 @@
+/* roda_inputs.c - the table of inputs the gateway runs (see roda_input.h). */
+#include "roda_input.h"
+
+#include "roda_input_mqtt.h"
+#include "roda_input_udp.h"
+
+/* One line per input. The order is each input's index in the journal's records and in
+ * roda-audit's output: append, never reorder. */
+static const roda_input_class_t *const inputs[] = {
+    &roda_input_mqtt,
+    &roda_input_udp,
+};
+
+_Static_assert(sizeof inputs / sizeof inputs[0] <= RODA_INGEST_MAX_INPUTS,
+               "RODA_INGEST_MAX_INPUTS bounds the table");
+
+const roda_input_class_t *const *roda_inputs(uint32_t *count)
+{
+    *count = (uint32_t)(sizeof inputs / sizeof inputs[0]);
+    return inputs;
+}

@@ -1,0 +1,234 @@
+/* roda_output_mqtt.c - the MQTT alert publisher: an alert cursor drained into one broker
+ * connection on a thread of its own (see roda_output_mqtt.h). */
+#include "roda_output_mqtt.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "roda_counter.h"
+#include "roda_idle.h"
+#include "roda_log.h"
+#include "roda_mqtt_conn.h"
+
+/* How long the publisher thread waits for the broker's socket between looks at the journal. */
+#define LOOP_MS 20
+
+typedef struct output_mqtt {
+    char client_id[RODA_CONFIG_TEXT_MAX + 8];
+    const char *topic;
+    int qos;
+    roda_journal_t *journal;
+    roda_alert_names_t names;
+    roda_mqtt_conn_t *conn;
+    pthread_t thread;
+    bool started;
+    _Atomic bool stopping;
+    _Atomic uint64_t flush_deadline_ns;
+    /* Publisher thread only (the connection calls back from its service, in that thread). */
+    roda_alert_cursor_t cursor;
+    uint64_t inflight;
+    /* Written by the publisher thread, read by any. */
+    _Atomic uint64_t published;
+    _Atomic uint64_t dropped;
+} output_mqtt_t;
+
+static void on_published(void *context, int mid)
+{
+    (void)mid;
+    output_mqtt_t *p = context;
+    if (p->inflight > 0)
+        p->inflight--;
+    roda_counter_add(&p->published, 1);
+}
+
+static void publish_one(output_mqtt_t *p, const roda_alert_t *alert, uint64_t id)
+{
+    char buf[RODA_ALERT_JSON_MAX];
+    roda_json_t json;
+    roda_json_init(&json, buf, sizeof buf);
+    roda_alert_named_json(&p->names, alert, id, &json);
+    if (!roda_json_ok(&json) ||
+        roda_mqtt_conn_publish(p->conn, p->topic, buf, json.len, p->qos) != RODA_SUCCESS) {
+        roda_counter_add(&p->dropped, 1);
+        return;
+    }
+    p->inflight++;
+}
+
+/* Reads and publishes what the journal holds, within the in-flight bound. */
+static void publish_available(output_mqtt_t *p)
+{
+    for (;;) {
+        uint64_t room = RODA_OUTPUT_MQTT_MAX_INFLIGHT - p->inflight;
+        if (room == 0)
+            return;
+        const roda_alert_t *alert = NULL;
+        uint64_t id, missed;
+        roda_alert_step_t step = roda_alert_cursor_next(
+            &p->cursor, room < RODA_ALERT_CURSOR_BATCH ? (uint32_t)room : RODA_ALERT_CURSOR_BATCH,
+            &alert, &id, &missed);
+        if (step == RODA_ALERT_STEP_GAP) {
+            roda_counter_add(&p->dropped, missed);
+            roda_log(RODA_LOG_WARN, "alert publisher fell behind", "missed=%llu hint=\"%s\"",
+                     (unsigned long long)missed,
+                     "the broker is slower than the alert rate; raise journal.alert_capacity");
+            continue;
+        }
+        if (step != RODA_ALERT_STEP_ALERT)
+            return;
+        publish_one(p, alert, id);
+    }
+}
+
+static void *publisher_thread(void *arg)
+{
+    output_mqtt_t *p = arg;
+    for (;;) {
+        roda_mqtt_conn_run_once(p->conn, LOOP_MS);
+        publish_available(p);
+        if (atomic_load_explicit(&p->stopping, memory_order_acquire)) {
+            /* Unacknowledged messages wait for the broker only while it is connected. */
+            bool drained = roda_journal_tail_status(&p->cursor.tail) == RODA_CLOSED &&
+                           p->cursor.next == p->cursor.count &&
+                           (p->inflight == 0 || !roda_mqtt_conn_connected(p->conn));
+            if (drained ||
+                roda_now_ns() >= atomic_load_explicit(&p->flush_deadline_ns, memory_order_relaxed))
+                break;
+        }
+    }
+    /* What the deadline left: unacknowledged messages, and alerts never read. */
+    uint64_t unread = roda_alert_cursor_unread(&p->cursor, p->journal);
+    roda_counter_add(&p->dropped, p->inflight + unread);
+    if (p->inflight + unread != 0)
+        roda_log(RODA_LOG_WARN, "alerts not published at stop", "unacknowledged=%llu unread=%llu",
+                 (unsigned long long)p->inflight, (unsigned long long)unread);
+    p->inflight = 0;
+    return NULL;
+}
+
+static bool enabled(const roda_config_t *config)
+{
+    return config->mqtt.enabled && config->mqtt.alert_topic[0] != '\0';
+}
+
+static void destroy(void *state)
+{
+    output_mqtt_t *p = state;
+    if (p == NULL)
+        return;
+    roda_mqtt_conn_destroy(p->conn);
+    free(p);
+}
+
+static roda_result_t create(const roda_output_context_t *context, void **state)
+{
+    const roda_config_t *c = context->config;
+    if (!roda_mqtt_topic_valid(c->mqtt.alert_topic, false) || c->mqtt.alert_qos > 1) {
+        roda_log(RODA_LOG_ERROR, "alert publisher not created", "error=%s hint=\"%s\"",
+                 roda_result_str(RODA_ERROR_INVALID_ARG),
+                 "check mqtt.alert_topic (no wildcards) and mqtt.alert_qos");
+        return RODA_ERROR_INVALID_ARG;
+    }
+    output_mqtt_t *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return RODA_ERROR_NOMEM;
+    snprintf(p->client_id, sizeof p->client_id, "%s-alerts", c->mqtt.client_id);
+    p->topic = c->mqtt.alert_topic;
+    p->qos = (int)c->mqtt.alert_qos;
+    p->journal = context->alerts;
+    p->names = *context->names;
+    roda_mqtt_conn_config_t conn = {
+        .role = "alerts",
+        .host = c->mqtt.host,
+        .port = c->mqtt.port,
+        .client_id = p->client_id,
+        .clean_session = true,
+        .keepalive_s = (uint32_t)(c->mqtt.keepalive_ns / 1000000000ull),
+        .protocol = 4,
+        .username = c->mqtt.username,
+        .password = c->mqtt.password,
+        .ca_file = c->mqtt.ca_file,
+        .cert_file = c->mqtt.cert_file,
+        .key_file = c->mqtt.key_file,
+        .reconnect_min_ms = (uint32_t)(c->mqtt.reconnect_min_ns / 1000000ull),
+        .reconnect_max_ms = (uint32_t)(c->mqtt.reconnect_max_ns / 1000000ull),
+        .max_inflight = RODA_OUTPUT_MQTT_MAX_INFLIGHT,
+    };
+    roda_mqtt_conn_events_t events = {.context = p, .published = on_published};
+    roda_result_t result = roda_mqtt_conn_create(&conn, &events, &p->conn);
+    if (result != RODA_SUCCESS) {
+        roda_log(RODA_LOG_ERROR, "alert publisher not created", "error=%s hint=\"%s\"",
+                 roda_result_str(result), "check the mqtt.* login and TLS files");
+        free(p);
+        return result;
+    }
+    *state = p;
+    return RODA_SUCCESS;
+}
+
+/* Opens the cursor at the live end and starts the thread. */
+static roda_result_t start(void *state)
+{
+    output_mqtt_t *p = state;
+    if (p->started)
+        return RODA_ERROR_STATE;
+    if (roda_alert_cursor_open(&p->cursor, p->journal, false, 0) != RODA_SUCCESS)
+        return RODA_ERROR_STATE;
+    if (pthread_create(&p->thread, NULL, publisher_thread, p) != 0)
+        return RODA_ERROR_SYSTEM;
+    p->started = true;
+    return RODA_SUCCESS;
+}
+
+static void stop(void *state, uint32_t flush_ms)
+{
+    output_mqtt_t *p = state;
+    if (!p->started)
+        return;
+    atomic_store_explicit(&p->flush_deadline_ns, roda_now_ns() + (uint64_t)flush_ms * 1000000ull,
+                          memory_order_relaxed);
+    atomic_store_explicit(&p->stopping, true, memory_order_release);
+    pthread_join(p->thread, NULL);
+    p->started = false;
+}
+
+static void metrics(void *state, roda_metrics_t *m)
+{
+    output_mqtt_t *p = state;
+    roda_metrics_family(m, "roda_alert_publish_total", RODA_METRIC_COUNTER,
+                        "Alerts for the MQTT alert topic: published (acknowledged) or dropped.");
+    roda_metrics_label_t published = {"result", "published"};
+    roda_metrics_u64(m, &published, 1,
+                     atomic_load_explicit(&p->published, memory_order_relaxed));
+    roda_metrics_label_t dropped = {"result", "dropped"};
+    roda_metrics_u64(m, &dropped, 1, atomic_load_explicit(&p->dropped, memory_order_relaxed));
+}
+
+static void totals(const void *state, char *buf, size_t size)
+{
+    const output_mqtt_t *p = state;
+    snprintf(buf, size, "alerts_published=%llu alerts_publish_dropped=%llu",
+             (unsigned long long)atomic_load_explicit(&p->published, memory_order_relaxed),
+             (unsigned long long)atomic_load_explicit(&p->dropped, memory_order_relaxed));
+}
+
+static uint64_t memory(const roda_config_t *config)
+{
+    (void)config;
+    return sizeof(output_mqtt_t);
+}
+
+const roda_output_class_t roda_output_mqtt = {
+    .name = "mqtt",
+    .enabled = enabled,
+    .create = create,
+    .start = start,
+    .stop = stop,
+    .destroy = destroy,
+    .metrics = metrics,
+    .totals = totals,
+    .memory = memory,
+};

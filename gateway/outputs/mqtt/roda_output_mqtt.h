@@ -1,0 +1,23 @@
+/* roda_output_mqtt.h - the MQTT alert output: a thread that publishes every alert as JSON
+ * (roda_alert_json) to mqtt.alert_topic at mqtt.alert_qos, from an alert cursor, over its own
+ * broker connection (roda_mqtt_conn.h; client id "<mqtt.client_id>-alerts", a clean session, so
+ * it never takes over the input's).
+ *
+ * Bounded: at most RODA_OUTPUT_MQTT_MAX_INFLIGHT messages handed to libmosquitto and not yet
+ * acknowledged (it allocates one packet per message; nothing else grows). Never silent:
+ * `published` counts acknowledged messages (QoS 1: PUBACK; QoS 0: written), `dropped` counts
+ * alerts read while the broker was not connected, alerts the cursor lost because the publisher
+ * fell a journal capacity behind (a gap), failed publishes, and what was still unacknowledged
+ * or unread when stop's flush deadline passed. Exported as roda_alert_publish_total{result}.
+ *
+ * Threads: its own publisher thread; metrics and totals from any thread. */
+#ifndef RODA_OUTPUT_MQTT_H
+#define RODA_OUTPUT_MQTT_H
+
+#include "roda_output.h"
+
+#define RODA_OUTPUT_MQTT_MAX_INFLIGHT 1024u
+
+extern const roda_output_class_t roda_output_mqtt;
+
+#endif

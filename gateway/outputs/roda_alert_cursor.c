@@ -1,0 +1,118 @@
+/* roda_alert_cursor.c - the alert journal cursor with gap accounting, and alerts as JSON (see
+ * roda_alert_cursor.h). */
+#include "roda_alert_cursor.h"
+
+#include <stdio.h>
+
+void roda_alert_rule_name(const roda_alert_names_t *names, const roda_alert_t *alert, char *buf,
+                          size_t size)
+{
+    if (!names->rule(names->context, alert->rule, alert->generation, buf, size))
+        snprintf(buf, size, "rule-%u@%u", (unsigned)alert->rule, (unsigned)alert->generation);
+}
+
+void roda_alert_json(const roda_alert_t *a, uint64_t id, const char *rule_name,
+                     const char *device_name, roda_json_t *json)
+{
+    roda_json_object_begin(json);
+    roda_json_key(json, "id");
+    roda_json_u64(json, id);
+    roda_json_key(json, "rule");
+    roda_json_string(json, rule_name);
+    roda_json_key(json, "kind");
+    roda_json_string(json, roda_rule_kind_name((roda_rule_kind_t)a->kind));
+    roda_json_key(json, "severity");
+    roda_json_string(json, roda_severity_name((roda_severity_t)a->severity));
+    roda_json_key(json, "state");
+    roda_json_string(json, roda_alert_state_name((roda_alert_state_t)a->state));
+    roda_json_key(json, "sensor");
+    roda_json_u64(json, a->sensor_id);
+    roda_json_key(json, "device");
+    if (device_name != NULL)
+        roda_json_string(json, device_name);
+    else
+        roda_json_null(json);
+    roda_json_key(json, "value");
+    roda_json_double(json, a->value);
+    roda_json_key(json, "previous");
+    roda_json_double(json, a->previous);
+    roda_json_key(json, "threshold");
+    roda_json_double(json, a->threshold);
+    roda_json_key(json, "suppressed");
+    roda_json_u64(json, a->suppressed);
+    roda_json_key(json, "device_time_us");
+    roda_json_i64(json, a->device_time_us);
+    roda_json_key(json, "ingest_time_ns");
+    roda_json_u64(json, a->ingest_time_ns);
+    roda_json_object_end(json);
+}
+
+void roda_alert_named_json(const roda_alert_names_t *names, const roda_alert_t *alert,
+                           uint64_t id, roda_json_t *json)
+{
+    char rule[RODA_RULE_NAME_MAX];
+    roda_alert_rule_name(names, alert, rule, sizeof rule);
+    roda_alert_json(alert, id, rule, names->device(names->context, alert->device), json);
+}
+
+roda_alert_step_t roda_alert_cursor_next(roda_alert_cursor_t *c, uint32_t max_copy,
+                                         const roda_alert_t **alert, uint64_t *id,
+                                         uint64_t *missed)
+{
+    if (c->missed != 0) {
+        *missed = c->missed;
+        *id = c->resumed;
+        c->missed = 0;
+        return RODA_ALERT_STEP_GAP;
+    }
+    if (c->next == c->count) {
+        roda_journal_view_t view;
+        uint64_t n = roda_journal_tail_peek(&c->tail, max_copy, &view);
+        if (n == 0)
+            return roda_journal_tail_status(&c->tail) == RODA_CLOSED ? RODA_ALERT_STEP_END : RODA_ALERT_STEP_NONE;
+        uint64_t first = c->tail.position;
+        roda_journal_tail_copy(&c->tail, &view, c->copied);
+        uint64_t lost = roda_journal_tail_consume(&c->tail, n);
+        if (lost != 0) {
+            *missed = lost;
+            *id = c->tail.position;
+            c->count = c->next = 0;
+            return RODA_ALERT_STEP_GAP;
+        }
+        c->first = first;
+        c->count = (uint32_t)n;
+        c->next = 0;
+    }
+    *id = c->first + c->next;
+    *alert = &c->copied[c->next++];
+    return RODA_ALERT_STEP_ALERT;
+}
+
+roda_result_t roda_alert_cursor_open_at(roda_alert_cursor_t *c, roda_journal_t *journal,
+                                        uint64_t position)
+{
+    c->count = c->next = 0;
+    uint64_t missed = 0;
+    roda_result_t result = roda_journal_tail_open_at(journal, position, &c->tail, &missed);
+    c->missed = result == RODA_SUCCESS ? missed : 0;
+    c->resumed = c->tail.position;
+    return result;
+}
+
+roda_result_t roda_alert_cursor_open(roda_alert_cursor_t *c, roda_journal_t *journal,
+                                     bool resume, uint64_t last_id)
+{
+    if (resume && last_id != UINT64_MAX && roda_alert_cursor_open_at(c, journal, last_id + 1) == RODA_SUCCESS)
+        return RODA_SUCCESS;
+    c->count = c->next = 0;
+    c->missed = 0;
+    return roda_journal_tail_open(journal, &c->tail);
+}
+
+uint64_t roda_alert_cursor_unread(const roda_alert_cursor_t *c, roda_journal_t *journal)
+{
+    roda_journal_stats_t stats;
+    roda_journal_stats(journal, &stats);
+    return (uint64_t)(c->count - c->next) +
+           (stats.write_position > c->tail.position ? stats.write_position - c->tail.position : 0);
+}

@@ -1,0 +1,84 @@
+/* roda_alert_cursor.h - what every alert output shares: a cursor over the alert journal (a tail
+ * reader, so no output can slow or block the rules stage) with gap accounting, the names alerts
+ * refer to, and an alert as JSON.
+ *
+ * A cursor copies a batch of alerts out of the journal and checks them intact; when it falls
+ * more than the journal's capacity behind, or is opened at a position the journal no longer
+ * holds, the next thing it returns is a gap with the count of alerts missed, never a silent
+ * skip. When the journal is closed (shutdown) and read to its end, it returns the end.
+ *
+ * Threads: a cursor belongs to one thread at a time; the names' functions are called from any
+ * output thread. */
+#ifndef RODA_ALERT_CURSOR_H
+#define RODA_ALERT_CURSOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "roda_journal.h"
+#include "roda_json.h"
+#include "roda_rules.h"
+
+/* Alerts a cursor copies out of the journal at a time. */
+#define RODA_ALERT_CURSOR_BATCH 32u
+/* Bytes of the longest alert JSON (the longest rule and device names). */
+#define RODA_ALERT_JSON_MAX 640u
+
+/* Names for alert JSON. */
+typedef struct roda_alert_names {
+    void *context;
+    /* Copies the name of `rule` in rule set `generation` (the alert's own fields) into buf
+     * (< RODA_RULE_NAME_MAX bytes); false if unknown. */
+    bool (*rule)(void *context, uint32_t rule, uint16_t generation, char *buf, size_t size);
+    /* The device's name, NULL when unknown. */
+    const char *(*device)(void *context, uint32_t device);
+} roda_alert_names_t;
+
+/* The rule's name for `alert` ("rule-R@G" when the names no longer know it) into buf. */
+void roda_alert_rule_name(const roda_alert_names_t *names, const roda_alert_t *alert, char *buf,
+                          size_t size);
+/* Writes an alert as one JSON object: id (its journal position), rule (name), kind, severity,
+ * state, sensor, device (name, or null), value, previous, threshold, suppressed, device_time_us,
+ * ingest_time_ns. */
+void roda_alert_json(const roda_alert_t *alert, uint64_t id, const char *rule_name,
+                     const char *device_name, roda_json_t *json);
+/* The same with the names looked up. */
+void roda_alert_named_json(const roda_alert_names_t *names, const roda_alert_t *alert,
+                           uint64_t id, roda_json_t *json);
+
+typedef struct roda_alert_cursor {
+    roda_journal_tail_t tail;
+    uint64_t first;   /* journal position of copied[0] */
+    uint32_t count;   /* alerts in copied */
+    uint32_t next;    /* the next one to hand out */
+    uint64_t missed;  /* a gap to report before anything else */
+    uint64_t resumed; /* the position the gap ends at */
+    roda_alert_t copied[RODA_ALERT_CURSOR_BATCH];
+} roda_alert_cursor_t;
+
+typedef enum roda_alert_step {
+    RODA_ALERT_STEP_ALERT = 0, /* *alert and *id are set */
+    RODA_ALERT_STEP_NONE = 1,  /* nothing new yet */
+    RODA_ALERT_STEP_GAP = 2,   /* *missed alerts were lost; reading goes on at *id */
+    RODA_ALERT_STEP_END = 3,   /* the journal is closed and read to its end */
+} roda_alert_step_t;
+
+/* Opens the cursor just after `last_id` when `resume` and the journal still holds it; else (no
+ * resume, or an id the journal never reached, e.g. from before a restart) at the live end.
+ * Where the journal no longer holds last_id + 1, at the oldest intact alert with the gap to
+ * report first. */
+roda_result_t roda_alert_cursor_open(roda_alert_cursor_t *cursor, roda_journal_t *journal,
+                                     bool resume, uint64_t last_id);
+/* Opens the cursor at `position` (the oldest intact alert, with a gap, when it is gone).
+ * RODA_ERROR_INVALID_ARG past the write position. */
+roda_result_t roda_alert_cursor_open_at(roda_alert_cursor_t *cursor, roda_journal_t *journal,
+                                        uint64_t position);
+/* The next step, copying at most `max_copy` (<= RODA_ALERT_CURSOR_BATCH) alerts at a time. */
+roda_alert_step_t roda_alert_cursor_next(roda_alert_cursor_t *cursor, uint32_t max_copy,
+                                         const roda_alert_t **alert, uint64_t *id,
+                                         uint64_t *missed);
+/* Alerts copied but not handed out yet, plus those the journal holds beyond the cursor. */
+uint64_t roda_alert_cursor_unread(const roda_alert_cursor_t *cursor, roda_journal_t *journal);
+
+#endif

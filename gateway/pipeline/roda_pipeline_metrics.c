@@ -1,0 +1,183 @@
+/* roda_pipeline_metrics.c - the pipeline's Prometheus families: ingest by input and reason,
+ * journals, stages, alerts and their latency, sensors and per-sensor series (the names the
+ * dashboard and the Prometheus rules use: tests/gateway/metric_names.txt). */
+#include "roda_pipeline_private.h"
+
+#include <stddef.h>
+
+/* Ingest drop reasons exported in roda_ingest_dropped_total (the ingest's counter names). */
+static const roda_ingest_counter_t drop_reasons[] = {
+    RODA_INGEST_DECODE_ERROR,      RODA_INGEST_TRUNCATED,     RODA_INGEST_OVERSIZE,
+    RODA_INGEST_TOO_MANY_READINGS, RODA_INGEST_UNKNOWN_TOPIC, RODA_INGEST_BAD_DEVICE,
+    RODA_INGEST_TOO_MANY_DEVICES,  RODA_INGEST_NON_FINITE,    RODA_INGEST_JOURNAL_FULL,
+    RODA_INGEST_KERNEL_DROPS,      RODA_INGEST_RECEIVE_ERRORS};
+
+/* One counter family with a sample per input. */
+static void per_input(roda_metrics_t *m, const roda_ingest_stats_t *is, const char *name,
+                      const char *help, roda_ingest_counter_t counter)
+{
+    roda_metrics_family(m, name, RODA_METRIC_COUNTER, help);
+    for (uint32_t in = 0; in < is->input_count; in++) {
+        roda_metrics_label_t label = {"input", is->inputs[in].name};
+        roda_metrics_u64(m, &label, 1, is->inputs[in].counters[counter]);
+    }
+}
+
+static void ingest_metrics(roda_pipeline_t *p, roda_metrics_t *m)
+{
+    roda_ingest_stats_t is;
+    roda_ingest_stats(p->ingest, &is);
+    per_input(m, &is, "roda_ingest_readings_total",
+              "Readings accepted into the input journal, by input.", RODA_INGEST_READINGS);
+    per_input(m, &is, "roda_ingest_messages_total", "Messages (MQTT) or datagrams (UDP) received.",
+              RODA_INGEST_MESSAGES);
+    roda_metrics_family(m, "roda_ingest_dropped_total", RODA_METRIC_COUNTER,
+                        "Input dropped, by input and reason (non_finite, journal_full: readings; "
+                        "the other reasons: messages).");
+    for (uint32_t in = 0; in < is.input_count; in++) {
+        for (size_t r = 0; r < sizeof drop_reasons / sizeof drop_reasons[0]; r++) {
+            roda_metrics_label_t labels[] = {{"input", is.inputs[in].name},
+                                             {"reason", roda_ingest_counter_name(drop_reasons[r])}};
+            roda_metrics_u64(m, labels, 2, is.inputs[in].counters[drop_reasons[r]]);
+        }
+    }
+    per_input(m, &is, "roda_ingest_lost_upstream_total",
+              "Batches missing from device sequences (gaps).", RODA_INGEST_LOST_UPSTREAM);
+    per_input(m, &is, "roda_ingest_duplicates_total", "Duplicate batches dropped.",
+              RODA_INGEST_DUPLICATE);
+    roda_ingest_input_metrics(p->ingest, m);
+}
+
+static void journal_metrics(roda_pipeline_t *p, roda_metrics_t *m)
+{
+    /* The input journal, then each stage's output journal. */
+    static const char *const names[1 + STAGE_COUNT] = {"input", "summaries", "alerts"};
+    roda_journal_stats_t stats[1 + STAGE_COUNT];
+    roda_journal_stats(roda_engine_input(p->engine), &stats[0]);
+    for (uint32_t i = 0; i < STAGE_COUNT; i++)
+        roda_journal_stats(roda_engine_output(p->engine, i), &stats[1 + i]);
+    struct {
+        const char *name, *help;
+        roda_metric_type_t type;
+        size_t offset;
+    } families[] = {
+        {"roda_journal_capacity_records", "Journal capacity in records.", RODA_METRIC_GAUGE,
+         offsetof(roda_journal_stats_t, capacity)},
+        {"roda_journal_lag_records", "Records the slowest gating reader has not read yet.",
+         RODA_METRIC_GAUGE, offsetof(roda_journal_stats_t, slowest_lag)},
+        {"roda_journal_appended_total", "Records appended.", RODA_METRIC_COUNTER,
+         offsetof(roda_journal_stats_t, appended)},
+        {"roda_journal_rejected_total", "Records refused because the journal was full (REJECT).",
+         RODA_METRIC_COUNTER, offsetof(roda_journal_stats_t, rejected)},
+    };
+    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) {
+        roda_metrics_family(m, families[f].name, families[f].type, families[f].help);
+        for (uint32_t j = 0; j < 1 + STAGE_COUNT; j++) {
+            uint64_t value;
+            memcpy(&value, (const char *)&stats[j] + families[f].offset, sizeof value);
+            roda_metrics_label_t label = {"journal", names[j]};
+            roda_metrics_u64(m, &label, 1, value);
+        }
+    }
+}
+
+static void stage_metrics(roda_pipeline_t *p, roda_metrics_t *m)
+{
+    roda_stage_stats_t stats[STAGE_COUNT];
+    for (uint32_t i = 0; i < STAGE_COUNT; i++)
+        roda_engine_stage_stats(p->engine, i, &stats[i]);
+    roda_metrics_family(m, "roda_stage_events_total", RODA_METRIC_COUNTER,
+                        "Records consumed by each stage.");
+    for (uint32_t i = 0; i < STAGE_COUNT; i++) {
+        roda_metrics_label_t label = {"stage", stats[i].name};
+        roda_metrics_u64(m, &label, 1, stats[i].consumed);
+    }
+    roda_metrics_family(m, "roda_stage_sleeps_total", RODA_METRIC_COUNTER,
+                        "Futex sleeps of each stage while idle.");
+    for (uint32_t i = 0; i < STAGE_COUNT; i++) {
+        roda_metrics_label_t label = {"stage", stats[i].name};
+        roda_metrics_u64(m, &label, 1, stats[i].sleeps);
+    }
+}
+
+static void alert_metrics(roda_pipeline_t *p, roda_metrics_t *m)
+{
+    roda_rule_t rule;
+    roda_rule_stats_t stats;
+    roda_metrics_family(m, "roda_alerts_total", RODA_METRIC_COUNTER,
+                        "Alert records emitted, by rule, severity and state.");
+    for (uint32_t i = 0; roda_rules_snapshot(p->rules.rules, i, &rule, &stats) == RODA_SUCCESS;
+         i++) {
+        const char *severity = roda_severity_name(rule.severity);
+        roda_metrics_label_t firing[] = {
+            {"rule", rule.name}, {"severity", severity}, {"state", "firing"}};
+        roda_metrics_u64(m, firing, 3, stats.fired);
+        roda_metrics_label_t resolved[] = {
+            {"rule", rule.name}, {"severity", severity}, {"state", "resolved"}};
+        roda_metrics_u64(m, resolved, 3, stats.resolved);
+    }
+    roda_metrics_family(m, "roda_alerts_suppressed_total", RODA_METRIC_COUNTER,
+                        "Firings held back by a rule's hold-off.");
+    for (uint32_t i = 0; roda_rules_snapshot(p->rules.rules, i, &rule, &stats) == RODA_SUCCESS;
+         i++) {
+        roda_metrics_label_t label = {"rule", rule.name};
+        roda_metrics_u64(m, &label, 1, stats.suppressed);
+    }
+    roda_metrics_family(m, "roda_alerts_active", RODA_METRIC_GAUGE,
+                        "Sensors for which a rule is firing now.");
+    for (uint32_t i = 0; roda_rules_snapshot(p->rules.rules, i, &rule, &stats) == RODA_SUCCESS;
+         i++) {
+        roda_metrics_label_t labels[] = {{"rule", rule.name},
+                                         {"severity", roda_severity_name(rule.severity)}};
+        roda_metrics_u64(m, labels, 2, stats.active);
+    }
+    roda_metrics_family(m, "roda_alert_latency_seconds", RODA_METRIC_HISTOGRAM,
+                        "Ingest-to-alert latency: reading decoded to alert emitted by the rules "
+                        "stage (stale alerts excluded).");
+    roda_metrics_histogram(m, NULL, 0, &p->rules.latency);
+}
+
+static void sensor_metrics(roda_pipeline_t *p, roda_metrics_t *m)
+{
+    const roda_config_t *c = &p->config;
+    roda_metrics_family(m, "roda_sensors_tracked", RODA_METRIC_GAUGE, "Sensors with state.");
+    roda_metrics_u64(m, NULL, 0, atomic_load_explicit(&p->state.tracked, memory_order_relaxed));
+    roda_metrics_family(m, "roda_sensors_refused_total", RODA_METRIC_COUNTER,
+                        "Readings of new sensors refused past limits.max_sensors.");
+    roda_metrics_u64(m, NULL, 0, roda_pipeline_sensors_refused(p));
+
+    roda_summary_metrics_family(m, c->limits.max_series);
+    uint64_t now = roda_now_ns(), exported = 0, capped = 0;
+    uint32_t count = roda_sensor_index_count(p->state.index);
+    for (uint32_t i = 0; i < count; i++) {
+        uint64_t id;
+        uint32_t slot;
+        roda_summary_t s = {0};
+        if (roda_sensor_index_at(p->state.index, i, &id, &slot) != RODA_SUCCESS ||
+            roda_slots_read(p->state.slots, slot, &s) != RODA_SUCCESS ||
+            !roda_summary_is_fresh(&s, now, c->limits.series_staleness_ns))
+            continue;
+        if (exported == c->limits.max_series) {
+            capped++;
+            continue;
+        }
+        roda_summary_metrics(&s, roda_pipeline_device_name(p, s.device), m);
+        exported++;
+    }
+    /* Scrapes are serialised by the HTTP server, so this read-modify-write has one writer. */
+    roda_counter_add(&p->series_capped, capped);
+    roda_metrics_family(m, "roda_series_capped_total", RODA_METRIC_COUNTER,
+                        "Per-sensor series left out of scrapes by limits.max_series (summed over "
+                        "scrapes).");
+    roda_metrics_u64(m, NULL, 0, atomic_load_explicit(&p->series_capped, memory_order_relaxed));
+}
+
+void roda_pipeline_metrics(void *context, roda_metrics_t *m)
+{
+    roda_pipeline_t *p = context;
+    ingest_metrics(p, m);
+    journal_metrics(p, m);
+    stage_metrics(p, m);
+    alert_metrics(p, m);
+    sensor_metrics(p, m);
+}
