@@ -61,6 +61,8 @@ typedef struct roda_keytable {
 roda_result_t roda_keytable_init(roda_keytable_t *table, uint32_t key_capacity, size_t state_size);
 /* Frees the table and zeroes it; safe on a zeroed table and twice. */
 void roda_keytable_destroy(roda_keytable_t *table);
+/* Bytes roda_keytable_init() allocates for these arguments (probe array, bookkeeping, state). */
+uint64_t roda_keytable_memory(uint32_t key_capacity, size_t state_size);
 
 /* Removes `key`; returns the index it owned (now free), or RODA_KEYTABLE_NONE if it was absent.
  * Indexes of other keys do not change. */

@@ -223,3 +223,9 @@ const uint8_t *roda_udp_datagram(const roda_udp_t *udp, uint32_t i, size_t *size
     *truncated = (message->msg_hdr.msg_flags & MSG_TRUNC) != 0;
     return udp->iov[i].iov_base;
 }
+
+uint64_t roda_udp_memory(uint32_t max_datagram, uint32_t batch)
+{
+    return sizeof(roda_udp_t) + (uint64_t)batch * (sizeof(struct mmsghdr) + sizeof(struct iovec) +
+                                                   max_datagram + CONTROL_SIZE);
+}
