@@ -33,9 +33,14 @@ static roda_result_t validate(const roda_journal_config_t *config)
     return RODA_SUCCESS;
 }
 
+uint64_t roda_journal_memory(uint64_t capacity, uint32_t record_size)
+{
+    return capacity * record_size;
+}
+
 static roda_result_t map_anonymous(roda_journal_t *journal)
 {
-    size_t bytes = (size_t)(journal->capacity * journal->record_size);
+    size_t bytes = (size_t)roda_journal_memory(journal->capacity, journal->record_size);
     void *data = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (data == MAP_FAILED)
@@ -95,7 +100,7 @@ void roda_journal_destroy(roda_journal_t *journal)
     if (journal->file != NULL)
         roda_journal_file_destroy(journal);
     else
-        munmap(journal->data, (size_t)(journal->capacity * journal->record_size));
+        munmap(journal->data, (size_t)roda_journal_memory(journal->capacity, journal->record_size));
     free(journal->readers);
     free(journal);
 }

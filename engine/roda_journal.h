@@ -162,6 +162,9 @@ typedef struct roda_journal_stats {
  * removed. At most retained_segments files are kept; the oldest is deleted at each roll. */
 roda_result_t roda_journal_create(const roda_journal_config_t *config, roda_journal_t **out);
 void roda_journal_destroy(roda_journal_t *journal);
+/* Bytes of the region a journal of `capacity` records of `record_size` bytes maps (anonymous
+ * memory, or the address range its segment files are mapped into): the memory plan's size. */
+uint64_t roda_journal_memory(uint64_t capacity, uint32_t record_size);
 
 /* Opens a gating reader starting at the current write position. Records committed before the
  * call are not seen: open a pipeline's readers before its writer starts. RODA_ERROR_TOO_MANY when

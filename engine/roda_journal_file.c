@@ -400,7 +400,7 @@ static void release(roda_journal_t *journal)
 {
     struct roda_journal_file *file = journal->file;
     if (journal->data != NULL)
-        munmap(journal->data, (size_t)(journal->capacity * journal->record_size));
+        munmap(journal->data, (size_t)roda_journal_memory(journal->capacity, journal->record_size));
     if (file->header != NULL)
         munmap(file->header, RODA_JOURNAL_SEGMENT_HEADER);
     close(file->dir_fd);
@@ -443,8 +443,9 @@ roda_result_t roda_journal_file_create(roda_journal_t *journal, const roda_journ
         result = RODA_ERROR_INVALID_ARG;
     /* One contiguous range for the ring; segment files are mapped over its windows. */
     if (result == RODA_SUCCESS) {
-        void *ring = mmap(NULL, (size_t)(journal->capacity * journal->record_size), PROT_NONE,
-                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        void *ring =
+            mmap(NULL, (size_t)roda_journal_memory(journal->capacity, journal->record_size),
+                 PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (ring == MAP_FAILED)
             result = RODA_ERROR_NOMEM;
         else

@@ -12,6 +12,22 @@ static size_t round_up(size_t value, size_t multiple)
     return (value + multiple - 1) / multiple * multiple;
 }
 
+uint64_t roda_keytable_slots(uint32_t key_capacity)
+{
+    uint64_t slot_count = 2;
+    while (slot_count < 2ull * key_capacity)
+        slot_count <<= 1;
+    return slot_count;
+}
+
+uint64_t roda_keytable_memory(uint32_t key_capacity, size_t state_size)
+{
+    return round_up(roda_keytable_slots(key_capacity) * sizeof(roda_keytable_slot_t),
+                    RODA_CACHE_LINE) +
+           2 * sizeof(uint32_t) * (uint64_t)key_capacity +
+           round_up(state_size * key_capacity, RODA_CACHE_LINE);
+}
+
 roda_result_t roda_keytable_init(roda_keytable_t *table, uint32_t key_capacity, size_t state_size)
 {
     if (table == NULL)
@@ -22,9 +38,7 @@ roda_result_t roda_keytable_init(roda_keytable_t *table, uint32_t key_capacity, 
     if (state_size > RODA_KEYTABLE_MAX_STATE_BYTES / key_capacity)
         return RODA_ERROR_INVALID_ARG;
 
-    uint64_t slot_count = 2;
-    while (slot_count < 2ull * key_capacity)
-        slot_count <<= 1;
+    uint64_t slot_count = roda_keytable_slots(key_capacity);
     table->slots = aligned_alloc(RODA_CACHE_LINE,
                                  round_up(slot_count * sizeof(*table->slots), RODA_CACHE_LINE));
     table->index_slot = malloc(sizeof(*table->index_slot) * key_capacity);

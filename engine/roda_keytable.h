@@ -61,6 +61,11 @@ typedef struct roda_keytable {
 roda_result_t roda_keytable_init(roda_keytable_t *table, uint32_t key_capacity, size_t state_size);
 /* Frees the table and zeroes it; safe on a zeroed table and twice. */
 void roda_keytable_destroy(roda_keytable_t *table);
+/* Probe slots for `key_capacity` keys: a power of two >= 2 * key_capacity (load factor <= 0.5).
+ * Also for other open-addressing tables that keep that load factor (the device registry). */
+uint64_t roda_keytable_slots(uint32_t key_capacity);
+/* Bytes roda_keytable_init() allocates for these arguments (probe array, bookkeeping, state). */
+uint64_t roda_keytable_memory(uint32_t key_capacity, size_t state_size);
 
 /* Removes `key`; returns the index it owned (now free), or RODA_KEYTABLE_NONE if it was absent.
  * Indexes of other keys do not change. */

@@ -48,6 +48,10 @@ typedef struct roda_slots {
 roda_result_t roda_slots_create(uint64_t slot_count, uint32_t slot_size, roda_slots_t **out);
 void roda_slots_destroy(roda_slots_t *store);
 
+/* Bytes of the slots roda_slots_create() allocates for `slot_count` slots of `slot_size` bytes
+ * (the memory plan's size of a store; the small roda_slots_t header aside). */
+uint64_t roda_slots_memory(uint64_t slot_count, uint32_t slot_size);
+
 /* Stores slot_size bytes from `data` (any alignment) in slot `index`. Writer thread only.
  * RODA_ERROR_INVALID_ARG: index >= slot_count. */
 static inline roda_result_t roda_slots_write(roda_slots_t *store, uint64_t index, const void *data)

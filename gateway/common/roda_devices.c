@@ -3,6 +3,7 @@
 #include "roda_devices.h"
 
 #include "roda_counter.h"
+#include "roda_keytable.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,12 @@ static uint64_t hash_name(const char *name, size_t length)
     return hash;
 }
 
+uint64_t roda_devices_memory(uint32_t max_devices)
+{
+    return sizeof(roda_devices_t) + (uint64_t)max_devices * sizeof(device_t) +
+           roda_keytable_slots(max_devices) * sizeof(uint32_t);
+}
+
 roda_result_t roda_devices_create(uint32_t max_devices, roda_devices_t **out)
 {
     if (out == NULL)
@@ -48,9 +55,7 @@ roda_result_t roda_devices_create(uint32_t max_devices, roda_devices_t **out)
     *out = NULL;
     if (max_devices == 0 || max_devices > RODA_DEVICES_MAX)
         return RODA_ERROR_INVALID_ARG;
-    uint64_t slots = 2;
-    while (slots < 2ull * max_devices)
-        slots <<= 1;
+    uint64_t slots = roda_keytable_slots(max_devices);
     roda_devices_t *devices = calloc(1, sizeof(*devices));
     device_t *entries = calloc(max_devices, sizeof(*entries));
     uint32_t *table = calloc(slots, sizeof(*table));

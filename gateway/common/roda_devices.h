@@ -53,6 +53,9 @@ typedef struct roda_device_counters {
  */
 roda_result_t roda_devices_create(uint32_t max_devices, roda_devices_t **out);
 void roda_devices_destroy(roda_devices_t *devices);
+/* Bytes roda_devices_create() allocates for `max_devices` (entries, index and header): the
+ * memory plan's device registry. */
+uint64_t roda_devices_memory(uint32_t max_devices);
 
 /* Checks a device name: 1 .. RODA_DEVICE_NAME_SIZE - 1 bytes of printable ASCII other than
  * '"' and '\\' (names become metric label values). Returns 1 when valid. */

@@ -146,8 +146,16 @@ typedef struct roda_config_errors {
     roda_config_error_t items[RODA_CONFIG_MAX_ERRORS];
 } roda_config_errors_t;
 
-/* Fills every field with its default (documented in deploy/roda-gateway.conf). */
+/* Fills every field with its default: the schema's default text of each key, parsed like a value
+ * in a file (deploy/roda-gateway.conf shows them). A key without a default is zero or empty. */
 void roda_config_defaults(roda_config_t *config);
+
+/* The schema's [section] keys (rule keys not included): how many there are. */
+uint32_t roda_config_key_count(void);
+/* Key `index` (< roda_config_key_count()): its section, name, and default as written in a file
+ * (NULL when it has none). RODA_ERROR_INVALID_ARG for an index out of range. */
+roda_result_t roda_config_key_at(uint32_t index, const char **section, const char **key,
+                                 const char **default_text);
 
 /* Loads `path` over the defaults. RODA_SUCCESS, or RODA_ERROR_INVALID_ARG with errors->total > 0
  * (config content is then unspecified). A file that cannot be opened is an error with line 0. */
@@ -178,7 +186,7 @@ typedef struct roda_memory_item {
     char detail[96]; /* how the size is computed */
 } roda_memory_item_t;
 
-#define RODA_MEMORY_PLAN_MAX 12
+#define RODA_MEMORY_PLAN_MAX 24
 typedef struct roda_memory_plan {
     uint32_t count;
     uint64_t total;

@@ -86,6 +86,43 @@ const char *roda_rule_value_name(roda_rule_value_t value)
     return (unsigned)value <= RODA_RULE_VALUE_EWMA ? value_names[value] : "unknown";
 }
 
+/* Index of `name` in `names` (count entries), or -1. */
+static int name_index(const char *name, const char *const *names, int count)
+{
+    for (int i = 0; i < count; i++) {
+        if (strcmp(name, names[i]) == 0)
+            return i;
+    }
+    return -1;
+}
+
+roda_result_t roda_rule_kind_from_name(const char *name, roda_rule_kind_t *kind)
+{
+    int i = name_index(name, kind_names, RODA_RULE_KIND_COUNT);
+    if (i < 0)
+        return RODA_ERROR_INVALID_ARG;
+    *kind = (roda_rule_kind_t)i;
+    return RODA_SUCCESS;
+}
+
+roda_result_t roda_severity_from_name(const char *name, roda_severity_t *severity)
+{
+    int i = name_index(name, severity_names, RODA_SEVERITY_COUNT);
+    if (i < 0)
+        return RODA_ERROR_INVALID_ARG;
+    *severity = (roda_severity_t)i;
+    return RODA_SUCCESS;
+}
+
+roda_result_t roda_rule_value_from_name(const char *name, roda_rule_value_t *value)
+{
+    int i = name_index(name, value_names, RODA_RULE_VALUE_EWMA + 1);
+    if (i < 0)
+        return RODA_ERROR_INVALID_ARG;
+    *value = (roda_rule_value_t)i;
+    return RODA_SUCCESS;
+}
+
 const char *roda_alert_state_name(roda_alert_state_t state)
 {
     return state == RODA_ALERT_FIRING     ? "firing"

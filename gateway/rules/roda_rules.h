@@ -196,4 +196,10 @@ const char *roda_severity_name(roda_severity_t severity);    /* "info", ... */
 const char *roda_rule_value_name(roda_rule_value_t value);   /* "last", "mean", "ewma" */
 const char *roda_alert_state_name(roda_alert_state_t state); /* "firing", "resolved" */
 
+/* The reverse of the names above (the config's rule sections): RODA_SUCCESS with the enum in
+ * *out, or RODA_ERROR_INVALID_ARG for an unknown name (*out unchanged). */
+roda_result_t roda_rule_kind_from_name(const char *name, roda_rule_kind_t *kind);
+roda_result_t roda_severity_from_name(const char *name, roda_severity_t *severity);
+roda_result_t roda_rule_value_from_name(const char *name, roda_rule_value_t *value);
+
 #endif

@@ -43,7 +43,8 @@ uint32_t roda_udp_receive(roda_udp_t *udp, uint64_t *kernel_drops, int *failed);
  * larger than max_datagram (its bytes are then incomplete and must not be decoded). */
 const uint8_t *roda_udp_datagram(const roda_udp_t *udp, uint32_t i, size_t *size, int *truncated);
 
-/* Bytes one socket preallocates for these bounds (memory plan). */
+/* Bytes roda_udp_open() allocates for these sizes (header, message headers, buffers, control
+ * data): the memory plan's size of one UDP input. */
 uint64_t roda_udp_memory(uint32_t max_datagram, uint32_t batch);
 
 #endif

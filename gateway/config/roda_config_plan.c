@@ -1,0 +1,185 @@
+/* roda_config_plan.c - the memory plan (each module's own size function for the configured
+ * bounds) and roda_config_print (the effective configuration and that plan). */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "roda_config_internal.h"
+#include "roda_devices.h"
+#include "roda_http.h"
+#include "roda_input.h"
+#include "roda_journal.h"
+#include "roda_keytable.h"
+#include "roda_metrics.h"
+#include "roda_output.h"
+#include "roda_reading.h"
+#include "roda_sensor_index.h"
+#include "roda_slots.h"
+#include "roda_summary.h"
+
+__attribute__((format(printf, 4, 5))) static void
+plan_add(roda_memory_plan_t *plan, const char *name, uint64_t bytes, const char *format, ...)
+{
+    roda_memory_item_t *item = &plan->items[plan->count++];
+    item->name = name;
+    item->bytes = bytes;
+    va_list args;
+    va_start(args, format);
+    vsnprintf(item->detail, sizeof item->detail, format, args);
+    va_end(args);
+    plan->total += bytes;
+}
+
+static void plan_journal(roda_memory_plan_t *plan, const char *name, uint64_t capacity,
+                         uint32_t record_size)
+{
+    plan_add(plan, name, roda_journal_memory(capacity, record_size),
+             "%" PRIu64 " records x %" PRIu32 " B", capacity, record_size);
+}
+
+void roda_config_memory_plan(const roda_config_t *c, roda_memory_plan_t *plan)
+{
+    memset(plan, 0, sizeof *plan);
+    uint32_t sensors = c->limits.max_sensors;
+    plan_journal(plan, "journal input", c->journal.input_capacity, sizeof(roda_reading_t));
+    plan_journal(plan, "journal summary", c->journal.summary_capacity, sizeof(roda_summary_t));
+    plan_journal(plan, "journal alert", c->journal.alert_capacity, sizeof(roda_alert_t));
+    uint64_t key_table = roda_keytable_memory(sensors, sizeof(roda_summary_t));
+    plan_add(plan, "stateful state", key_table, "%" PRIu32 " sensors x %zu B + key table", sensors,
+             sizeof(roda_summary_t));
+    plan_add(plan, "rules previous", key_table, "%" PRIu32 " sensors x %zu B + key table", sensors,
+             sizeof(roda_summary_t));
+    plan_add(plan, "summary slots", roda_slots_memory(sensors, sizeof(roda_summary_t)),
+             "%" PRIu32 " sensors x %" PRIu64 " B (seqlock slots)", sensors,
+             roda_slots_memory(1, sizeof(roda_summary_t)));
+    plan_add(plan, "sensor directory", roda_sensor_index_memory(sensors),
+             "%" PRIu32 " sensors (id -> slot for HTTP)", sensors);
+    plan_add(plan, "rule state", roda_rules_memory(c->limits.max_rules, sensors),
+             "%" PRIu32 " rules x %" PRIu32 " sensors", c->limits.max_rules, sensors);
+    plan_add(plan, "device registry", roda_devices_memory(c->limits.max_devices),
+             "%" PRIu32 " devices (name, sequence window, counters) + index",
+             c->limits.max_devices);
+    /* Each registered input and output that the config turns on, by its own size function. */
+    uint32_t count;
+    const roda_input_class_t *const *inputs = roda_inputs(&count);
+    for (uint32_t i = 0; i < count; i++) {
+        _Alignas(max_align_t) unsigned char settings[RODA_INPUT_SETTINGS_MAX];
+        bool enabled = false;
+        char why[8];
+        if (inputs[i]->configure(c, settings, &enabled, why, sizeof why) && enabled)
+            plan_add(plan, "input", inputs[i]->memory(settings), "%s", inputs[i]->name);
+    }
+    const roda_output_class_t *const *outputs = roda_outputs(&count);
+    for (uint32_t i = 0; i < count; i++)
+        if (outputs[i]->enabled(c))
+            plan_add(plan, "output", outputs[i]->memory(c), "%s", outputs[i]->name);
+    plan_add(plan, "metrics buffer", roda_metrics_buffer_size(c->limits.max_series),
+             "%u B + %" PRIu32 " series x %u B", RODA_METRICS_BASE_BYTES, c->limits.max_series,
+             RODA_METRICS_SERIES_BYTES);
+    plan_add(plan, "sse clients", (uint64_t)c->limits.max_sse_clients * RODA_HTTP_SSE_CLIENT_BYTES,
+             "%" PRIu32 " clients x %zu B HTTP (their cursors: output sse)",
+             c->limits.max_sse_clients, (size_t)RODA_HTTP_SSE_CLIENT_BYTES);
+    plan_add(plan, "http stacks", (uint64_t)c->http.max_connections * RODA_HTTP_THREAD_STACK,
+             "%" PRIu32 " connections x %u KiB (reserved; only touched pages are resident)",
+             c->http.max_connections, RODA_HTTP_THREAD_STACK / 1024u);
+}
+
+static void print_duration(FILE *out, uint64_t ns)
+{
+    if (ns % 1000000000ull == 0)
+        fprintf(out, "%" PRIu64 "s", ns / UINT64_C(1000000000));
+    else
+        fprintf(out, "%gms", (double)ns / 1e6);
+}
+
+static void print_field(FILE *out, const roda_config_t *c, const roda_config_field_t *f)
+{
+    const char *base = (const char *)c + f->offset;
+    fprintf(out, "%s = ", f->key);
+    switch (f->type) {
+    case RODA_CONFIG_U32:
+        fprintf(out, "%" PRIu32, *(const uint32_t *)base);
+        break;
+    case RODA_CONFIG_POW2:
+    case RODA_CONFIG_BYTES:
+        fprintf(out, "%" PRIu64, *(const uint64_t *)base);
+        break;
+    case RODA_CONFIG_PORT:
+        fprintf(out, "%u", (unsigned)*(const uint16_t *)base);
+        break;
+    case RODA_CONFIG_DURATION:
+        print_duration(out, *(const uint64_t *)base);
+        break;
+    case RODA_CONFIG_DOUBLE: {
+        double value;
+        memcpy(&value, base, sizeof value);
+        fprintf(out, "%g", value);
+    } break;
+    case RODA_CONFIG_BOOL:
+        fprintf(out, "%s", *(const bool *)base ? "true" : "false");
+        break;
+    case RODA_CONFIG_TEXT:
+        fprintf(out, "%s",
+                base == (const char *)c->mqtt.password && base[0] != '\0' ? "********" : base);
+        break;
+    case RODA_CONFIG_LIST: {
+        uint32_t n = *(const uint32_t *)((const char *)c + f->count_offset);
+        for (uint32_t i = 0; i < n; i++)
+            fprintf(out, "%s%s", i > 0 ? ", " : "", base + i * f->size);
+        break;
+    }
+    case RODA_CONFIG_LEVEL:
+        fprintf(out, "%s", roda_log_level_name(*(const roda_log_level_t *)base));
+        break;
+    case RODA_CONFIG_DEVICE_SOURCE:
+        fprintf(out, "%s", roda_config_device_source_name(*(const roda_device_source_t *)base));
+        break;
+    }
+    fputc('\n', out);
+}
+
+static void print_rule(FILE *out, const roda_rule_t *rule)
+{
+    fprintf(out, "\n[rule.%s]\nkind = %s\nseverity = %s\n", rule->name,
+            roda_rule_kind_name(rule->kind), roda_severity_name(rule->severity));
+    if (rule->kind == RODA_RULE_STALE) {
+        fprintf(out, "after = %gs\n", rule->threshold);
+    } else {
+        fprintf(out, "value = %s\n%s = %g\nhysteresis = %g\n", roda_rule_value_name(rule->value),
+                rule->kind == RODA_RULE_JUMP ? "factor" : "threshold", rule->threshold,
+                rule->hysteresis);
+    }
+    fprintf(out, "holdoff = ");
+    print_duration(out, rule->holdoff_ns);
+    fputc('\n', out);
+    if (rule->sensor_count > 0) {
+        fprintf(out, "sensors = ");
+        for (uint32_t i = 0; i < rule->sensor_count; i++)
+            fprintf(out, "%s%" PRIu64, i > 0 ? ", " : "", rule->sensors[i]);
+        fputc('\n', out);
+    } else {
+        fprintf(out, "devices = %s\n", rule->device_glob[0] != '\0' ? rule->device_glob : "*");
+    }
+}
+
+void roda_config_print(const roda_config_t *c, FILE *out)
+{
+    fprintf(out, "; effective configuration of %s\n", c->source);
+    const char *section = "";
+    for (size_t i = 0; i < RODA_CONFIG_FIELD_COUNT; i++) {
+        if (strcmp(section, roda_config_fields[i].section) != 0) {
+            section = roda_config_fields[i].section;
+            fprintf(out, "%s[%s]\n", i > 0 ? "\n" : "", section);
+        }
+        print_field(out, c, &roda_config_fields[i]);
+    }
+    for (uint32_t r = 0; r < c->rule_count; r++)
+        print_rule(out, &c->rules[r]);
+    roda_memory_plan_t plan;
+    roda_config_memory_plan(c, &plan);
+    fprintf(out, "\n; memory plan: preallocated at start, nothing more on the data path\n");
+    for (uint32_t i = 0; i < plan.count; i++)
+        fprintf(out, ";   %-16s %12.1f KiB  (%s)\n", plan.items[i].name,
+                (double)plan.items[i].bytes / 1024.0, plan.items[i].detail);
+    fprintf(out, ";   %-16s %12.1f MiB\n", "total", (double)plan.total / (1024.0 * 1024.0));
+}
