@@ -154,8 +154,7 @@ static roda_result_t gateway_create(const roda_config_t *c, gateway_t *g)
         .request_memory = c->http.request_memory,
         .metrics_buffer = roda_metrics_buffer_size(c->limits.max_series),
     };
-    roda_http_providers_t providers = {g->pipeline, roda_pipeline_ready,
-                                       roda_pipeline_sensor_json};
+    roda_http_providers_t providers = {g->pipeline, roda_pipeline_ready, roda_pipeline_sensor_json};
     r = roda_http_create(&hc, &providers, &g->http);
     if (r == RODA_SUCCESS)
         r = roda_http_add_metrics(g->http, roda_pipeline_metrics, g->pipeline);
@@ -200,7 +199,7 @@ static int run(const char *path)
     roda_log(RODA_LOG_INFO, "started", "http_port=%u %s alert_topic=%s rules=%u",
              (unsigned)roda_http_port(g.http), inputs,
              current.mqtt.enabled && current.mqtt.alert_topic[0] != '\0' ? current.mqtt.alert_topic
-                                                                          : "-",
+                                                                         : "-",
              (unsigned)current.rule_count);
 
     for (;;) {

@@ -171,9 +171,8 @@ static void *run(void *argument)
         for (uint32_t i = 0; i < ingest->input_count; i++) {
             input_slot_t *slot = &ingest->inputs[i];
             first[i] = (uint32_t)n;
-            count[i] = slot->state != NULL
-                           ? slot->input->poll_fds(slot->state, &fds[n], &timeout_ms)
-                           : 0;
+            count[i] =
+                slot->state != NULL ? slot->input->poll_fds(slot->state, &fds[n], &timeout_ms) : 0;
             n += count[i];
         }
         int ready = poll(fds, n, timeout_ms);

@@ -161,10 +161,9 @@ static roda_result_t configure(roda_mqtt_conn_t *conn)
         mosquitto_username_pw_set(mosq, config->username, config->password) != MOSQ_ERR_SUCCESS)
         return RODA_ERROR_INVALID_ARG;
     if (text_set(config->ca_file) &&
-        mosquitto_tls_set(mosq, config->ca_file, NULL,
-                          text_set(config->cert_file) ? config->cert_file : NULL,
-                          text_set(config->key_file) ? config->key_file : NULL,
-                          NULL) != MOSQ_ERR_SUCCESS)
+        mosquitto_tls_set(
+            mosq, config->ca_file, NULL, text_set(config->cert_file) ? config->cert_file : NULL,
+            text_set(config->key_file) ? config->key_file : NULL, NULL) != MOSQ_ERR_SUCCESS)
         return RODA_ERROR_INVALID_ARG;
     if (config->max_inflight != 0 &&
         mosquitto_max_inflight_messages_set(mosq, config->max_inflight) != MOSQ_ERR_SUCCESS)
@@ -183,8 +182,7 @@ static roda_result_t configure(roda_mqtt_conn_t *conn)
 }
 
 roda_result_t roda_mqtt_conn_create(const roda_mqtt_conn_config_t *config,
-                                    const roda_mqtt_conn_events_t *events,
-                                    roda_mqtt_conn_t **out)
+                                    const roda_mqtt_conn_events_t *events, roda_mqtt_conn_t **out)
 {
     if (out == NULL)
         return RODA_ERROR_INVALID_ARG;
@@ -308,8 +306,8 @@ roda_result_t roda_mqtt_conn_subscribe(roda_mqtt_conn_t *conn, const char *const
     return rc == MOSQ_ERR_SUCCESS ? RODA_SUCCESS : RODA_ERROR_INVALID_ARG;
 }
 
-roda_result_t roda_mqtt_conn_publish(roda_mqtt_conn_t *conn, const char *topic,
-                                     const void *payload, size_t size, int qos)
+roda_result_t roda_mqtt_conn_publish(roda_mqtt_conn_t *conn, const char *topic, const void *payload,
+                                     size_t size, int qos)
 {
     if (conn->state != STATE_CONNECTED)
         return RODA_ERROR_STATE;

@@ -80,8 +80,7 @@ typedef struct roda_mqtt_conn roda_mqtt_conn_t;
  * must outlive the connection. RODA_ERROR_INVALID_ARG (a setting libmosquitto refuses: protocol,
  * TLS files, missing client_id or host), RODA_ERROR_NOMEM. */
 roda_result_t roda_mqtt_conn_create(const roda_mqtt_conn_config_t *config,
-                                    const roda_mqtt_conn_events_t *events,
-                                    roda_mqtt_conn_t **out);
+                                    const roda_mqtt_conn_events_t *events, roda_mqtt_conn_t **out);
 /* Disconnects cleanly (a persistent session stays at the broker) and frees the client. */
 void roda_mqtt_conn_destroy(roda_mqtt_conn_t *conn);
 
@@ -100,8 +99,8 @@ roda_result_t roda_mqtt_conn_subscribe(roda_mqtt_conn_t *conn, const char *const
                                        uint32_t count, int qos, int *mid);
 /* Publishes one message (not retained). RODA_ERROR_STATE (not connected), RODA_FULL (the
  * in-flight bound is reached), RODA_ERROR_SYSTEM (libmosquitto refused it). */
-roda_result_t roda_mqtt_conn_publish(roda_mqtt_conn_t *conn, const char *topic,
-                                     const void *payload, size_t size, int qos);
+roda_result_t roda_mqtt_conn_publish(roda_mqtt_conn_t *conn, const char *topic, const void *payload,
+                                     size_t size, int qos);
 /* Drops the connection now and retries after the back-off (e.g. a refused subscription). */
 void roda_mqtt_conn_fail(roda_mqtt_conn_t *conn, const char *reason);
 

@@ -47,8 +47,8 @@ void roda_alert_json(const roda_alert_t *a, uint64_t id, const char *rule_name,
     roda_json_object_end(json);
 }
 
-void roda_alert_named_json(const roda_alert_names_t *names, const roda_alert_t *alert,
-                           uint64_t id, roda_json_t *json)
+void roda_alert_named_json(const roda_alert_names_t *names, const roda_alert_t *alert, uint64_t id,
+                           roda_json_t *json)
 {
     char rule[RODA_RULE_NAME_MAX];
     roda_alert_rule_name(names, alert, rule, sizeof rule);
@@ -56,8 +56,7 @@ void roda_alert_named_json(const roda_alert_names_t *names, const roda_alert_t *
 }
 
 roda_alert_step_t roda_alert_cursor_next(roda_alert_cursor_t *c, uint32_t max_copy,
-                                         const roda_alert_t **alert, uint64_t *id,
-                                         uint64_t *missed)
+                                         const roda_alert_t **alert, uint64_t *id, uint64_t *missed)
 {
     if (c->missed != 0) {
         *missed = c->missed;
@@ -69,7 +68,8 @@ roda_alert_step_t roda_alert_cursor_next(roda_alert_cursor_t *c, uint32_t max_co
         roda_journal_view_t view;
         uint64_t n = roda_journal_tail_peek(&c->tail, max_copy, &view);
         if (n == 0)
-            return roda_journal_tail_status(&c->tail) == RODA_CLOSED ? RODA_ALERT_STEP_END : RODA_ALERT_STEP_NONE;
+            return roda_journal_tail_status(&c->tail) == RODA_CLOSED ? RODA_ALERT_STEP_END
+                                                                     : RODA_ALERT_STEP_NONE;
         uint64_t first = c->tail.position;
         roda_journal_tail_copy(&c->tail, &view, c->copied);
         uint64_t lost = roda_journal_tail_consume(&c->tail, n);
@@ -99,10 +99,11 @@ roda_result_t roda_alert_cursor_open_at(roda_alert_cursor_t *c, roda_journal_t *
     return result;
 }
 
-roda_result_t roda_alert_cursor_open(roda_alert_cursor_t *c, roda_journal_t *journal,
-                                     bool resume, uint64_t last_id)
+roda_result_t roda_alert_cursor_open(roda_alert_cursor_t *c, roda_journal_t *journal, bool resume,
+                                     uint64_t last_id)
 {
-    if (resume && last_id != UINT64_MAX && roda_alert_cursor_open_at(c, journal, last_id + 1) == RODA_SUCCESS)
+    if (resume && last_id != UINT64_MAX &&
+        roda_alert_cursor_open_at(c, journal, last_id + 1) == RODA_SUCCESS)
         return RODA_SUCCESS;
     c->count = c->next = 0;
     c->missed = 0;

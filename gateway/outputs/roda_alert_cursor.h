@@ -44,8 +44,8 @@ void roda_alert_rule_name(const roda_alert_names_t *names, const roda_alert_t *a
 void roda_alert_json(const roda_alert_t *alert, uint64_t id, const char *rule_name,
                      const char *device_name, roda_json_t *json);
 /* The same with the names looked up. */
-void roda_alert_named_json(const roda_alert_names_t *names, const roda_alert_t *alert,
-                           uint64_t id, roda_json_t *json);
+void roda_alert_named_json(const roda_alert_names_t *names, const roda_alert_t *alert, uint64_t id,
+                           roda_json_t *json);
 
 typedef struct roda_alert_cursor {
     roda_journal_tail_t tail;

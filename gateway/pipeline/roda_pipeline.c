@@ -14,7 +14,6 @@
  * stale_tick). */
 #define RULES_TICK_MAX_NS 100000000ull
 
-
 /* ---- State stage --------------------------------------------------------------------------- */
 
 static void state_batch(void *context, const void *records, uint64_t count, roda_journal_t *output)
@@ -389,11 +388,11 @@ bool roda_pipeline_ready(void *context, char *reason, size_t size)
 bool roda_pipeline_sensor_json(void *context, uint64_t sensor_id, roda_json_t *json)
 {
     roda_pipeline_t *p = context;
-    roda_summary_t s;
+    roda_summary_t s = {0};
     if (roda_pipeline_sensor(p, sensor_id, &s) != RODA_SUCCESS)
         return false;
-    roda_summary_json(&s, roda_pipeline_device_name(p, s.device), roda_ingest_input_name(p->ingest, s.input),
-                      json);
+    roda_summary_json(&s, roda_pipeline_device_name(p, s.device),
+                      roda_ingest_input_name(p->ingest, s.input), json);
     return true;
 }
 
@@ -416,4 +415,3 @@ void roda_pipeline_totals(const roda_pipeline_t *p, roda_pipeline_totals_t *t)
         .alerts = atomic_load_explicit(&p->rules.alerts, memory_order_relaxed),
     };
 }
-

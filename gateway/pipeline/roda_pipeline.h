@@ -62,10 +62,10 @@ bool roda_pipeline_check(const roda_config_t *config, const roda_input_class_t *
 
 /* Builds everything from `config` (copied; its strings are kept inside the pipeline) with the
  * input classes `inputs` (the daemon passes roda_inputs(); tests may add their own), each on as
- * its section configures it. Binds the UDP sockets (so a busy port fails here). Errors are logged with what to do:
- * RODA_ERROR_INVALID_ARG (a setting the parts refuse, e.g. a device topic level the first topic
- * does not have, journal.directory, which the stage engine cannot back with files yet),
- * RODA_ERROR_NOMEM, RODA_ERROR_SYSTEM (UDP bind). */
+ * its section configures it. Binds the UDP sockets (so a busy port fails here). Errors are logged
+ * with what to do: RODA_ERROR_INVALID_ARG (a setting the parts refuse, e.g. a device topic level
+ * the first topic does not have, journal.directory, which the stage engine cannot back with files
+ * yet), RODA_ERROR_NOMEM, RODA_ERROR_SYSTEM (UDP bind). */
 roda_result_t roda_pipeline_create(const roda_config_t *config,
                                    const roda_input_class_t *const *inputs, uint32_t input_count,
                                    roda_pipeline_t **out);

@@ -177,7 +177,7 @@ static roda_decode_status_t read_batch_field(cursor_t *c, roda_decode_batch_t *b
 }
 
 roda_decode_status_t roda_v1_decode_open(roda_decode_batch_t *batch, const uint8_t *payload,
-                                      size_t size)
+                                         size_t size)
 {
     static const uint8_t empty[1];
     memset(batch, 0, sizeof(*batch));
@@ -202,7 +202,7 @@ roda_decode_status_t roda_v1_decode_open(roda_decode_batch_t *batch, const uint8
 /* One Reading message (the bytes of one `readings` field) into `reading`. Fields absent from
  * the message keep the proto3 default 0. */
 roda_decode_status_t roda_v1_decode_reading(const uint8_t *bytes, size_t size,
-                                         roda_v1_reading_t *reading)
+                                            roda_v1_reading_t *reading)
 {
     cursor_t c = {bytes, bytes + size};
     uint64_t value = 0;
@@ -252,7 +252,7 @@ roda_decode_status_t roda_v1_decode_reading(const uint8_t *bytes, size_t size,
 }
 
 uint32_t roda_v1_decode_readings(roda_decode_batch_t *batch, roda_reading_t *records, uint32_t max,
-                              uint64_t *non_finite, roda_decode_status_t *status)
+                                 uint64_t *non_finite, roda_decode_status_t *status)
 {
     *status = RODA_DECODE_OK;
     uint32_t written = 0;

@@ -16,8 +16,8 @@ typedef struct input_mqtt {
     roda_input_mqtt_settings_t settings;
     roda_input_port_t port;
     roda_mqtt_conn_t *conn;
-    bool one_decoder;      /* every filter uses decoders[0]: no topic matching per message */
-    int subscribe_mid;     /* the SUBSCRIBE whose SUBACK makes the input ready */
+    bool one_decoder;  /* every filter uses decoders[0]: no topic matching per message */
+    int subscribe_mid; /* the SUBSCRIBE whose SUBACK makes the input ready */
     uint64_t last_service_ns;
     _Atomic bool subscribed;
 } input_mqtt_t;
@@ -40,7 +40,7 @@ bool roda_mqtt_pattern_valid(const char *pattern)
 }
 
 bool roda_mqtt_topic_device(const char *pattern, const char *topic, const char **device,
-                           size_t *length)
+                            size_t *length)
 {
     const char *p = pattern, *t = topic;
     bool found = false;
@@ -128,7 +128,7 @@ static bool configure(const roda_config_t *c, void *out, bool *enabled, char *wh
         .reconnect_max_ms = (uint32_t)(c->mqtt.reconnect_max_ns / 1000000ull),
     };
     s->topic_count = c->mqtt.topic_count < RODA_INPUT_MQTT_MAX_TOPICS ? c->mqtt.topic_count
-                                                                       : RODA_INPUT_MQTT_MAX_TOPICS;
+                                                                      : RODA_INPUT_MQTT_MAX_TOPICS;
     for (uint32_t i = 0; i < s->topic_count; i++) {
         s->topics[i] = c->mqtt.topics[i];
         s->decoders[i] = roda_decoder_default();
@@ -254,8 +254,8 @@ static uint32_t poll_fds(void *state, struct pollfd *fds, int *timeout_ms)
     int fd = roda_mqtt_conn_fd(m->conn);
     if (fd < 0)
         return 0;
-    fds[0] = (struct pollfd){
-        .fd = fd, .events = POLLIN | (roda_mqtt_conn_want_write(m->conn) ? POLLOUT : 0)};
+    fds[0] = (struct pollfd){.fd = fd,
+                             .events = POLLIN | (roda_mqtt_conn_want_write(m->conn) ? POLLOUT : 0)};
     return 1;
 }
 

@@ -19,15 +19,13 @@ typedef struct input_udp {
     uint32_t count;
 } input_udp_t;
 
-static bool configure(const roda_config_t *config, void *out, bool *enabled, char *why,
-                      size_t size)
+static bool configure(const roda_config_t *config, void *out, bool *enabled, char *why, size_t size)
 {
     roda_input_udp_settings_t *s = out;
     memset(s, 0, sizeof *s);
     *enabled = config->udp.enabled && config->udp.bind_count > 0;
-    s->bind_count = config->udp.bind_count < RODA_INPUT_UDP_MAX_BINDS
-                        ? config->udp.bind_count
-                        : RODA_INPUT_UDP_MAX_BINDS;
+    s->bind_count = config->udp.bind_count < RODA_INPUT_UDP_MAX_BINDS ? config->udp.bind_count
+                                                                      : RODA_INPUT_UDP_MAX_BINDS;
     for (uint32_t i = 0; i < s->bind_count; i++)
         s->binds[i] = config->udp.binds[i];
     s->receive_buffer = (uint32_t)config->udp.receive_buffer;

@@ -19,10 +19,10 @@
 
 typedef struct roda_input_udp_settings {
     const char *binds[RODA_INPUT_UDP_MAX_BINDS]; /* "127.0.0.1:5684", "[::1]:5684" */
-    uint32_t bind_count;                          /* >= 1 */
-    uint32_t receive_buffer;                      /* SO_RCVBUF bytes */
-    uint32_t max_datagram;                        /* larger datagrams count as oversize */
-    uint32_t batch;                               /* datagrams per recvmmsg */
+    uint32_t bind_count;                         /* >= 1 */
+    uint32_t receive_buffer;                     /* SO_RCVBUF bytes */
+    uint32_t max_datagram;                       /* larger datagrams count as oversize */
+    uint32_t batch;                              /* datagrams per recvmmsg */
     const roda_decoder_t *decoder;
 } roda_input_udp_settings_t;
 

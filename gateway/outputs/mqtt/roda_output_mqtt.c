@@ -201,8 +201,7 @@ static void metrics(void *state, roda_metrics_t *m)
     roda_metrics_family(m, "roda_alert_publish_total", RODA_METRIC_COUNTER,
                         "Alerts for the MQTT alert topic: published (acknowledged) or dropped.");
     roda_metrics_label_t published = {"result", "published"};
-    roda_metrics_u64(m, &published, 1,
-                     atomic_load_explicit(&p->published, memory_order_relaxed));
+    roda_metrics_u64(m, &published, 1, atomic_load_explicit(&p->published, memory_order_relaxed));
     roda_metrics_label_t dropped = {"result", "dropped"};
     roda_metrics_u64(m, &dropped, 1, atomic_load_explicit(&p->dropped, memory_order_relaxed));
 }

@@ -26,8 +26,8 @@ void roda_alert_recent(roda_journal_t *alerts, const roda_alert_names_t *names, 
             uint64_t left = cursor.tail.position < end ? end - cursor.tail.position : 0;
             roda_alert_step_t r = roda_alert_cursor_next(
                 &cursor,
-                (uint32_t)(left < RODA_ALERT_CURSOR_BATCH ? left : RODA_ALERT_CURSOR_BATCH),
-                &alert, &id, &missed);
+                (uint32_t)(left < RODA_ALERT_CURSOR_BATCH ? left : RODA_ALERT_CURSOR_BATCH), &alert,
+                &id, &missed);
             if (r == RODA_ALERT_STEP_ALERT && id < end)
                 roda_alert_named_json(names, alert, id, json);
             else if (r != RODA_ALERT_STEP_GAP)
@@ -75,8 +75,7 @@ static roda_result_t create(const roda_output_context_t *context, void **state)
         return RODA_ERROR_NOMEM;
     recent->alerts = context->alerts;
     recent->names = *context->names;
-    roda_result_t result =
-        roda_http_set_recent(context->http, serve, recent, max > 0 ? max : 1);
+    roda_result_t result = roda_http_set_recent(context->http, serve, recent, max > 0 ? max : 1);
     if (result != RODA_SUCCESS) {
         free(recent);
         return result;
