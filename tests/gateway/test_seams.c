@@ -275,8 +275,10 @@ START_TEST(test_input_and_output_through_the_tables)
     const roda_output_class_t *outputs[RODA_OUTPUTS_MAX];
     ck_assert_uint_lt(builtin_inputs, RODA_INGEST_MAX_INPUTS);
     ck_assert_uint_lt(builtin_outputs, RODA_OUTPUTS_MAX);
-    memcpy(inputs, registered, builtin_inputs * sizeof inputs[0]);
-    memcpy(outputs, registered_outputs, builtin_outputs * sizeof outputs[0]);
+    for (uint32_t i = 0; i < builtin_inputs; i++)
+        inputs[i] = registered[i];
+    for (uint32_t i = 0; i < builtin_outputs; i++)
+        outputs[i] = registered_outputs[i];
     inputs[builtin_inputs] = &pipe_input;
     outputs[builtin_outputs] = &tally_output;
 
