@@ -1,8 +1,14 @@
 /* roda_result.h - result codes shared by every Roda module.
  *
- * Every function that can fail returns a roda_result_t. Zero is success, positive values are
- * expected outcomes the caller must handle (a full journal under the REJECT policy), negative
- * values are errors. roda_result_str() names each one for logs. */
+ * The convention every module follows (engine and gateway):
+ * - a function that can fail returns a roda_result_t: zero is success, positive values are
+ *   expected outcomes the caller must handle (a full journal under the REJECT policy), negative
+ *   values are errors; roda_result_str() names each one for logs;
+ * - a question that cannot fail (is it ready? is this name valid?) returns bool, with a caller's
+ *   buffer for the reason where the answer is shown to a person (/readyz, --check-config);
+ * - a per-item verdict on the data path that is not a failure of the call (a decode status, a
+ *   device sequence verdict, an alert cursor step) is its own small enum, because each value is
+ *   counted under its own name. */
 #ifndef RODA_RESULT_H
 #define RODA_RESULT_H
 

@@ -131,6 +131,14 @@ static void alert_metrics(roda_pipeline_t *p, roda_metrics_t *m)
                                          {"severity", roda_severity_name(rule.severity)}};
         roda_metrics_u64(m, labels, 2, stats.active);
     }
+    roda_metrics_family(
+        m, "roda_rules_errors_total", RODA_METRIC_COUNTER,
+        "Rule evaluations that could not complete: bad_index (a summary's sensor "
+        "index past max_sensors), lost_output (alerts that did not fit the output).");
+    roda_metrics_label_t bad_index = {"reason", "bad_index"};
+    roda_metrics_u64(m, &bad_index, 1, roda_rules_bad_index(p->rules.rules));
+    roda_metrics_label_t lost_output = {"reason", "lost_output"};
+    roda_metrics_u64(m, &lost_output, 1, roda_rules_lost_output(p->rules.rules));
     roda_metrics_family(m, "roda_alert_latency_seconds", RODA_METRIC_HISTOGRAM,
                         "Ingest-to-alert latency: reading decoded to alert emitted by the rules "
                         "stage (stale alerts excluded).");

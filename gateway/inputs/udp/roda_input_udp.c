@@ -84,7 +84,7 @@ static void drain(input_udp_t *udp, roda_udp_t *socket)
     const roda_input_port_t *port = &udp->port;
     for (uint32_t round = 0; round < UDP_ROUNDS; round++) {
         uint64_t kernel_drops;
-        int failed;
+        bool failed;
         uint32_t received = roda_udp_receive(socket, &kernel_drops, &failed);
         if (kernel_drops != 0)
             roda_ingest_count(port, RODA_INGEST_KERNEL_DROPS, kernel_drops);
@@ -92,7 +92,7 @@ static void drain(input_udp_t *udp, roda_udp_t *socket)
             roda_ingest_count(port, RODA_INGEST_RECEIVE_ERRORS, 1);
         for (uint32_t i = 0; i < received; i++) {
             size_t size;
-            int truncated;
+            bool truncated;
             const uint8_t *data = roda_udp_datagram(socket, i, &size, &truncated);
             if (truncated) {
                 roda_ingest_count(port, RODA_INGEST_MESSAGES, 1);

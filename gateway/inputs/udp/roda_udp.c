@@ -179,10 +179,10 @@ uint32_t roda_udp_receive_buffer(const roda_udp_t *udp)
     return udp->receive_buffer;
 }
 
-uint32_t roda_udp_receive(roda_udp_t *udp, uint64_t *kernel_drops, int *failed)
+uint32_t roda_udp_receive(roda_udp_t *udp, uint64_t *kernel_drops, bool *failed)
 {
     *kernel_drops = 0;
-    *failed = 0;
+    *failed = false;
     /* recvmmsg overwrites msg_len, msg_flags and msg_controllen: reset them each batch. */
     for (uint32_t i = 0; i < udp->batch; i++) {
         struct msghdr *header = &udp->messages[i].msg_hdr;
@@ -216,7 +216,7 @@ uint32_t roda_udp_receive(roda_udp_t *udp, uint64_t *kernel_drops, int *failed)
     return (uint32_t)received;
 }
 
-const uint8_t *roda_udp_datagram(const roda_udp_t *udp, uint32_t i, size_t *size, int *truncated)
+const uint8_t *roda_udp_datagram(const roda_udp_t *udp, uint32_t i, size_t *size, bool *truncated)
 {
     const struct mmsghdr *message = &udp->messages[i];
     *size = message->msg_len;

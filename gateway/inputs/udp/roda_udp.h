@@ -9,6 +9,7 @@
 #ifndef RODA_UDP_H
 #define RODA_UDP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,12 +37,12 @@ uint32_t roda_udp_receive_buffer(const roda_udp_t *udp);
 
 /* Receives up to `batch` datagrams without blocking. Returns how many (0 when none is waiting);
  * *kernel_drops receives the datagrams the kernel dropped since the previous report; *failed is
- * 1 when recvmmsg failed with an error other than EAGAIN or EINTR (the caller counts it). */
-uint32_t roda_udp_receive(roda_udp_t *udp, uint64_t *kernel_drops, int *failed);
+ * true when recvmmsg failed with an error other than EAGAIN or EINTR (the caller counts it). */
+uint32_t roda_udp_receive(roda_udp_t *udp, uint64_t *kernel_drops, bool *failed);
 
-/* Datagram `i` (< the last receive's count): its bytes and size; *truncated is 1 when it was
+/* Datagram `i` (< the last receive's count): its bytes and size; *truncated is true when it was
  * larger than max_datagram (its bytes are then incomplete and must not be decoded). */
-const uint8_t *roda_udp_datagram(const roda_udp_t *udp, uint32_t i, size_t *size, int *truncated);
+const uint8_t *roda_udp_datagram(const roda_udp_t *udp, uint32_t i, size_t *size, bool *truncated);
 
 /* Bytes roda_udp_open() allocates for these sizes (header, message headers, buffers, control
  * data): the memory plan's size of one UDP input. */
