@@ -71,7 +71,7 @@ void roda_config_memory_plan(const roda_config_t *c, roda_memory_plan_t *plan)
     }
     const roda_output_class_t *const *outputs = roda_outputs(&count);
     for (uint32_t i = 0; i < count; i++)
-        if (outputs[i]->enabled(c))
+        if (roda_output_enabled(outputs[i], c))
             plan_add(plan, "output", outputs[i]->memory(c), "%s", outputs[i]->name);
     plan_add(plan, "metrics buffer", roda_metrics_buffer_size(c->limits.max_series),
              "%u B + %" PRIu32 " series x %u B", RODA_METRICS_BASE_BYTES, c->limits.max_series,

@@ -32,7 +32,7 @@ typedef struct roda_output_context {
 
 typedef struct roda_output_class {
     const char *name; /* for logs, e.g. "mqtt" */
-    /* True when `config` turns the output on. */
+    /* True when `config` turns the output on. NULL: always on. */
     bool (*enabled)(const roda_config_t *config);
     /* Creates the output (nothing runs yet). Errors are logged by the output with a hint. */
     roda_result_t (*create)(const roda_output_context_t *context, void **state);
@@ -49,6 +49,9 @@ typedef struct roda_output_class {
     /* Bytes it preallocates for `config` (memory plan). */
     uint64_t (*memory)(const roda_config_t *config);
 } roda_output_class_t;
+
+/* True when `output` is on under `config`. */
+bool roda_output_enabled(const roda_output_class_t *output, const roda_config_t *config);
 
 /* The registered outputs, in registration order. */
 const roda_output_class_t *const *roda_outputs(uint32_t *count);

@@ -24,6 +24,11 @@ const roda_output_class_t *const *roda_outputs(uint32_t *count)
     return outputs;
 }
 
+bool roda_output_enabled(const roda_output_class_t *output, const roda_config_t *config)
+{
+    return output->enabled == NULL || output->enabled(config);
+}
+
 roda_result_t roda_output_set_create(roda_output_set_t *set,
                                      const roda_output_class_t *const *classes, uint32_t count,
                                      const roda_output_context_t *context)
@@ -31,7 +36,7 @@ roda_result_t roda_output_set_create(roda_output_set_t *set,
     memset(set, 0, sizeof *set);
     roda_result_t result = RODA_SUCCESS;
     for (uint32_t i = 0; result == RODA_SUCCESS && i < count; i++) {
-        if (!classes[i]->enabled(context->config))
+        if (!roda_output_enabled(classes[i], context->config))
             continue;
         if (set->count == RODA_OUTPUTS_MAX) {
             result = RODA_ERROR_TOO_MANY;

@@ -181,12 +181,6 @@ typedef struct tally {
     char last_json[RODA_ALERT_JSON_MAX];
 } tally_t;
 
-static bool tally_enabled(const roda_config_t *config)
-{
-    (void)config;
-    return true;
-}
-
 static roda_result_t tally_create(const roda_output_context_t *context, void **state)
 {
     tally_t *t = calloc(1, sizeof *t);
@@ -240,7 +234,6 @@ static uint64_t tally_memory(const roda_config_t *config)
 
 static const roda_output_class_t tally_output = {
     .name = "tally",
-    .enabled = tally_enabled,
     .create = tally_create,
     .start = tally_start,
     .stop = tally_stop,

@@ -49,12 +49,6 @@ static void serve(void *context, uint32_t limit, roda_json_t *json)
     roda_alert_recent(recent->alerts, &recent->names, limit, json);
 }
 
-static bool enabled(const roda_config_t *config)
-{
-    (void)config;
-    return true;
-}
-
 static void destroy(void *state)
 {
     free(state);
@@ -92,7 +86,6 @@ static uint64_t memory(const roda_config_t *config)
 
 const roda_output_class_t roda_output_recent = {
     .name = "recent",
-    .enabled = enabled,
     .create = create,
     .destroy = destroy,
     .memory = memory,

@@ -137,12 +137,6 @@ const roda_sse_source_t *roda_alert_stream_source(const roda_alert_stream_t *str
     return &stream->source;
 }
 
-static bool enabled(const roda_config_t *config)
-{
-    (void)config;
-    return true;
-}
-
 static void destroy(void *state)
 {
     roda_alert_stream_destroy(state);
@@ -170,7 +164,6 @@ static uint64_t memory(const roda_config_t *config)
 
 const roda_output_class_t roda_output_sse = {
     .name = "sse",
-    .enabled = enabled,
     .create = create,
     .destroy = destroy,
     .memory = memory,
