@@ -58,10 +58,12 @@ static void publish_one(output_mqtt_t *p, const roda_alert_t *alert, uint64_t id
     p->inflight++;
 }
 
-/* Reads and publishes what the journal holds, within the in-flight bound. */
+/* Reads and publishes what the journal holds, within the in-flight bound. While the broker is
+ * away the cursor stays where it is: the journal keeps the alerts, and they are published once
+ * the connection is back (or counted as a gap if the journal overwrote them meanwhile). */
 static void publish_available(output_mqtt_t *p)
 {
-    for (;;) {
+    while (roda_mqtt_conn_connected(p->conn)) {
         uint64_t room = RODA_OUTPUT_MQTT_MAX_INFLIGHT - p->inflight;
         if (room == 0)
             return;

@@ -3,12 +3,17 @@
  * broker connection (roda_mqtt_conn.h; client id "<mqtt.client_id>-alerts", a clean session, so
  * it never takes over the input's).
  *
+ * Delivery from the journal: the publisher's cursor is its position in the alert journal. While
+ * the broker is away it does not move, so after an outage every alert the journal still holds
+ * is published (in order, with its journal position as `id`, so a consumer can drop a repeat);
+ * what the journal overwrote meanwhile is a counted gap, as for SSE.
+ *
  * Bounded: at most RODA_OUTPUT_MQTT_MAX_INFLIGHT messages handed to libmosquitto and not yet
  * acknowledged (it allocates one packet per message; nothing else grows). Never silent:
  * `published` counts acknowledged messages (QoS 1: PUBACK; QoS 0: written), `dropped` counts
- * alerts read while the broker was not connected, alerts the cursor lost because the publisher
- * fell a journal capacity behind (a gap), failed publishes, and what was still unacknowledged
- * or unread when stop's flush deadline passed. Exported as roda_alert_publish_total{result}.
+ * alerts the cursor lost because the publisher fell a journal capacity behind (a gap), failed
+ * publishes, and what was still unacknowledged or unread when stop's flush deadline passed.
+ * Exported as roda_alert_publish_total{result}.
  *
  * Threads: its own publisher thread; metrics and totals from any thread. */
 #ifndef RODA_OUTPUT_MQTT_H
