@@ -22,7 +22,7 @@ build=(
 # stream, python3-yaml for the compose file check, process tools for cleanup checks.
 tools=(
     clang libclang-rt-14-dev clang-format clang-tidy cppcheck
-    mosquitto mosquitto-clients
+    mosquitto mosquitto-clients python3-paho-mqtt
     prometheus curl jq python3-yaml iproute2 procps openssl
 )
 

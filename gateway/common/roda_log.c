@@ -135,3 +135,23 @@ void roda_log(roda_log_level_t level, const char *msg, const char *kv_format, ..
     }
     errno = saved_errno;
 }
+
+void roda_log_limiter_init(roda_log_limiter_t *limiter, uint32_t interval_ms)
+{
+    *limiter = (roda_log_limiter_t){.interval_ns = (uint64_t)interval_ms * 1000000ull};
+}
+
+bool roda_log_limiter_allow(roda_log_limiter_t *limiter, uint64_t *suppressed)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    uint64_t now_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+    if (limiter->last_ns != 0 && now_ns - limiter->last_ns < limiter->interval_ns) {
+        limiter->suppressed++;
+        return false;
+    }
+    *suppressed = limiter->suppressed;
+    limiter->suppressed = 0;
+    limiter->last_ns = now_ns;
+    return true;
+}

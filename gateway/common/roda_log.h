@@ -17,7 +17,9 @@
 #ifndef RODA_LOG_H
 #define RODA_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define RODA_LOG_LINE_MAX 1024
 
@@ -47,5 +49,18 @@ void roda_log(roda_log_level_t level, const char *msg, const char *kv_format, ..
 /* Writes `value` as a quoted log value ("...", with \" \\ \n \t and \xNN escapes) into `buf`
  * (`size` >= 3) and returns `buf`. A value that does not fit is cut and ends with "...". */
 const char *roda_log_quote(char *buf, size_t size, const char *value);
+
+/* At most one line per interval for a repeating event (a failing connect, a full disk): allow()
+ * says whether to write this one and how many were left out since the last one written. One
+ * thread per limiter. */
+typedef struct roda_log_limiter {
+    uint64_t interval_ns;
+    uint64_t last_ns; /* 0: nothing written yet */
+    uint64_t suppressed;
+} roda_log_limiter_t;
+
+void roda_log_limiter_init(roda_log_limiter_t *limiter, uint32_t interval_ms);
+/* True when a line may be written now; *suppressed gets the lines left out before it. */
+bool roda_log_limiter_allow(roda_log_limiter_t *limiter, uint64_t *suppressed);
 
 #endif

@@ -10,7 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "roda_log.h"
+
+/* A journal write error is logged at most once per this interval. */
+#define RODA_INGEST_LOG_INTERVAL_MS 10000u
 
 typedef struct input_counters {
     _Alignas(RODA_PAD) _Atomic uint64_t value[RODA_INGEST_COUNTER_COUNT];
@@ -24,6 +30,7 @@ typedef struct input_slot {
 
 struct roda_ingest {
     roda_journal_t *journal;
+    const char *journal_path; /* for logs; NULL: anonymous memory */
     uint32_t max_message;
     roda_devices_t *devices;
     input_slot_t inputs[RODA_INGEST_MAX_INPUTS];
@@ -31,6 +38,11 @@ struct roda_ingest {
     int stop_fd;
     pthread_t thread;
     bool started;
+    _Atomic bool stopping;
+    /* The errno of the journal file's last failed growth, 0 while it grows (ingest thread
+     * writes, any thread reads for /readyz). */
+    _Atomic int journal_errno;
+    roda_log_limiter_t journal_log;
     input_counters_t counters[RODA_INGEST_MAX_INPUTS];
 };
 
@@ -50,6 +62,7 @@ static const char *const counter_names[RODA_INGEST_COUNTER_COUNT] = {
     [RODA_INGEST_LATE] = "late",
     [RODA_INGEST_NON_FINITE] = "non_finite",
     [RODA_INGEST_JOURNAL_FULL] = "journal_full",
+    [RODA_INGEST_DISK_FULL] = "disk_full",
     [RODA_INGEST_KERNEL_DROPS] = "kernel_drops",
     [RODA_INGEST_RECEIVE_ERRORS] = "receive_errors",
     [RODA_INGEST_CONNECTS] = "connects",
@@ -78,6 +91,79 @@ static const roda_ingest_counter_t decode_reasons[] = {
     [RODA_DECODE_OVERSIZE] = RODA_INGEST_OVERSIZE,
 };
 
+/* Records the input journal's room (0 when full, or when its file cannot grow). */
+static uint64_t journal_room(const roda_ingest_t *ingest)
+{
+    if (atomic_load_explicit(&ingest->journal_errno, memory_order_relaxed) != 0)
+        return 0;
+    roda_journal_stats_t stats;
+    roda_journal_stats(ingest->journal, &stats);
+    return stats.capacity - stats.slowest_lag;
+}
+
+bool roda_ingest_can_take(const roda_input_port_t *port, uint32_t readings)
+{
+    return journal_room(port->ingest) >= readings;
+}
+
+/* A claim failed on the journal's file (a segment could not be created): logged with the path
+ * and errno (rate-limited), and shown on /readyz until a claim succeeds again. */
+static void journal_failed(roda_ingest_t *ingest, int error)
+{
+    uint64_t suppressed;
+    if (roda_log_limiter_allow(&ingest->journal_log, &suppressed)) {
+        roda_log(RODA_LOG_ERROR, "input journal cannot grow",
+                 "path=%s errno=%d error=\"%s\" suppressed=%llu hint=\"%s\"",
+                 ingest->journal_path != NULL ? ingest->journal_path : "-", error, strerror(error),
+                 (unsigned long long)suppressed,
+                 "free space on journal.directory's file system; MQTT input is paused (the "
+                 "broker queues), UDP readings are counted as disk_full; it resumes by itself");
+    }
+    atomic_store_explicit(&ingest->journal_errno, error != 0 ? error : EIO, memory_order_relaxed);
+}
+
+static void journal_recovered(roda_ingest_t *ingest)
+{
+    if (atomic_load_explicit(&ingest->journal_errno, memory_order_relaxed) == 0)
+        return;
+    atomic_store_explicit(&ingest->journal_errno, 0, memory_order_relaxed);
+    roda_log(RODA_LOG_INFO, "input journal writable again", "path=%s",
+             ingest->journal_path != NULL ? ingest->journal_path : "-");
+}
+
+/* How long an acknowledging input waits between looks at a full journal, and at a journal whose
+ * file cannot grow. */
+#define FULL_RETRY_NS 1000000L
+#define DISK_RETRY_NS 100000000L
+
+/* Claims journal slots for up to `wanted` readings. An acknowledging input waits for room (the
+ * readings were acknowledged: they must not be dropped) unless the ingest is stopping; another
+ * input gets the failure to count. */
+static roda_result_t claim(const roda_input_port_t *port, uint32_t wanted, void **slots,
+                           uint64_t *granted)
+{
+    roda_ingest_t *ingest = port->ingest;
+    bool wait = ingest->inputs[port->index].input->acknowledges;
+    for (;;) {
+        /* Waiting, claim only when there is room: a refused claim counts as rejected. */
+        bool full = wait &&
+                    atomic_load_explicit(&ingest->journal_errno, memory_order_relaxed) == 0 &&
+                    journal_room(ingest) == 0;
+        roda_result_t result =
+            full ? RODA_FULL : roda_journal_claim(ingest->journal, wanted, slots, granted);
+        if (result == RODA_SUCCESS) {
+            journal_recovered(ingest);
+            return result;
+        }
+        if (result != RODA_FULL)
+            journal_failed(ingest, errno);
+        if (!wait || atomic_load_explicit(&ingest->stopping, memory_order_relaxed))
+            return result;
+        struct timespec pause = {0, result == RODA_FULL ? FULL_RETRY_NS : DISK_RETRY_NS};
+        nanosleep(&pause, NULL);
+    }
+}
+
 /* Decodes the batch's readings into as many claimed runs as it takes and commits them. */
 static void append_readings(const roda_input_port_t *port, const roda_decoder_t *decoder,
                             roda_decode_batch_t *batch, uint32_t device, uint64_t now)
@@ -89,8 +175,11 @@ static void append_readings(const roda_input_port_t *port, const roda_decoder_t 
         uint32_t remaining = batch->reading_count - batch->readings_done;
         void *slots;
         uint64_t granted;
-        if (roda_journal_claim(journal, remaining, &slots, &granted) != RODA_SUCCESS) {
-            roda_ingest_count(port, RODA_INGEST_JOURNAL_FULL, remaining);
+        roda_result_t result = claim(port, remaining, &slots, &granted);
+        if (result != RODA_SUCCESS) {
+            roda_ingest_count(
+                port, result == RODA_FULL ? RODA_INGEST_JOURNAL_FULL : RODA_INGEST_DISK_FULL,
+                remaining);
             break;
         }
         roda_reading_t *records = slots;
@@ -159,6 +248,19 @@ void roda_ingest_message(const roda_input_port_t *port, const roda_decoder_t *de
     append_readings(port, decoder, &batch, index, now);
 }
 
+/* Tries the failed segment roll again (a claim of one record, not committed: the next claim
+ * takes the same slot), so the inputs resume when space returns. */
+static void retry_journal(roda_ingest_t *ingest)
+{
+    void *slot;
+    uint64_t granted;
+    roda_result_t result = roda_journal_claim(ingest->journal, 1, &slot, &granted);
+    if (result == RODA_SUCCESS || result == RODA_FULL)
+        journal_recovered(ingest);
+    else
+        journal_failed(ingest, errno);
+}
+
 static void *run(void *argument)
 {
     roda_ingest_t *ingest = argument;
@@ -166,7 +268,9 @@ static void *run(void *argument)
     uint32_t first[RODA_INGEST_MAX_INPUTS], count[RODA_INGEST_MAX_INPUTS];
     for (;;) {
         nfds_t n = 0;
-        int timeout_ms = -1;
+        /* While the journal's file cannot grow, look again every DISK_RETRY_NS. */
+        int timeout_ms =
+            atomic_load_explicit(&ingest->journal_errno, memory_order_relaxed) != 0 ? 100 : -1;
         fds[n++] = (struct pollfd){.fd = ingest->stop_fd, .events = POLLIN};
         for (uint32_t i = 0; i < ingest->input_count; i++) {
             input_slot_t *slot = &ingest->inputs[i];
@@ -185,6 +289,8 @@ static void *run(void *argument)
         }
         if (ready > 0 && fds[0].revents != 0)
             break;
+        if (atomic_load_explicit(&ingest->journal_errno, memory_order_relaxed) != 0)
+            retry_journal(ingest);
         for (uint32_t i = 0; i < ingest->input_count; i++) {
             input_slot_t *slot = &ingest->inputs[i];
             if (slot->state != NULL)
@@ -195,7 +301,8 @@ static void *run(void *argument)
 }
 
 roda_result_t roda_ingest_create(uint32_t max_devices, uint32_t max_message,
-                                 roda_journal_t *journal, roda_ingest_t **out)
+                                 roda_journal_t *journal, const char *journal_path,
+                                 roda_ingest_t **out)
 {
     if (out == NULL)
         return RODA_ERROR_INVALID_ARG;
@@ -208,7 +315,9 @@ roda_result_t roda_ingest_create(uint32_t max_devices, uint32_t max_message,
         return RODA_ERROR_NOMEM;
     memset(ingest, 0, sizeof(*ingest));
     ingest->journal = journal;
+    ingest->journal_path = journal_path;
     ingest->max_message = max_message;
+    roda_log_limiter_init(&ingest->journal_log, RODA_INGEST_LOG_INTERVAL_MS);
     ingest->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     roda_result_t result = ingest->stop_fd < 0 ? RODA_ERROR_SYSTEM : RODA_SUCCESS;
     if (result == RODA_SUCCESS)
@@ -280,11 +389,13 @@ void roda_ingest_stop(roda_ingest_t *ingest)
 {
     if (ingest == NULL || !ingest->started)
         return;
+    atomic_store_explicit(&ingest->stopping, true, memory_order_relaxed);
     uint64_t one = 1;
     while (write(ingest->stop_fd, &one, sizeof(one)) < 0 && errno == EINTR)
         continue;
     pthread_join(ingest->thread, NULL);
     ingest->started = false;
+    atomic_store_explicit(&ingest->stopping, false, memory_order_relaxed);
     uint64_t drained;
     (void)!read(ingest->stop_fd, &drained, sizeof(drained));
 }
@@ -305,6 +416,12 @@ void roda_ingest_destroy(roda_ingest_t *ingest)
 
 bool roda_ingest_ready(const roda_ingest_t *ingest, char *why, size_t size)
 {
+    int error = atomic_load_explicit(&ingest->journal_errno, memory_order_relaxed);
+    if (error != 0) {
+        snprintf(why, size, "input journal cannot grow (%s): %s",
+                 ingest->journal_path != NULL ? ingest->journal_path : "memory", strerror(error));
+        return false;
+    }
     for (uint32_t i = 0; i < ingest->input_count; i++) {
         const input_slot_t *slot = &ingest->inputs[i];
         if (slot->state != NULL && slot->input->ready != NULL &&

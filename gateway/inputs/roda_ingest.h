@@ -9,11 +9,15 @@
  * readings, decode them into the slots (pass 2) and commit the valid ones. Every reading of a
  * message carries the same ingest_time_ns (roda_now_ns() on arrival) and its input's index.
  *
- * A full journal follows the journal's policy. REJECT: the readings that find no room are
- * counted as journal_full (per input) and the message's sequence still counts as seen. BLOCK:
- * the ingest thread waits for the slowest reader; meanwhile no input is read (MQTT: TCP
- * back-pressure up to the broker, which queues for the persistent session; UDP: datagrams the
- * kernel drops are counted from SO_RXQ_OVFL). Neither is silent.
+ * Nothing acknowledged is dropped. An acknowledging input (MQTT QoS 1: the PUBACK leaves before
+ * the message is handed over) reads a message only while the journal has room for a whole one
+ * (roda_ingest_can_take), so a full journal or a file that cannot grow pushes back on the broker
+ * (TCP back-pressure; the persistent session queues there); a message it did read waits for room
+ * rather than being dropped. Other inputs (UDP cannot push back) drop what finds no room and
+ * count it by its true reason: journal_full (REJECT, no room) or disk_full (the journal's file
+ * could not grow: logged with path and errno, rate-limited, and /readyz is 503 naming it until a
+ * claim succeeds again, retried every 100 ms). Under BLOCK the ingest thread waits for the
+ * slowest reader; UDP datagrams the kernel drops meanwhile are counted from SO_RXQ_OVFL.
  *
  * Memory: allocated at create and add (device registry, each input's buffers and clients); the
  * loop allocates nothing of its own per message (libmosquitto allocates each received packet).
@@ -49,10 +53,12 @@ typedef struct roda_ingest_stats {
 
 /* Creates the ingest for `journal` (record_size sizeof(roda_reading_t); the ingest must be its
  * only writer) with a registry of `max_devices` devices; messages over `max_message` bytes
- * (<= RODA_DECODE_MAX_PAYLOAD) count as oversize. RODA_ERROR_INVALID_ARG, RODA_ERROR_SYSTEM,
+ * (<= RODA_DECODE_MAX_PAYLOAD) count as oversize. `journal_path` (the journal's directory, NULL
+ * for memory; kept) names it in logs and on /readyz. RODA_ERROR_INVALID_ARG, RODA_ERROR_SYSTEM,
  * RODA_ERROR_NOMEM. */
 roda_result_t roda_ingest_create(uint32_t max_devices, uint32_t max_message,
-                                 roda_journal_t *journal, roda_ingest_t **out);
+                                 roda_journal_t *journal, const char *journal_path,
+                                 roda_ingest_t **out);
 /* Stops if running, destroys the inputs and frees. Does not close or destroy the journal. */
 void roda_ingest_destroy(roda_ingest_t *ingest);
 

@@ -49,6 +49,7 @@ typedef enum roda_ingest_counter {
     RODA_INGEST_LATE,              /* batches that arrived after a later one (filled a gap) */
     RODA_INGEST_NON_FINITE,        /* readings dropped: NaN or infinite value */
     RODA_INGEST_JOURNAL_FULL,      /* readings dropped: journal full under REJECT */
+    RODA_INGEST_DISK_FULL,         /* readings dropped: the journal's file could not grow */
     RODA_INGEST_KERNEL_DROPS,      /* UDP datagrams the kernel dropped (SO_RXQ_OVFL) */
     RODA_INGEST_RECEIVE_ERRORS,    /* failed receive system calls */
     RODA_INGEST_CONNECTS,          /* connections accepted by a broker */
@@ -68,6 +69,11 @@ typedef struct roda_input_port {
 typedef struct roda_input_class {
     const char *name;     /* the `input` label on metrics and in sensor JSON, e.g. "udp" */
     size_t settings_size; /* <= RODA_INPUT_SETTINGS_MAX */
+    /* True when the sender takes a message as delivered once the input has it (MQTT QoS 1:
+     * libmosquitto sends the PUBACK before handing the message over). The ingest then never
+     * drops its readings for want of journal room: it waits for room (the input should stop
+     * reading while roda_ingest_can_take says no, so the sender is pushed back instead). */
+    bool acknowledges;
     /* Fills `settings` from the input's section of `config` and sets *enabled. False when the
      * section is inconsistent beyond the schema's bounds, with "field: what is wrong" in `why`
      * (--check-config shows it); the settings keep pointers into `config`. */
@@ -102,6 +108,9 @@ const roda_input_class_t *const *roda_inputs(uint32_t *count);
 void roda_ingest_message(const roda_input_port_t *port, const roda_decoder_t *decoder,
                          const char *device, size_t device_length, const uint8_t *payload,
                          size_t size);
+/* True when the input journal has room for `readings` more readings now and its file (if any)
+ * can grow: an acknowledging input reads its next message only then. Ingest thread only. */
+bool roda_ingest_can_take(const roda_input_port_t *port, uint32_t readings);
 /* Adds `amount` to one of the input's counters (drops the input sees before decoding). */
 void roda_ingest_count(const roda_input_port_t *port, roda_ingest_counter_t counter,
                        uint64_t amount);

@@ -228,7 +228,7 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
         return r;
 
     r = roda_ingest_create(c->limits.max_devices, RODA_INGEST_MAX_MESSAGE,
-                           roda_engine_input(p->engine), &p->ingest);
+                           roda_engine_input(p->engine), ec.input_directory, &p->ingest);
     if (r == RODA_SUCCESS)
         r = roda_ingest_add_configured(p->ingest, inputs, input_count, c, why, sizeof why);
     return r;

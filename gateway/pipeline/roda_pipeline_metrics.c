@@ -10,7 +10,7 @@ static const roda_ingest_counter_t drop_reasons[] = {
     RODA_INGEST_DECODE_ERROR,      RODA_INGEST_TRUNCATED,     RODA_INGEST_OVERSIZE,
     RODA_INGEST_TOO_MANY_READINGS, RODA_INGEST_UNKNOWN_TOPIC, RODA_INGEST_BAD_DEVICE,
     RODA_INGEST_TOO_MANY_DEVICES,  RODA_INGEST_NON_FINITE,    RODA_INGEST_JOURNAL_FULL,
-    RODA_INGEST_KERNEL_DROPS,      RODA_INGEST_RECEIVE_ERRORS};
+    RODA_INGEST_DISK_FULL,         RODA_INGEST_KERNEL_DROPS,  RODA_INGEST_RECEIVE_ERRORS};
 
 /* One counter family with a sample per input. */
 static void per_input(roda_metrics_t *m, const roda_ingest_stats_t *is, const char *name,
@@ -31,9 +31,10 @@ static void ingest_metrics(roda_pipeline_t *p, roda_metrics_t *m)
               "Readings accepted into the input journal, by input.", RODA_INGEST_READINGS);
     per_input(m, &is, "roda_ingest_messages_total", "Messages (MQTT) or datagrams (UDP) received.",
               RODA_INGEST_MESSAGES);
-    roda_metrics_family(m, "roda_ingest_dropped_total", RODA_METRIC_COUNTER,
-                        "Input dropped, by input and reason (non_finite, journal_full: readings; "
-                        "the other reasons: messages).");
+    roda_metrics_family(
+        m, "roda_ingest_dropped_total", RODA_METRIC_COUNTER,
+        "Input dropped, by input and reason (non_finite, journal_full, disk_full: readings; "
+        "the other reasons: messages).");
     for (uint32_t in = 0; in < is.input_count; in++) {
         for (size_t r = 0; r < sizeof drop_reasons / sizeof drop_reasons[0]; r++) {
             roda_metrics_label_t labels[] = {{"input", is.inputs[in].name},

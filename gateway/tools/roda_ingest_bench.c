@@ -336,8 +336,8 @@ static void measure(const char *path, int qos, uint32_t batch, double rate)
     if (receiver.latency == NULL ||
         roda_journal_create(&journal_config, &journal) != RODA_SUCCESS ||
         roda_journal_reader_open(journal, &receiver.reader) != RODA_SUCCESS ||
-        roda_ingest_create(config.limits.max_devices, RODA_INGEST_MAX_MESSAGE, journal, &ingest) !=
-            RODA_SUCCESS ||
+        roda_ingest_create(config.limits.max_devices, RODA_INGEST_MAX_MESSAGE, journal, NULL,
+                           &ingest) != RODA_SUCCESS ||
         roda_ingest_add_configured(ingest, inputs, input_count, &config, why, sizeof why) !=
             RODA_SUCCESS ||
         roda_ingest_start(ingest) != RODA_SUCCESS) {

@@ -44,7 +44,7 @@ static void setup_policy(fixture_t *f, uint64_t capacity, uint32_t max_devices,
                                      .batch = 64,
                                      .decoder = roda_decoder_find("roda.v1")};
     ck_assert_int_eq(
-        roda_ingest_create(max_devices, RODA_INGEST_MAX_MESSAGE, f->journal, &f->ingest),
+        roda_ingest_create(max_devices, RODA_INGEST_MAX_MESSAGE, f->journal, NULL, &f->ingest),
         RODA_SUCCESS);
     ck_assert_int_eq(roda_ingest_add(f->ingest, &roda_input_udp, &udp), RODA_SUCCESS);
     const void *state = roda_ingest_input_state(f->ingest, UDP_INPUT);
@@ -319,7 +319,7 @@ START_TEST(bad_configuration_is_refused)
     roda_journal_t *wrong_record;
     ck_assert_int_eq(roda_journal_create(&journal_config, &wrong_record), RODA_SUCCESS);
     roda_ingest_t *ingest = (roda_ingest_t *)1;
-    ck_assert_int_eq(roda_ingest_create(16, RODA_INGEST_MAX_MESSAGE, wrong_record, &ingest),
+    ck_assert_int_eq(roda_ingest_create(16, RODA_INGEST_MAX_MESSAGE, wrong_record, NULL, &ingest),
                      RODA_ERROR_INVALID_ARG);
     ck_assert_ptr_null(ingest);
     roda_journal_destroy(wrong_record);
@@ -327,9 +327,9 @@ START_TEST(bad_configuration_is_refused)
     journal_config.record_size = sizeof(roda_reading_t);
     roda_journal_t *journal;
     ck_assert_int_eq(roda_journal_create(&journal_config, &journal), RODA_SUCCESS);
-    ck_assert_int_eq(roda_ingest_create(16, RODA_DECODE_MAX_PAYLOAD + 1, journal, &ingest),
+    ck_assert_int_eq(roda_ingest_create(16, RODA_DECODE_MAX_PAYLOAD + 1, journal, NULL, &ingest),
                      RODA_ERROR_INVALID_ARG);
-    ck_assert_int_eq(roda_ingest_create(16, RODA_INGEST_MAX_MESSAGE, journal, &ingest),
+    ck_assert_int_eq(roda_ingest_create(16, RODA_INGEST_MAX_MESSAGE, journal, NULL, &ingest),
                      RODA_SUCCESS);
     roda_input_udp_settings_t udp = {.binds = {"no-port"},
                                      .bind_count = 1,

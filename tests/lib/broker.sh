@@ -4,7 +4,7 @@
 # The broker must never drop silently: max_queued_messages is raised far above what a test queues
 # (mosquitto 2.0's default of 1000 drops QoS 1 messages for a slow subscriber), inflight is
 # unbounded, set_tcp_nodelay keeps QoS 0 latency low, and with persistence the queue is saved
-# every second (autosave_interval 1, as deploy/mosquitto.conf says why).
+# after every change (autosave_on_changes, as deploy/mosquitto.conf says why).
 
 # free_port: a TCP port on 127.0.0.1 that nothing listens on now.
 free_port() {
@@ -22,6 +22,7 @@ allow_anonymous true
 persistence $1
 persistence_location $work/
 autosave_interval 1
+autosave_on_changes true
 max_queued_messages 1000000
 max_inflight_messages 0
 set_tcp_nodelay true

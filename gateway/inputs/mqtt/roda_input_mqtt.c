@@ -9,6 +9,9 @@
 
 #include "roda_idle.h"
 
+/* How often a paused input looks at the journal's room again. */
+#define PAUSED_POLL_MS 5u
+
 #define DEVICE_LEVEL "{device}"
 #define DEVICE_LEVEL_LENGTH (sizeof(DEVICE_LEVEL) - 1)
 
@@ -19,6 +22,7 @@ typedef struct input_mqtt {
     bool one_decoder;  /* every filter uses decoders[0]: no topic matching per message */
     int subscribe_mid; /* the SUBSCRIBE whose SUBACK makes the input ready */
     uint64_t last_service_ns;
+    bool paused; /* not reading: the journal has no room for a whole message */
     _Atomic bool subscribed;
 } input_mqtt_t;
 
@@ -254,8 +258,14 @@ static uint32_t poll_fds(void *state, struct pollfd *fds, int *timeout_ms)
     int fd = roda_mqtt_conn_fd(m->conn);
     if (fd < 0)
         return 0;
+    /* Back-pressure: a message is read only when the journal can take a whole one; meanwhile
+     * the broker queues (TCP flow control) and the loop looks again soon. */
+    m->paused = !roda_ingest_can_take(&m->port, RODA_DECODE_MAX_READINGS);
+    if (m->paused && *timeout_ms > (int)PAUSED_POLL_MS)
+        *timeout_ms = (int)PAUSED_POLL_MS;
     fds[0] = (struct pollfd){.fd = fd,
-                             .events = POLLIN | (roda_mqtt_conn_want_write(m->conn) ? POLLOUT : 0)};
+                             .events = (short)((m->paused ? 0 : POLLIN) |
+                                               (roda_mqtt_conn_want_write(m->conn) ? POLLOUT : 0))};
     return 1;
 }
 
@@ -268,7 +278,7 @@ static void service(void *state, const struct pollfd *fds, uint32_t count)
     if (revents == 0 && now - m->last_service_ns < RODA_MQTT_SERVICE_MS * 1000000ull)
         return;
     m->last_service_ns = now;
-    roda_mqtt_conn_service(m->conn, (revents & (POLLIN | POLLHUP | POLLERR)) != 0,
+    roda_mqtt_conn_service(m->conn, !m->paused && (revents & (POLLIN | POLLHUP | POLLERR)) != 0,
                            (revents & (POLLOUT | POLLHUP | POLLERR)) != 0);
 }
 
@@ -319,6 +329,7 @@ static uint64_t memory(const void *settings)
 
 const roda_input_class_t roda_input_mqtt = {
     .name = "mqtt",
+    .acknowledges = true,
     .settings_size = sizeof(roda_input_mqtt_settings_t),
     .configure = configure,
     .create = create,
