@@ -314,6 +314,12 @@ static void metrics(const void *state, roda_metrics_t *out)
     roda_metrics_family(out, "roda_mqtt_reconnects_total", RODA_METRIC_COUNTER,
                         "MQTT input connections established after the first.");
     roda_metrics_u64(out, NULL, 0, c.connects > 0 ? c.connects - 1 : 0);
+    roda_metrics_family(out, "roda_mqtt_connect_failures_total", RODA_METRIC_COUNTER,
+                        "MQTT input connection attempts that failed or were refused.");
+    roda_metrics_u64(out, NULL, 0, c.connect_failures);
+    roda_metrics_family(out, "roda_mqtt_disconnects_total", RODA_METRIC_COUNTER,
+                        "Established MQTT input connections that were lost.");
+    roda_metrics_u64(out, NULL, 0, c.disconnects);
 }
 
 static void describe(const void *state, char *buf, size_t size)

@@ -1,0 +1,74 @@
+# lib.sh - shared by the fault tests (sourced after tests/gateway/lib.sh): the gateway's config for
+# a fault run, the independent fleet (fleet.py), and the accounting read back from /metrics.
+# The caller sets `gateway`, `proto_dir` and sources tests/gateway/lib.sh first.
+here_faults=$(dirname "${BASH_SOURCE[0]}")
+python=/usr/bin/python3
+[ -x "$python" ] || python=python3
+
+# fault_config FILE [JOURNAL_LINES]: MQTT QoS 1 from $broker_port (persistent session), UDP on a
+# free port, HTTP on a free port, quick reconnects; JOURNAL_LINES go into [journal].
+fault_config() {
+    cat > "$1" << CONF
+[gateway]
+log_level = info
+[journal]
+${2:-input_capacity = 65536}
+summary_capacity = 65536
+alert_capacity = 1024
+[limits]
+max_sensors = 100000
+max_devices = 1000
+[http]
+port = 0
+[mqtt]
+enabled = true
+host = 127.0.0.1
+port = $broker_port
+client_id = fault-gateway
+topics = roda/+/readings
+qos = 1
+reconnect_min = 100ms
+reconnect_max = 1s
+keepalive = 5s
+[udp]
+enabled = true
+bind = 127.0.0.1:0
+CONF
+}
+
+# run_fleet NAME ARGS...: fleet.py in the background (its pid in fleet_pid, output $work/NAME.out).
+run_fleet() {
+    local name=$1
+    shift
+    "$python" "$here_faults/fleet.py" --proto-dir "$proto_dir" --work "$work" "$@" \
+        > "$work/$name.out" 2>&1 &
+    fleet_pid=$!
+    bg_pids+=("$fleet_pid")
+}
+
+# fleet_result NAME FIELD: a field of the fleet's RESULT line.
+fleet_result() {
+    sed -n "s/^RESULT .*$2=\([0-9]*\).*/\1/p" "$work/$1.out"
+}
+
+# wait_at_least 'NAME{LABELS}' VALUE SECONDS: waits until the sample reaches VALUE.
+wait_at_least() {
+    local v
+    for _ in $(seq $(($3 * 20))); do
+        v=$(metric "$1")
+        [ -n "$v" ] && [ "$v" -ge "$2" ] && return 0
+        sleep 0.05
+    done
+    fail "$1 is '$(metric "$1")', expected at least $2; $(curl -s "$base/metrics" |
+        grep -E '^roda_ingest.*(mqtt|udp)' | grep -v ' 0$' | tr '\n' ' ')"
+}
+
+# dropped INPUT REASON: roda_ingest_dropped_total for one input and reason.
+dropped() {
+    metric "roda_ingest_dropped_total{input=\"$1\",reason=\"$2\"}"
+}
+
+# report NAME FIELDS...: one line for FAULTS.md (the suite's log shows it).
+report() {
+    echo "FAULT $*"
+}
