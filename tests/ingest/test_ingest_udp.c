@@ -264,9 +264,11 @@ static uint64_t sum_counters(const roda_ingest_stats_t *stats, const roda_ingest
     return sum;
 }
 
-/* The accounting identities: every message received is an accepted batch or rejected for one
- * reason, and every reading of an accepted batch is accepted or dropped for one reason. */
-static void expect_identities(fixture_t *f)
+/* Waits (at most 10 s) until all `sent` datagrams are received (or dropped by the kernel) and
+ * accounted for, then asserts the identities: every message received is an accepted batch or
+ * rejected for one reason, and every reading of an accepted batch is accepted or dropped for
+ * one reason. */
+static void expect_identities(fixture_t *f, uint64_t sent)
 {
     static const roda_ingest_counter_t message_outcomes[] = {
         RODA_INGEST_BATCHES,    RODA_INGEST_DECODE_ERROR,      RODA_INGEST_TRUNCATED,
@@ -276,14 +278,32 @@ static void expect_identities(fixture_t *f)
         RODA_INGEST_READINGS, RODA_INGEST_NON_FINITE, RODA_INGEST_JOURNAL_FULL,
         RODA_INGEST_MALFORMED_READING};
     roda_ingest_stats_t stats;
-    roda_ingest_stats(f->ingest, &stats);
-    const uint64_t *counters = stats.inputs[UDP_INPUT].counters;
-    ck_assert_uint_eq(counters[RODA_INGEST_MESSAGES],
-                      sum_counters(&stats, message_outcomes,
-                                   sizeof message_outcomes / sizeof message_outcomes[0]));
-    ck_assert_uint_eq(counters[RODA_INGEST_BATCH_READINGS],
-                      sum_counters(&stats, reading_outcomes,
-                                   sizeof reading_outcomes / sizeof reading_outcomes[0]));
+    uint64_t received = 0, messages = 0, outcomes = 0, batch_readings = 0, reading_sum = 0;
+    for (int tries = 0; tries < 2000; tries++, pause_ms(5)) {
+        roda_ingest_stats(f->ingest, &stats);
+        const uint64_t *counters = stats.inputs[UDP_INPUT].counters;
+        messages = counters[RODA_INGEST_MESSAGES];
+        received = messages + counters[RODA_INGEST_KERNEL_DROPS];
+        outcomes = sum_counters(&stats, message_outcomes,
+                                sizeof message_outcomes / sizeof message_outcomes[0]);
+        batch_readings = counters[RODA_INGEST_BATCH_READINGS];
+        reading_sum = sum_counters(&stats, reading_outcomes,
+                                   sizeof reading_outcomes / sizeof reading_outcomes[0]);
+        if (received == sent && messages == outcomes && batch_readings == reading_sum)
+            break;
+    }
+    ck_assert_uint_eq(received, sent);
+    ck_assert_uint_eq(messages, outcomes);
+    ck_assert_uint_eq(batch_readings, reading_sum);
+}
+
+/* xorshift64: a fixed pseudo-random sequence from *state. */
+static uint64_t next_random(uint64_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return *state;
 }
 
 /* Good, garbage, partly bad and duplicate datagrams: each counted exactly once, and the
@@ -328,7 +348,8 @@ START_TEST(counters_reconcile)
                        payload, sizeof payload);
     ck_assert_uint_gt(size, 0);
     send_bytes(f.sender4, payload, size);
-    expect_counter(&f, RODA_INGEST_MESSAGES, 12);
+    enum { GIVEN_DATAGRAMS = 12 };
+    expect_counter(&f, RODA_INGEST_MESSAGES, GIVEN_DATAGRAMS);
 
     static const struct {
         roda_ingest_counter_t counter;
@@ -345,32 +366,34 @@ START_TEST(counters_reconcile)
     };
     for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++)
         expect_counter(&f, expected[i].counter, expected[i].value);
-    expect_identities(&f);
+    expect_identities(&f, GIVEN_DATAGRAMS);
 
-    /* Pseudo-random datagrams (a fixed xorshift sequence) of 1 .. 64 bytes. */
-    enum { RANDOM_DATAGRAMS = 2000 };
+    /* Pseudo-random datagrams (a fixed xorshift sequence): every other one random bytes, the
+     * others a framed batch of device "h" whose readings hold random bytes. */
+    enum { RANDOM_DATAGRAMS = 2000, MAX_RANDOM_READING = 12 };
     uint64_t state = 0x9e3779b97f4a7c15ull;
     for (int i = 0; i < RANDOM_DATAGRAMS; i++) {
-        uint8_t noise[64];
-        size_t length = 1 + (size_t)(state % sizeof noise);
-        for (size_t b = 0; b < length; b++) {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            noise[b] = (uint8_t)state;
+        uint8_t noise[64] = {0x0a, 0x01, 'h'};
+        size_t length = 0;
+        if (i % 2 == 0) {
+            length = 1 + (size_t)(next_random(&state) % sizeof noise);
+            for (size_t b = 0; b < length; b++)
+                noise[b] = (uint8_t)next_random(&state);
+        } else {
+            length = 3;
+            while (length + 2 + MAX_RANDOM_READING <= sizeof noise) {
+                uint8_t reading = (uint8_t)(next_random(&state) % (MAX_RANDOM_READING + 1));
+                noise[length++] = 0x22;
+                noise[length++] = reading;
+                for (uint8_t b = 0; b < reading; b++)
+                    noise[length++] = (uint8_t)next_random(&state);
+            }
         }
         send_bytes(f.sender4, noise, length);
         if (i % 64 == 63)
             pause_ms(1); /* stay within the socket's receive buffer */
     }
-    for (int tries = 0;
-         tries < 2000 && counter(&f, RODA_INGEST_MESSAGES) + counter(&f, RODA_INGEST_KERNEL_DROPS) <
-                             12 + RANDOM_DATAGRAMS;
-         tries++)
-        pause_ms(5);
-    ck_assert_uint_eq(counter(&f, RODA_INGEST_MESSAGES) + counter(&f, RODA_INGEST_KERNEL_DROPS),
-                      12 + RANDOM_DATAGRAMS);
-    expect_identities(&f);
+    expect_identities(&f, GIVEN_DATAGRAMS + RANDOM_DATAGRAMS);
     teardown(&f);
 }
 END_TEST
