@@ -18,16 +18,7 @@ source "$(dirname "$0")/../gateway/lib.sh"
 python=/usr/bin/python3
 protoc --python_out="$work" -I "$proto_dir" "$proto_dir/roda.proto"
 
-cat > "$work/seq.conf" << CONF
-[http]
-bind = 127.0.0.1
-port = 0
-[mqtt]
-enabled = false
-[udp]
-enabled = true
-bind = 127.0.0.1:0
-CONF
+udp_only_config > "$work/seq.conf"
 start_gateway gw "$work/seq.conf"
 
 echo "== sending: no sequence, a hostile sequence, epochs far ahead and backwards, bad input"
