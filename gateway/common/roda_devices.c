@@ -5,6 +5,7 @@
 #include "roda_counter.h"
 #include "roda_keytable.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@ typedef struct device {
     char name[RODA_DEVICE_NAME_SIZE];
     uint64_t hash;
     /* Ingest thread only. */
+    bool has_baseline; /* a sequenced batch was seen: boot_epoch, highest and window are set */
     uint64_t boot_epoch;
     uint64_t highest;
     uint64_t window; /* bit i: sequence highest - i was seen (bit 0 is `highest` itself) */
@@ -22,6 +24,7 @@ typedef struct device {
     _Atomic uint64_t lost;
     _Atomic uint64_t late;
     _Atomic uint64_t duplicates;
+    _Atomic uint64_t sequence_resets;
 } device_t;
 
 struct roda_devices {
@@ -127,41 +130,76 @@ roda_result_t roda_devices_intern(roda_devices_t *devices, const char *name, siz
     return RODA_SUCCESS;
 }
 
+/* Makes (boot_epoch, sequence) the device's position, with nothing known before it. */
+static void set_baseline(device_t *entry, uint64_t boot_epoch, uint64_t sequence)
+{
+    entry->has_baseline = true;
+    entry->boot_epoch = boot_epoch;
+    entry->highest = sequence;
+    entry->window = 1;
+}
+
+/* A sequenced batch against the device's baseline within the same boot epoch. */
+static roda_sequence_verdict_t judge_sequence(device_t *entry, uint64_t sequence, uint64_t *lost)
+{
+    if (sequence > entry->highest) {
+        uint64_t step = sequence - entry->highest;
+        if (step > RODA_DEVICES_MAX_SEQUENCE_STEP) {
+            set_baseline(entry, entry->boot_epoch, sequence);
+            return RODA_SEQUENCE_RESET;
+        }
+        entry->window = step >= WINDOW_BITS ? 1 : (entry->window << step) | 1;
+        entry->highest = sequence;
+        *lost = step - 1;
+        return step == 1 ? RODA_SEQUENCE_NEXT : RODA_SEQUENCE_GAP;
+    }
+    uint64_t behind = entry->highest - sequence;
+    if (behind > RODA_DEVICES_MAX_SEQUENCE_STEP) {
+        set_baseline(entry, entry->boot_epoch, sequence);
+        return RODA_SEQUENCE_RESET;
+    }
+    if (behind < WINDOW_BITS && (entry->window & (1ull << behind)) == 0) {
+        entry->window |= 1ull << behind;
+        return RODA_SEQUENCE_LATE;
+    }
+    return RODA_SEQUENCE_DUPLICATE;
+}
+
+/* The verdict on one batch; moves the device's baseline as the verdict says. */
+static roda_sequence_verdict_t judge(device_t *entry, uint64_t boot_epoch, uint64_t sequence,
+                                     uint64_t *lost)
+{
+    if (sequence == RODA_SEQUENCE_ABSENT)
+        return RODA_SEQUENCE_NONE;
+    if (!entry->has_baseline) {
+        set_baseline(entry, boot_epoch, sequence);
+        return RODA_SEQUENCE_NEXT;
+    }
+    if (boot_epoch == entry->boot_epoch)
+        return judge_sequence(entry, sequence, lost);
+    bool restart = boot_epoch > entry->boot_epoch &&
+                   boot_epoch - entry->boot_epoch <= RODA_DEVICES_MAX_EPOCH_STEP;
+    set_baseline(entry, boot_epoch, sequence);
+    return restart ? RODA_SEQUENCE_NEXT : RODA_SEQUENCE_RESET;
+}
+
 roda_sequence_verdict_t roda_devices_track(roda_devices_t *devices, uint32_t index,
                                            uint64_t boot_epoch, uint64_t sequence, uint64_t *lost)
 {
     device_t *entry = &devices->entries[index];
     *lost = 0;
-    uint64_t accepted = atomic_load_explicit(&entry->batches, memory_order_relaxed);
-    if (accepted == 0 || boot_epoch > entry->boot_epoch) {
-        entry->boot_epoch = boot_epoch;
-        entry->highest = sequence;
-        entry->window = 1;
-        roda_counter_add(&entry->batches, 1);
-        return RODA_SEQUENCE_NEXT;
+    roda_sequence_verdict_t verdict = judge(entry, boot_epoch, sequence, lost);
+    if (verdict == RODA_SEQUENCE_DUPLICATE) {
+        roda_counter_add(&entry->duplicates, 1);
+        return verdict;
     }
-    if (boot_epoch == entry->boot_epoch && sequence > entry->highest) {
-        uint64_t step = sequence - entry->highest;
-        entry->window = step >= WINDOW_BITS ? 1 : (entry->window << step) | 1;
-        entry->highest = sequence;
-        roda_counter_add(&entry->batches, 1);
-        if (step == 1)
-            return RODA_SEQUENCE_NEXT;
-        *lost = step - 1;
-        roda_counter_add(&entry->lost, step - 1);
-        return RODA_SEQUENCE_GAP;
-    }
-    if (boot_epoch == entry->boot_epoch && entry->highest - sequence < WINDOW_BITS) {
-        uint64_t bit = 1ull << (entry->highest - sequence);
-        if ((entry->window & bit) == 0) {
-            entry->window |= bit;
-            roda_counter_add(&entry->batches, 1);
-            roda_counter_add(&entry->late, 1);
-            return RODA_SEQUENCE_LATE;
-        }
-    }
-    roda_counter_add(&entry->duplicates, 1);
-    return RODA_SEQUENCE_DUPLICATE;
+    roda_counter_add(&entry->batches, 1);
+    roda_counter_add(&entry->lost, *lost);
+    if (verdict == RODA_SEQUENCE_LATE)
+        roda_counter_add(&entry->late, 1);
+    if (verdict == RODA_SEQUENCE_RESET)
+        roda_counter_add(&entry->sequence_resets, 1);
+    return verdict;
 }
 
 uint32_t roda_devices_count(const roda_devices_t *devices)
@@ -186,5 +224,6 @@ roda_result_t roda_devices_counters(const roda_devices_t *devices, uint32_t inde
     counters->lost = atomic_load_explicit(&entry->lost, memory_order_relaxed);
     counters->late = atomic_load_explicit(&entry->late, memory_order_relaxed);
     counters->duplicates = atomic_load_explicit(&entry->duplicates, memory_order_relaxed);
+    counters->sequence_resets = atomic_load_explicit(&entry->sequence_resets, memory_order_relaxed);
     return RODA_SUCCESS;
 }

@@ -7,12 +7,18 @@
  * never allocates; past `max_devices` new names are refused (RODA_ERROR_TOO_MANY) and the caller
  * counts the drop.
  *
- * Loss and duplicate detection: every batch carries (boot_epoch, sequence). Per device the
- * registry keeps the current boot epoch, the highest sequence seen and a 64-batch window of the
- * sequences seen below it. A newer epoch is a device restart (no gap). Within an epoch:
- * a sequence above the highest counts the skipped ones as lost; one inside the window that was
- * not seen yet is a late (reordered) arrival and is accepted; one seen before, one older than
- * the window, and any batch of an older epoch are duplicates (dropped).
+ * Loss and duplicate detection: a batch carries (boot_epoch, sequence); sequence 0 means none
+ * (a device that sends no sequence, or the first batch after boot): such a batch is accepted and
+ * never judged. Per device the registry keeps the current boot epoch, the highest sequence seen
+ * and a 64-batch window of the sequences seen below it; the first sequenced batch is the
+ * baseline. A newer epoch at most RODA_DEVICES_MAX_EPOCH_STEP ahead is a restart (no gap).
+ * Within an epoch: a sequence at most RODA_DEVICES_MAX_SEQUENCE_STEP above the highest counts
+ * the skipped ones as lost; one inside the window that was not seen yet is a late (reordered)
+ * arrival and is accepted; one seen before, or older than the window but at most
+ * RODA_DEVICES_MAX_SEQUENCE_STEP behind, is a duplicate (dropped). Anything else (an epoch
+ * further ahead or going backwards, a sequence further ahead or behind) cannot be a restart, a
+ * gap or a replay: the batch is accepted as a new baseline and counted as a sequence reset, so
+ * one hostile or corrupt value neither silences the device nor inflates its loss.
  *
  * Threads: create/destroy from one thread while nobody else uses the registry. Intern and track
  * from the ingest thread only. roda_devices_count, roda_devices_name and roda_devices_counters
@@ -30,6 +36,15 @@
  * max_size of roda.v1.Batch.device in proto/roda.options. */
 #define RODA_DEVICE_NAME_SIZE 64u
 #define RODA_DEVICES_MAX (1u << 24)
+/* The sequence of a batch that carries none (the protobuf default). */
+#define RODA_SEQUENCE_ABSENT 0u
+/* The largest plausible step of a device's sequence within one boot epoch, forward (a gap of
+ * up to 2^20 - 1 lost batches) or backward (a replay); beyond it the device is re-baselined. */
+#define RODA_DEVICES_MAX_SEQUENCE_STEP (1ull << 20)
+/* The largest plausible step of a boot epoch at a restart: a day if the epoch is the boot time
+ * in seconds (roda-fleet), and far more boots than a device makes if it is a boot counter. A
+ * device off for longer than a day with a seconds epoch counts one reset at its next boot. */
+#define RODA_DEVICES_MAX_EPOCH_STEP 86400u
 
 typedef struct roda_devices roda_devices_t;
 
@@ -39,14 +54,17 @@ typedef enum roda_sequence_verdict {
     RODA_SEQUENCE_GAP = 1,       /* accepted; `lost` batches before it never arrived (yet) */
     RODA_SEQUENCE_LATE = 2,      /* accepted; an earlier gap's batch arriving out of order */
     RODA_SEQUENCE_DUPLICATE = 3, /* seen before (or too old to tell): drop it */
+    RODA_SEQUENCE_NONE = 4,      /* accepted; the batch carries no sequence */
+    RODA_SEQUENCE_RESET = 5,     /* accepted; an implausible position, now the new baseline */
 } roda_sequence_verdict_t;
 
 /* Per-device counters for metric labels. */
 typedef struct roda_device_counters {
-    uint64_t batches;    /* batches accepted */
-    uint64_t lost;       /* batches skipped by sequence gaps */
-    uint64_t late;       /* batches that filled an earlier gap */
-    uint64_t duplicates; /* batches dropped as duplicates */
+    uint64_t batches;         /* batches accepted */
+    uint64_t lost;            /* batches skipped by sequence gaps */
+    uint64_t late;            /* batches that filled an earlier gap */
+    uint64_t duplicates;      /* batches dropped as duplicates */
+    uint64_t sequence_resets; /* batches accepted as a new baseline (RODA_SEQUENCE_RESET) */
 } roda_device_counters_t;
 
 /* Creates a registry for 1 .. RODA_DEVICES_MAX devices. RODA_ERROR_INVALID_ARG, RODA_ERROR_NOMEM.
@@ -68,7 +86,7 @@ roda_result_t roda_devices_intern(roda_devices_t *devices, const char *name, siz
                                   uint32_t *index);
 
 /* Judges a batch of device `index` and records it; *lost receives the batches a gap skipped
- * (0 otherwise). Ingest thread only. */
+ * (0 otherwise, at most RODA_DEVICES_MAX_SEQUENCE_STEP - 1). Ingest thread only. */
 roda_sequence_verdict_t roda_devices_track(roda_devices_t *devices, uint32_t index,
                                            uint64_t boot_epoch, uint64_t sequence, uint64_t *lost);
 

@@ -49,6 +49,7 @@ struct roda_ingest {
 static const char *const counter_names[RODA_INGEST_COUNTER_COUNT] = {
     [RODA_INGEST_MESSAGES] = "messages",
     [RODA_INGEST_BATCHES] = "batches",
+    [RODA_INGEST_BATCH_READINGS] = "batch_readings",
     [RODA_INGEST_READINGS] = "readings",
     [RODA_INGEST_DECODE_ERROR] = "decode_error",
     [RODA_INGEST_TRUNCATED] = "truncated",
@@ -60,9 +61,11 @@ static const char *const counter_names[RODA_INGEST_COUNTER_COUNT] = {
     [RODA_INGEST_DUPLICATE] = "duplicate",
     [RODA_INGEST_LOST_UPSTREAM] = "lost_upstream",
     [RODA_INGEST_LATE] = "late",
+    [RODA_INGEST_SEQUENCE_RESETS] = "sequence_resets",
     [RODA_INGEST_NON_FINITE] = "non_finite",
     [RODA_INGEST_JOURNAL_FULL] = "journal_full",
     [RODA_INGEST_DISK_FULL] = "disk_full",
+    [RODA_INGEST_MALFORMED_READING] = "malformed_reading",
     [RODA_INGEST_KERNEL_DROPS] = "kernel_drops",
     [RODA_INGEST_RECEIVE_ERRORS] = "receive_errors",
     [RODA_INGEST_CONNECTS] = "connects",
@@ -164,7 +167,9 @@ static roda_result_t claim(const roda_input_port_t *port, uint32_t wanted, void 
     }
 }
 
-/* Decodes the batch's readings into as many claimed runs as it takes and commits them. */
+/* Decodes the batch's readings into as many claimed runs as it takes and commits them; every
+ * reading not committed is counted under its reason (non_finite, journal_full, disk_full or, from a bad
+ * reading to the batch's end, malformed_reading). */
 static void append_readings(const roda_input_port_t *port, const roda_decoder_t *decoder,
                             roda_decode_batch_t *batch, uint32_t device, uint64_t now)
 {
@@ -197,7 +202,8 @@ static void append_readings(const roda_input_port_t *port, const roda_decoder_t 
     if (non_finite != 0)
         roda_ingest_count(port, RODA_INGEST_NON_FINITE, non_finite);
     if (status != RODA_DECODE_OK)
-        roda_ingest_count(port, RODA_INGEST_DECODE_ERROR, 1);
+        roda_ingest_count(port, RODA_INGEST_MALFORMED_READING,
+                          batch->reading_count - batch->readings_done);
 }
 
 void roda_ingest_message(const roda_input_port_t *port, const roda_decoder_t *decoder,
@@ -241,10 +247,15 @@ void roda_ingest_message(const roda_input_port_t *port, const roda_decoder_t *de
     case RODA_SEQUENCE_LATE:
         roda_ingest_count(port, RODA_INGEST_LATE, 1);
         break;
+    case RODA_SEQUENCE_RESET:
+        roda_ingest_count(port, RODA_INGEST_SEQUENCE_RESETS, 1);
+        break;
     case RODA_SEQUENCE_NEXT:
+    case RODA_SEQUENCE_NONE:
         break;
     }
     roda_ingest_count(port, RODA_INGEST_BATCHES, 1);
+    roda_ingest_count(port, RODA_INGEST_BATCH_READINGS, batch.reading_count);
     append_readings(port, decoder, &batch, index, now);
 }
 

@@ -5,9 +5,12 @@
  * asks for, then services each input. Per message (roda_ingest_message): size check, pass 1 of
  * the input's decoder (header, framing, reading count), device identity (the input's, e.g. an
  * MQTT topic level, or the payload's) interned in the bounded registry, sequence check
- * (duplicates dropped, gaps counted as lost upstream), then claim journal slots for the
- * readings, decode them into the slots (pass 2) and commit the valid ones. Every reading of a
- * message carries the same ingest_time_ns (roda_now_ns() on arrival) and its input's index.
+ * (duplicates dropped, gaps counted as lost upstream, implausible positions counted as
+ * sequence resets), then claim journal slots for the readings, decode them into the slots
+ * (pass 2) and commit the valid ones. Every reading of a message carries the same
+ * ingest_time_ns (roda_now_ns() on arrival) and its input's index. Each message is counted once
+ * as an accepted batch or under one rejection reason, each reading of an accepted batch once as
+ * accepted or under one drop reason (the identities in roda_input.h).
  *
  * Nothing acknowledged is dropped. An acknowledging input (MQTT QoS 1: the PUBACK leaves before
  * the message is handed over) reads a message only while the journal has room for a whole one

@@ -10,7 +10,8 @@ static const roda_ingest_counter_t drop_reasons[] = {
     RODA_INGEST_DECODE_ERROR,      RODA_INGEST_TRUNCATED,     RODA_INGEST_OVERSIZE,
     RODA_INGEST_TOO_MANY_READINGS, RODA_INGEST_UNKNOWN_TOPIC, RODA_INGEST_BAD_DEVICE,
     RODA_INGEST_TOO_MANY_DEVICES,  RODA_INGEST_NON_FINITE,    RODA_INGEST_JOURNAL_FULL,
-    RODA_INGEST_DISK_FULL,         RODA_INGEST_KERNEL_DROPS,  RODA_INGEST_RECEIVE_ERRORS};
+    RODA_INGEST_DISK_FULL,         RODA_INGEST_MALFORMED_READING, RODA_INGEST_KERNEL_DROPS,
+    RODA_INGEST_RECEIVE_ERRORS};
 
 /* One counter family with a sample per input. */
 static void per_input(roda_metrics_t *m, const roda_ingest_stats_t *is, const char *name,
@@ -29,12 +30,22 @@ static void ingest_metrics(roda_pipeline_t *p, roda_metrics_t *m)
     roda_ingest_stats(p->ingest, &is);
     per_input(m, &is, "roda_ingest_readings_total",
               "Readings accepted into the input journal, by input.", RODA_INGEST_READINGS);
-    per_input(m, &is, "roda_ingest_messages_total", "Messages (MQTT) or datagrams (UDP) received.",
+    per_input(m, &is, "roda_ingest_messages_total",
+              "Messages (MQTT) or datagrams (UDP) received: each is an accepted batch, a "
+              "duplicate or a message dropped for one reason.",
               RODA_INGEST_MESSAGES);
+    per_input(m, &is, "roda_ingest_batches_total", "Batches (messages) accepted, by input.",
+              RODA_INGEST_BATCHES);
+    per_input(m, &is, "roda_ingest_batch_readings_total",
+              "Readings in accepted batches: each is accepted or dropped for one reason.",
+              RODA_INGEST_BATCH_READINGS);
     roda_metrics_family(
         m, "roda_ingest_dropped_total", RODA_METRIC_COUNTER,
-        "Input dropped, by input and reason (non_finite, journal_full, disk_full: readings; "
-        "the other reasons: messages).");
+        "Input dropped, by input and reason. Messages: decode_error, truncated, oversize, "
+        "too_many_readings, unknown_topic, bad_device, too_many_devices (messages_total = "
+        "batches_total + these + duplicates_total). Readings of accepted batches: non_finite, "
+        "journal_full, disk_full, malformed_reading (batch_readings_total = readings_total + these). "
+        "Never received: kernel_drops (datagrams), receive_errors (failed receive calls).");
     for (uint32_t in = 0; in < is.input_count; in++) {
         for (size_t r = 0; r < sizeof drop_reasons / sizeof drop_reasons[0]; r++) {
             roda_metrics_label_t labels[] = {{"input", is.inputs[in].name},
@@ -46,6 +57,13 @@ static void ingest_metrics(roda_pipeline_t *p, roda_metrics_t *m)
               "Batches missing from device sequences (gaps).", RODA_INGEST_LOST_UPSTREAM);
     per_input(m, &is, "roda_ingest_duplicates_total", "Duplicate batches dropped.",
               RODA_INGEST_DUPLICATE);
+    per_input(m, &is, "roda_ingest_late_total",
+              "Accepted batches that arrived after a later one (filled a sequence gap).",
+              RODA_INGEST_LATE);
+    per_input(m, &is, "roda_ingest_sequence_resets_total",
+              "Accepted batches whose boot epoch or sequence could not continue the device's "
+              "(too far ahead or behind): the device's new baseline, never counted as lost.",
+              RODA_INGEST_SEQUENCE_RESETS);
     roda_ingest_input_metrics(p->ingest, m);
 }
 

@@ -50,6 +50,12 @@ start_gateway() {
     fail "gateway not ready: $(curl -s "$base/readyz")"
 }
 
+# udp_only_config: config sections for a gateway with HTTP on a free port, UDP on a free
+# 127.0.0.1 port and MQTT off (both ports are read from its "started" line by start_gateway).
+udp_only_config() {
+    printf '[http]\nport = 0\n[mqtt]\nenabled = false\n[udp]\nenabled = true\nbind = 127.0.0.1:0\n'
+}
+
 # stop_gateway: SIGTERM; the gateway must exit 0.
 stop_gateway() {
     kill -TERM "$gateway_pid"

@@ -72,18 +72,112 @@ START_TEST(sequence_verdicts)
     ck_assert_uint_eq(lost, 99);
     ck_assert_int_eq(roda_devices_track(devices, d, 5, 14, &lost), RODA_SEQUENCE_DUPLICATE);
     ck_assert_int_eq(roda_devices_track(devices, d, 5, 60, &lost), RODA_SEQUENCE_LATE);
-    /* A reboot restarts the sequence without a gap; the old boot's batches are stale. */
-    ck_assert_int_eq(roda_devices_track(devices, d, 6, 0, &lost), RODA_SEQUENCE_NEXT);
-    ck_assert_uint_eq(lost, 0);
-    ck_assert_int_eq(roda_devices_track(devices, d, 5, 116, &lost), RODA_SEQUENCE_DUPLICATE);
+    /* A reboot restarts the sequence without a gap (its sequence 0 carries no position). */
+    ck_assert_int_eq(roda_devices_track(devices, d, 6, 0, &lost), RODA_SEQUENCE_NONE);
     ck_assert_int_eq(roda_devices_track(devices, d, 6, 1, &lost), RODA_SEQUENCE_NEXT);
+    ck_assert_uint_eq(lost, 0);
+    ck_assert_int_eq(roda_devices_track(devices, d, 6, 2, &lost), RODA_SEQUENCE_NEXT);
     roda_device_counters_t counters;
     ck_assert_int_eq(roda_devices_counters(devices, d, &counters), RODA_SUCCESS);
-    ck_assert_uint_eq(counters.batches, 8);
+    ck_assert_uint_eq(counters.batches, 9);
     ck_assert_uint_eq(counters.lost, 102);
     ck_assert_uint_eq(counters.late, 2);
-    ck_assert_uint_eq(counters.duplicates, 5);
+    ck_assert_uint_eq(counters.duplicates, 4);
+    ck_assert_uint_eq(counters.sequence_resets, 0);
     ck_assert_int_eq(roda_devices_counters(devices, 1, &counters), RODA_ERROR_INVALID_ARG);
+    roda_devices_destroy(devices);
+}
+END_TEST
+
+typedef struct batch_step {
+    uint64_t boot_epoch, sequence;
+    roda_sequence_verdict_t verdict;
+} batch_step_t;
+
+/* Tracks each step's batch for a new device `name`, expects its verdict, and checks after each
+ * that no counter of the device went down and that lost stays at most `max_lost`. Returns the
+ * device's final counters. */
+static roda_device_counters_t expect_steps(roda_devices_t *devices, const char *name,
+                                           const batch_step_t *steps, size_t count,
+                                           uint64_t max_lost)
+{
+    uint32_t d;
+    ck_assert_int_eq(roda_devices_intern(devices, name, strlen(name), &d), RODA_SUCCESS);
+    roda_device_counters_t counters = {0};
+    for (size_t i = 0; i < count; i++) {
+        uint64_t lost;
+        roda_sequence_verdict_t verdict =
+            roda_devices_track(devices, d, steps[i].boot_epoch, steps[i].sequence, &lost);
+        ck_assert_msg(verdict == steps[i].verdict, "%s step %zu: verdict %d, expected %d", name, i,
+                      (int)verdict, (int)steps[i].verdict);
+        roda_device_counters_t now;
+        ck_assert_int_eq(roda_devices_counters(devices, d, &now), RODA_SUCCESS);
+        ck_assert_uint_ge(now.batches, counters.batches);
+        ck_assert_uint_ge(now.lost, counters.lost);
+        ck_assert_uint_ge(now.late, counters.late);
+        ck_assert_uint_ge(now.duplicates, counters.duplicates);
+        ck_assert_uint_ge(now.sequence_resets, counters.sequence_resets);
+        ck_assert_uint_eq(now.lost - counters.lost, lost);
+        ck_assert_uint_le(now.lost, max_lost);
+        counters = now;
+    }
+    return counters;
+}
+
+/* A device without sequences keeps every batch; values no restart, gap or replay explains
+ * re-baseline the device (counted as resets) instead of silencing it or inflating its loss. */
+START_TEST(sequence_absent_or_hostile)
+{
+    roda_devices_t *devices;
+    ck_assert_int_eq(roda_devices_create(4, &devices), RODA_SUCCESS);
+    static const batch_step_t quiet[] = {{0, RODA_SEQUENCE_ABSENT, RODA_SEQUENCE_NONE},
+                                         {0, RODA_SEQUENCE_ABSENT, RODA_SEQUENCE_NONE},
+                                         {0, RODA_SEQUENCE_ABSENT, RODA_SEQUENCE_NONE},
+                                         {0, RODA_SEQUENCE_ABSENT, RODA_SEQUENCE_NONE}};
+    roda_device_counters_t counters =
+        expect_steps(devices, "quiet", quiet, sizeof quiet / sizeof quiet[0], 0);
+    ck_assert_uint_eq(counters.batches, 4);
+    ck_assert_uint_eq(counters.duplicates, 0);
+    ck_assert_uint_eq(counters.sequence_resets, 0);
+
+    static const batch_step_t hostile[] = {
+        {7, 1, RODA_SEQUENCE_NEXT},
+        {7, 2, RODA_SEQUENCE_NEXT},
+        {7, UINT64_MAX, RODA_SEQUENCE_RESET}, /* a jump no gap explains */
+        {7, 3, RODA_SEQUENCE_RESET},          /* far behind it: the real sequence again */
+        {7, 4, RODA_SEQUENCE_NEXT},
+        {7, 4, RODA_SEQUENCE_DUPLICATE},
+        {7, 6, RODA_SEQUENCE_GAP},            /* a real gap still counts: 1 lost */
+        {UINT64_MAX, 7, RODA_SEQUENCE_RESET}, /* an epoch far ahead */
+        {7, 7, RODA_SEQUENCE_RESET},          /* the epoch going backwards */
+        {7, 8, RODA_SEQUENCE_NEXT},
+        {8, 1, RODA_SEQUENCE_NEXT},  /* a reboot */
+        {7, 9, RODA_SEQUENCE_RESET}, /* an older epoch */
+        {7, 10, RODA_SEQUENCE_NEXT},
+        {7, RODA_SEQUENCE_ABSENT, RODA_SEQUENCE_NONE}, /* no position: never a duplicate */
+        {7, RODA_SEQUENCE_ABSENT, RODA_SEQUENCE_NONE},
+        {7, 11, RODA_SEQUENCE_NEXT},
+    };
+    counters = expect_steps(devices, "hostile", hostile, sizeof hostile / sizeof hostile[0], 1);
+    ck_assert_uint_eq(counters.batches, 15);
+    ck_assert_uint_eq(counters.lost, 1);
+    ck_assert_uint_eq(counters.duplicates, 1);
+    ck_assert_uint_eq(counters.sequence_resets, 5);
+
+    /* The bounds themselves: the largest gap and restart still count as such. */
+    const uint64_t step = RODA_DEVICES_MAX_SEQUENCE_STEP, epoch_step = RODA_DEVICES_MAX_EPOCH_STEP;
+    const batch_step_t edge[] = {
+        {1, 1, RODA_SEQUENCE_NEXT},
+        {1, 1 + step, RODA_SEQUENCE_GAP},
+        {1, 1, RODA_SEQUENCE_DUPLICATE}, /* the largest step behind: a replay */
+        {1, 2 + 2 * step, RODA_SEQUENCE_RESET},
+        {1, 1, RODA_SEQUENCE_RESET},
+        {1 + epoch_step, 1, RODA_SEQUENCE_NEXT},
+        {2 + 2 * epoch_step, 1, RODA_SEQUENCE_RESET},
+    };
+    counters = expect_steps(devices, "edge", edge, sizeof edge / sizeof edge[0], step - 1);
+    ck_assert_uint_eq(counters.lost, step - 1);
+    ck_assert_uint_eq(counters.sequence_resets, 3);
     roda_devices_destroy(devices);
 }
 END_TEST
@@ -117,6 +211,7 @@ int main(void)
     tcase_add_test(tc, interning_is_stable_and_bounded);
     tcase_add_test(tc, names_must_be_label_safe);
     tcase_add_test(tc, sequence_verdicts);
+    tcase_add_test(tc, sequence_absent_or_hostile);
     tcase_add_test(tc, topic_pattern);
     suite_add_tcase(suite, tc);
     return roda_check_run(suite);

@@ -254,6 +254,150 @@ START_TEST(bad_input_is_counted_by_reason)
 }
 END_TEST
 
+/* Sums the named counters of the UDP input. */
+static uint64_t sum_counters(const roda_ingest_stats_t *stats, const roda_ingest_counter_t *which,
+                             size_t count)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < count; i++)
+        sum += stats->inputs[UDP_INPUT].counters[which[i]];
+    return sum;
+}
+
+/* Waits (at most 10 s) until all `sent` datagrams are received (or dropped by the kernel) and
+ * accounted for, then asserts the identities: every message received is an accepted batch or
+ * rejected for one reason, and every reading of an accepted batch is accepted or dropped for
+ * one reason. */
+static void expect_identities(fixture_t *f, uint64_t sent)
+{
+    static const roda_ingest_counter_t message_outcomes[] = {
+        RODA_INGEST_BATCHES,    RODA_INGEST_DECODE_ERROR,      RODA_INGEST_TRUNCATED,
+        RODA_INGEST_OVERSIZE,   RODA_INGEST_TOO_MANY_READINGS, RODA_INGEST_UNKNOWN_TOPIC,
+        RODA_INGEST_BAD_DEVICE, RODA_INGEST_TOO_MANY_DEVICES,  RODA_INGEST_DUPLICATE};
+    static const roda_ingest_counter_t reading_outcomes[] = {
+        RODA_INGEST_READINGS, RODA_INGEST_NON_FINITE, RODA_INGEST_JOURNAL_FULL,
+        RODA_INGEST_MALFORMED_READING};
+    roda_ingest_stats_t stats;
+    uint64_t received = 0, messages = 0, outcomes = 0, batch_readings = 0, reading_sum = 0;
+    for (int tries = 0; tries < 2000; tries++, pause_ms(5)) {
+        roda_ingest_stats(f->ingest, &stats);
+        const uint64_t *counters = stats.inputs[UDP_INPUT].counters;
+        messages = counters[RODA_INGEST_MESSAGES];
+        received = messages + counters[RODA_INGEST_KERNEL_DROPS];
+        outcomes = sum_counters(&stats, message_outcomes,
+                                sizeof message_outcomes / sizeof message_outcomes[0]);
+        batch_readings = counters[RODA_INGEST_BATCH_READINGS];
+        reading_sum = sum_counters(&stats, reading_outcomes,
+                                   sizeof reading_outcomes / sizeof reading_outcomes[0]);
+        if (received == sent && messages == outcomes && batch_readings == reading_sum)
+            break;
+    }
+    ck_assert_uint_eq(received, sent);
+    ck_assert_uint_eq(messages, outcomes);
+    ck_assert_uint_eq(batch_readings, reading_sum);
+}
+
+/* xorshift64: a fixed pseudo-random sequence from *state. */
+static uint64_t next_random(uint64_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return *state;
+}
+
+/* Good, garbage, partly bad and duplicate datagrams: each counted exactly once, and the
+ * identities hold exactly; then a burst of pseudo-random datagrams keeps them. */
+START_TEST(counters_reconcile)
+{
+    fixture_t f;
+    setup(&f, 4096, 2, 4096);
+    const roda_v1_Reading two[2] = {{.sensor_id = 1, .value = 1.0}, {.sensor_id = 2, .value = 2.0}};
+    send_batch(f.sender4, "g", 1, 1, two, 2);
+    static const uint8_t garbage[] = {0x12, 0x01, 0x00};
+    send_bytes(f.sender4, garbage, sizeof(garbage));
+    static const uint8_t cut[] = {0x0a, 0x05, 'a', 'b'};
+    send_bytes(f.sender4, cut, sizeof(cut));
+    static uint8_t big[5000];
+    send_bytes(f.sender4, big, sizeof(big));
+    send_batch(f.sender4, "bad name", 1, 1, &one, 1);
+    send_batch(f.sender4, "h", 0, RODA_SEQUENCE_ABSENT, &one, 1); /* no sequence */
+    send_batch(f.sender4, "third", 1, 1, &one, 1);                /* past max_devices 2 */
+    send_batch(f.sender4, "g", 1, 1, two, 2);                     /* duplicate */
+    /* Partly bad: a good reading, a reading with field number 0, a good reading. */
+    uint8_t partial[256];
+    size_t size = roda_encode(
+        &(roda_encode_batch_t){
+            .device = "g", .sequence = 2, .boot_epoch = 1, .readings = &one, .reading_count = 1},
+        partial, sizeof partial);
+    static const uint8_t bad_reading[] = {0x22, 0x01, 0x00};
+    memcpy(partial + size, bad_reading, sizeof bad_reading);
+    size += sizeof bad_reading;
+    size += roda_encode(&(roda_encode_batch_t){.readings = &one, .reading_count = 1},
+                        partial + size, sizeof partial - size);
+    send_bytes(f.sender4, partial, size);
+    const roda_v1_Reading odd[2] = {{.sensor_id = 3, .value = NAN}, {.sensor_id = 4, .value = 4}};
+    send_batch(f.sender4, "g", 1, 3, odd, 2);
+    send_batch(f.sender4, "h", 0, RODA_SEQUENCE_ABSENT, &one, 1); /* never a duplicate */
+    static roda_v1_Reading many[RODA_DECODE_MAX_READINGS + 1];
+    uint8_t payload[4096];
+    size = roda_encode(&(roda_encode_batch_t){.device = "g",
+                                              .sequence = 4,
+                                              .readings = many,
+                                              .reading_count = RODA_DECODE_MAX_READINGS + 1},
+                       payload, sizeof payload);
+    ck_assert_uint_gt(size, 0);
+    send_bytes(f.sender4, payload, size);
+    enum { GIVEN_DATAGRAMS = 12 };
+    expect_counter(&f, RODA_INGEST_MESSAGES, GIVEN_DATAGRAMS);
+
+    static const struct {
+        roda_ingest_counter_t counter;
+        uint64_t value;
+    } expected[] = {
+        {RODA_INGEST_BATCHES, 5},           {RODA_INGEST_DECODE_ERROR, 1},
+        {RODA_INGEST_TRUNCATED, 1},         {RODA_INGEST_OVERSIZE, 1},
+        {RODA_INGEST_BAD_DEVICE, 1},        {RODA_INGEST_TOO_MANY_DEVICES, 1},
+        {RODA_INGEST_DUPLICATE, 1},         {RODA_INGEST_TOO_MANY_READINGS, 1},
+        {RODA_INGEST_BATCH_READINGS, 9},    {RODA_INGEST_READINGS, 6},
+        {RODA_INGEST_MALFORMED_READING, 2}, {RODA_INGEST_NON_FINITE, 1},
+        {RODA_INGEST_JOURNAL_FULL, 0},      {RODA_INGEST_LOST_UPSTREAM, 0},
+        {RODA_INGEST_SEQUENCE_RESETS, 0},
+    };
+    for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++)
+        expect_counter(&f, expected[i].counter, expected[i].value);
+    expect_identities(&f, GIVEN_DATAGRAMS);
+
+    /* Pseudo-random datagrams (a fixed xorshift sequence): every other one random bytes, the
+     * others a framed batch of device "h" whose readings hold random bytes. */
+    enum { RANDOM_DATAGRAMS = 2000, MAX_RANDOM_READING = 12 };
+    uint64_t state = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < RANDOM_DATAGRAMS; i++) {
+        uint8_t noise[64] = {0x0a, 0x01, 'h'};
+        size_t length = 0;
+        if (i % 2 == 0) {
+            length = 1 + (size_t)(next_random(&state) % sizeof noise);
+            for (size_t b = 0; b < length; b++)
+                noise[b] = (uint8_t)next_random(&state);
+        } else {
+            length = 3;
+            while (length + 2 + MAX_RANDOM_READING <= sizeof noise) {
+                uint8_t reading = (uint8_t)(next_random(&state) % (MAX_RANDOM_READING + 1));
+                noise[length++] = 0x22;
+                noise[length++] = reading;
+                for (uint8_t b = 0; b < reading; b++)
+                    noise[length++] = (uint8_t)next_random(&state);
+            }
+        }
+        send_bytes(f.sender4, noise, length);
+        if (i % 64 == 63)
+            pause_ms(1); /* stay within the socket's receive buffer */
+    }
+    expect_identities(&f, GIVEN_DATAGRAMS + RANDOM_DATAGRAMS);
+    teardown(&f);
+}
+END_TEST
+
 START_TEST(too_many_readings_in_a_datagram)
 {
     fixture_t f;
@@ -383,6 +527,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, readings_arrive_over_ipv4_and_ipv6);
     tcase_add_test(tc, bad_input_is_counted_by_reason);
+    tcase_add_test(tc, counters_reconcile);
     tcase_add_test(tc, too_many_readings_in_a_datagram);
     tcase_add_test(tc, full_journal_is_counted);
     tcase_add_test(tc, blocking_journal_loses_nothing);

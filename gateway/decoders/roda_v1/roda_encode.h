@@ -3,7 +3,8 @@
  *
  * A device keeps a boot epoch (anything that grows at every boot, e.g. the boot time in seconds
  * or a counter in flash) and a sequence that starts at 0 at boot and grows by one per batch
- * sent; the gateway uses the pair to count lost and duplicated batches.
+ * sent; the gateway uses the pair to count lost and duplicated batches. Sequence 0 means "none"
+ * (the first batch after boot, or a device that sends no sequence): accepted, never judged.
  *
  * Threads: no shared state. */
 #ifndef RODA_ENCODE_H
