@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WINDOW_BITS 64u
+#define WINDOW_WORDS (RODA_DEVICES_WINDOW / 64u)
+_Static_assert(RODA_DEVICES_WINDOW % 64u == 0, "the window is whole 64-bit words");
 
 typedef struct device {
     char name[RODA_DEVICE_NAME_SIZE];
@@ -18,7 +19,8 @@ typedef struct device {
     bool has_baseline; /* a sequenced batch was seen: boot_epoch, highest and window are set */
     uint64_t boot_epoch;
     uint64_t highest;
-    uint64_t window; /* bit i: sequence highest - i was seen (bit 0 is `highest` itself) */
+    /* Bit s % RODA_DEVICES_WINDOW: sequence s (highest - WINDOW < s <= highest) was seen. */
+    uint64_t seen[WINDOW_WORDS];
     /* Written by the ingest thread, read by any. */
     _Atomic uint64_t batches;
     _Atomic uint64_t lost;
@@ -130,13 +132,41 @@ roda_result_t roda_devices_intern(roda_devices_t *devices, const char *name, siz
     return RODA_SUCCESS;
 }
 
+static void mark_seen(device_t *entry, uint64_t sequence)
+{
+    uint64_t bit = sequence % RODA_DEVICES_WINDOW;
+    entry->seen[bit / 64] |= 1ull << (bit % 64);
+}
+
+static bool was_seen(const device_t *entry, uint64_t sequence)
+{
+    uint64_t bit = sequence % RODA_DEVICES_WINDOW;
+    return (entry->seen[bit / 64] >> (bit % 64)) & 1u;
+}
+
+/* Moves the highest sequence up to `sequence`: the window forgets the sequences that fall out. */
+static void advance(device_t *entry, uint64_t sequence)
+{
+    if (sequence - entry->highest >= RODA_DEVICES_WINDOW) {
+        memset(entry->seen, 0, sizeof entry->seen);
+    } else {
+        for (uint64_t s = entry->highest + 1; s <= sequence; s++) {
+            uint64_t bit = s % RODA_DEVICES_WINDOW;
+            entry->seen[bit / 64] &= ~(1ull << (bit % 64));
+        }
+    }
+    entry->highest = sequence;
+    mark_seen(entry, sequence);
+}
+
 /* Makes (boot_epoch, sequence) the device's position, with nothing known before it. */
 static void set_baseline(device_t *entry, uint64_t boot_epoch, uint64_t sequence)
 {
     entry->has_baseline = true;
     entry->boot_epoch = boot_epoch;
     entry->highest = sequence;
-    entry->window = 1;
+    memset(entry->seen, 0, sizeof entry->seen);
+    mark_seen(entry, sequence);
 }
 
 /* A sequenced batch against the device's baseline within the same boot epoch. */
@@ -148,8 +178,7 @@ static roda_sequence_verdict_t judge_sequence(device_t *entry, uint64_t sequence
             set_baseline(entry, entry->boot_epoch, sequence);
             return RODA_SEQUENCE_RESET;
         }
-        entry->window = step >= WINDOW_BITS ? 1 : (entry->window << step) | 1;
-        entry->highest = sequence;
+        advance(entry, sequence);
         *lost = step - 1;
         return step == 1 ? RODA_SEQUENCE_NEXT : RODA_SEQUENCE_GAP;
     }
@@ -158,11 +187,12 @@ static roda_sequence_verdict_t judge_sequence(device_t *entry, uint64_t sequence
         set_baseline(entry, entry->boot_epoch, sequence);
         return RODA_SEQUENCE_RESET;
     }
-    if (behind < WINDOW_BITS && (entry->window & (1ull << behind)) == 0) {
-        entry->window |= 1ull << behind;
-        return RODA_SEQUENCE_LATE;
-    }
-    return RODA_SEQUENCE_DUPLICATE;
+    if (behind >= RODA_DEVICES_WINDOW)
+        return RODA_SEQUENCE_LATE; /* cannot be told from a redelivery: accepted */
+    if (was_seen(entry, sequence))
+        return RODA_SEQUENCE_DUPLICATE;
+    mark_seen(entry, sequence);
+    return RODA_SEQUENCE_LATE;
 }
 
 /* The verdict on one batch; moves the device's baseline as the verdict says. */

@@ -10,12 +10,15 @@
  * Loss and duplicate detection: a batch carries (boot_epoch, sequence); sequence 0 means none
  * (a device that sends no sequence, or the first batch after boot): such a batch is accepted and
  * never judged. Per device the registry keeps the current boot epoch, the highest sequence seen
- * and a 64-batch window of the sequences seen below it; the first sequenced batch is the
- * baseline. A newer epoch at most RODA_DEVICES_MAX_EPOCH_STEP ahead is a restart (no gap).
- * Within an epoch: a sequence at most RODA_DEVICES_MAX_SEQUENCE_STEP above the highest counts
- * the skipped ones as lost; one inside the window that was not seen yet is a late (reordered)
- * arrival and is accepted; one seen before, or older than the window but at most
- * RODA_DEVICES_MAX_SEQUENCE_STEP behind, is a duplicate (dropped). Anything else (an epoch
+ * and a window of the RODA_DEVICES_WINDOW sequences below it that were seen; the first
+ * sequenced batch is the baseline. A newer epoch at most RODA_DEVICES_MAX_EPOCH_STEP ahead is a
+ * restart (no gap). Within an epoch: a sequence at most RODA_DEVICES_MAX_SEQUENCE_STEP above the
+ * highest counts the skipped ones as lost; one inside the window that was seen before is a
+ * duplicate (dropped: a QoS 1 redelivery); one inside the window not seen yet, or older than the
+ * window but at most RODA_DEVICES_MAX_SEQUENCE_STEP behind, is a late (reordered) arrival and is
+ * accepted: beyond the window the registry cannot tell a redelivery from a batch delayed that
+ * long (a broker restart reorders a device's batches by seconds), and an acknowledged batch must
+ * not be dropped on a guess. Anything else (an epoch
  * further ahead or going backwards, a sequence further ahead or behind) cannot be a restart, a
  * gap or a replay: the batch is accepted as a new baseline and counted as a sequence reset, so
  * one hostile or corrupt value neither silences the device nor inflates its loss.
@@ -40,6 +43,8 @@
 #define RODA_SEQUENCE_ABSENT 0u
 /* The largest plausible step of a device's sequence within one boot epoch, forward (a gap of
  * up to 2^20 - 1 lost batches) or backward (a replay); beyond it the device is re-baselined. */
+/* Sequences below the highest whose arrival each device remembers (bits, a multiple of 64). */
+#define RODA_DEVICES_WINDOW 1024u
 #define RODA_DEVICES_MAX_SEQUENCE_STEP (1ull << 20)
 /* The largest plausible step of a boot epoch at a restart: a day if the epoch is the boot time
  * in seconds (roda-fleet), and far more boots than a device makes if it is a boot counter. A
