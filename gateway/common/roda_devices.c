@@ -203,7 +203,9 @@ static roda_sequence_verdict_t judge(device_t *entry, uint64_t boot_epoch, uint6
         return RODA_SEQUENCE_NONE;
     if (!entry->has_baseline) {
         set_baseline(entry, boot_epoch, sequence);
-        return RODA_SEQUENCE_NEXT;
+        /* Sequences start at 1 after boot; a larger first one is what came before us. */
+        *lost = sequence <= RODA_DEVICES_MAX_SEQUENCE_STEP ? sequence - 1 : 0;
+        return RODA_SEQUENCE_FIRST;
     }
     if (boot_epoch == entry->boot_epoch)
         return judge_sequence(entry, sequence, lost);
@@ -224,7 +226,8 @@ roda_sequence_verdict_t roda_devices_track(roda_devices_t *devices, uint32_t ind
         return verdict;
     }
     roda_counter_add(&entry->batches, 1);
-    roda_counter_add(&entry->lost, *lost);
+    if (verdict == RODA_SEQUENCE_GAP)
+        roda_counter_add(&entry->lost, *lost);
     if (verdict == RODA_SEQUENCE_LATE)
         roda_counter_add(&entry->late, 1);
     if (verdict == RODA_SEQUENCE_RESET)

@@ -55,12 +55,15 @@ typedef struct roda_devices roda_devices_t;
 
 /* What one batch's (boot_epoch, sequence) means for its device. */
 typedef enum roda_sequence_verdict {
-    RODA_SEQUENCE_NEXT = 0,      /* first batch of the device or of a new boot, or the next one */
+    RODA_SEQUENCE_NEXT = 0,      /* the first batch of a new boot, or the next one */
     RODA_SEQUENCE_GAP = 1,       /* accepted; `lost` batches before it never arrived (yet) */
     RODA_SEQUENCE_LATE = 2,      /* accepted; an earlier gap's batch arriving out of order */
     RODA_SEQUENCE_DUPLICATE = 3, /* seen before (or too old to tell): drop it */
     RODA_SEQUENCE_NONE = 4,      /* accepted; the batch carries no sequence */
     RODA_SEQUENCE_RESET = 5,     /* accepted; an implausible position, now the new baseline */
+    /* accepted; the device's first sequenced batch since the gateway started: `lost` is the
+     * batches of its boot before this one (sequence - 1), which this gateway never saw */
+    RODA_SEQUENCE_FIRST = 6,
 } roda_sequence_verdict_t;
 
 /* Per-device counters for metric labels. */

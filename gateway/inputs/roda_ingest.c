@@ -62,6 +62,8 @@ static const char *const counter_names[RODA_INGEST_COUNTER_COUNT] = {
     [RODA_INGEST_LOST_UPSTREAM] = "lost_upstream",
     [RODA_INGEST_LATE] = "late",
     [RODA_INGEST_SEQUENCE_RESETS] = "sequence_resets",
+    [RODA_INGEST_BASELINES] = "baselines",
+    [RODA_INGEST_UNSEEN_BEFORE_START] = "unseen_before_start",
     [RODA_INGEST_NON_FINITE] = "non_finite",
     [RODA_INGEST_JOURNAL_FULL] = "journal_full",
     [RODA_INGEST_DISK_FULL] = "disk_full",
@@ -168,8 +170,8 @@ static roda_result_t claim(const roda_input_port_t *port, uint32_t wanted, void 
 }
 
 /* Decodes the batch's readings into as many claimed runs as it takes and commits them; every
- * reading not committed is counted under its reason (non_finite, journal_full, disk_full or, from a bad
- * reading to the batch's end, malformed_reading). */
+ * reading not committed is counted under its reason (non_finite, journal_full, disk_full or, from a
+ * bad reading to the batch's end, malformed_reading). */
 static void append_readings(const roda_input_port_t *port, const roda_decoder_t *decoder,
                             roda_decode_batch_t *batch, uint32_t device, uint64_t now)
 {
@@ -249,6 +251,10 @@ void roda_ingest_message(const roda_input_port_t *port, const roda_decoder_t *de
         break;
     case RODA_SEQUENCE_RESET:
         roda_ingest_count(port, RODA_INGEST_SEQUENCE_RESETS, 1);
+        break;
+    case RODA_SEQUENCE_FIRST:
+        roda_ingest_count(port, RODA_INGEST_BASELINES, 1);
+        roda_ingest_count(port, RODA_INGEST_UNSEEN_BEFORE_START, lost);
         break;
     case RODA_SEQUENCE_NEXT:
     case RODA_SEQUENCE_NONE:

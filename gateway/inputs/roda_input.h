@@ -39,30 +39,32 @@
  * and each reading of an accepted batch once more: accepted or under one drop reason, so that
  *   batch_readings = readings + non_finite + journal_full + disk_full + malformed_reading. */
 typedef enum roda_ingest_counter {
-    RODA_INGEST_MESSAGES = 0,      /* messages received (datagrams / MQTT publishes) */
-    RODA_INGEST_BATCHES,           /* messages accepted (decoded, not duplicate) */
-    RODA_INGEST_BATCH_READINGS,    /* readings in accepted batches (their pass-1 count) */
-    RODA_INGEST_READINGS,          /* readings committed to the journal */
-    RODA_INGEST_DECODE_ERROR,      /* malformed payload: bad varint, wire type, length */
-    RODA_INGEST_TRUNCATED,         /* the payload ends inside a field */
-    RODA_INGEST_OVERSIZE,          /* over the message bound / max_datagram (MSG_TRUNC) */
-    RODA_INGEST_TOO_MANY_READINGS, /* more than RODA_DECODE_MAX_READINGS in one batch */
-    RODA_INGEST_UNKNOWN_TOPIC,     /* topic does not match the device pattern */
-    RODA_INGEST_BAD_DEVICE,        /* no device name, or one that is not a valid label */
-    RODA_INGEST_TOO_MANY_DEVICES,  /* a new device past max_devices */
-    RODA_INGEST_DUPLICATE,         /* batch seen before (QoS 1 redelivery, replay) */
-    RODA_INGEST_LOST_UPSTREAM,     /* batches skipped in a device's sequence */
-    RODA_INGEST_LATE,              /* batches that arrived after a later one (filled a gap) */
-    RODA_INGEST_SEQUENCE_RESETS,   /* batches accepted as a device's new sequence baseline */
-    RODA_INGEST_NON_FINITE,        /* readings dropped: NaN or infinite value */
-    RODA_INGEST_JOURNAL_FULL,      /* readings dropped: journal full under REJECT */
-    RODA_INGEST_DISK_FULL,         /* readings dropped: the journal's file could not grow */
-    RODA_INGEST_MALFORMED_READING, /* readings dropped: at or after a bad reading (pass 2) */
-    RODA_INGEST_KERNEL_DROPS,      /* UDP datagrams the kernel dropped (SO_RXQ_OVFL) */
-    RODA_INGEST_RECEIVE_ERRORS,    /* failed receive system calls */
-    RODA_INGEST_CONNECTS,          /* connections accepted by a broker */
-    RODA_INGEST_CONNECT_FAILURES,  /* connection attempts that failed */
-    RODA_INGEST_DISCONNECTS,       /* connections lost */
+    RODA_INGEST_MESSAGES = 0,        /* messages received (datagrams / MQTT publishes) */
+    RODA_INGEST_BATCHES,             /* messages accepted (decoded, not duplicate) */
+    RODA_INGEST_BATCH_READINGS,      /* readings in accepted batches (their pass-1 count) */
+    RODA_INGEST_READINGS,            /* readings committed to the journal */
+    RODA_INGEST_DECODE_ERROR,        /* malformed payload: bad varint, wire type, length */
+    RODA_INGEST_TRUNCATED,           /* the payload ends inside a field */
+    RODA_INGEST_OVERSIZE,            /* over the message bound / max_datagram (MSG_TRUNC) */
+    RODA_INGEST_TOO_MANY_READINGS,   /* more than RODA_DECODE_MAX_READINGS in one batch */
+    RODA_INGEST_UNKNOWN_TOPIC,       /* topic does not match the device pattern */
+    RODA_INGEST_BAD_DEVICE,          /* no device name, or one that is not a valid label */
+    RODA_INGEST_TOO_MANY_DEVICES,    /* a new device past max_devices */
+    RODA_INGEST_DUPLICATE,           /* batch seen before (QoS 1 redelivery, replay) */
+    RODA_INGEST_LOST_UPSTREAM,       /* batches skipped in a device's sequence */
+    RODA_INGEST_LATE,                /* batches that arrived after a later one (filled a gap) */
+    RODA_INGEST_SEQUENCE_RESETS,     /* batches accepted as a device's new sequence baseline */
+    RODA_INGEST_BASELINES,           /* devices whose first sequenced batch this gateway saw */
+    RODA_INGEST_UNSEEN_BEFORE_START, /* batches of those devices' boots before their first one */
+    RODA_INGEST_NON_FINITE,          /* readings dropped: NaN or infinite value */
+    RODA_INGEST_JOURNAL_FULL,        /* readings dropped: journal full under REJECT */
+    RODA_INGEST_DISK_FULL,           /* readings dropped: the journal's file could not grow */
+    RODA_INGEST_MALFORMED_READING,   /* readings dropped: at or after a bad reading (pass 2) */
+    RODA_INGEST_KERNEL_DROPS,        /* UDP datagrams the kernel dropped (SO_RXQ_OVFL) */
+    RODA_INGEST_RECEIVE_ERRORS,      /* failed receive system calls */
+    RODA_INGEST_CONNECTS,            /* connections accepted by a broker */
+    RODA_INGEST_CONNECT_FAILURES,    /* connection attempts that failed */
+    RODA_INGEST_DISCONNECTS,         /* connections lost */
     RODA_INGEST_COUNTER_COUNT
 } roda_ingest_counter_t;
 

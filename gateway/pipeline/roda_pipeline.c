@@ -403,9 +403,12 @@ void roda_pipeline_totals(const roda_pipeline_t *p, roda_pipeline_totals_t *t)
     roda_stage_stats_t state, rules;
     roda_engine_stage_stats(p->engine, STAGE_STATE, &state);
     roda_engine_stage_stats(p->engine, STAGE_RULES, &rules);
-    uint64_t accepted = 0;
-    for (uint32_t i = 0; i < is.input_count; i++)
+    uint64_t accepted = 0, baselined = 0, unseen = 0;
+    for (uint32_t i = 0; i < is.input_count; i++) {
         accepted += is.inputs[i].counters[RODA_INGEST_READINGS];
+        baselined += is.inputs[i].counters[RODA_INGEST_BASELINES];
+        unseen += is.inputs[i].counters[RODA_INGEST_UNSEEN_BEFORE_START];
+    }
     *t = (roda_pipeline_totals_t){
         .readings_accepted = accepted,
         .state_consumed = state.consumed,
@@ -413,5 +416,7 @@ void roda_pipeline_totals(const roda_pipeline_t *p, roda_pipeline_totals_t *t)
         .sensors_refused = roda_pipeline_sensors_refused(p),
         .rules_consumed = rules.consumed,
         .alerts = atomic_load_explicit(&p->rules.alerts, memory_order_relaxed),
+        .devices_baselined = baselined,
+        .unseen_before_start = unseen,
     };
 }

@@ -45,12 +45,14 @@ typedef struct roda_pipeline roda_pipeline_t;
 
 /* What was accepted and processed, for the shutdown log and tests. */
 typedef struct roda_pipeline_totals {
-    uint64_t readings_accepted; /* readings the ingest committed (all inputs) */
-    uint64_t state_consumed;    /* readings the state stage processed */
-    uint64_t summaries;         /* summaries it emitted (readings of refused sensors: none) */
-    uint64_t sensors_refused;   /* readings of new sensors past max_sensors */
-    uint64_t rules_consumed;    /* summaries the rules stage processed */
-    uint64_t alerts;            /* alerts appended to the alert journal */
+    uint64_t readings_accepted;   /* readings the ingest committed (all inputs) */
+    uint64_t state_consumed;      /* readings the state stage processed */
+    uint64_t summaries;           /* summaries it emitted (readings of refused sensors: none) */
+    uint64_t sensors_refused;     /* readings of new sensors past max_sensors */
+    uint64_t rules_consumed;      /* summaries the rules stage processed */
+    uint64_t alerts;              /* alerts appended to the alert journal */
+    uint64_t devices_baselined;   /* devices whose first sequenced batch set their baseline */
+    uint64_t unseen_before_start; /* their batches before that first one (all inputs) */
 } roda_pipeline_totals_t;
 
 /* Checks what the pipeline needs beyond roda_config_load's checks, without allocating or binding

@@ -7,9 +7,9 @@
 
 /* Ingest drop reasons exported in roda_ingest_dropped_total (the ingest's counter names). */
 static const roda_ingest_counter_t drop_reasons[] = {
-    RODA_INGEST_DECODE_ERROR,      RODA_INGEST_TRUNCATED,     RODA_INGEST_OVERSIZE,
-    RODA_INGEST_TOO_MANY_READINGS, RODA_INGEST_UNKNOWN_TOPIC, RODA_INGEST_BAD_DEVICE,
-    RODA_INGEST_TOO_MANY_DEVICES,  RODA_INGEST_NON_FINITE,    RODA_INGEST_JOURNAL_FULL,
+    RODA_INGEST_DECODE_ERROR,      RODA_INGEST_TRUNCATED,         RODA_INGEST_OVERSIZE,
+    RODA_INGEST_TOO_MANY_READINGS, RODA_INGEST_UNKNOWN_TOPIC,     RODA_INGEST_BAD_DEVICE,
+    RODA_INGEST_TOO_MANY_DEVICES,  RODA_INGEST_NON_FINITE,        RODA_INGEST_JOURNAL_FULL,
     RODA_INGEST_DISK_FULL,         RODA_INGEST_MALFORMED_READING, RODA_INGEST_KERNEL_DROPS,
     RODA_INGEST_RECEIVE_ERRORS};
 
@@ -44,7 +44,8 @@ static void ingest_metrics(roda_pipeline_t *p, roda_metrics_t *m)
         "Input dropped, by input and reason. Messages: decode_error, truncated, oversize, "
         "too_many_readings, unknown_topic, bad_device, too_many_devices (messages_total = "
         "batches_total + these + duplicates_total). Readings of accepted batches: non_finite, "
-        "journal_full, disk_full, malformed_reading (batch_readings_total = readings_total + these). "
+        "journal_full, disk_full, malformed_reading (batch_readings_total = readings_total + "
+        "these). "
         "Never received: kernel_drops (datagrams), receive_errors (failed receive calls).");
     for (uint32_t in = 0; in < is.input_count; in++) {
         for (size_t r = 0; r < sizeof drop_reasons / sizeof drop_reasons[0]; r++) {
@@ -57,6 +58,14 @@ static void ingest_metrics(roda_pipeline_t *p, roda_metrics_t *m)
               "Batches missing from device sequences (gaps).", RODA_INGEST_LOST_UPSTREAM);
     per_input(m, &is, "roda_ingest_duplicates_total", "Duplicate batches dropped.",
               RODA_INGEST_DUPLICATE);
+    per_input(m, &is, "roda_ingest_devices_baselined_total",
+              "Devices whose first sequenced batch since start set their sequence baseline.",
+              RODA_INGEST_BASELINES);
+    per_input(m, &is, "roda_ingest_unseen_before_start_total",
+              "Batches devices sent in their current boot before the first one this gateway saw "
+              "(sequence - 1 of that batch): published before the gateway subscribed, or while "
+              "it was not running.",
+              RODA_INGEST_UNSEEN_BEFORE_START);
     per_input(m, &is, "roda_ingest_late_total",
               "Accepted batches that arrived after a later one (filled a sequence gap).",
               RODA_INGEST_LATE);

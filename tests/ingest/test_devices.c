@@ -87,7 +87,9 @@ START_TEST(sequence_verdicts)
     uint32_t d;
     uint64_t lost;
     ck_assert_int_eq(roda_devices_intern(devices, "d", 1, &d), RODA_SUCCESS);
-    ck_assert_int_eq(roda_devices_track(devices, d, 5, 10, &lost), RODA_SEQUENCE_NEXT);
+    /* The first sequenced batch: what the device's boot sent before it was never seen here. */
+    ck_assert_int_eq(roda_devices_track(devices, d, 5, 10, &lost), RODA_SEQUENCE_FIRST);
+    ck_assert_uint_eq(lost, 9);
     ck_assert_int_eq(roda_devices_track(devices, d, 5, 11, &lost), RODA_SEQUENCE_NEXT);
     ck_assert_int_eq(roda_devices_track(devices, d, 5, 11, &lost), RODA_SEQUENCE_DUPLICATE);
     ck_assert_int_eq(roda_devices_track(devices, d, 5, 15, &lost), RODA_SEQUENCE_GAP);
@@ -172,7 +174,7 @@ START_TEST(sequence_absent_or_hostile)
     ck_assert_uint_eq(counters.sequence_resets, 0);
 
     static const batch_step_t hostile[] = {
-        {7, 1, RODA_SEQUENCE_NEXT},
+        {7, 1, RODA_SEQUENCE_FIRST},
         {7, 2, RODA_SEQUENCE_NEXT},
         {7, UINT64_MAX, RODA_SEQUENCE_RESET}, /* a jump no gap explains */
         {7, 3, RODA_SEQUENCE_RESET},          /* far behind it: the real sequence again */
@@ -198,7 +200,7 @@ START_TEST(sequence_absent_or_hostile)
     /* The bounds themselves: the largest gap and restart still count as such. */
     const uint64_t step = RODA_DEVICES_MAX_SEQUENCE_STEP, epoch_step = RODA_DEVICES_MAX_EPOCH_STEP;
     const batch_step_t edge[] = {
-        {1, 1, RODA_SEQUENCE_NEXT},
+        {1, 1, RODA_SEQUENCE_FIRST},
         {1, 1 + step, RODA_SEQUENCE_GAP},
         {1, 1, RODA_SEQUENCE_LATE}, /* the largest step behind: beyond the window, accepted */
         {1, 2 + 2 * step, RODA_SEQUENCE_RESET},
