@@ -27,17 +27,11 @@ alert_capacity = 16384
 max_sensors = $per_wave
 sensor_idle_timeout = 1s
 max_series = 0
-[http]
-port = 0
-[mqtt]
-enabled = false
-[udp]
-enabled = true
-bind = 127.0.0.1:0
 [rule.quiet]
 kind = stale
 after = 500ms
 CONF
+udp_only_sections >> "$work/gateway.conf"
 start_gateway churn "$work/gateway.conf"
 
 # wait_at_least NAME VALUE: waits (10 s at most) until the sample is at least VALUE.

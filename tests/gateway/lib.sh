@@ -50,6 +50,12 @@ start_gateway() {
     fail "gateway not ready: $(curl -s "$base/readyz")"
 }
 
+# udp_only_sections: the config sections of a gateway on free ports with UDP input only (HTTP and
+# UDP ports read from its "started" line by start_gateway).
+udp_only_sections() {
+    printf '[http]\nport = 0\n[mqtt]\nenabled = false\n[udp]\nenabled = true\nbind = 127.0.0.1:0\n'
+}
+
 # stop_gateway: SIGTERM; the gateway must exit 0.
 stop_gateway() {
     kill -TERM "$gateway_pid"
