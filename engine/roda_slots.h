@@ -15,6 +15,11 @@
  * retries only while the writer is changing that very slot (lock-free: a writer rewriting one
  * slot without pause could keep one reader retrying). Sequence 0 means never written.
  *
+ * Clearing: roda_slots_clear() empties a slot (its index was released, e.g. an evicted sensor's)
+ * by setting RODA_SLOTS_CLEARED in the sequence while counting on: the sequence never goes back,
+ * so a reader that began before the clear sees the sequence change and retries, and a later write
+ * (which drops the flag) can never be mistaken for the one a reader started with.
+ *
  * Memory model: the data is copied in 64-bit words with atomic loads and stores (relaxed order
  * plus acquire/release on the data words themselves, which costs nothing on x86-64), so the copy
  * is race-free C11 and ThreadSanitizer checks it exactly; no standalone fences are used.
@@ -33,6 +38,8 @@
 
 #define RODA_SLOTS_MAX_SLOT_SIZE (1u << 16)
 #define RODA_SLOTS_MAX_COUNT (1ull << 32)
+/* Sequence flag of a cleared slot (the counter below it keeps counting). */
+#define RODA_SLOTS_CLEARED (1ull << 63)
 
 typedef struct roda_slots {
     uint64_t *words; /* slot i starts at words[i * stride_words]: sequence, then data */
@@ -60,7 +67,7 @@ static inline roda_result_t roda_slots_write(roda_slots_t *store, uint64_t index
         return RODA_ERROR_INVALID_ARG;
     uint64_t *slot = store->words + index * store->stride_words;
     /* Only this thread writes the sequence: a relaxed load sees its own last store. */
-    uint64_t sequence = __atomic_load_n(&slot[0], __ATOMIC_RELAXED);
+    uint64_t sequence = __atomic_load_n(&slot[0], __ATOMIC_RELAXED) & ~RODA_SLOTS_CLEARED;
     __atomic_store_n(&slot[0], sequence + 1, __ATOMIC_RELAXED);
     const uint8_t *bytes = data;
     for (uint32_t i = 0; i < store->data_words; i++) {
@@ -73,9 +80,22 @@ static inline roda_result_t roda_slots_write(roda_slots_t *store, uint64_t index
     return RODA_SUCCESS;
 }
 
+/* Empties slot `index`: reads return RODA_ERROR_STATE until the next write. Its data stays in
+ * place (a reader's copy from before stays consistent; the sequence change makes it retry).
+ * Writer thread only. RODA_ERROR_INVALID_ARG: index >= slot_count. */
+static inline roda_result_t roda_slots_clear(roda_slots_t *store, uint64_t index)
+{
+    if (index >= store->slot_count)
+        return RODA_ERROR_INVALID_ARG;
+    uint64_t *slot = store->words + index * store->stride_words;
+    uint64_t sequence = __atomic_load_n(&slot[0], __ATOMIC_RELAXED) & ~RODA_SLOTS_CLEARED;
+    __atomic_store_n(&slot[0], (sequence + 2) | RODA_SLOTS_CLEARED, __ATOMIC_RELEASE);
+    return RODA_SUCCESS;
+}
+
 /* Copies slot `index` into `out` (slot_size bytes, any alignment): a consistent copy of one
- * write. Any thread. RODA_SUCCESS; RODA_ERROR_STATE: the slot was never written (out untouched);
- * RODA_ERROR_INVALID_ARG: index >= slot_count. */
+ * write. Any thread. RODA_SUCCESS; RODA_ERROR_STATE: the slot was never written or is cleared
+ * (out untouched); RODA_ERROR_INVALID_ARG: index >= slot_count. */
 static inline roda_result_t roda_slots_read(const roda_slots_t *store, uint64_t index, void *out)
 {
     if (__builtin_expect(index >= store->slot_count, 0))
@@ -85,7 +105,7 @@ static inline roda_result_t roda_slots_read(const roda_slots_t *store, uint64_t 
     for (;;) {
         /* Acquire: the data of the write that stored this even sequence is visible. */
         uint64_t before = __atomic_load_n(&slot[0], __ATOMIC_ACQUIRE);
-        if (before == 0)
+        if (before == 0 || (before & RODA_SLOTS_CLEARED))
             return RODA_ERROR_STATE;
         if (before & 1) {
             roda_cpu_relax();

@@ -222,10 +222,11 @@ static int run(const char *path)
     roda_output_set_totals(&g.outputs, outputs, sizeof outputs);
     roda_log(RODA_LOG_INFO, "stopped",
              "readings_accepted=%" PRIu64 " state_consumed=%" PRIu64 " summaries=%" PRIu64
-             " sensors_refused=%" PRIu64 " rules_consumed=%" PRIu64 " alerts=%" PRIu64
-             " devices_baselined=%" PRIu64 " unseen_before_start=%" PRIu64 " %s",
+             " sensors_refused=%" PRIu64 " sensors_evicted=%" PRIu64 " rules_consumed=%" PRIu64
+             " alerts=%" PRIu64 " devices_baselined=%" PRIu64 " unseen_before_start=%" PRIu64 " %s",
              t.readings_accepted, t.state_consumed, t.summaries, t.sensors_refused,
-             t.rules_consumed, t.alerts, t.devices_baselined, t.unseen_before_start, outputs);
+             t.sensors_evicted, t.rules_consumed, t.alerts, t.devices_baselined,
+             t.unseen_before_start, outputs);
     gateway_destroy(&g);
     return 0;
 }

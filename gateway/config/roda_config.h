@@ -6,8 +6,8 @@
  *   [gateway]   log_level, ewma_alpha, stale_tick
  *   [journal]   input_capacity, summary_capacity, alert_capacity (records, powers of two),
  *               directory (empty: anonymous memory), segment_records, retained_segments
- *   [limits]    max_sensors, max_devices, max_rules, max_sse_clients, max_series,
- *               series_staleness, recent_alerts
+ *   [limits]    max_sensors, sensor_idle_timeout, max_devices, max_rules, max_sse_clients,
+ *               max_series, series_staleness, recent_alerts
  *   [http]      bind, port, max_connections, connection_timeout, sse_heartbeat, request_memory
  *   [mqtt]      enabled, host, port, client_id, topics, qos, clean_session, keepalive, username,
  *               password, ca_file, cert_file, key_file, device_from, device_topic_level,
@@ -76,6 +76,7 @@ typedef struct roda_config {
     /* [limits] */
     struct {
         uint32_t max_sensors;
+        uint64_t sensor_idle_timeout_ns; /* a sensor silent this long is forgotten; 0: never */
         uint32_t max_devices;
         uint32_t max_rules; /* room for rules, including those added by a reload */
         uint32_t max_sse_clients;

@@ -250,10 +250,20 @@ void roda_config_rules_finish(roda_config_parser_t *p)
                 require(p, r, RODA_CONFIG_RULE_KIND, "above, below, jump, rate or stale");
             continue;
         }
-        if (finish_rule(p, r) && r >= c->limits.max_rules) {
+        if (!finish_rule(p, r))
+            continue;
+        if (r >= c->limits.max_rules) {
             roda_config_report(p, p->rule_line[r], "limits.max_rules",
                                "rule '%s' is past limits.max_rules (%" PRIu32 "); raise it",
                                rule->name, c->limits.max_rules);
+        }
+        if (rule->kind == RODA_RULE_STALE && c->limits.sensor_idle_timeout_ns != 0 &&
+            rule->threshold * 1e9 >= (double)c->limits.sensor_idle_timeout_ns) {
+            char field[128];
+            rule_field(field, sizeof field, rule, RODA_CONFIG_RULE_AFTER);
+            roda_config_report(p, p->rule_key_line[r][RODA_CONFIG_RULE_AFTER], field,
+                               "must be shorter than limits.sensor_idle_timeout (a sensor silent "
+                               "that long is forgotten; its stale alert must come first)");
         }
     }
 }

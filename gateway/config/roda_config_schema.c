@@ -38,6 +38,8 @@ const roda_config_field_t roda_config_fields[RODA_CONFIG_FIELD_COUNT] = {
     NUM("journal", "segment_records", POW2, journal.segment_records, 512, 1ull << 30, "262144"),
     U32("journal", "retained_segments", journal.retained_segments, 2, 1000000, "16"),
     U32("limits", "max_sensors", limits.max_sensors, 1, 100000000, "100000"),
+    NUM("limits", "sensor_idle_timeout", DURATION, limits.sensor_idle_timeout_ns, 0, 86400 * 30,
+        "1h"),
     U32("limits", "max_devices", limits.max_devices, 1, 10000000, "10000"),
     U32("limits", "max_rules", limits.max_rules, 1, RODA_RULES_MAX, "16"),
     U32("limits", "max_sse_clients", limits.max_sse_clients, 1, 1024, "16"),

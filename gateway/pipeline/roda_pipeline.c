@@ -11,8 +11,16 @@
 #include "roda_log.h"
 
 /* The rules stage looks for a handed-over reload this often (and runs the stale scan every
- * stale_tick). */
-#define RULES_TICK_MAX_NS 100000000ull
+ * stale_tick); the state stage's eviction scan runs this often too (or every half idle timeout,
+ * if shorter). */
+#define TICK_MAX_NS 100000000ull
+/* The eviction scan looks at enough indexes per tick to cover the key table in half the idle
+ * timeout (so a sensor goes between 1 and 1.5 timeouts after its last reading), and at least this
+ * many. */
+#define EVICT_SCAN_MIN 256u
+
+_Static_assert(offsetof(roda_summary_t, sensor_id) == 0,
+               "the sensor directory checks the sensor id at the start of a slot");
 
 /* ---- State stage --------------------------------------------------------------------------- */
 
@@ -50,6 +58,48 @@ static void state_batch(void *context, const void *records, uint64_t count, roda
     atomic_store_explicit(&st->refused, st->pipe.counters.refused, memory_order_relaxed);
 }
 
+/* Forgets sensor `index` (its key is removed already): readers lose it, and the rules stage gets
+ * its last summary marked RODA_SUMMARY_EVICTED, after every summary of it. */
+static void evict(state_stage_t *st, uint32_t index, const roda_summary_t *last,
+                  roda_journal_t *output)
+{
+    (void)roda_sensor_index_remove(st->index, last->sensor_id);
+    (void)roda_slots_clear(st->slots, index);
+    void *slot;
+    uint64_t granted;
+    /* The summary journal is a BLOCK journal in memory: a claim waits, it never fails. */
+    if (roda_journal_claim(output, 1, &slot, &granted) != RODA_SUCCESS)
+        return;
+    roda_summary_t *record = slot;
+    *record = *last;
+    record->flags = RODA_SUMMARY_EVICTED;
+    roda_journal_commit(output, 1);
+}
+
+/* Scans evict_scan indexes of the key table, from where the last scan stopped, and evicts the
+ * sensors idle longer than the timeout (by the ingest time of their last reading). */
+static void state_tick(void *context, uint64_t now_ns, roda_journal_t *output)
+{
+    state_stage_t *st = context;
+    roda_keytable_t *keys = &st->pipe.keys;
+    uint64_t evicted = 0;
+    for (uint32_t n = 0; n < st->evict_scan; n++) {
+        uint32_t index = st->evict_cursor;
+        st->evict_cursor = index + 1 < keys->capacity ? index + 1 : 0;
+        const roda_summary_t *s = roda_keytable_state(keys, index);
+        bool idle = now_ns > s->ingest_time_ns && now_ns - s->ingest_time_ns > st->idle_timeout_ns;
+        /* A free index keeps its last sensor's summary: removing it fails, nothing is evicted. */
+        if (!idle || !roda_keytable_remove_index(keys, index))
+            continue;
+        evict(st, index, s, output);
+        evicted++;
+    }
+    if (evicted == 0)
+        return;
+    roda_counter_add(&st->evicted, evicted);
+    atomic_store_explicit(&st->tracked, keys->count, memory_order_relaxed);
+}
+
 /* ---- Rules stage --------------------------------------------------------------------------- */
 
 static void emit_alerts(rules_stage_t *rs, const roda_alert_t *alerts, uint32_t n,
@@ -69,6 +119,19 @@ static void emit_alerts(rules_stage_t *rs, const roda_alert_t *alerts, uint32_t 
     roda_counter_add(&rs->alerts, n);
 }
 
+/* The state stage evicted `sensor_id`: its stale alerts first, then its rule state and previous
+ * summary go, and its index is free for a new sensor. */
+static void rules_evict(rules_stage_t *rs, uint64_t sensor_id, roda_journal_t *output)
+{
+    uint32_t index = roda_keytable_remove(&rs->previous, sensor_id);
+    /* Absent only if this table refused the sensor, which the same capacity rules out. */
+    if (index == RODA_KEYTABLE_NONE)
+        return;
+    roda_alert_t alerts[RODA_RULES_MAX];
+    uint32_t n = roda_rules_evict(rs->rules, index, roda_now_ns(), alerts, RODA_RULES_MAX);
+    emit_alerts(rs, alerts, n, output);
+}
+
 static void rules_batch(void *context, const void *records, uint64_t count, roda_journal_t *output)
 {
     rules_stage_t *rs = context;
@@ -77,6 +140,10 @@ static void rules_batch(void *context, const void *records, uint64_t count, roda
     for (uint64_t i = 0; i < count; i++) {
         uint32_t index;
         bool fresh;
+        if (__builtin_expect(in[i].flags & RODA_SUMMARY_EVICTED, 0)) {
+            rules_evict(rs, in[i].sensor_id, output);
+            continue;
+        }
         if (roda_keytable_insert(&rs->previous, in[i].sensor_id, &index, &fresh) != RODA_SUCCESS) {
             /* Same capacity as the state stage's table, so only reachable if that changes. */
             roda_counter_add(&rs->refused, 1);
@@ -160,6 +227,24 @@ static const double latency_bounds[] = {1e-5,   2.5e-5, 5e-5, 1e-4,   2.5e-4, 5e
                                         2.5e-3, 5e-3,   1e-2, 2.5e-2, 5e-2,   0.1,  0.25,
                                         0.5,    1.0,    2.5,  5.0,    10.0};
 
+/* The state stage's tick interval for an idle timeout (0: no eviction, no tick). */
+static uint64_t evict_tick(uint64_t idle_timeout_ns)
+{
+    uint64_t half = idle_timeout_ns / 2;
+    return half != 0 && half < TICK_MAX_NS ? half : TICK_MAX_NS;
+}
+
+/* Indexes per tick that cover `capacity` in half the idle timeout, at least EVICT_SCAN_MIN, at
+ * most the whole table. */
+static uint32_t evict_scan(uint32_t capacity, uint64_t tick_ns, uint64_t idle_timeout_ns)
+{
+    uint64_t ticks = idle_timeout_ns / 2 / tick_ns;
+    uint64_t scan = ticks != 0 ? (capacity + ticks - 1) / ticks : capacity;
+    if (scan < EVICT_SCAN_MIN)
+        scan = EVICT_SCAN_MIN;
+    return scan < capacity ? (uint32_t)scan : capacity;
+}
+
 static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *inputs,
                            uint32_t input_count)
 {
@@ -189,6 +274,10 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
     if (r != RODA_SUCCESS)
         return r;
     p->rules.stale_tick_ns = c->stale_tick_ns;
+    uint64_t evict_tick_ns = evict_tick(c->limits.sensor_idle_timeout_ns);
+    p->state.idle_timeout_ns = c->limits.sensor_idle_timeout_ns;
+    p->state.evict_scan =
+        evict_scan(c->limits.max_sensors, evict_tick_ns, c->limits.sensor_idle_timeout_ns);
 
     roda_engine_config_t ec = {
         .input_record_size = sizeof(roda_reading_t),
@@ -204,6 +293,8 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
     roda_stage_config_t state = {
         .name = "state",
         .batch = state_batch,
+        .tick = c->limits.sensor_idle_timeout_ns != 0 ? state_tick : NULL,
+        .tick_interval_ns = evict_tick_ns,
         .context = &p->state,
         .output_record_size = sizeof(roda_summary_t),
         .output_capacity = c->journal.summary_capacity,
@@ -213,8 +304,7 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
         .name = "rules",
         .batch = rules_batch,
         .tick = rules_tick,
-        .tick_interval_ns =
-            c->stale_tick_ns < RULES_TICK_MAX_NS ? c->stale_tick_ns : RULES_TICK_MAX_NS,
+        .tick_interval_ns = c->stale_tick_ns < TICK_MAX_NS ? c->stale_tick_ns : TICK_MAX_NS,
         .context = &p->rules,
         .output_record_size = sizeof(roda_alert_t),
         .output_capacity = c->journal.alert_capacity,
@@ -356,9 +446,7 @@ uint64_t roda_pipeline_sensors_refused(const roda_pipeline_t *p)
 roda_result_t roda_pipeline_sensor(const roda_pipeline_t *p, uint64_t sensor_id,
                                    roda_summary_t *summary)
 {
-    uint32_t slot;
-    roda_result_t r = roda_sensor_index_find(p->state.index, sensor_id, &slot);
-    return r == RODA_SUCCESS ? roda_slots_read(p->state.slots, slot, summary) : r;
+    return roda_sensor_index_read(p->state.index, p->state.slots, sensor_id, summary);
 }
 
 /* ---- HTTP providers ------------------------------------------------------------------------ */
@@ -414,6 +502,7 @@ void roda_pipeline_totals(const roda_pipeline_t *p, roda_pipeline_totals_t *t)
         .state_consumed = state.consumed,
         .summaries = atomic_load_explicit(&p->state.summaries, memory_order_relaxed),
         .sensors_refused = roda_pipeline_sensors_refused(p),
+        .sensors_evicted = atomic_load_explicit(&p->state.evicted, memory_order_relaxed),
         .rules_consumed = rules.consumed,
         .alerts = atomic_load_explicit(&p->rules.alerts, memory_order_relaxed),
         .devices_baselined = baselined,

@@ -49,7 +49,8 @@ typedef struct roda_pipeline_totals {
     uint64_t state_consumed;      /* readings the state stage processed */
     uint64_t summaries;           /* summaries it emitted (readings of refused sensors: none) */
     uint64_t sensors_refused;     /* readings of new sensors past max_sensors */
-    uint64_t rules_consumed;      /* summaries the rules stage processed */
+    uint64_t sensors_evicted;     /* sensors forgotten after limits.sensor_idle_timeout */
+    uint64_t rules_consumed;      /* records the rules stage processed: summaries + evictions */
     uint64_t alerts;              /* alerts appended to the alert journal */
     uint64_t devices_baselined;   /* devices whose first sequenced batch set their baseline */
     uint64_t unseen_before_start; /* their batches before that first one (all inputs) */

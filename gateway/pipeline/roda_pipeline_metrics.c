@@ -181,16 +181,18 @@ static void sensor_metrics(roda_pipeline_t *p, roda_metrics_t *m)
     roda_metrics_family(m, "roda_sensors_refused_total", RODA_METRIC_COUNTER,
                         "Readings of new sensors refused past limits.max_sensors.");
     roda_metrics_u64(m, NULL, 0, roda_pipeline_sensors_refused(p));
+    roda_metrics_family(m, "roda_sensors_evicted_total", RODA_METRIC_COUNTER,
+                        "Sensors forgotten after limits.sensor_idle_timeout without a reading.");
+    roda_metrics_u64(m, NULL, 0, atomic_load_explicit(&p->state.evicted, memory_order_relaxed));
 
     roda_summary_metrics_family(m, c->limits.max_series);
     uint64_t now = roda_now_ns(), exported = 0, capped = 0;
-    uint32_t count = roda_sensor_index_count(p->state.index);
-    for (uint32_t i = 0; i < count; i++) {
-        uint64_t id;
-        uint32_t slot;
+    /* Every tracked sensor's summary is in a slot below the bound; an evicted sensor's slot is
+     * cleared (never written and cleared slots read as RODA_ERROR_STATE). */
+    uint32_t bound = roda_sensor_index_slot_bound(p->state.index);
+    for (uint32_t slot = 0; slot < bound; slot++) {
         roda_summary_t s = {0};
-        if (roda_sensor_index_at(p->state.index, i, &id, &slot) != RODA_SUCCESS ||
-            roda_slots_read(p->state.slots, slot, &s) != RODA_SUCCESS ||
+        if (roda_slots_read(p->state.slots, slot, &s) != RODA_SUCCESS ||
             !roda_summary_is_fresh(&s, now, c->limits.series_staleness_ns))
             continue;
         if (exported == c->limits.max_series) {

@@ -22,15 +22,20 @@ static inline uint64_t reading_sensor(const roda_reading_t *r)
 RODA_STATEFUL(summarize, roda_reading_t, roda_summary_t, reading_sensor, roda_summary_init,
               roda_summary_update)
 
-/* The state stage: the stateful component, plus the slot store and directory for readers. */
+/* The state stage: the stateful component, plus the slot store and directory for readers, and
+ * the eviction of idle sensors (its tick). */
 typedef struct state_stage {
     summarize_t pipe;
     roda_slots_t *slots;
     roda_sensor_index_t *index;
+    uint64_t idle_timeout_ns; /* limits.sensor_idle_timeout; 0: no eviction (no tick) */
+    uint32_t evict_scan;      /* indexes the tick looks at */
+    uint32_t evict_cursor;    /* where the next tick's scan starts */
     /* Mirrors of the component's counters for other threads (single writer). */
     _Atomic uint64_t tracked;
     _Atomic uint64_t refused;
     _Atomic uint64_t summaries;
+    _Atomic uint64_t evicted;
 } state_stage_t;
 
 enum { RELOAD_IDLE = 0, RELOAD_PENDING = 1, RELOAD_DONE = 2 };

@@ -9,7 +9,12 @@
  * overflows a sum), EWMA with a configurable alpha (ewma += alpha * (v - ewma), first value as
  * seed), min, max, and the device and ingest times of the last reading.
  *
- * Size: 80 bytes, a multiple of 8 as the journal requires.
+ * Size: 80 bytes, a multiple of 8 as the journal requires. The sensor id comes first: the sensor
+ * directory checks it in a slot read from another thread (roda_sensor_index_read).
+ *
+ * Eviction: when the state stage forgets a sensor idle for limits.sensor_idle_timeout, it appends
+ * the sensor's last summary with `flags` RODA_SUMMARY_EVICTED to the summary journal, so the rules
+ * stage forgets it too, after every summary of it and before any of a new sensor with that id.
  *
  * Threads: roda_summary_set_alpha() before the stage thread starts (thread creation orders it);
  * init/update belong to the one stateful stage thread. */
@@ -33,12 +38,14 @@ typedef struct roda_summary {
     uint32_t device;         /* device index (ingest's registry) of the last reading */
     uint16_t quality;        /* quality flag of the last reading */
     uint8_t input;           /* input index (roda_inputs()) of the last reading */
-    uint8_t reserved;
+    uint8_t flags;           /* 0, or RODA_SUMMARY_EVICTED */
 } roda_summary_t;
 
 _Static_assert(sizeof(roda_summary_t) == 80, "roda_summary_t is an 80-byte journal record");
 
 #define RODA_SUMMARY_DEFAULT_ALPHA 0.1
+/* `flags`: not a reading's summary but the sensor's eviction (see above). */
+#define RODA_SUMMARY_EVICTED 1u
 
 /* The EWMA weight of a new reading, in (0, 1]. Set once from the config (ewma_alpha) before the
  * stateful stage starts; a reload cannot change it live. */
@@ -68,7 +75,7 @@ static inline void roda_summary_init(roda_summary_t *s, const roda_reading_t *r)
     s->ewma = r->value;
     s->min = r->value;
     s->max = r->value;
-    s->reserved = 0;
+    s->flags = 0;
     roda_summary_take_last(s, r);
 }
 

@@ -494,6 +494,23 @@ uint32_t roda_rules_evaluate(roda_rules_t *r, uint32_t sensor_index, const roda_
     return sink.used;
 }
 
+/* Judges every STALE rule in scope of sensor `sensor_index` at `now_ns`. */
+static void judge_stale(roda_rules_t *r, sink_t *sink, uint32_t sensor_index, uint64_t now_ns)
+{
+    const sensor_t *sensor = &r->sensors[sensor_index];
+    pair_t *row = r->pairs + (size_t)sensor_index * r->max_rules;
+    for (uint32_t i = 0; i < r->count; i++) {
+        const roda_rule_t *rule = &r->rules[i];
+        if (rule->kind != RODA_RULE_STALE ||
+            !in_scope(r, rule, &row[i], sensor->sensor_id, sensor->device))
+            continue;
+        double silent =
+            now_ns > sensor->ingest_time_ns ? (double)(now_ns - sensor->ingest_time_ns) / 1e9 : 0.0;
+        transition(r, sink, i, &row[i], silent > rule->threshold, false, now_ns, sensor, silent,
+                   sensor->last);
+    }
+}
+
 uint32_t roda_rules_tick(roda_rules_t *r, uint64_t now_ns, roda_alert_t *out, uint32_t max_out,
                          bool *done)
 {
@@ -502,23 +519,11 @@ uint32_t roda_rules_tick(roda_rules_t *r, uint64_t now_ns, roda_alert_t *out, ui
     if (r->stale_rules == 0)
         r->tick_cursor = r->max_sensors;
     while (r->tick_cursor < r->max_sensors) {
-        sensor_t *sensor = &r->sensors[r->tick_cursor];
-        pair_t *row = r->pairs + (size_t)r->tick_cursor * r->max_rules;
-        if (sensor->seen) {
+        if (r->sensors[r->tick_cursor].seen) {
             /* Room for every stale rule of this sensor, so a sensor is never half scanned. */
             if (sink.max - sink.used < r->stale_rules)
                 break;
-            for (uint32_t i = 0; i < r->count; i++) {
-                const roda_rule_t *rule = &r->rules[i];
-                if (rule->kind != RODA_RULE_STALE ||
-                    !in_scope(r, rule, &row[i], sensor->sensor_id, sensor->device))
-                    continue;
-                double silent = now_ns > sensor->ingest_time_ns
-                                    ? (double)(now_ns - sensor->ingest_time_ns) / 1e9
-                                    : 0.0;
-                transition(r, &sink, i, &row[i], silent > rule->threshold, false, now_ns, sensor,
-                           silent, sensor->last);
-            }
+            judge_stale(r, &sink, r->tick_cursor, now_ns);
         }
         r->tick_cursor++;
     }
@@ -526,6 +531,26 @@ uint32_t roda_rules_tick(roda_rules_t *r, uint64_t now_ns, roda_alert_t *out, ui
         r->tick_cursor = 0;
         *done = true;
     }
+    return sink.used;
+}
+
+uint32_t roda_rules_evict(roda_rules_t *r, uint32_t sensor_index, uint64_t now_ns,
+                          roda_alert_t *out, uint32_t max_out)
+{
+    if (sensor_index >= r->max_sensors) {
+        bump(&r->bad_index, 1);
+        return 0;
+    }
+    sink_t sink = {out, max_out, 0};
+    if (r->sensors[sensor_index].seen)
+        judge_stale(r, &sink, sensor_index, now_ns);
+    pair_t *row = r->pairs + (size_t)sensor_index * r->max_rules;
+    for (uint32_t i = 0; i < r->count; i++) {
+        if (row[i].state == PAIR_FIRING)
+            bump(&r->counters[i].active, -1);
+    }
+    memset(row, 0, r->max_rules * sizeof *row);
+    memset(&r->sensors[sensor_index], 0, sizeof r->sensors[sensor_index]);
     return sink.used;
 }
 

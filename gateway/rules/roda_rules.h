@@ -9,6 +9,8 @@
  *
  *   do { n = roda_rules_tick(rules, now_ns, alerts, max, &done); ... } while (!done);
  *
+ * and forgets a sensor the state stage evicted: n = roda_rules_evict(rules, sensor_index, ...).
+ *
  * `sensor_index` is the dense index (0 .. max_sensors-1) the stateful stage gives each sensor.
  *
  * Kinds (the compared value is the summary's last, mean or ewma, per rule):
@@ -37,9 +39,9 @@
  *
  * Memory: everything is allocated by roda_rules_create() (roda_rules_memory() bytes): per sensor
  * a 40-byte record (for STALE) and per (sensor, rule slot) a 16-byte state, for max_sensors x
- * max_rules; evaluate, tick and reload never allocate.
+ * max_rules; evaluate, tick, evict and reload never allocate.
  *
- * Threads: one thread (the rules stage) calls evaluate, tick, reload, count and get.
+ * Threads: one thread (the rules stage) calls evaluate, tick, evict, reload, count and get.
  * roda_rules_snapshot() and the counters may be read from any thread (single-writer atomics; the
  * rule definitions are guarded by a lock that only reload and snapshot take). */
 #ifndef RODA_RULES_H
@@ -171,6 +173,15 @@ uint32_t roda_rules_evaluate(roda_rules_t *rules, uint32_t sensor_index,
  * and sets *done when the scan covered every sensor (the next call starts a new scan). */
 uint32_t roda_rules_tick(roda_rules_t *rules, uint64_t now_ns, roda_alert_t *out, uint32_t max_out,
                          bool *done);
+
+/* Forgets sensor `sensor_index` (evicted after limits.sensor_idle_timeout without a reading; the
+ * index will be given to another sensor): first judges its STALE rules at `now_ns`, so a silent
+ * sensor's stale alert is emitted before it goes (writes up to `max_out` alerts to `out`, returns
+ * how many), then resets its state and scope for every rule. Alerts still FIRING for it end
+ * without a RESOLVED record (the sensor is gone) and leave the `active` count. An index >=
+ * max_sensors is counted (bad_index). */
+uint32_t roda_rules_evict(roda_rules_t *rules, uint32_t sensor_index, uint64_t now_ns,
+                          roda_alert_t *out, uint32_t max_out);
 
 /* Rules thread only: the current count, and the rule at `index` (NULL past the count). */
 uint32_t roda_rules_count(const roda_rules_t *rules);

@@ -2,9 +2,10 @@
  * readings (roda_encode) over UDP and/or MQTT, at a given rate or flat out, bounded by a count
  * and a time, with injected anomalies: spikes, stuck values, silent sensors.
  *
- * Each device has `sensors` sensors (id = device * 1000 + sensor) following a slow sine wave with
- * noise; each message carries `batch` readings of one device, the device's next sequence number
- * and its boot epoch. Devices take turns; with both inputs, even devices use UDP, odd ones MQTT.
+ * Each device has `sensors` sensors (id = offset + device * 1000 + sensor; --sensor-offset, 0 by
+ * default, gives runs their own sensors) following a slow sine wave with noise; each message
+ * carries `batch` readings of one device, the device's next sequence number and its boot epoch.
+ * Devices take turns; with both inputs, even devices use UDP, odd ones MQTT.
  * device_time_us is the sender's CLOCK_REALTIME, so a receiver on the same host can measure
  * end-to-end latency. Ends with one line:
  * RESULT name=fleet messages=... readings=... seconds=... events_per_sec=... messages_per_sec=...
@@ -43,6 +44,7 @@ typedef struct options {
     double spike, stuck;
     uint32_t silent;
     uint64_t seed, boot_epoch;
+    uint64_t sensor_offset; /* added to every sensor id */
 } options_t;
 
 typedef struct sensor_state {
@@ -94,7 +96,7 @@ static void usage(void)
                     "  [--devices N] [--sensors N] [--batch N] [--rate MSG_PER_S (0 flat out)]\n"
                     "  [--count MESSAGES] [--seconds S] [--topic-prefix P] [--device-prefix P]\n"
                     "  [--device-in-topic-only] [--spike PROB] [--stuck PROB] [--silent N]\n"
-                    "  [--seed N] [--boot-epoch N]\n");
+                    "  [--seed N] [--boot-epoch N] [--sensor-offset N]\n");
     exit(2);
 }
 
@@ -183,16 +185,25 @@ int main(int argc, char **argv)
                    .device_in_payload = 1,
                    .seed = 1,
                    .boot_epoch = 0};
-    static const struct option long_options[] = {
-        {"udp", required_argument, 0, 'u'},           {"mqtt", required_argument, 0, 'm'},
-        {"qos", required_argument, 0, 'q'},           {"devices", required_argument, 0, 'd'},
-        {"sensors", required_argument, 0, 's'},       {"batch", required_argument, 0, 'b'},
-        {"rate", required_argument, 0, 'r'},          {"count", required_argument, 0, 'n'},
-        {"seconds", required_argument, 0, 't'},       {"topic-prefix", required_argument, 0, 'T'},
-        {"device-prefix", required_argument, 0, 'P'}, {"device-in-topic-only", no_argument, 0, 'O'},
-        {"spike", required_argument, 0, 'S'},         {"stuck", required_argument, 0, 'K'},
-        {"silent", required_argument, 0, 'Z'},        {"seed", required_argument, 0, 'e'},
-        {"boot-epoch", required_argument, 0, 'E'},    {0, 0, 0, 0}};
+    static const struct option long_options[] = {{"udp", required_argument, 0, 'u'},
+                                                 {"mqtt", required_argument, 0, 'm'},
+                                                 {"qos", required_argument, 0, 'q'},
+                                                 {"devices", required_argument, 0, 'd'},
+                                                 {"sensors", required_argument, 0, 's'},
+                                                 {"batch", required_argument, 0, 'b'},
+                                                 {"rate", required_argument, 0, 'r'},
+                                                 {"count", required_argument, 0, 'n'},
+                                                 {"seconds", required_argument, 0, 't'},
+                                                 {"topic-prefix", required_argument, 0, 'T'},
+                                                 {"device-prefix", required_argument, 0, 'P'},
+                                                 {"device-in-topic-only", no_argument, 0, 'O'},
+                                                 {"spike", required_argument, 0, 'S'},
+                                                 {"stuck", required_argument, 0, 'K'},
+                                                 {"silent", required_argument, 0, 'Z'},
+                                                 {"seed", required_argument, 0, 'e'},
+                                                 {"boot-epoch", required_argument, 0, 'E'},
+                                                 {"sensor-offset", required_argument, 0, 'o'},
+                                                 {0, 0, 0, 0}};
     int option;
     while ((option = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
         switch (option) {
@@ -246,6 +257,9 @@ int main(int argc, char **argv)
             break;
         case 'E':
             o.boot_epoch = strtoull(optarg, NULL, 10);
+            break;
+        case 'o':
+            o.sensor_offset = strtoull(optarg, NULL, 10);
             break;
         default:
             usage();
@@ -307,7 +321,7 @@ int main(int argc, char **argv)
             uint32_t sensor = o.silent + (uint32_t)((s0 + i) % talking);
             sensor_state_t *state = &sensors[(size_t)device * o.sensors + sensor];
             readings[i] =
-                (roda_v1_Reading){.sensor_id = (uint64_t)device * 1000 + sensor,
+                (roda_v1_Reading){.sensor_id = o.sensor_offset + (uint64_t)device * 1000 + sensor,
                                   .value = sensor_value(&o, state, (double)t_us / 1e6, &random),
                                   .time_us = t_us,
                                   .quality = 0};

@@ -229,6 +229,18 @@ START_TEST(cross_field_errors)
                   "t.conf: http.sse_heartbeat: must be shorter");
     assert_prefix(one_error("[mqtt]\ndevice_from = topic\n"),
                   "t.conf:2: mqtt.device_topic_level: missing required field");
+    /* A stale rule must fire before its sensor is evicted; 0 turns eviction off. */
+    const char *stale = "[limits]\nsensor_idle_timeout = %s\n[rule.quiet]\nkind = stale\n"
+                        "after = 1m\n";
+    char text[256];
+    snprintf(text, sizeof text, stale, "1m");
+    assert_prefix(one_error(text), "t.conf:5: rule.quiet.after: must be shorter than "
+                                   "limits.sensor_idle_timeout");
+    snprintf(text, sizeof text, stale, "61s");
+    ck_assert_int_eq(roda_config_load_string(text, "t.conf", &config, &errors), RODA_SUCCESS);
+    snprintf(text, sizeof text, stale, "0");
+    ck_assert_int_eq(roda_config_load_string(text, "t.conf", &config, &errors), RODA_SUCCESS);
+    ck_assert_uint_eq(config.limits.sensor_idle_timeout_ns, 0);
 }
 END_TEST
 

@@ -1,5 +1,5 @@
 /* test_rules.c - alert rules against hand-computed sequences: threshold above/below, jump, rate,
- * stale, hysteresis, hold-off, resolve, scope, reload and bounds. */
+ * stale, hysteresis, hold-off, resolve, scope, reload, eviction and bounds. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -239,6 +239,45 @@ START_TEST(stale_tick_resumes_when_output_is_full)
 }
 END_TEST
 
+/* Eviction: a silent sensor's stale alert comes out first, then its state goes, so a new sensor
+ * given the same index starts clean (scope decided again, nothing firing, no stale scan). */
+START_TEST(evict_emits_the_stale_alert_then_resets_the_index)
+{
+    roda_rule_t defs[2] = {rule("silent", RODA_RULE_STALE, 30), rule("hot", RODA_RULE_ABOVE, 80)};
+    defs[1].sensor_count = 1;
+    defs[1].sensors[0] = 5;
+    roda_rules_t *r = make(defs, 2);
+    roda_summary_t a = sum(5, 90.0, 100);
+    ck_assert_uint_eq(roda_rules_evaluate(r, 2, &a, NULL, out, 4), 1); /* hot fires */
+    /* Evicted at 140 s, before any tick saw it silent: the stale alert is emitted now. */
+    ck_assert_uint_eq(roda_rules_evict(r, 2, 140 * S, out, 4), 1);
+    ck_assert_uint_eq(out[0].rule, 0);
+    ck_assert_uint_eq(out[0].state, RODA_ALERT_FIRING);
+    ck_assert_uint_eq(out[0].sensor_id, 5);
+    ck_assert_double_eq(out[0].value, 40);
+    roda_rule_stats_t st;
+    for (uint32_t i = 0; i < 2; i++) {
+        ck_assert_int_eq(roda_rules_snapshot(r, i, NULL, &st), RODA_SUCCESS);
+        ck_assert_uint_eq(st.fired, 1);
+        ck_assert_uint_eq(st.active, 0);
+    }
+    /* The index now has no sensor: the stale scan skips it. */
+    bool done;
+    ck_assert_uint_eq(roda_rules_tick(r, 1000 * S, out, 4, &done), 0);
+    /* Sensor 6 takes index 2: out of hot's scope (5 only), and not stale at its first reading. */
+    roda_summary_t b = sum(6, 95.0, 1001);
+    ck_assert_uint_eq(roda_rules_evaluate(r, 2, &b, NULL, out, 4), 0);
+    ck_assert_uint_eq(roda_rules_tick(r, 1010 * S, out, 4, &done), 0);
+    ck_assert_uint_eq(roda_rules_tick(r, 1032 * S, out, 4, &done), 1);
+    ck_assert_uint_eq(out[0].sensor_id, 6);
+    /* Evicting an index that was never used emits nothing; a bad index is counted. */
+    ck_assert_uint_eq(roda_rules_evict(r, 3, 2000 * S, out, 4), 0);
+    ck_assert_uint_eq(roda_rules_evict(r, SENSORS, 2000 * S, out, 4), 0);
+    ck_assert_uint_eq(roda_rules_bad_index(r), 1);
+    roda_rules_destroy(r);
+}
+END_TEST
+
 START_TEST(holdoff_suppresses_flapping_and_counts)
 {
     roda_rule_t def = rule("hot", RODA_RULE_ABOVE, 80);
@@ -439,6 +478,7 @@ int main(void)
     tcase_add_test(tc, rate_needs_positive_time_delta);
     tcase_add_test(tc, stale_fires_from_tick_and_resolves_on_reading);
     tcase_add_test(tc, stale_tick_resumes_when_output_is_full);
+    tcase_add_test(tc, evict_emits_the_stale_alert_then_resets_the_index);
     tcase_add_test(tc, holdoff_suppresses_flapping_and_counts);
     tcase_add_test(tc, holdoff_is_per_sensor);
     tcase_add_test(tc, scope_by_ids_and_glob);

@@ -1,4 +1,5 @@
-/* test_keytable.c - the key table: dense indexes, the capacity bound, removal and iteration. */
+/* test_keytable.c - the key table: dense indexes, the capacity bound, removal (also churned
+ * through many generations of keys) and iteration. */
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -155,6 +156,38 @@ START_TEST(random_operations_match_a_model)
 }
 END_TEST
 
+/* Churn as the gateway's eviction makes it: a full table whose keys are replaced by new ones,
+ * many times its capacity over. No new key is refused, every live key is found and every removed
+ * one is not, and the probe array holds exactly the live keys (no tombstones accumulate). */
+START_TEST(churn_through_many_generations_keeps_the_table_exact)
+{
+    enum { CAPACITY = 100, GENERATIONS = 200 };
+    roda_keytable_t table;
+    ck_assert_int_eq(roda_keytable_init(&table, CAPACITY, 0), RODA_SUCCESS);
+    for (uint64_t key = 0; key < CAPACITY; key++)
+        insert_new(&table, key);
+    for (uint64_t generation = 1; generation < GENERATIONS; generation++) {
+        for (uint64_t i = 0; i < CAPACITY; i++) {
+            uint64_t old_key = (generation - 1) * CAPACITY + i;
+            uint32_t freed = roda_keytable_remove(&table, old_key);
+            ck_assert_uint_ne(freed, RODA_KEYTABLE_NONE);
+            ck_assert_uint_eq(insert_new(&table, generation * CAPACITY + i), freed);
+            ck_assert_uint_eq(roda_keytable_find(&table, old_key), RODA_KEYTABLE_NONE);
+        }
+        for (uint64_t i = 0; i < CAPACITY; i++)
+            ck_assert_uint_ne(roda_keytable_find(&table, generation * CAPACITY + i),
+                              RODA_KEYTABLE_NONE);
+    }
+    uint64_t occupied = 0;
+    for (uint64_t slot = 0; slot <= table.mask; slot++)
+        occupied += table.slots[slot].index != RODA_KEYTABLE_NONE;
+    ck_assert_uint_eq(occupied, CAPACITY);
+    ck_assert_uint_eq(table.count, CAPACITY);
+    ck_assert_uint_eq(table.refused, 0);
+    roda_keytable_destroy(&table);
+}
+END_TEST
+
 START_TEST(iteration_visits_each_live_key_once_and_allows_removal)
 {
     roda_keytable_t table;
@@ -221,6 +254,7 @@ Suite *keytable_suite(void)
     tcase_add_test(core, a_new_key_past_capacity_is_refused_and_counted);
     tcase_add_test(core, removal_keeps_other_indexes_and_reuses_freed_ones);
     tcase_add_test(core, random_operations_match_a_model);
+    tcase_add_test(core, churn_through_many_generations_keeps_the_table_exact);
     tcase_add_test(core, iteration_visits_each_live_key_once_and_allows_removal);
     tcase_add_test(core, the_state_array_is_zeroed_and_indexed);
     suite_add_tcase(suite, core);

@@ -1,5 +1,6 @@
-/* test_slots.c - the slot store: bounds, the never-written state, and readers that never see a
- * torn slot while a writer hammers the store (run under TSan in the tsan build). */
+/* test_slots.c - the slot store: bounds, the never-written and cleared states, and readers that
+ * never see a torn slot while a writer hammers (and clears) the store (run under TSan in the tsan
+ * build). */
 #include <check.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -92,6 +93,28 @@ START_TEST(data_at_any_alignment_is_copied_exactly)
 }
 END_TEST
 
+START_TEST(a_cleared_slot_reads_as_empty_until_written_again)
+{
+    roda_slots_t *store;
+    ck_assert_int_eq(roda_slots_create(2, sizeof(record_t), &store), RODA_SUCCESS);
+    record_t first = record_of(1), second = record_of(2), out = {0};
+    ck_assert_int_eq(roda_slots_clear(store, 0), RODA_SUCCESS);
+    ck_assert_int_eq(roda_slots_read(store, 0, &out), RODA_ERROR_STATE);
+    ck_assert_int_eq(roda_slots_write(store, 0, &first), RODA_SUCCESS);
+    ck_assert_int_eq(roda_slots_write(store, 1, &first), RODA_SUCCESS);
+    ck_assert_int_eq(roda_slots_clear(store, 0), RODA_SUCCESS);
+    ck_assert_int_eq(roda_slots_read(store, 0, &out), RODA_ERROR_STATE);
+    ck_assert_uint_eq(out.n, 0);
+    ck_assert_int_eq(roda_slots_read(store, 1, &out), RODA_SUCCESS);
+    ck_assert_uint_eq(out.n, 1);
+    ck_assert_int_eq(roda_slots_write(store, 0, &second), RODA_SUCCESS);
+    ck_assert_int_eq(roda_slots_read(store, 0, &out), RODA_SUCCESS);
+    ck_assert(consistent(&out) && out.n == 2);
+    ck_assert_int_eq(roda_slots_clear(store, 2), RODA_ERROR_INVALID_ARG);
+    roda_slots_destroy(store);
+}
+END_TEST
+
 /* ---- One writer, several readers ---------------------------------------------------------- */
 
 enum { SLOTS = 4, WRITES = 400000, READERS = 3, READS = 200000 };
@@ -134,9 +157,12 @@ START_TEST(readers_never_see_a_torn_slot)
         jobs[i] = (job_t){.store = store};
         ck_assert_int_eq(pthread_create(&threads[i], NULL, reader_thread, &jobs[i]), 0);
     }
-    /* Write n to slot n % SLOTS: each slot's value only grows. */
+    /* Write n to slot n % SLOTS: each slot's value only grows. Every 8th write is preceded by a
+     * clear, which readers see as an empty slot, never as a torn or older one. */
     for (uint64_t n = 1; n <= WRITES; n++) {
         record_t record = record_of(n);
+        if (n % 8 == 0)
+            ck_assert_int_eq(roda_slots_clear(store, n % SLOTS), RODA_SUCCESS);
         ck_assert_int_eq(roda_slots_write(store, n % SLOTS, &record), RODA_SUCCESS);
     }
     uint64_t reads = 0;
@@ -164,6 +190,7 @@ Suite *slots_suite(void)
     tcase_add_test(single, bad_parameters_are_refused);
     tcase_add_test(single, slots_hold_the_latest_write_and_start_never_written);
     tcase_add_test(single, data_at_any_alignment_is_copied_exactly);
+    tcase_add_test(single, a_cleared_slot_reads_as_empty_until_written_again);
     suite_add_tcase(suite, single);
     TCase *threads = tcase_create("threads");
     tcase_set_timeout(threads, 60);
