@@ -30,7 +30,7 @@
  * settings at most. */
 #define RODA_INGEST_MAX_INPUTS 8u
 #define RODA_INPUT_MAX_FDS 8u
-#define RODA_INPUT_SETTINGS_MAX 1024u
+#define RODA_INPUT_SETTINGS_MAX 2048u
 
 /* Counters per input. Units: messages unless the name says readings. */
 typedef enum roda_ingest_counter {

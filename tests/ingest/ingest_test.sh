@@ -5,7 +5,7 @@
 # Covers: values arrive; each bad input is counted under its reason and the next good batch still
 # arrives; QoS 1 batches published while the gateway is away arrive after it comes back, across a
 # broker restart (persistent session + broker persistence); the gateway started before the broker
-# connects when it comes up; a broker restart under a connected gateway is survived; MQTT 5 and
+# connects when it comes up; a device pattern per topic filter; a broker restart under a connected gateway is survived; MQTT 5 and
 # shared subscriptions; roda-fleet over both inputs; TLS with username/password (needs openssl).
 # Usage: ingest_test.sh INGEST_PROBE PROTO_DIR RODA_FLEET
 set -euo pipefail
@@ -108,6 +108,21 @@ wait_line 'reading device=udp-dev sensor=9 value=0.125 time_us=77 quality=0 inpu
 stop_probe
 expect_counter mqtt readings 2
 expect_counter udp readings 1
+
+echo "== 1b. each topic filter names the device at its own level (--device-level, as the gateway)"
+"$probe" --mqtt "127.0.0.1:$port" --client-id roda-filters --clean --qos 1 \
+    --topic 'fleet/+/readings' --topic 'site/+/data/+' --device-level 1 \
+    > "$work/filters.out" 2> "$work/filters.err" &
+probe_pid=$!
+current=filters
+wait_line '^connected$'
+# (not under roda/: the persistent session of scenario 1 would keep it for scenario 2)
+mosquitto_pub -h 127.0.0.1 -p "$port" -q 1 -t fleet/dev2/readings -f "$work/v0.bin"
+mosquitto_pub -h 127.0.0.1 -p "$port" -q 1 -t site/dev3/data/x -f "$work/v0.bin"
+wait_line 'reading device=dev2 sensor=5 '
+wait_line 'reading device=dev3 sensor=5 '
+stop_probe
+expect_counter mqtt unknown_topic 0
 
 echo "== 2. bad input over MQTT is counted by reason; the next good batch arrives"
 start_probe bad --max-message 4096 --max-devices 3
