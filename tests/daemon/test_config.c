@@ -275,6 +275,11 @@ START_TEST(missing_file)
     ck_assert_uint_eq(errors.total, 1);
     assert_prefix(roda_config_error_format(&errors.items[0], line, sizeof line),
                   "/nonexistent/roda.conf: cannot open: No such file or directory");
+    /* A directory opens for reading and reads as empty: it would give the defaults. */
+    ck_assert_int_eq(roda_config_load("/tmp", &config, &errors), RODA_ERROR_INVALID_ARG);
+    ck_assert_uint_eq(errors.total, 1);
+    assert_prefix(roda_config_error_format(&errors.items[0], line, sizeof line),
+                  "/tmp: is a directory");
 }
 END_TEST
 
