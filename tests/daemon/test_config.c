@@ -296,6 +296,19 @@ START_TEST(print_and_memory_plan)
         sum += plan.items[i].bytes;
     ck_assert_uint_eq(sum, plan.total);
 
+    /* A plan larger than the machine is refused, naming the largest parts and their settings. */
+    char why[512];
+    ck_assert(roda_config_memory_fits(&config, plan.total, why, sizeof why));
+    ck_assert_uint_gt(roda_config_physical_memory(), plan.total);
+    config.limits.max_sensors = 100000000;
+    ck_assert(!roda_config_memory_fits(&config, plan.total, why, sizeof why));
+    ck_assert_ptr_nonnull(strstr(why, "memory plan: "));
+    ck_assert_ptr_nonnull(strstr(why, "rule state"));
+    ck_assert_ptr_nonnull(strstr(why, "(limits.max_rules x limits.max_sensors)"));
+    ck_assert_ptr_nonnull(strstr(why, "stateful state"));
+    ck_assert_ptr_nonnull(strstr(why, "(limits.max_sensors)"));
+    expect_ok(roda_config_load(RODA_EXAMPLE_CONFIG, &config, &errors));
+
     char *text = NULL;
     size_t size = 0;
     FILE *out = open_memstream(&text, &size);
