@@ -21,6 +21,9 @@
 
 /* Longest wait inside one SSE read, so a stopping server ends streams promptly. */
 #define SSE_POLL_MS 100u
+/* libmicrohttpd's messages (e.g. one per refused connection) are written once per interval at
+ * most; the lines left out are counted into the next one. */
+#define MHD_LOG_INTERVAL_MS 10000u
 
 typedef struct sse_client {
     roda_http_t *http;
@@ -61,6 +64,8 @@ struct roda_http {
     struct MHD_Daemon *daemon;
     uint16_t port;
     _Atomic int stopping;
+
+    roda_log_limiter_t mhd_log_limiter; /* MHD_LOG_INTERVAL_MS */
 
     pthread_mutex_t metrics_lock; /* one scrape at a time in `metrics` */
     roda_metrics_t metrics;
@@ -472,15 +477,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *connection, cons
 
 static void mhd_log(void *cls, const char *format, va_list args)
 {
-    (void)cls;
+    roda_http_t *http = cls;
+    uint64_t suppressed;
+    if (!roda_log_limiter_allow(&http->mhd_log_limiter, roda_now_ns(), &suppressed))
+        return;
     char message[256];
     char quoted[300];
     vsnprintf(message, sizeof message, format, args);
     size_t n = strlen(message);
     while (n > 0 && message[n - 1] == '\n')
         message[--n] = '\0';
-    roda_log(RODA_LOG_WARN, "http server", "detail=%s",
-             roda_log_quote(quoted, sizeof quoted, message));
+    roda_log(RODA_LOG_WARN, "http server", "detail=%s suppressed=%llu",
+             roda_log_quote(quoted, sizeof quoted, message), (unsigned long long)suppressed);
 }
 
 /* ---- Life cycle ---------------------------------------------------------------------------- */
@@ -498,6 +506,7 @@ roda_result_t roda_http_create(const roda_http_config_t *config,
         return RODA_ERROR_NOMEM;
     http->config = *config;
     http->providers = *providers;
+    roda_log_limiter_init(&http->mhd_log_limiter, MHD_LOG_INTERVAL_MS * 1000000ull);
     snprintf(http->bind, sizeof http->bind, "%s", config->bind);
     http->config.bind = http->bind;
     struct sockaddr_in *v4 = (struct sockaddr_in *)&http->address;
@@ -578,7 +587,7 @@ roda_result_t roda_http_start(roda_http_t *http)
     atomic_store(&http->stopping, 0);
     /* The logger goes first so that every MHD message takes the log's key=value shape. */
     http->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, handle, http, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        flags, 0, NULL, NULL, handle, http, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, http,
         MHD_OPTION_SOCK_ADDR, &http->address, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned int)http->config.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         per_ip > 0 ? per_ip : 1u, MHD_OPTION_CONNECTION_TIMEOUT,

@@ -26,8 +26,7 @@ struct roda_mqtt_conn {
     uint64_t next_attempt_ns;
     uint64_t connect_deadline_ns;
     uint32_t backoff_ms;
-    uint64_t last_log_ns;
-    uint64_t suppressed_logs;
+    roda_log_limiter_t log_limiter; /* RODA_MQTT_LOG_INTERVAL_MS */
     _Atomic bool connected;
     _Atomic uint64_t connects;
     _Atomic uint64_t connect_failures;
@@ -50,22 +49,17 @@ static bool text_set(const char *text)
  * next one. */
 static void log_trouble(roda_mqtt_conn_t *conn, const char *msg, const char *reason)
 {
-    uint64_t now = roda_now_ns();
-    if (conn->last_log_ns != 0 &&
-        now - conn->last_log_ns < RODA_MQTT_LOG_INTERVAL_MS * 1000000ull) {
-        conn->suppressed_logs++;
+    uint64_t suppressed;
+    if (!roda_log_limiter_allow(&conn->log_limiter, roda_now_ns(), &suppressed))
         return;
-    }
     char quoted[160];
     roda_log(RODA_LOG_WARN, msg,
              "role=%s broker=%s:%u reason=%s retry_ms=%u suppressed=%llu hint=\"%s\"",
              conn->config.role, conn->config.host, (unsigned)conn->config.port,
              roda_log_quote(quoted, sizeof quoted, reason), (unsigned)conn->backoff_ms,
-             (unsigned long long)conn->suppressed_logs,
+             (unsigned long long)suppressed,
              "check that the broker runs at that address and accepts this client (login, TLS, "
              "ACL); retries continue with back-off");
-    conn->last_log_ns = now;
-    conn->suppressed_logs = 0;
 }
 
 static const char *result_reason(int rc)
@@ -200,6 +194,7 @@ roda_result_t roda_mqtt_conn_create(const roda_mqtt_conn_config_t *config,
     conn->config = *config;
     conn->events = *events;
     conn->backoff_ms = config->reconnect_min_ms;
+    roda_log_limiter_init(&conn->log_limiter, RODA_MQTT_LOG_INTERVAL_MS * 1000000ull);
     conn->mosq = mosquitto_new(text_set(config->client_id) ? config->client_id : NULL,
                                config->clean_session, conn);
     if (conn->mosq == NULL) {

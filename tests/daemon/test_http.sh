@@ -157,6 +157,10 @@ exec 3<&-
 # few seconds) service resumes.
 for fd in 4 5 6 7; do eval "exec $fd<>/dev/tcp/127.0.0.1/$port"; done
 [ "$(code --max-time 1 "$(url /healthz)")" != 200 ] || fail "per-client connection limit"
+# Refused connections are logged once per interval (10 s), not once each.
+for _ in $(seq 20); do code --max-time 1 "$(url /healthz)" >/dev/null; done
+mhd_lines=$(grep -c 'msg="http server"' "$work/main.err" || true)
+[ "$mhd_lines" -le 2 ] || fail "$mhd_lines libmicrohttpd log lines for refused connections"
 back=""
 for _ in $(seq 30); do
     back=$(code --max-time 1 "$(url /healthz)")
