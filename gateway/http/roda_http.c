@@ -21,6 +21,7 @@
 
 /* Longest wait inside one SSE read, so a stopping server ends streams promptly. */
 #define SSE_POLL_MS 100u
+#define SSE_CONTENT_TYPE "text/event-stream"
 /* libmicrohttpd's messages (e.g. one per refused connection) are written once per interval at
  * most; the lines left out are counted into the next one. */
 #define MHD_LOG_INTERVAL_MS 10000u
@@ -400,7 +401,8 @@ static bool copy_filter(struct MHD_Connection *connection, const char *key, char
     return true;
 }
 
-static enum MHD_Result serve_alerts(roda_http_t *http, struct MHD_Connection *connection)
+static enum MHD_Result serve_alerts(roda_http_t *http, struct MHD_Connection *connection,
+                                    const char *method)
 {
     const roda_sse_source_t *source = http->alerts;
     if (source == NULL)
@@ -412,6 +414,10 @@ static enum MHD_Result serve_alerts(roda_http_t *http, struct MHD_Connection *co
     if (last != NULL && !parse_u64(last, &last_id))
         return text(http, connection, MHD_HTTP_BAD_REQUEST,
                     "bad Last-Event-ID: use the decimal id of the last event received\n");
+    /* HEAD: the stream's headers only. libmicrohttpd would still send a chunked stream's
+     * terminating chunk, and a stream would hold a client slot. */
+    if (strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
+        return queue(http, connection, MHD_HTTP_OK, SSE_CONTENT_TYPE, "", 0, NULL);
     sse_client_t *client = acquire_client(http);
     if (client == NULL) {
         atomic_fetch_add_explicit(&http->sse_rejected, 1, memory_order_relaxed);
@@ -441,7 +447,7 @@ static enum MHD_Result serve_alerts(roda_http_t *http, struct MHD_Connection *co
         return MHD_NO;
     }
     MHD_add_response_header(response, "X-Accel-Buffering", "no");
-    return queue(http, connection, MHD_HTTP_OK, "text/event-stream", NULL, 0, response);
+    return queue(http, connection, MHD_HTTP_OK, SSE_CONTENT_TYPE, NULL, 0, response);
 }
 
 /* ---- Routing ------------------------------------------------------------------------------- */
@@ -465,7 +471,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *connection, cons
     if (strcmp(url, "/readyz") == 0)
         return serve_ready(http, connection);
     if (strcmp(url, "/alerts") == 0)
-        return serve_alerts(http, connection);
+        return serve_alerts(http, connection, method);
     if (strcmp(url, "/alerts/recent") == 0)
         return serve_recent(http, connection);
     if (strncmp(url, "/sensors/", 9) == 0)

@@ -55,6 +55,16 @@ kill -USR2 "$server_pid"; sleep 0.1
 [ "$(code -X DELETE "$(url /alerts)")" = 405 ] || fail "DELETE"
 headers=$(curl -s -i -X PUT "$(url /healthz)")
 grep -qi "^Allow: GET, HEAD" <<<"$headers" || fail "Allow header"
+# HEAD: headers only on every route (a raw request: curl -I would not show a body it was sent).
+for path in /alerts /metrics /healthz /readyz /alerts/recent /sensors/1 /nope; do
+    exec 3<>"/dev/tcp/127.0.0.1/$port"
+    printf 'HEAD %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n' "$path" >&3
+    timeout 3 cat <&3 > "$work/head.out" || true
+    exec 3<&-
+    grep -q '^HTTP/1.1 [24]0[04] ' "$work/head.out" || fail "HEAD $path: $(head -1 "$work/head.out")"
+    body=$(sed '1,/^\r$/d' "$work/head.out" | wc -c)
+    [ "$body" = 0 ] || fail "HEAD $path sent a $body-byte body"
+done
 pass "routes, methods, readiness"
 
 # ---- /metrics
