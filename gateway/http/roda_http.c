@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -30,6 +31,7 @@ typedef struct sse_client {
     roda_http_t *http;
     bool in_use; /* guarded by http->clients_lock */
     void *cursor;
+    int socket; /* the client's connection, watched for its close between frames */
     char rule[RODA_SSE_NAME_MAX];
     char severity[RODA_SSE_NAME_MAX];
     char device[RODA_SSE_NAME_MAX];
@@ -322,6 +324,15 @@ static bool filter_match(const sse_client_t *client, const roda_sse_event_t *eve
            (client->device[0] == '\0' || fnmatch(client->device, event->device, 0) == 0);
 }
 
+/* True once the client closed its end (or its connection failed): between frames the server
+ * writes nothing that would find out, so a closed client would keep its slot, thread and socket
+ * until the second heartbeat after it left. */
+static bool client_gone(int socket)
+{
+    struct pollfd watch = {.fd = socket, .events = POLLRDHUP};
+    return poll(&watch, 1, 0) > 0 && (watch.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
@@ -362,6 +373,8 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
         case RODA_SSE_END:
             return MHD_CONTENT_READER_END_OF_STREAM;
         case RODA_SSE_NONE: {
+            if (client_gone(client->socket))
+                return MHD_CONTENT_READER_END_WITH_ERROR;
             uint64_t idle = roda_now_ns() - client->last_sent_ns;
             if (idle >= heartbeat_ns) {
                 frame_reset(client);
@@ -437,6 +450,9 @@ static enum MHD_Result serve_alerts(roda_http_t *http, struct MHD_Connection *co
                     "no alert reader free; retry later\n");
     }
     atomic_fetch_add_explicit(&http->sse_clients, 1, memory_order_relaxed);
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    client->socket = info != NULL ? info->connect_fd : -1; /* -1: poll ignores it */
     client->last_sent_ns = roda_now_ns();
     frame_reset(client);
     frame_printf(client, "retry: 2000\n\n");

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_http.sh - the HTTP server as a real process: routes and status codes, /metrics through
 # promtool, JSON endpoints, SSE (resume with Last-Event-ID, gap event, filters, live events,
-# heartbeat, max clients -> 503), hostile requests (long URL/headers, bad methods, garbage, idle
-# connections) and a prompt, clean SIGTERM with a stream open.
+# heartbeat, max clients -> 503, closed clients released promptly), HEAD without a body, refused
+# connections logged once per interval, hostile requests (long URL/headers, bad methods, garbage,
+# idle connections) and a prompt, clean SIGTERM with a stream open.
 #   test_http.sh PATH/TO/roda_http_test_server
 set -euo pipefail
 server_bin=$1
@@ -195,6 +196,26 @@ wait "$server_pid" || fail "server exit status $?"
 elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$elapsed_ms" -lt 3000 ] || fail "stop took $elapsed_ms ms"
 pass "SIGTERM stop in $elapsed_ms ms"
+# ---- closed /alerts clients give their slots back promptly: with a 20 s heartbeat no write
+# finds them, so the server must notice the close itself.
+start_server gone --sse-clients 20 --heartbeat-ms 20000 --max-connections 64 --timeout-s 60
+clients=()
+for _ in $(seq 20); do
+    curl -s -N --max-time 30 "$(url /alerts)" >/dev/null &
+    clients+=("$!")
+    pids+=("$!")
+done
+wait_streams 20
+[ "$(code --max-time 1 "$(url /alerts)")" = 503 ] || fail "21st SSE client not refused"
+start=$(date +%s%N)
+kill "${clients[@]}"
+wait "${clients[@]}" 2>/dev/null || true
+wait_streams 0
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$(code --max-time 1 "$(url /alerts)")" = 200 ] || fail "SSE slot not free after the close"
+kill -TERM "$server_pid"
+wait "$server_pid" || fail "server exit status $?"
+pass "20 closed SSE clients released in $elapsed_ms ms"
 # Sanitizer builds of the server report into its stderr.
 if grep -l "Sanitizer\|runtime error" "$work"/*.err; then fail "sanitizer report"; fi
 echo "all HTTP tests passed"
