@@ -136,22 +136,23 @@ void roda_log(roda_log_level_t level, const char *msg, const char *kv_format, ..
     errno = saved_errno;
 }
 
-void roda_log_limiter_init(roda_log_limiter_t *limiter, uint32_t interval_ms)
+void roda_log_limiter_init(roda_log_limiter_t *limiter, uint64_t interval_ns)
 {
-    *limiter = (roda_log_limiter_t){.interval_ns = (uint64_t)interval_ms * 1000000ull};
+    limiter->interval_ns = interval_ns;
+    atomic_init(&limiter->last_ns, 0);
+    atomic_init(&limiter->suppressed, 0);
 }
 
-bool roda_log_limiter_allow(roda_log_limiter_t *limiter, uint64_t *suppressed)
+bool roda_log_limiter_allow(roda_log_limiter_t *limiter, uint64_t now_ns, uint64_t *suppressed)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    uint64_t now_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-    if (limiter->last_ns != 0 && now_ns - limiter->last_ns < limiter->interval_ns) {
-        limiter->suppressed++;
+    uint64_t last = atomic_load_explicit(&limiter->last_ns, memory_order_relaxed);
+    /* Of threads racing past an expired interval, the one that moves last_ns writes the line. */
+    if ((last != 0 && now_ns - last < limiter->interval_ns) ||
+        !atomic_compare_exchange_strong_explicit(&limiter->last_ns, &last, now_ns,
+                                                 memory_order_relaxed, memory_order_relaxed)) {
+        atomic_fetch_add_explicit(&limiter->suppressed, 1, memory_order_relaxed);
         return false;
     }
-    *suppressed = limiter->suppressed;
-    limiter->suppressed = 0;
-    limiter->last_ns = now_ns;
+    *suppressed = atomic_exchange_explicit(&limiter->suppressed, 0, memory_order_relaxed);
     return true;
 }

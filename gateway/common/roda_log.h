@@ -17,6 +17,7 @@
 #ifndef RODA_LOG_H
 #define RODA_LOG_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,17 +51,17 @@ void roda_log(roda_log_level_t level, const char *msg, const char *kv_format, ..
  * (`size` >= 3) and returns `buf`. A value that does not fit is cut and ends with "...". */
 const char *roda_log_quote(char *buf, size_t size, const char *value);
 
-/* At most one line per interval for a repeating event (a failing connect, a full disk): allow()
- * says whether to write this one and how many were left out since the last one written. One
- * thread per limiter. */
+/* A rate limit for one kind of line: at most one per interval, the lines left out counted into
+ * the next one (`suppressed=`). Any thread; lock-free. */
 typedef struct roda_log_limiter {
     uint64_t interval_ns;
-    uint64_t last_ns; /* 0: nothing written yet */
-    uint64_t suppressed;
+    _Atomic uint64_t last_ns; /* 0: nothing written yet */
+    _Atomic uint64_t suppressed;
 } roda_log_limiter_t;
 
-void roda_log_limiter_init(roda_log_limiter_t *limiter, uint32_t interval_ms);
-/* True when a line may be written now; *suppressed gets the lines left out before it. */
-bool roda_log_limiter_allow(roda_log_limiter_t *limiter, uint64_t *suppressed);
+void roda_log_limiter_init(roda_log_limiter_t *limiter, uint64_t interval_ns);
+/* True when a line may be written at `now_ns` (a monotonic clock, > 0), with *suppressed set to
+ * the lines left out since the last one written; false (and counted) otherwise. */
+bool roda_log_limiter_allow(roda_log_limiter_t *limiter, uint64_t now_ns, uint64_t *suppressed);
 
 #endif

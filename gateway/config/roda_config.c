@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "roda_config_internal.h"
 
@@ -252,10 +253,16 @@ roda_result_t roda_config_load(const char *path, roda_config_t *config,
     parser_start(p, path, config, errors);
     p->file = fopen(path, "r");
     roda_result_t result;
+    struct stat status;
     if (p->file == NULL) {
         roda_config_report(p, 0, "", "cannot open: %s (check the path given with -c)",
                            strerror(errno));
         result = RODA_ERROR_INVALID_ARG;
+    } else if (fstat(fileno(p->file), &status) == 0 && S_ISDIR(status.st_mode)) {
+        /* fopen opens a directory for reading, and reading it looks like an empty file. */
+        roda_config_report(p, 0, "", "is a directory (-c takes the config file's path)");
+        result = RODA_ERROR_INVALID_ARG;
+        fclose(p->file);
     } else {
         result = run(p, errors);
         fclose(p->file);

@@ -183,6 +183,7 @@ void roda_config_log_errors(const roda_config_errors_t *errors);
 /* One preallocated region of the memory plan. */
 typedef struct roda_memory_item {
     const char *name;
+    const char *setting; /* the settings that size it */
     uint64_t bytes;
     char detail[96]; /* how the size is computed */
 } roda_memory_item_t;
@@ -197,6 +198,13 @@ typedef struct roda_memory_plan {
 /* The memory the gateway preallocates for these bounds: journals, per-sensor state and slot
  * store, rule state, device registry, metrics buffer, SSE clients. */
 void roda_config_memory_plan(const roda_config_t *config, roda_memory_plan_t *plan);
+
+/* Physical memory of the machine in bytes (sysconf), UINT64_MAX when unknown. */
+uint64_t roda_config_physical_memory(void);
+/* True when the memory plan's total fits in `available` bytes; otherwise false with `why` naming
+ * the total, `available` and the largest items with the settings that size them. */
+bool roda_config_memory_fits(const roda_config_t *config, uint64_t available, char *why,
+                             size_t size);
 
 /* Writes the effective configuration (every field, INI syntax, the password masked) and the
  * memory plan to `out` (for --check-config). */

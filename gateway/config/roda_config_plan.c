@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "roda_config_internal.h"
 #include "roda_devices.h"
@@ -17,11 +18,17 @@
 #include "roda_slots.h"
 #include "roda_summary.h"
 
-__attribute__((format(printf, 4, 5))) static void
-plan_add(roda_memory_plan_t *plan, const char *name, uint64_t bytes, const char *format, ...)
+#define MIB (1024.0 * 1024.0)
+/* How many of the largest plan items a refused plan names. */
+#define MEMORY_LARGEST_NAMED 3u
+
+__attribute__((format(printf, 5, 6))) static void plan_add(roda_memory_plan_t *plan,
+                                                           const char *name, const char *setting,
+                                                           uint64_t bytes, const char *format, ...)
 {
     roda_memory_item_t *item = &plan->items[plan->count++];
     item->name = name;
+    item->setting = setting;
     item->bytes = bytes;
     va_list args;
     va_start(args, format);
@@ -30,10 +37,10 @@ plan_add(roda_memory_plan_t *plan, const char *name, uint64_t bytes, const char 
     plan->total += bytes;
 }
 
-static void plan_journal(roda_memory_plan_t *plan, const char *name, uint64_t capacity,
-                         uint32_t record_size)
+static void plan_journal(roda_memory_plan_t *plan, const char *name, const char *setting,
+                         uint64_t capacity, uint32_t record_size)
 {
-    plan_add(plan, name, roda_journal_memory(capacity, record_size),
+    plan_add(plan, name, setting, roda_journal_memory(capacity, record_size),
              "%" PRIu64 " records x %" PRIu32 " B", capacity, record_size);
 }
 
@@ -41,47 +48,89 @@ void roda_config_memory_plan(const roda_config_t *c, roda_memory_plan_t *plan)
 {
     memset(plan, 0, sizeof *plan);
     uint32_t sensors = c->limits.max_sensors;
-    plan_journal(plan, "journal input", c->journal.input_capacity, sizeof(roda_reading_t));
-    plan_journal(plan, "journal summary", c->journal.summary_capacity, sizeof(roda_summary_t));
-    plan_journal(plan, "journal alert", c->journal.alert_capacity, sizeof(roda_alert_t));
+    plan_journal(plan, "journal input", "journal.input_capacity", c->journal.input_capacity,
+                 sizeof(roda_reading_t));
+    plan_journal(plan, "journal summary", "journal.summary_capacity", c->journal.summary_capacity,
+                 sizeof(roda_summary_t));
+    plan_journal(plan, "journal alert", "journal.alert_capacity", c->journal.alert_capacity,
+                 sizeof(roda_alert_t));
     uint64_t key_table = roda_keytable_memory(sensors, sizeof(roda_summary_t));
-    plan_add(plan, "stateful state", key_table, "%" PRIu32 " sensors x %zu B + key table", sensors,
-             sizeof(roda_summary_t));
-    plan_add(plan, "rules previous", key_table, "%" PRIu32 " sensors x %zu B + key table", sensors,
-             sizeof(roda_summary_t));
-    plan_add(plan, "summary slots", roda_slots_memory(sensors, sizeof(roda_summary_t)),
+    plan_add(plan, "stateful state", "limits.max_sensors", key_table,
+             "%" PRIu32 " sensors x %zu B + key table", sensors, sizeof(roda_summary_t));
+    plan_add(plan, "rules previous", "limits.max_sensors", key_table,
+             "%" PRIu32 " sensors x %zu B + key table", sensors, sizeof(roda_summary_t));
+    plan_add(plan, "summary slots", "limits.max_sensors",
+             roda_slots_memory(sensors, sizeof(roda_summary_t)),
              "%" PRIu32 " sensors x %" PRIu64 " B (seqlock slots)", sensors,
              roda_slots_memory(1, sizeof(roda_summary_t)));
-    plan_add(plan, "sensor directory", roda_sensor_index_memory(sensors),
+    plan_add(plan, "sensor directory", "limits.max_sensors", roda_sensor_index_memory(sensors),
              "%" PRIu32 " sensors (id -> slot for HTTP)", sensors);
-    plan_add(plan, "rule state", roda_rules_memory(c->limits.max_rules, sensors),
+    plan_add(plan, "rule state", "limits.max_rules x limits.max_sensors",
+             roda_rules_memory(c->limits.max_rules, sensors),
              "%" PRIu32 " rules x %" PRIu32 " sensors", c->limits.max_rules, sensors);
-    plan_add(plan, "device registry", roda_devices_memory(c->limits.max_devices),
-             "%" PRIu32 " devices (name, sequence window, counters) + index",
-             c->limits.max_devices);
+    plan_add(
+        plan, "device registry", "limits.max_devices", roda_devices_memory(c->limits.max_devices),
+        "%" PRIu32 " devices (name, sequence window, counters) + index", c->limits.max_devices);
     /* Each registered input and output that the config turns on, by its own size function. */
     uint32_t count;
     const roda_input_class_t *const *inputs = roda_inputs(&count);
     for (uint32_t i = 0; i < count; i++) {
-        _Alignas(max_align_t) unsigned char settings[RODA_INPUT_SETTINGS_MAX];
-        bool enabled = false;
+        roda_input_settings_t settings;
+        bool enabled;
         char why[8];
-        if (inputs[i]->configure(c, settings, &enabled, why, sizeof why) && enabled)
-            plan_add(plan, "input", inputs[i]->memory(settings), "%s", inputs[i]->name);
+        if (roda_input_configure(inputs[i], c, &settings, &enabled, why, sizeof why) && enabled)
+            plan_add(plan, "input", inputs[i]->name, inputs[i]->memory(settings.bytes), "%s",
+                     inputs[i]->name);
     }
     const roda_output_class_t *const *outputs = roda_outputs(&count);
     for (uint32_t i = 0; i < count; i++)
         if (roda_output_enabled(outputs[i], c))
-            plan_add(plan, "output", outputs[i]->memory(c), "%s", outputs[i]->name);
-    plan_add(plan, "metrics buffer", roda_metrics_buffer_size(c->limits.max_series),
-             "%u B + %" PRIu32 " series x %u B", RODA_METRICS_BASE_BYTES, c->limits.max_series,
-             RODA_METRICS_SERIES_BYTES);
-    plan_add(plan, "sse clients", (uint64_t)c->limits.max_sse_clients * RODA_HTTP_SSE_CLIENT_BYTES,
+            plan_add(plan, "output", outputs[i]->name, outputs[i]->memory(c), "%s",
+                     outputs[i]->name);
+    plan_add(plan, "metrics buffer", "limits.max_series",
+             roda_metrics_buffer_size(c->limits.max_series), "%u B + %" PRIu32 " series x %u B",
+             RODA_METRICS_BASE_BYTES, c->limits.max_series, RODA_METRICS_SERIES_BYTES);
+    plan_add(plan, "sse clients", "limits.max_sse_clients",
+             (uint64_t)c->limits.max_sse_clients * RODA_HTTP_SSE_CLIENT_BYTES,
              "%" PRIu32 " clients x %zu B HTTP (their cursors: output sse)",
              c->limits.max_sse_clients, (size_t)RODA_HTTP_SSE_CLIENT_BYTES);
-    plan_add(plan, "http stacks", (uint64_t)c->http.max_connections * RODA_HTTP_THREAD_STACK,
+    plan_add(plan, "http stacks", "http.max_connections",
+             (uint64_t)c->http.max_connections * RODA_HTTP_THREAD_STACK,
              "%" PRIu32 " connections x %u KiB (reserved; only touched pages are resident)",
              c->http.max_connections, RODA_HTTP_THREAD_STACK / 1024u);
+}
+
+uint64_t roda_config_physical_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page_size > 0 ? (uint64_t)pages * (uint64_t)page_size : UINT64_MAX;
+}
+
+bool roda_config_memory_fits(const roda_config_t *c, uint64_t available, char *why, size_t size)
+{
+    roda_memory_plan_t plan;
+    roda_config_memory_plan(c, &plan);
+    if (plan.total <= available)
+        return true;
+    bool reported[RODA_MEMORY_PLAN_MAX] = {false};
+    int length = snprintf(why, size,
+                          "memory plan: %.1f MiB to preallocate, more than the machine's %.1f MiB; "
+                          "largest:",
+                          (double)plan.total / MIB, (double)available / MIB);
+    for (uint32_t n = 0; n < MEMORY_LARGEST_NAMED && n < plan.count; n++) {
+        uint32_t largest = plan.count;
+        for (uint32_t i = 0; i < plan.count; i++)
+            if (!reported[i] &&
+                (largest == plan.count || plan.items[i].bytes > plan.items[largest].bytes))
+                largest = i;
+        reported[largest] = true;
+        const roda_memory_item_t *item = &plan.items[largest];
+        if (length >= 0 && (size_t)length < size)
+            length +=
+                snprintf(why + length, size - (size_t)length, "%s %s %.1f MiB (%s)",
+                         n > 0 ? "," : "", item->name, (double)item->bytes / MIB, item->setting);
+    }
+    return false;
 }
 
 static void print_duration(FILE *out, uint64_t ns)
@@ -181,5 +230,5 @@ void roda_config_print(const roda_config_t *c, FILE *out)
     for (uint32_t i = 0; i < plan.count; i++)
         fprintf(out, ";   %-16s %12.1f KiB  (%s)\n", plan.items[i].name,
                 (double)plan.items[i].bytes / 1024.0, plan.items[i].detail);
-    fprintf(out, ";   %-16s %12.1f MiB\n", "total", (double)plan.total / (1024.0 * 1024.0));
+    fprintf(out, ";   %-16s %12.1f MiB\n", "total", (double)plan.total / MIB);
 }

@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -21,11 +22,16 @@
 
 /* Longest wait inside one SSE read, so a stopping server ends streams promptly. */
 #define SSE_POLL_MS 100u
+#define SSE_CONTENT_TYPE "text/event-stream"
+/* libmicrohttpd's messages (e.g. one per refused connection) are written once per interval at
+ * most; the lines left out are counted into the next one. */
+#define MHD_LOG_INTERVAL_MS 10000u
 
 typedef struct sse_client {
     roda_http_t *http;
     bool in_use; /* guarded by http->clients_lock */
     void *cursor;
+    int socket; /* the client's connection, watched for its close between frames */
     char rule[RODA_SSE_NAME_MAX];
     char severity[RODA_SSE_NAME_MAX];
     char device[RODA_SSE_NAME_MAX];
@@ -61,6 +67,8 @@ struct roda_http {
     struct MHD_Daemon *daemon;
     uint16_t port;
     _Atomic int stopping;
+
+    roda_log_limiter_t mhd_log_limiter; /* MHD_LOG_INTERVAL_MS */
 
     pthread_mutex_t metrics_lock; /* one scrape at a time in `metrics` */
     roda_metrics_t metrics;
@@ -316,6 +324,15 @@ static bool filter_match(const sse_client_t *client, const roda_sse_event_t *eve
            (client->device[0] == '\0' || fnmatch(client->device, event->device, 0) == 0);
 }
 
+/* True once the client closed its end (or its connection failed): between frames the server
+ * writes nothing that would find out, so a closed client would keep its slot, thread and socket
+ * until the second heartbeat after it left. */
+static bool client_gone(int socket)
+{
+    struct pollfd watch = {.fd = socket, .events = POLLRDHUP};
+    return poll(&watch, 1, 0) > 0 && (watch.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
@@ -356,6 +373,8 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
         case RODA_SSE_END:
             return MHD_CONTENT_READER_END_OF_STREAM;
         case RODA_SSE_NONE: {
+            if (client_gone(client->socket))
+                return MHD_CONTENT_READER_END_WITH_ERROR;
             uint64_t idle = roda_now_ns() - client->last_sent_ns;
             if (idle >= heartbeat_ns) {
                 frame_reset(client);
@@ -395,7 +414,8 @@ static bool copy_filter(struct MHD_Connection *connection, const char *key, char
     return true;
 }
 
-static enum MHD_Result serve_alerts(roda_http_t *http, struct MHD_Connection *connection)
+static enum MHD_Result serve_alerts(roda_http_t *http, struct MHD_Connection *connection,
+                                    const char *method)
 {
     const roda_sse_source_t *source = http->alerts;
     if (source == NULL)
@@ -407,6 +427,10 @@ static enum MHD_Result serve_alerts(roda_http_t *http, struct MHD_Connection *co
     if (last != NULL && !parse_u64(last, &last_id))
         return text(http, connection, MHD_HTTP_BAD_REQUEST,
                     "bad Last-Event-ID: use the decimal id of the last event received\n");
+    /* HEAD: the stream's headers only. libmicrohttpd would still send a chunked stream's
+     * terminating chunk, and a stream would hold a client slot. */
+    if (strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
+        return queue(http, connection, MHD_HTTP_OK, SSE_CONTENT_TYPE, "", 0, NULL);
     sse_client_t *client = acquire_client(http);
     if (client == NULL) {
         atomic_fetch_add_explicit(&http->sse_rejected, 1, memory_order_relaxed);
@@ -426,6 +450,9 @@ static enum MHD_Result serve_alerts(roda_http_t *http, struct MHD_Connection *co
                     "no alert reader free; retry later\n");
     }
     atomic_fetch_add_explicit(&http->sse_clients, 1, memory_order_relaxed);
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    client->socket = info != NULL ? info->connect_fd : -1; /* -1: poll ignores it */
     client->last_sent_ns = roda_now_ns();
     frame_reset(client);
     frame_printf(client, "retry: 2000\n\n");
@@ -436,7 +463,7 @@ static enum MHD_Result serve_alerts(roda_http_t *http, struct MHD_Connection *co
         return MHD_NO;
     }
     MHD_add_response_header(response, "X-Accel-Buffering", "no");
-    return queue(http, connection, MHD_HTTP_OK, "text/event-stream", NULL, 0, response);
+    return queue(http, connection, MHD_HTTP_OK, SSE_CONTENT_TYPE, NULL, 0, response);
 }
 
 /* ---- Routing ------------------------------------------------------------------------------- */
@@ -460,7 +487,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *connection, cons
     if (strcmp(url, "/readyz") == 0)
         return serve_ready(http, connection);
     if (strcmp(url, "/alerts") == 0)
-        return serve_alerts(http, connection);
+        return serve_alerts(http, connection, method);
     if (strcmp(url, "/alerts/recent") == 0)
         return serve_recent(http, connection);
     if (strncmp(url, "/sensors/", 9) == 0)
@@ -472,15 +499,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *connection, cons
 
 static void mhd_log(void *cls, const char *format, va_list args)
 {
-    (void)cls;
+    roda_http_t *http = cls;
+    uint64_t suppressed;
+    if (!roda_log_limiter_allow(&http->mhd_log_limiter, roda_now_ns(), &suppressed))
+        return;
     char message[256];
     char quoted[300];
     vsnprintf(message, sizeof message, format, args);
     size_t n = strlen(message);
     while (n > 0 && message[n - 1] == '\n')
         message[--n] = '\0';
-    roda_log(RODA_LOG_WARN, "http server", "detail=%s",
-             roda_log_quote(quoted, sizeof quoted, message));
+    roda_log(RODA_LOG_WARN, "http server", "detail=%s suppressed=%llu",
+             roda_log_quote(quoted, sizeof quoted, message), (unsigned long long)suppressed);
 }
 
 /* ---- Life cycle ---------------------------------------------------------------------------- */
@@ -498,6 +528,7 @@ roda_result_t roda_http_create(const roda_http_config_t *config,
         return RODA_ERROR_NOMEM;
     http->config = *config;
     http->providers = *providers;
+    roda_log_limiter_init(&http->mhd_log_limiter, MHD_LOG_INTERVAL_MS * 1000000ull);
     snprintf(http->bind, sizeof http->bind, "%s", config->bind);
     http->config.bind = http->bind;
     struct sockaddr_in *v4 = (struct sockaddr_in *)&http->address;
@@ -578,7 +609,7 @@ roda_result_t roda_http_start(roda_http_t *http)
     atomic_store(&http->stopping, 0);
     /* The logger goes first so that every MHD message takes the log's key=value shape. */
     http->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, handle, http, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        flags, 0, NULL, NULL, handle, http, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, http,
         MHD_OPTION_SOCK_ADDR, &http->address, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned int)http->config.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         per_ip > 0 ? per_ip : 1u, MHD_OPTION_CONNECTION_TIMEOUT,

@@ -116,7 +116,7 @@ bool roda_ingest_can_take(const roda_input_port_t *port, uint32_t readings)
 static void journal_failed(roda_ingest_t *ingest, int error)
 {
     uint64_t suppressed;
-    if (roda_log_limiter_allow(&ingest->journal_log, &suppressed)) {
+    if (roda_log_limiter_allow(&ingest->journal_log, roda_now_ns(), &suppressed)) {
         roda_log(RODA_LOG_ERROR, "input journal cannot grow",
                  "path=%s errno=%d error=\"%s\" suppressed=%llu hint=\"%s\"",
                  ingest->journal_path != NULL ? ingest->journal_path : "-", error, strerror(error),
@@ -334,7 +334,7 @@ roda_result_t roda_ingest_create(uint32_t max_devices, uint32_t max_message,
     ingest->journal = journal;
     ingest->journal_path = journal_path;
     ingest->max_message = max_message;
-    roda_log_limiter_init(&ingest->journal_log, RODA_INGEST_LOG_INTERVAL_MS);
+    roda_log_limiter_init(&ingest->journal_log, RODA_INGEST_LOG_INTERVAL_MS * 1000000ull);
     ingest->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     roda_result_t result = ingest->stop_fd < 0 ? RODA_ERROR_SYSTEM : RODA_SUCCESS;
     if (result == RODA_SUCCESS)
@@ -376,12 +376,11 @@ roda_result_t roda_ingest_add_configured(roda_ingest_t *ingest,
                                          const roda_config_t *config, char *why, size_t size)
 {
     for (uint32_t i = 0; i < count; i++) {
-        _Alignas(max_align_t) unsigned char settings[RODA_INPUT_SETTINGS_MAX];
-        bool enabled = false;
-        if (inputs[i]->settings_size > sizeof settings ||
-            !inputs[i]->configure(config, settings, &enabled, why, size))
+        roda_input_settings_t settings;
+        bool enabled;
+        if (!roda_input_configure(inputs[i], config, &settings, &enabled, why, size))
             return RODA_ERROR_INVALID_ARG;
-        roda_result_t result = roda_ingest_add(ingest, inputs[i], enabled ? settings : NULL);
+        roda_result_t result = roda_ingest_add(ingest, inputs[i], enabled ? settings.bytes : NULL);
         if (result != RODA_SUCCESS) {
             snprintf(why, size, "%s: %s", inputs[i]->name, roda_result_str(result));
             return result;

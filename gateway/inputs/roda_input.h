@@ -30,7 +30,7 @@
  * settings at most. */
 #define RODA_INGEST_MAX_INPUTS 8u
 #define RODA_INPUT_MAX_FDS 8u
-#define RODA_INPUT_SETTINGS_MAX 1024u
+#define RODA_INPUT_SETTINGS_MAX 2048u
 
 /* Counters per input. Units: messages unless the name says readings. Each received message is
  * counted once more: as an accepted batch or under one rejection reason, so that
@@ -109,6 +109,16 @@ typedef struct roda_input_class {
     /* Bytes the input preallocates for `settings` (memory plan). */
     uint64_t (*memory)(const void *settings);
 } roda_input_class_t;
+
+/* Room for any input class's settings. */
+typedef struct roda_input_settings {
+    _Alignas(max_align_t) unsigned char bytes[RODA_INPUT_SETTINGS_MAX];
+} roda_input_settings_t;
+
+/* Runs `input`'s configure into `settings`; false (with the reason in `why`) when the section is
+ * inconsistent or the class's settings do not fit RODA_INPUT_SETTINGS_MAX. */
+bool roda_input_configure(const roda_input_class_t *input, const roda_config_t *config,
+                          roda_input_settings_t *settings, bool *enabled, char *why, size_t size);
 
 /* The registered inputs, in registration order (their index is the records' `input`). */
 const roda_input_class_t *const *roda_inputs(uint32_t *count);

@@ -26,7 +26,7 @@ struct roda_mqtt_conn {
     uint64_t next_attempt_ns;
     uint64_t connect_deadline_ns;
     uint32_t backoff_ms;
-    roda_log_limiter_t log_limiter;
+    roda_log_limiter_t log_limiter; /* RODA_MQTT_LOG_INTERVAL_MS */
     _Atomic bool connected;
     _Atomic uint64_t connects;
     _Atomic uint64_t connect_failures;
@@ -50,7 +50,7 @@ static bool text_set(const char *text)
 static void log_trouble(roda_mqtt_conn_t *conn, const char *msg, const char *reason)
 {
     uint64_t suppressed;
-    if (!roda_log_limiter_allow(&conn->log_limiter, &suppressed))
+    if (!roda_log_limiter_allow(&conn->log_limiter, roda_now_ns(), &suppressed))
         return;
     char quoted[160];
     roda_log(RODA_LOG_WARN, msg,
@@ -194,7 +194,7 @@ roda_result_t roda_mqtt_conn_create(const roda_mqtt_conn_config_t *config,
     conn->config = *config;
     conn->events = *events;
     conn->backoff_ms = config->reconnect_min_ms;
-    roda_log_limiter_init(&conn->log_limiter, RODA_MQTT_LOG_INTERVAL_MS);
+    roda_log_limiter_init(&conn->log_limiter, RODA_MQTT_LOG_INTERVAL_MS * 1000000ull);
     conn->mosq = mosquitto_new(text_set(config->client_id) ? config->client_id : NULL,
                                config->clean_session, conn);
     if (conn->mosq == NULL) {

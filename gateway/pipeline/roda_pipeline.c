@@ -213,10 +213,12 @@ bool roda_pipeline_check(const roda_config_t *c, const roda_input_class_t *const
                  "retained_segments >= input_capacity / segment_records");
         return false;
     }
+    if (!roda_config_memory_fits(c, roda_config_physical_memory(), why, size))
+        return false;
     for (uint32_t i = 0; i < input_count; i++) {
-        _Alignas(max_align_t) unsigned char settings[RODA_INPUT_SETTINGS_MAX];
+        roda_input_settings_t settings;
         bool enabled;
-        if (!inputs[i]->configure(c, settings, &enabled, why, size))
+        if (!roda_input_configure(inputs[i], c, &settings, &enabled, why, size))
             return false;
     }
     return true;
@@ -245,6 +247,18 @@ static uint32_t evict_scan(uint32_t capacity, uint64_t tick_ns, uint64_t idle_ti
     return scan < capacity ? (uint32_t)scan : capacity;
 }
 
+/* Passes `result` on; a failure is logged with the part of the memory plan and its settings. */
+static roda_result_t made(roda_result_t result, const char *part, const char *setting)
+{
+    if (result != RODA_SUCCESS)
+        roda_log(RODA_LOG_ERROR, "cannot create",
+                 "part=\"%s\" setting=\"%s\" error=\"%s\" hint=\"%s\"", part, setting,
+                 roda_result_str(result),
+                 "lower the setting, or give the gateway more memory (roda-gateway --check-config "
+                 "prints the plan)");
+    return result;
+}
+
 static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *inputs,
                            uint32_t input_count)
 {
@@ -258,19 +272,26 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
     }
     roda_summary_set_alpha(c->ewma_alpha);
     roda_pipe_config_t pipe_config = {.key_capacity = c->limits.max_sensors};
-    roda_result_t r = summarize_init(&p->state.pipe, &pipe_config);
+    roda_result_t r =
+        made(summarize_init(&p->state.pipe, &pipe_config), "stateful state", "limits.max_sensors");
     if (r == RODA_SUCCESS)
-        r = roda_slots_create(c->limits.max_sensors, sizeof(roda_summary_t), &p->state.slots);
+        r = made(roda_slots_create(c->limits.max_sensors, sizeof(roda_summary_t), &p->state.slots),
+                 "summary slots", "limits.max_sensors");
     if (r == RODA_SUCCESS)
-        r = roda_sensor_index_create(c->limits.max_sensors, &p->state.index);
+        r = made(roda_sensor_index_create(c->limits.max_sensors, &p->state.index),
+                 "sensor directory", "limits.max_sensors");
     if (r == RODA_SUCCESS)
-        r = roda_keytable_init(&p->rules.previous, c->limits.max_sensors, sizeof(roda_summary_t));
+        r = made(
+            roda_keytable_init(&p->rules.previous, c->limits.max_sensors, sizeof(roda_summary_t)),
+            "rules previous", "limits.max_sensors");
     if (r == RODA_SUCCESS)
         r = roda_histogram_init(&p->rules.latency, latency_bounds,
                                 sizeof latency_bounds / sizeof latency_bounds[0]);
     if (r == RODA_SUCCESS)
-        r = roda_rules_create(c->rules, c->rule_count, c->limits.max_rules, c->limits.max_sensors,
-                              roda_pipeline_device_name, p, &p->rules.rules);
+        r = made(roda_rules_create(c->rules, c->rule_count, c->limits.max_rules,
+                                   c->limits.max_sensors, roda_pipeline_device_name, p,
+                                   &p->rules.rules),
+                 "rule state", "limits.max_rules x limits.max_sensors");
     if (r != RODA_SUCCESS)
         return r;
     p->rules.stale_tick_ns = c->stale_tick_ns;
@@ -287,7 +308,7 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
         .input_segment_records = c->journal.segment_records,
         .input_retained_segments = c->journal.retained_segments,
     };
-    r = roda_engine_create(&ec, &p->engine);
+    r = made(roda_engine_create(&ec, &p->engine), "journal input", "journal.input_capacity");
     if (r != RODA_SUCCESS)
         return r;
     roda_stage_config_t state = {
@@ -311,14 +332,17 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
         .cpu = -1,
     };
     /* Added in pipeline_stage_t order: the engine numbers them so. */
-    r = roda_engine_add_stage(p->engine, &state);
+    r = made(roda_engine_add_stage(p->engine, &state), "journal summary",
+             "journal.summary_capacity");
     if (r == RODA_SUCCESS)
-        r = roda_engine_add_stage(p->engine, &rules);
+        r = made(roda_engine_add_stage(p->engine, &rules), "journal alert",
+                 "journal.alert_capacity");
     if (r != RODA_SUCCESS)
         return r;
 
-    r = roda_ingest_create(c->limits.max_devices, RODA_INGEST_MAX_MESSAGE,
-                           roda_engine_input(p->engine), ec.input_directory, &p->ingest);
+    r = made(roda_ingest_create(c->limits.max_devices, RODA_INGEST_MAX_MESSAGE,
+                                roda_engine_input(p->engine), ec.input_directory, &p->ingest),
+             "device registry", "limits.max_devices");
     if (r == RODA_SUCCESS)
         r = roda_ingest_add_configured(p->ingest, inputs, input_count, c, why, sizeof why);
     return r;

@@ -7,7 +7,9 @@
  *
  * Statistics: count, last value, running mean (incremental, mean += (v - mean) / n, so it never
  * overflows a sum), EWMA with a configurable alpha (ewma += alpha * (v - ewma), first value as
- * seed), min, max, and the device and ingest times of the last reading.
+ * seed), min, max, and the device and ingest times of the last reading. Finite readings always
+ * give a finite mean and EWMA: where v - mean overflows (opposite signs near DBL_MAX), the step
+ * is taken as the weighted sum (1 - w) * mean + w * v, whose terms have opposite signs.
  *
  * Size: 80 bytes, a multiple of 8 as the journal requires. The sensor id comes first: the sensor
  * directory checks it in a slot read from another thread (roda_sensor_index_read).
@@ -21,6 +23,7 @@
 #ifndef RODA_SUMMARY_H
 #define RODA_SUMMARY_H
 
+#include <math.h>
 #include <stdint.h>
 
 #include "roda_reading.h"
@@ -66,6 +69,16 @@ static inline void roda_summary_take_last(roda_summary_t *s, const roda_reading_
     s->input = r->input;
 }
 
+/* `from` moved toward `to` by `weight` in (0, 1]: from + weight * (to - from), finite for finite
+ * arguments (the result lies between them). */
+static inline double roda_summary_toward(double from, double to, double weight)
+{
+    double difference = to - from;
+    if (isfinite(difference))
+        return from + weight * difference;
+    return from * (1.0 - weight) + to * weight;
+}
+
 /* A sensor's first reading. */
 static inline void roda_summary_init(roda_summary_t *s, const roda_reading_t *r)
 {
@@ -84,8 +97,8 @@ static inline void roda_summary_update(roda_summary_t *s, const roda_reading_t *
 {
     double v = r->value;
     s->count++;
-    s->mean += (v - s->mean) / (double)s->count;
-    s->ewma += roda_summary_alpha * (v - s->ewma);
+    s->mean = roda_summary_toward(s->mean, v, 1.0 / (double)s->count);
+    s->ewma = roda_summary_toward(s->ewma, v, roda_summary_alpha);
     if (v < s->min)
         s->min = v;
     if (v > s->max)

@@ -1,6 +1,9 @@
 /* roda_fleet.c - roda-fleet, the load tool: simulates a fleet of devices sending batched
  * readings (roda_encode) over UDP and/or MQTT, at a given rate or flat out, bounded by a count
- * and a time, with injected anomalies: spikes, stuck values, silent sensors.
+ * and a time, with injected anomalies: spikes, stuck values, silent sensors. A lost broker
+ * connection is re-made (libmosquitto's thread, every second) while sending goes on; the run
+ * stops at --seconds whatever the broker does, then waits at most 1 s for QoS 1
+ * acknowledgements; messages lost with a connection or never acknowledged are send errors.
  *
  * Each device has `sensors` sensors (id = offset + device * 1000 + sensor; --sensor-offset, 0 by
  * default, gives runs their own sensors) following a slow sine wave with noise; each message
@@ -31,6 +34,8 @@
 #define PAYLOAD_MAX 65507u
 /* Messages handed to libmosquitto but not yet written (QoS 0) or acknowledged (QoS 1). */
 #define MQTT_WINDOW 2000
+/* After --seconds, how long QoS 1 acknowledgements are waited for at most. */
+#define MQTT_DRAIN_NS 1000000000ull
 
 typedef struct options {
     uint32_t devices, sensors, batch;
@@ -54,7 +59,12 @@ typedef struct sensor_state {
 } sensor_state_t;
 
 static volatile sig_atomic_t stopping;
+/* MQTT messages published (main thread), and written (QoS 0) or acknowledged (QoS 1), or lost
+ * with a connection (libmosquitto's thread). */
+static _Atomic uint64_t mqtt_published;
 static _Atomic uint64_t mqtt_done;
+static _Atomic uint64_t mqtt_lost;
+static int mqtt_qos;
 
 static void on_signal(int signal_number)
 {
@@ -68,6 +78,39 @@ static void on_publish(struct mosquitto *mosq, void *object, int mid)
     (void)object;
     (void)mid;
     atomic_fetch_add_explicit(&mqtt_done, 1, memory_order_relaxed);
+}
+
+/* A lost connection drops the QoS 0 messages not yet written (libmosquitto resends QoS 1 ones
+ * after the reconnect, which its thread makes on its own). */
+static void on_disconnect(struct mosquitto *mosq, void *object, int reason)
+{
+    (void)mosq;
+    (void)object;
+    if (reason != 0)
+        fprintf(stderr, "roda-fleet: mqtt disconnected (%s); reconnecting\n",
+                mosquitto_strerror(reason));
+    if (mqtt_qos > 0)
+        return;
+    uint64_t published = atomic_load(&mqtt_published);
+    uint64_t done = atomic_exchange(&mqtt_done, published);
+    if (published > done)
+        atomic_fetch_add(&mqtt_lost, published - done);
+}
+
+static void on_connect(struct mosquitto *mosq, void *object, int reason)
+{
+    (void)mosq;
+    (void)object;
+    static int connects;
+    if (reason == 0 && connects++ > 0)
+        fprintf(stderr, "roda-fleet: mqtt reconnected\n");
+}
+
+/* Published messages neither done nor lost (negative when resent ones were acknowledged twice).
+ */
+static int64_t mqtt_outstanding(void)
+{
+    return (int64_t)(atomic_load(&mqtt_published) - atomic_load(&mqtt_done));
 }
 
 static uint64_t random_next(uint64_t *state)
@@ -148,6 +191,8 @@ static struct mosquitto *open_mqtt(const char *address)
     if (mosq == NULL)
         return NULL;
     mosquitto_publish_callback_set(mosq, on_publish);
+    mosquitto_disconnect_callback_set(mosq, on_disconnect);
+    mosquitto_connect_callback_set(mosq, on_connect);
     (void)mosquitto_int_option(mosq, MOSQ_OPT_SEND_MAXIMUM, 65535);
     (void)mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1);
     (void)mosquitto_max_inflight_messages_set(mosq, 1000);
@@ -302,7 +347,8 @@ int main(int argc, char **argv)
 
     uint64_t start = roda_now_ns();
     uint64_t end = start + (uint64_t)(o.seconds * 1e9);
-    uint64_t sent = 0, readings_sent = 0, send_errors = 0, published = 0;
+    uint64_t sent = 0, readings_sent = 0, send_errors = 0;
+    mqtt_qos = o.qos;
     uint32_t device = 0, burst = 0;
     while (!stopping && (o.count == 0 || sent < o.count)) {
         uint64_t now = roda_now_ns();
@@ -346,17 +392,17 @@ int main(int argc, char **argv)
                 (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[burst], .msg_iovlen = 1}};
             burst++;
         } else {
-            while (published - atomic_load_explicit(&mqtt_done, memory_order_relaxed) >=
-                       MQTT_WINDOW &&
-                   !stopping) {
+            while (mqtt_outstanding() >= MQTT_WINDOW && !stopping && roda_now_ns() < end) {
                 struct timespec pause = {.tv_nsec = 20000};
                 nanosleep(&pause, NULL);
             }
+            if (mqtt_outstanding() >= MQTT_WINDOW)
+                break; /* stopped, or --seconds ran out, with the window full */
             char topic[256];
             snprintf(topic, sizeof(topic), "%s/%s/readings", o.topic_prefix, name);
             if (mosquitto_publish(mqtt, NULL, topic, (int)size, payload, o.qos, false) ==
                 MOSQ_ERR_SUCCESS)
-                published++;
+                atomic_fetch_add(&mqtt_published, 1);
             else
                 send_errors++;
         }
@@ -379,13 +425,15 @@ int main(int argc, char **argv)
     }
     double seconds = (double)(roda_now_ns() - start) / 1e9;
     if (mqtt != NULL) {
-        /* Let the window drain (10 s at most) so that QoS 1 messages are acknowledged. */
-        for (int i = 0; i < 10000 && atomic_load(&mqtt_done) < published; i++) {
+        /* Let the window drain (MQTT_DRAIN_NS at most) so that QoS 1 messages are acknowledged.
+         */
+        uint64_t drain_end = roda_now_ns() + MQTT_DRAIN_NS;
+        while (mqtt_outstanding() > 0 && roda_now_ns() < drain_end) {
             struct timespec pause = {.tv_nsec = 1000000};
             nanosleep(&pause, NULL);
         }
-        uint64_t undelivered = published - atomic_load(&mqtt_done);
-        send_errors += undelivered;
+        int64_t undelivered = mqtt_outstanding();
+        send_errors += (undelivered > 0 ? (uint64_t)undelivered : 0) + atomic_load(&mqtt_lost);
         mosquitto_disconnect(mqtt);
         mosquitto_loop_stop(mqtt, false);
         mosquitto_destroy(mqtt);

@@ -287,6 +287,11 @@ START_TEST(missing_file)
     ck_assert_uint_eq(errors.total, 1);
     assert_prefix(roda_config_error_format(&errors.items[0], line, sizeof line),
                   "/nonexistent/roda.conf: cannot open: No such file or directory");
+    /* A directory opens for reading and reads as empty: it would give the defaults. */
+    ck_assert_int_eq(roda_config_load("/tmp", &config, &errors), RODA_ERROR_INVALID_ARG);
+    ck_assert_uint_eq(errors.total, 1);
+    assert_prefix(roda_config_error_format(&errors.items[0], line, sizeof line),
+                  "/tmp: is a directory");
 }
 END_TEST
 
@@ -302,6 +307,19 @@ START_TEST(print_and_memory_plan)
     for (uint32_t i = 0; i < plan.count; i++)
         sum += plan.items[i].bytes;
     ck_assert_uint_eq(sum, plan.total);
+
+    /* A plan larger than the machine is refused, naming the largest parts and their settings. */
+    char why[512];
+    ck_assert(roda_config_memory_fits(&config, plan.total, why, sizeof why));
+    ck_assert_uint_gt(roda_config_physical_memory(), plan.total);
+    config.limits.max_sensors = 100000000;
+    ck_assert(!roda_config_memory_fits(&config, plan.total, why, sizeof why));
+    ck_assert_ptr_nonnull(strstr(why, "memory plan: "));
+    ck_assert_ptr_nonnull(strstr(why, "rule state"));
+    ck_assert_ptr_nonnull(strstr(why, "(limits.max_rules x limits.max_sensors)"));
+    ck_assert_ptr_nonnull(strstr(why, "stateful state"));
+    ck_assert_ptr_nonnull(strstr(why, "(limits.max_sensors)"));
+    expect_ok(roda_config_load(RODA_EXAMPLE_CONFIG, &config, &errors));
 
     char *text = NULL;
     size_t size = 0;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_http.sh - the HTTP server as a real process: routes and status codes, /metrics through
 # promtool, JSON endpoints, SSE (resume with Last-Event-ID, gap event, filters, live events,
-# heartbeat, max clients -> 503), hostile requests (long URL/headers, bad methods, garbage, idle
-# connections) and a prompt, clean SIGTERM with a stream open.
+# heartbeat, max clients -> 503, closed clients released promptly), HEAD without a body, refused
+# connections logged once per interval, hostile requests (long URL/headers, bad methods, garbage,
+# idle connections) and a prompt, clean SIGTERM with a stream open.
 #   test_http.sh PATH/TO/roda_http_test_server
 set -euo pipefail
 server_bin=$1
@@ -55,6 +56,16 @@ kill -USR2 "$server_pid"; sleep 0.1
 [ "$(code -X DELETE "$(url /alerts)")" = 405 ] || fail "DELETE"
 headers=$(curl -s -i -X PUT "$(url /healthz)")
 grep -qi "^Allow: GET, HEAD" <<<"$headers" || fail "Allow header"
+# HEAD: headers only on every route (a raw request: curl -I would not show a body it was sent).
+for path in /alerts /metrics /healthz /readyz /alerts/recent /sensors/1 /nope; do
+    exec 3<>"/dev/tcp/127.0.0.1/$port"
+    printf 'HEAD %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n' "$path" >&3
+    timeout 3 cat <&3 > "$work/head.out" || true
+    exec 3<&-
+    grep -q '^HTTP/1.1 [24]0[04] ' "$work/head.out" || fail "HEAD $path: $(head -1 "$work/head.out")"
+    body=$(sed '1,/^\r$/d' "$work/head.out" | wc -c)
+    [ "$body" = 0 ] || fail "HEAD $path sent a $body-byte body"
+done
 pass "routes, methods, readiness"
 
 # ---- /metrics
@@ -157,6 +168,10 @@ exec 3<&-
 # few seconds) service resumes.
 for fd in 4 5 6 7; do eval "exec $fd<>/dev/tcp/127.0.0.1/$port"; done
 [ "$(code --max-time 1 "$(url /healthz)")" != 200 ] || fail "per-client connection limit"
+# Refused connections are logged once per interval (10 s), not once each.
+for _ in $(seq 20); do code --max-time 1 "$(url /healthz)" >/dev/null; done
+mhd_lines=$(grep -c 'msg="http server"' "$work/main.err" || true)
+[ "$mhd_lines" -le 2 ] || fail "$mhd_lines libmicrohttpd log lines for refused connections"
 back=""
 for _ in $(seq 30); do
     back=$(code --max-time 1 "$(url /healthz)")
@@ -181,6 +196,26 @@ wait "$server_pid" || fail "server exit status $?"
 elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$elapsed_ms" -lt 3000 ] || fail "stop took $elapsed_ms ms"
 pass "SIGTERM stop in $elapsed_ms ms"
+# ---- closed /alerts clients give their slots back promptly: with a 20 s heartbeat no write
+# finds them, so the server must notice the close itself.
+start_server gone --sse-clients 20 --heartbeat-ms 20000 --max-connections 64 --timeout-s 60
+clients=()
+for _ in $(seq 20); do
+    curl -s -N --max-time 30 "$(url /alerts)" >/dev/null &
+    clients+=("$!")
+    pids+=("$!")
+done
+wait_streams 20
+[ "$(code --max-time 1 "$(url /alerts)")" = 503 ] || fail "21st SSE client not refused"
+start=$(date +%s%N)
+kill "${clients[@]}"
+wait "${clients[@]}" 2>/dev/null || true
+wait_streams 0
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$(code --max-time 1 "$(url /alerts)")" = 200 ] || fail "SSE slot not free after the close"
+kill -TERM "$server_pid"
+wait "$server_pid" || fail "server exit status $?"
+pass "20 closed SSE clients released in $elapsed_ms ms"
 # Sanitizer builds of the server report into its stderr.
 if grep -l "Sanitizer\|runtime error" "$work"/*.err; then fail "sanitizer report"; fi
 echo "all HTTP tests passed"

@@ -1,5 +1,5 @@
 /* test_log.c - the log line shape: ts, level, quoted msg, key=value tail; level filter; quoting;
- * truncation of long lines. */
+ * truncation of long lines; the rate limiter. */
 #include <check.h>
 #include <regex.h>
 #include <stdlib.h>
@@ -76,6 +76,24 @@ START_TEST(long_line_is_cut_and_marked)
 }
 END_TEST
 
+START_TEST(limiter_writes_one_line_per_interval)
+{
+    const uint64_t second = 1000000000ull;
+    roda_log_limiter_t limiter;
+    roda_log_limiter_init(&limiter, 10 * second);
+    uint64_t suppressed = 99;
+    ck_assert(roda_log_limiter_allow(&limiter, 1, &suppressed));
+    ck_assert_uint_eq(suppressed, 0);
+    for (uint64_t i = 0; i < 1744; i++)
+        ck_assert(!roda_log_limiter_allow(&limiter, 1 + i * 1000000ull, &suppressed));
+    ck_assert(!roda_log_limiter_allow(&limiter, 10 * second, &suppressed));
+    ck_assert(roda_log_limiter_allow(&limiter, 10 * second + 1, &suppressed));
+    ck_assert_uint_eq(suppressed, 1745);
+    ck_assert(roda_log_limiter_allow(&limiter, 30 * second, &suppressed));
+    ck_assert_uint_eq(suppressed, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("log");
@@ -84,6 +102,7 @@ int main(void)
     tcase_add_test(tc, level_filter);
     tcase_add_test(tc, quote_and_levels);
     tcase_add_test(tc, long_line_is_cut_and_marked);
+    tcase_add_test(tc, limiter_writes_one_line_per_interval);
     suite_add_tcase(s, tc);
     return roda_check_run(s);
 }

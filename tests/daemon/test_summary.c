@@ -1,6 +1,8 @@
 /* test_summary.c - per-sensor summary: count, last, running mean, EWMA, min, max, times; and its
  * JSON and Prometheus forms. */
 #include <check.h>
+#include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +57,28 @@ START_TEST(statistics)
 }
 END_TEST
 
+START_TEST(extreme_values_keep_mean_and_ewma_finite)
+{
+    /* DBL_MAX then -DBL_MAX: v - mean overflows; the mean and EWMA must stay finite, for good. */
+    const double values[] = {DBL_MAX, -DBL_MAX, DBL_MAX, -DBL_MAX, 1, -DBL_MAX, DBL_MAX, 0};
+    for (int alpha = 0; alpha < 2; alpha++) {
+        roda_summary_set_alpha(alpha == 0 ? RODA_SUMMARY_DEFAULT_ALPHA : 1.0);
+        roda_summary_t s;
+        roda_reading_t r = reading(values[0], 100);
+        roda_summary_init(&s, &r);
+        for (size_t i = 1; i < sizeof values / sizeof values[0]; i++) {
+            r = reading(values[i], 100 + (int64_t)i);
+            roda_summary_update(&s, &r);
+            ck_assert_msg(isfinite(s.mean) && isfinite(s.ewma), "reading %zu: mean %g ewma %g", i,
+                          s.mean, s.ewma);
+        }
+        ck_assert_double_eq(s.min, -DBL_MAX);
+        ck_assert_double_eq(s.max, DBL_MAX);
+    }
+    roda_summary_set_alpha(RODA_SUMMARY_DEFAULT_ALPHA);
+}
+END_TEST
+
 START_TEST(as_json_and_metrics)
 {
     roda_summary_t s;
@@ -92,6 +116,7 @@ int main(void)
     Suite *s = suite_create("summary");
     TCase *tc = tcase_create("summary");
     tcase_add_test(tc, statistics);
+    tcase_add_test(tc, extreme_values_keep_mean_and_ewma_finite);
     tcase_add_test(tc, as_json_and_metrics);
     suite_add_tcase(s, tc);
     return roda_check_run(s);

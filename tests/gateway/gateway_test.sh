@@ -2,7 +2,8 @@
 # gateway_test.sh - roda-gateway end to end, as real processes: a mosquitto broker on a free
 # 127.0.0.1 port, the gateway (HTTP and UDP on free ports it picks and logs), readings published
 # with mosquitto_pub (payloads from the reference encoder, protoc --encode) and over UDP.
-# Covers: --check-config on good and bad files; alerts arrive on /alerts (SSE, curl), on the MQTT
+# Covers: --check-config on good and bad files (and a memory plan larger than the machine); an
+# allocation failure at start names its setting; alerts arrive on /alerts (SSE, curl), on the MQTT
 # alert topic (mosquitto_sub) and in /alerts/recent, and /metrics counts them; /metrics passes
 # promtool; /sensors/{id}; SSE resume with Last-Event-ID and the gap event of a resume the
 # journal no longer holds; SIGHUP keeps per-sensor state and applies a changed threshold, and
@@ -98,6 +99,25 @@ if "$gateway" -c "$work/dir.conf" --check-config > /dev/null 2> "$work/dir.out";
 fi
 grep -q "^$work/dir.conf: journal.segment_records: " "$work/dir.out" ||
     fail "journal.segment_records error: $(cat "$work/dir.out")"
+# A memory plan larger than the machine is refused by --check-config, naming the settings.
+printf '[limits]\nmax_sensors = 100000000\nmax_rules = 64\n' > "$work/huge.conf"
+if [ "$(awk '$1 == "MemTotal:" { print int($2 / 1048576) }' /proc/meminfo)" -lt 140 ]; then
+    if "$gateway" -c "$work/huge.conf" --check-config > /dev/null 2> "$work/huge.out"; then
+        fail "a memory plan larger than the machine accepted"
+    fi
+    grep -q "memory plan: .*(limits.max_rules x limits.max_sensors)" "$work/huge.out" ||
+        fail "memory plan error: $(cat "$work/huge.out")"
+fi
+# An allocation that fails at start names the part and its setting (not under ASan, whose
+# shadow memory does not start under a 600 MB address space).
+if ! ldd "$gateway" | grep -q libasan; then
+    printf '[limits]\nmax_sensors = 2000000\n[http]\nport = 0\n' > "$work/big.conf"
+    if (ulimit -v 600000 && exec "$gateway" -c "$work/big.conf" 2> "$work/big.out"); then
+        fail "gateway started without the memory for its plan"
+    fi
+    grep -q 'msg="cannot create" part=".*" setting="limits.max_sensors"' "$work/big.out" ||
+        fail "allocation failure without part and setting: $(cat "$work/big.out")"
+fi
 "$gateway" --version | grep -q '^roda-gateway ' || fail "--version"
 "$gateway" --help | grep -q -- '--check-config' || fail "--help"
 

@@ -27,11 +27,13 @@ static void on_signal(int signal_number)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: ingest_probe [--mqtt HOST:PORT] [--topic FILTER]... [--qos 0|1]\n"
-                    "  [--client-id ID] [--clean] [--protocol 4|5] [--pattern P] [--udp ADDR]...\n"
-                    "  [--count N] [--seconds S] [--capacity N] [--max-devices N]\n"
-                    "  [--max-message BYTES] [--max-datagram BYTES] [--quiet] [--tls-ca FILE]\n"
-                    "  [--username U --password P]\n");
+    fprintf(stderr,
+            "usage: ingest_probe [--mqtt HOST:PORT] [--topic FILTER]... [--qos 0|1]\n"
+            "  [--client-id ID] [--clean] [--protocol 4|5] [--pattern P | --device-level N]\n"
+            "  [--udp ADDR]...\n"
+            "  [--count N] [--seconds S] [--capacity N] [--max-devices N]\n"
+            "  [--max-message BYTES] [--max-datagram BYTES] [--quiet] [--tls-ca FILE]\n"
+            "  [--username U --password P]\n");
     exit(2);
 }
 
@@ -68,6 +70,8 @@ int main(int argc, char **argv)
     uint64_t capacity = 1u << 16, limit = 0;
     double seconds = 0;
     int quiet = 0;
+    const char *pattern = NULL; /* --pattern: one device pattern for every filter */
+    int device_level = -1;      /* --device-level: each filter's pattern from its level N */
     char host[256];
     static const struct option options[] = {{"mqtt", required_argument, 0, 'm'},
                                             {"topic", required_argument, 0, 't'},
@@ -76,6 +80,7 @@ int main(int argc, char **argv)
                                             {"clean", no_argument, 0, 'c'},
                                             {"protocol", required_argument, 0, 'V'},
                                             {"pattern", required_argument, 0, 'p'},
+                                            {"device-level", required_argument, 0, 'L'},
                                             {"udp", required_argument, 0, 'u'},
                                             {"count", required_argument, 0, 'n'},
                                             {"seconds", required_argument, 0, 's'},
@@ -120,7 +125,10 @@ int main(int argc, char **argv)
             mqtt.conn.protocol = atoi(optarg);
             break;
         case 'p':
-            mqtt.device_pattern = optarg;
+            pattern = optarg;
+            break;
+        case 'L':
+            device_level = atoi(optarg);
             break;
         case 'u':
             if (udp.bind_count == RODA_INPUT_UDP_MAX_BINDS)
@@ -163,6 +171,15 @@ int main(int argc, char **argv)
     }
     if (mqtt.topic_count == 0)
         mqtt.topic_count = 1; /* the default filter */
+    for (uint32_t i = 0; i < mqtt.topic_count; i++) {
+        char *device_pattern = mqtt.device_patterns[i];
+        size_t size = sizeof mqtt.device_patterns[i];
+        if (device_level >= 0 && roda_mqtt_device_pattern(mqtt.topics[i], (uint32_t)device_level,
+                                                          device_pattern, size) != RODA_SUCCESS)
+            usage();
+        if (pattern != NULL)
+            snprintf(device_pattern, size, "%s", pattern);
+    }
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);

@@ -5,8 +5,9 @@
 # Covers: values arrive; each bad input is counted under its reason and the next good batch still
 # arrives; QoS 1 batches published while the gateway is away arrive after it comes back, across a
 # broker restart (persistent session + broker persistence); the gateway started before the broker
-# connects when it comes up; a broker restart under a connected gateway is survived; MQTT 5 and
-# shared subscriptions; roda-fleet over both inputs; TLS with username/password (needs openssl).
+# connects when it comes up; a device pattern per topic filter; a broker restart under a connected
+# gateway is survived; MQTT 5 and shared subscriptions; roda-fleet over both inputs, and across a
+# broker restart (reconnects, stops at --seconds); TLS with username/password (needs openssl).
 # Usage: ingest_test.sh INGEST_PROBE PROTO_DIR RODA_FLEET
 set -euo pipefail
 probe=$1
@@ -108,6 +109,21 @@ wait_line 'reading device=udp-dev sensor=9 value=0.125 time_us=77 quality=0 inpu
 stop_probe
 expect_counter mqtt readings 2
 expect_counter udp readings 1
+
+echo "== 1b. each topic filter names the device at its own level (--device-level, as the gateway)"
+"$probe" --mqtt "127.0.0.1:$port" --client-id roda-filters --clean --qos 1 \
+    --topic 'fleet/+/readings' --topic 'site/+/data/+' --device-level 1 \
+    > "$work/filters.out" 2> "$work/filters.err" &
+probe_pid=$!
+current=filters
+wait_line '^connected$'
+# (not under roda/: the persistent session of scenario 1 would keep it for scenario 2)
+mosquitto_pub -h 127.0.0.1 -p "$port" -q 1 -t fleet/dev2/readings -f "$work/v0.bin"
+mosquitto_pub -h 127.0.0.1 -p "$port" -q 1 -t site/dev3/data/x -f "$work/v0.bin"
+wait_line 'reading device=dev2 sensor=5 '
+wait_line 'reading device=dev3 sensor=5 '
+stop_probe
+expect_counter mqtt unknown_topic 0
 
 echo "== 2. bad input over MQTT is counted by reason; the next good batch arrives"
 start_probe bad --max-message 4096 --max-devices 3
@@ -213,6 +229,29 @@ expect_counter udp readings 8000
 expect_counter mqtt lost_upstream 0
 expect_counter udp lost_upstream 0
 grep -q '^devices 10$' "$work/fleet.out" || fail "fleet devices not all seen"
+
+echo "== 6b. roda-fleet across a broker restart: reconnects, goes on, stops at --seconds"
+for qos in 0 1; do
+    start=$(date +%s%N)
+    "$fleet" --mqtt "127.0.0.1:$port" --qos "$qos" --devices 4 --rate 5000 --seconds 4 \
+        > "$work/fleet_restart$qos.out" 2>&1 &
+    fleet_pid=$!
+    sleep 1
+    stop_broker
+    sleep 0.5
+    start_broker
+    for _ in $(seq 80); do kill -0 "$fleet_pid" 2>/dev/null || break; sleep 0.1; done
+    elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+    if kill -0 "$fleet_pid" 2>/dev/null; then
+        kill -9 "$fleet_pid"
+        fail "roda-fleet (QoS $qos) still running ${elapsed_ms} ms after a 4 s run"
+    fi
+    wait "$fleet_pid" || true # send errors (messages lost with the broker) exit 3
+    grep -q '^RESULT name=fleet ' "$work/fleet_restart$qos.out" || fail "roda-fleet (QoS $qos) no RESULT"
+    grep -q '^roda-fleet: mqtt reconnected$' "$work/fleet_restart$qos.out" ||
+        fail "roda-fleet (QoS $qos) did not reconnect"
+    echo "QoS $qos: stopped after $elapsed_ms ms: $(grep RESULT "$work/fleet_restart$qos.out")"
+done
 stop_broker
 
 echo "== 7. TLS (CA file) with username/password; a wrong password is refused and counted"

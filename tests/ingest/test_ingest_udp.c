@@ -497,9 +497,9 @@ START_TEST(bad_configuration_is_refused)
     mqtt.qos = 2;
     ck_assert_int_eq(roda_ingest_add(ingest, &roda_input_mqtt, &mqtt), RODA_ERROR_INVALID_ARG);
     mqtt.qos = 1;
-    mqtt.device_pattern = "roda/+/readings";
+    snprintf(mqtt.device_patterns[0], sizeof mqtt.device_patterns[0], "roda/+/readings");
     ck_assert_int_eq(roda_ingest_add(ingest, &roda_input_mqtt, &mqtt), RODA_ERROR_INVALID_ARG);
-    mqtt.device_pattern = NULL;
+    mqtt.device_patterns[0][0] = '\0';
     mqtt.conn.client_id = NULL;
     ck_assert_int_eq(roda_ingest_add(ingest, &roda_input_mqtt, &mqtt), RODA_ERROR_INVALID_ARG);
     mqtt.conn.client_id = "c";
@@ -511,6 +511,16 @@ START_TEST(bad_configuration_is_refused)
     config.mqtt.device_topic_level = 5;
     ck_assert(!roda_input_mqtt.configure(&config, &mqtt, &enabled, why, sizeof why));
     ck_assert_ptr_nonnull(strstr(why, "mqtt.device_topic_level"));
+    /* Each filter has its own device pattern; one without the level is named. */
+    config.mqtt.device_topic_level = 1;
+    snprintf(config.mqtt.topics[1], sizeof config.mqtt.topics[1], "site/+/data/+");
+    config.mqtt.topic_count = 2;
+    ck_assert(roda_input_mqtt.configure(&config, &mqtt, &enabled, why, sizeof why));
+    ck_assert_str_eq(mqtt.device_patterns[0], "roda/{device}/readings");
+    ck_assert_str_eq(mqtt.device_patterns[1], "site/{device}/data/+");
+    snprintf(config.mqtt.topics[1], sizeof config.mqtt.topics[1], "site/#");
+    ck_assert(!roda_input_mqtt.configure(&config, &mqtt, &enabled, why, sizeof why));
+    ck_assert_ptr_nonnull(strstr(why, "'site/#'"));
     roda_ingest_destroy(ingest);
     roda_journal_destroy(journal);
 

@@ -15,12 +15,15 @@
 #define DEVICE_LEVEL "{device}"
 #define DEVICE_LEVEL_LENGTH (sizeof(DEVICE_LEVEL) - 1)
 
+_Static_assert(sizeof(roda_input_mqtt_settings_t) <= RODA_INPUT_SETTINGS_MAX,
+               "the MQTT input's settings fit the callers' settings buffers");
+
 typedef struct input_mqtt {
     roda_input_mqtt_settings_t settings;
     roda_input_port_t port;
     roda_mqtt_conn_t *conn;
-    bool one_decoder;  /* every filter uses decoders[0]: no topic matching per message */
-    int subscribe_mid; /* the SUBSCRIBE whose SUBACK makes the input ready */
+    bool match_filters; /* filters differ in decoder or device pattern: match each topic */
+    int subscribe_mid;  /* the SUBSCRIBE whose SUBACK makes the input ready */
     uint64_t last_service_ns;
     bool paused; /* not reading: the journal has no room for a whole message */
     _Atomic bool subscribed;
@@ -68,38 +71,35 @@ bool roda_mqtt_topic_device(const char *pattern, const char *topic, const char *
     }
 }
 
-/* "fleet/+/readings" with level 1 -> "fleet/{device}/readings" (a $share/<group>/ prefix is not
- * part of received topics). */
-static roda_result_t device_pattern(const roda_config_t *c, char *out, size_t size)
+roda_result_t roda_mqtt_device_pattern(const char *filter, uint32_t level, char *out, size_t size)
 {
-    const char *topic = c->mqtt.topics[0];
-    if (strncmp(topic, "$share/", 7) == 0) {
-        const char *slash = strchr(topic + 7, '/');
+    static const char share_prefix[] = "$share/";
+    const char *topic = filter;
+    if (strncmp(topic, share_prefix, sizeof share_prefix - 1) == 0) {
+        const char *slash = strchr(topic + sizeof share_prefix - 1, '/');
         topic = slash != NULL ? slash + 1 : topic;
     }
-    size_t len = 0;
-    uint32_t level = 0;
+    size_t length = 0;
     bool placed = false;
-    const char *p = topic;
-    for (;;) {
-        const char *end = strchr(p, '/');
-        size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
-        if (n == 1 && p[0] == '#')
+    out[0] = '\0';
+    for (uint32_t index = 0;; index++) {
+        const char *end = strchr(topic, '/');
+        size_t n = end != NULL ? (size_t)(end - topic) : strlen(topic);
+        if (n == 1 && topic[0] == '#')
             break;
-        const char *text = level == c->mqtt.device_topic_level ? "{device}" : p;
-        size_t text_len = level == c->mqtt.device_topic_level ? 8 : n;
-        placed |= level == c->mqtt.device_topic_level;
-        if (len + text_len + 2 > size)
+        const char *text = index == level ? DEVICE_LEVEL : topic;
+        size_t text_length = index == level ? DEVICE_LEVEL_LENGTH : n;
+        placed |= index == level;
+        if (length + text_length + 2 > size)
             return RODA_ERROR_INVALID_ARG;
-        if (level > 0)
-            out[len++] = '/';
-        memcpy(out + len, text, text_len);
-        len += text_len;
-        out[len] = '\0';
-        level++;
+        if (index > 0)
+            out[length++] = '/';
+        memcpy(out + length, text, text_length);
+        length += text_length;
+        out[length] = '\0';
         if (end == NULL)
             break;
-        p = end + 1;
+        topic = end + 1;
     }
     return placed && strchr(out, '#') == NULL ? RODA_SUCCESS : RODA_ERROR_INVALID_ARG;
 }
@@ -140,38 +140,46 @@ static bool configure(const roda_config_t *c, void *out, bool *enabled, char *wh
     s->qos = (int)c->mqtt.qos;
     if (c->mqtt.device_from != RODA_DEVICE_FROM_TOPIC)
         return true;
-    if (device_pattern(c, s->pattern_text, sizeof s->pattern_text) != RODA_SUCCESS) {
-        snprintf(why, size,
-                 "mqtt.device_topic_level: topic '%s' has no level %u before any '#' (the "
-                 "device name is read from that level of the first topic)",
-                 c->mqtt.topics[0], (unsigned)c->mqtt.device_topic_level);
-        return false;
+    for (uint32_t i = 0; i < s->topic_count; i++) {
+        if (roda_mqtt_device_pattern(s->topics[i], c->mqtt.device_topic_level,
+                                     s->device_patterns[i],
+                                     sizeof s->device_patterns[i]) != RODA_SUCCESS) {
+            snprintf(why, size,
+                     "mqtt.device_topic_level: topic '%s' has no level %u before any '#' (the "
+                     "device name is read from that level of every topic)",
+                     s->topics[i], (unsigned)c->mqtt.device_topic_level);
+            return false;
+        }
     }
-    s->device_pattern = s->pattern_text;
     return true;
 }
 
-static const roda_decoder_t *decoder_for(const input_mqtt_t *m, const char *topic)
+/* The first filter `topic` matches; -1 when none does. */
+static int filter_for(const input_mqtt_t *m, const char *topic)
 {
     const roda_input_mqtt_settings_t *s = &m->settings;
-    for (uint32_t i = 0; !m->one_decoder && i < s->topic_count; i++)
+    for (uint32_t i = 0; i < s->topic_count; i++)
         if (roda_mqtt_topic_matches(s->topics[i], topic))
-            return s->decoders[i];
-    return s->decoders[0];
+            return (int)i;
+    return -1;
 }
 
 static void on_message(void *context, const char *topic, const uint8_t *payload, size_t size)
 {
     input_mqtt_t *m = context;
+    const roda_input_mqtt_settings_t *s = &m->settings;
+    int filter = m->match_filters ? filter_for(m, topic) : 0;
     const char *device = NULL;
     size_t length = 0;
-    if (m->settings.device_pattern != NULL &&
-        !roda_mqtt_topic_device(m->settings.device_pattern, topic, &device, &length)) {
+    bool device_from_topic = s->device_patterns[0][0] != '\0';
+    if (device_from_topic && (filter < 0 || !roda_mqtt_topic_device(s->device_patterns[filter],
+                                                                    topic, &device, &length))) {
         roda_ingest_count(&m->port, RODA_INGEST_MESSAGES, 1);
         roda_ingest_count(&m->port, RODA_INGEST_UNKNOWN_TOPIC, 1);
         return;
     }
-    roda_ingest_message(&m->port, decoder_for(m, topic), device, length, payload, size);
+    roda_ingest_message(&m->port, s->decoders[filter < 0 ? 0 : filter], device, length, payload,
+                        size);
 }
 
 /* Resubscribing is harmless with a restored session and required with a new one. */
@@ -208,8 +216,11 @@ static roda_result_t validate(const roda_input_mqtt_settings_t *s)
     for (uint32_t i = 0; i < s->topic_count; i++)
         if (!roda_mqtt_topic_valid(s->topics[i], true) || s->decoders[i] == NULL)
             return RODA_ERROR_INVALID_ARG;
-    if (s->device_pattern != NULL && !roda_mqtt_pattern_valid(s->device_pattern))
-        return RODA_ERROR_INVALID_ARG;
+    bool device_from_topic = s->device_patterns[0][0] != '\0';
+    for (uint32_t i = 0; i < s->topic_count; i++)
+        if (device_from_topic != (s->device_patterns[i][0] != '\0') ||
+            (device_from_topic && !roda_mqtt_pattern_valid(s->device_patterns[i])))
+            return RODA_ERROR_INVALID_ARG;
     return RODA_SUCCESS;
 }
 
@@ -230,12 +241,10 @@ static roda_result_t create(const void *settings, const roda_input_port_t *port,
     if (m == NULL)
         return RODA_ERROR_NOMEM;
     m->settings = *s;
-    if (s->device_pattern == s->pattern_text)
-        m->settings.device_pattern = m->settings.pattern_text;
     m->port = *port;
-    m->one_decoder = true;
     for (uint32_t i = 1; i < s->topic_count; i++)
-        m->one_decoder &= s->decoders[i] == s->decoders[0];
+        m->match_filters |= s->decoders[i] != s->decoders[0] ||
+                            strcmp(s->device_patterns[i], s->device_patterns[0]) != 0;
     roda_mqtt_conn_events_t events = {.context = m,
                                       .connected = on_connected,
                                       .disconnected = on_disconnected,

@@ -26,6 +26,7 @@
 #include "roda_mqtt_conn.h"
 
 #define RODA_INPUT_MQTT_MAX_TOPICS 8u
+#define RODA_INPUT_MQTT_PATTERN_SIZE 160u
 /* MQTT 5: how long the broker keeps a persistent session while the gateway is away. */
 #define RODA_INPUT_MQTT_SESSION_EXPIRY_S 86400u
 
@@ -35,11 +36,11 @@ typedef struct roda_input_mqtt_settings {
     const roda_decoder_t *decoders[RODA_INPUT_MQTT_MAX_TOPICS]; /* per filter */
     uint32_t topic_count;                                       /* >= 1 */
     int qos;                                                    /* 0 or 1 */
-    /* A topic pattern naming the device, e.g. "roda/{device}/readings": levels are matched
-     * literally, '+' matches any one level, "{device}" one level that becomes the device name.
-     * NULL: the payload names the device. */
-    const char *device_pattern;
-    char pattern_text[160]; /* where configure builds device_pattern */
+    /* Per filter, a topic pattern naming the device, e.g. "roda/{device}/readings": levels are
+     * matched literally, '+' matches any one level, "{device}" one level that becomes the device
+     * name. A message takes the pattern (and decoder) of the first filter its topic matches.
+     * Empty: the payload names the device. */
+    char device_patterns[RODA_INPUT_MQTT_MAX_TOPICS][RODA_INPUT_MQTT_PATTERN_SIZE];
 } roda_input_mqtt_settings_t;
 
 extern const roda_input_class_t roda_input_mqtt;
@@ -50,5 +51,11 @@ bool roda_mqtt_topic_device(const char *pattern, const char *topic, const char *
                             size_t *length);
 /* Checks a device pattern: exactly one "{device}" level, no '#'. */
 bool roda_mqtt_pattern_valid(const char *pattern);
+/* The device pattern of a subscription filter: its level `level` (0 = first) becomes "{device}",
+ * e.g. "fleet/+/readings" with level 1 -> "fleet/{device}/readings"; a "$share/<group>/" prefix
+ * is not part of received topics and is left out; the pattern ends before a '#' level.
+ * RODA_ERROR_INVALID_ARG when the filter has no such level before any '#' or the pattern does
+ * not fit in `size`. */
+roda_result_t roda_mqtt_device_pattern(const char *filter, uint32_t level, char *out, size_t size);
 
 #endif
