@@ -282,7 +282,7 @@ static void *run(void *argument)
 {
     roda_ingest_t *ingest = argument;
     struct pollfd fds[1 + RODA_INGEST_MAX_INPUTS * RODA_INPUT_MAX_FDS];
-    uint32_t first[RODA_INGEST_MAX_INPUTS], count[RODA_INGEST_MAX_INPUTS];
+    uint32_t first[RODA_INGEST_MAX_INPUTS] = {0}, count[RODA_INGEST_MAX_INPUTS] = {0};
     for (;;) {
         nfds_t n = 0;
         /* While the journal's file cannot grow, look again every DISK_RETRY_NS. */
