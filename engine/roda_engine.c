@@ -39,15 +39,20 @@ struct roda_engine {
     bool has_receiver;
 };
 
-static roda_result_t make_journal(const roda_engine_t *engine, uint64_t capacity,
-                                  uint32_t record_size, roda_journal_policy_t policy,
-                                  uint32_t readers, roda_journal_t **out)
+static roda_result_t make_output_journal(const roda_engine_t *engine,
+                                         const roda_stage_config_t *stage, roda_journal_t **out)
 {
-    roda_journal_config_t config = {.capacity = capacity,
-                                    .record_size = record_size,
-                                    .max_readers = readers,
-                                    .policy = policy,
-                                    .idle = engine->config.idle};
+    roda_journal_config_t config = {
+        .capacity =
+            stage->output_capacity ? stage->output_capacity : engine->config.default_capacity,
+        .record_size = stage->output_record_size,
+        /* One reader for the next stage or the receiver, plus the caller's own. */
+        .max_readers = 1 + stage->output_readers,
+        .policy = RODA_JOURNAL_BLOCK,
+        .idle = engine->config.idle,
+        .directory = stage->output_directory,
+        .segment_records = stage->output_segment_records,
+        .retained_segments = stage->output_retained_segments};
     return roda_journal_create(&config, out);
 }
 
@@ -120,12 +125,7 @@ roda_result_t roda_engine_add_stage(roda_engine_t *engine, const roda_stage_conf
     stage->context = config->context;
     stage->cpu = config->cpu;
     stage->engine = engine;
-    uint64_t capacity =
-        config->output_capacity ? config->output_capacity : engine->config.default_capacity;
-    /* One reader for the next stage or the receiver, plus the caller's own. */
-    roda_result_t result =
-        make_journal(engine, capacity, config->output_record_size, RODA_JOURNAL_BLOCK,
-                     1 + config->output_readers, &stage->output);
+    roda_result_t result = make_output_journal(engine, config, &stage->output);
     if (result == RODA_SUCCESS)
         result = roda_journal_reader_open(last_journal(engine), &stage->input_reader);
     if (result != RODA_SUCCESS) {

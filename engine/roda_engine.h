@@ -50,7 +50,11 @@ typedef struct roda_stage_config {
     uint64_t output_capacity;    /* records, power of two; 0 means the engine default */
     uint32_t output_readers;     /* extra gating readers the caller opens on this stage's
                                     output (besides the next stage / the receiver) */
-    int cpu;                     /* pin the thread to this CPU; -1: no pinning */
+    /* File-backed output (optional), as the input's: NULL is anonymous memory. */
+    const char *output_directory;
+    uint64_t output_segment_records;
+    uint32_t output_retained_segments;
+    int cpu; /* pin the thread to this CPU; -1: no pinning */
 } roda_stage_config_t;
 
 typedef struct roda_engine_config {

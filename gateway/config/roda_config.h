@@ -69,8 +69,10 @@ typedef struct roda_config {
         uint64_t summary_capacity;
         uint64_t alert_capacity;
         char directory[RODA_CONFIG_PATH_MAX]; /* input journal's segment files; "" = memory */
-        uint64_t segment_records;             /* with directory: records per segment file */
-        uint32_t retained_segments;           /* with directory: segment files kept on disk */
+        /* the alert journal's segment files and the alert outputs' positions; "" = memory */
+        char alert_directory[RODA_CONFIG_PATH_MAX];
+        uint64_t segment_records;   /* with directory: records per segment file */
+        uint32_t retained_segments; /* with directory: segment files kept on disk */
     } journal;
 
     /* [limits] */

@@ -302,11 +302,11 @@ roda_result_t roda_mqtt_conn_subscribe(roda_mqtt_conn_t *conn, const char *const
 }
 
 roda_result_t roda_mqtt_conn_publish(roda_mqtt_conn_t *conn, const char *topic, const void *payload,
-                                     size_t size, int qos)
+                                     size_t size, int qos, int *mid)
 {
     if (conn->state != STATE_CONNECTED)
         return RODA_ERROR_STATE;
-    int rc = mosquitto_publish(conn->mosq, NULL, topic, (int)size, payload, qos, false);
+    int rc = mosquitto_publish(conn->mosq, mid, topic, (int)size, payload, qos, false);
     if (rc == MOSQ_ERR_OVERSIZE_PACKET)
         return RODA_ERROR_INVALID_ARG;
     return rc == MOSQ_ERR_SUCCESS ? RODA_SUCCESS : RODA_ERROR_SYSTEM;

@@ -97,10 +97,11 @@ void roda_mqtt_conn_run_once(roda_mqtt_conn_t *conn, int timeout_ms);
  * RODA_ERROR_STATE (not connected), RODA_ERROR_INVALID_ARG (a filter libmosquitto refuses). */
 roda_result_t roda_mqtt_conn_subscribe(roda_mqtt_conn_t *conn, const char *const *filters,
                                        uint32_t count, int qos, int *mid);
-/* Publishes one message (not retained). RODA_ERROR_STATE (not connected), RODA_FULL (the
- * in-flight bound is reached), RODA_ERROR_SYSTEM (libmosquitto refused it). */
+/* Publishes one message (not retained); *mid identifies it in the `published` event.
+ * RODA_ERROR_STATE (not connected), RODA_ERROR_INVALID_ARG (too large), RODA_ERROR_SYSTEM
+ * (libmosquitto refused it). */
 roda_result_t roda_mqtt_conn_publish(roda_mqtt_conn_t *conn, const char *topic, const void *payload,
-                                     size_t size, int qos);
+                                     size_t size, int qos, int *mid);
 /* Drops the connection now and retries after the back-off (e.g. a refused subscription). */
 void roda_mqtt_conn_fail(roda_mqtt_conn_t *conn, const char *reason);
 

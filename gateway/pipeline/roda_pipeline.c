@@ -201,6 +201,12 @@ static bool rule_name(void *context, uint32_t rule, uint16_t generation, char *b
 
 /* ---- Create / start / stop ------------------------------------------------------------------ */
 
+/* A file-backed alert journal (journal.alert_directory) is ALERT_SEGMENTS segment files, each at
+ * least a page of alerts. */
+#define ALERT_SEGMENTS 4u
+#define ALERT_SEGMENT_MIN 64u
+_Static_assert(ALERT_SEGMENT_MIN * sizeof(roda_alert_t) % 4096 == 0, "a segment is whole pages");
+
 bool roda_pipeline_check(const roda_config_t *c, const roda_input_class_t *const *inputs,
                          uint32_t input_count, char *why, size_t size)
 {
@@ -211,6 +217,14 @@ bool roda_pipeline_check(const roda_config_t *c, const roda_input_class_t *const
                  "journal.segment_records: with journal.directory, the input journal needs at "
                  "least 2 segments (segment_records <= input_capacity / 2) and "
                  "retained_segments >= input_capacity / segment_records");
+        return false;
+    }
+    if (c->journal.alert_directory[0] != '\0' &&
+        c->journal.alert_capacity < ALERT_SEGMENTS * ALERT_SEGMENT_MIN) {
+        snprintf(why, size,
+                 "journal.alert_capacity: with journal.alert_directory it must be at least %u "
+                 "(%u segment files of at least %u alerts, a page each)",
+                 ALERT_SEGMENTS * ALERT_SEGMENT_MIN, ALERT_SEGMENTS, ALERT_SEGMENT_MIN);
         return false;
     }
     if (!roda_config_memory_fits(c, roda_config_physical_memory(), why, size))
@@ -329,6 +343,10 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
         .context = &p->rules,
         .output_record_size = sizeof(roda_alert_t),
         .output_capacity = c->journal.alert_capacity,
+        .output_directory =
+            c->journal.alert_directory[0] != '\0' ? c->journal.alert_directory : NULL,
+        .output_segment_records = c->journal.alert_capacity / ALERT_SEGMENTS,
+        .output_retained_segments = ALERT_SEGMENTS,
         .cpu = -1,
     };
     /* Added in pipeline_stage_t order: the engine numbers them so. */

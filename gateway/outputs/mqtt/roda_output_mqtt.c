@@ -2,11 +2,14 @@
  * connection on a thread of its own (see roda_output_mqtt.h). */
 #include "roda_output_mqtt.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "roda_counter.h"
 #include "roda_idle.h"
@@ -15,6 +18,15 @@
 
 /* How long the publisher thread waits for the broker's socket between looks at the journal. */
 #define LOOP_MS 20
+/* The output's position in alert_directory: the id of the last alert acknowledged in order. */
+#define POSITION_FILE "mqtt-alerts.position"
+
+/* A message handed to libmosquitto: its mid, its alert id, whether it was acknowledged. */
+typedef struct pending {
+    int mid;
+    bool acked;
+    uint64_t id;
+} pending_t;
 
 typedef struct output_mqtt {
     char client_id[RODA_CONFIG_TEXT_MAX + 8];
@@ -29,19 +41,61 @@ typedef struct output_mqtt {
     _Atomic uint64_t flush_deadline_ns;
     /* Publisher thread only (the connection calls back from its service, in that thread). */
     roda_alert_cursor_t cursor;
-    uint64_t inflight;
+    pending_t pending[RODA_OUTPUT_MQTT_MAX_INFLIGHT]; /* in publish order, from pending_head */
+    uint32_t pending_head, inflight;
+    int position_fd;   /* -1: no alert_directory, the position is not kept */
+    bool has_position; /* position_fd held a position at create */
+    uint64_t position; /* that position (the last alert acknowledged in order) */
     /* Written by the publisher thread, read by any. */
     _Atomic uint64_t published;
     _Atomic uint64_t dropped;
 } output_mqtt_t;
 
+/* Writes the output's position (a restart resumes after it). A process crash keeps it (page
+ * cache); a failed write only means alerts published again after a restart. */
+static void save_position(output_mqtt_t *p, uint64_t id)
+{
+    if (p->position_fd >= 0)
+        (void)!pwrite(p->position_fd, &id, sizeof id, 0);
+}
+
+/* Settles messages in publish order: the position moves past every acknowledged prefix. */
+static void settle(output_mqtt_t *p)
+{
+    uint64_t last = 0;
+    bool moved = false;
+    while (p->inflight > 0 && p->pending[p->pending_head].acked) {
+        last = p->pending[p->pending_head].id;
+        p->pending_head = (p->pending_head + 1) % RODA_OUTPUT_MQTT_MAX_INFLIGHT;
+        p->inflight--;
+        moved = true;
+    }
+    if (moved)
+        save_position(p, last);
+}
+
+/* Queues alert `id` behind the messages in flight: acked (done with it: dropped or skipped) or
+ * waiting for the broker's acknowledgement of `mid`. */
+static void enqueue(output_mqtt_t *p, uint64_t id, int mid, bool acked)
+{
+    uint32_t tail = (p->pending_head + p->inflight) % RODA_OUTPUT_MQTT_MAX_INFLIGHT;
+    p->pending[tail] = (pending_t){.mid = mid, .acked = acked, .id = id};
+    p->inflight++;
+    settle(p);
+}
+
 static void on_published(void *context, int mid)
 {
-    (void)mid;
     output_mqtt_t *p = context;
-    if (p->inflight > 0)
-        p->inflight--;
-    roda_counter_add(&p->published, 1);
+    for (uint32_t i = 0; i < p->inflight; i++) {
+        pending_t *m = &p->pending[(p->pending_head + i) % RODA_OUTPUT_MQTT_MAX_INFLIGHT];
+        if (!m->acked && m->mid == mid) {
+            m->acked = true;
+            roda_counter_add(&p->published, 1);
+            break;
+        }
+    }
+    settle(p);
 }
 
 static void publish_one(output_mqtt_t *p, const roda_alert_t *alert, uint64_t id)
@@ -50,12 +104,12 @@ static void publish_one(output_mqtt_t *p, const roda_alert_t *alert, uint64_t id
     roda_json_t json;
     roda_json_init(&json, buf, sizeof buf);
     roda_alert_named_json(&p->names, alert, id, &json);
-    if (!roda_json_ok(&json) ||
-        roda_mqtt_conn_publish(p->conn, p->topic, buf, json.len, p->qos) != RODA_SUCCESS) {
+    int mid = 0;
+    bool sent = roda_json_ok(&json) && roda_mqtt_conn_publish(p->conn, p->topic, buf, json.len,
+                                                              p->qos, &mid) == RODA_SUCCESS;
+    if (!sent)
         roda_counter_add(&p->dropped, 1);
-        return;
-    }
-    p->inflight++;
+    enqueue(p, id, mid, !sent);
 }
 
 /* Reads and publishes what the journal holds, within the in-flight bound. While the broker is
@@ -74,6 +128,8 @@ static void publish_available(output_mqtt_t *p)
             &alert, &id, &missed);
         if (step == RODA_ALERT_STEP_GAP) {
             roda_counter_add(&p->dropped, missed);
+            if (id > 0)
+                enqueue(p, id - 1, 0, true); /* the position passes what the journal lost */
             roda_log(RODA_LOG_WARN, "alert publisher fell behind", "missed=%llu hint=\"%s\"",
                      (unsigned long long)missed,
                      "the broker is slower than the alert rate; raise journal.alert_capacity");
@@ -122,7 +178,28 @@ static void destroy(void *state)
     if (p == NULL)
         return;
     roda_mqtt_conn_destroy(p->conn);
+    if (p->position_fd >= 0)
+        close(p->position_fd);
     free(p);
+}
+
+/* Opens the position file in alert_directory (-1 without one) and reads a kept position. */
+static roda_result_t open_position(output_mqtt_t *p, const char *directory)
+{
+    p->position_fd = -1;
+    if (directory[0] == '\0')
+        return RODA_SUCCESS;
+    char path[RODA_CONFIG_PATH_MAX + sizeof POSITION_FILE + 1];
+    snprintf(path, sizeof path, "%s/%s", directory, POSITION_FILE);
+    p->position_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (p->position_fd < 0) {
+        roda_log(RODA_LOG_ERROR, "alert position not opened", "path=%s error=\"%s\"", path,
+                 strerror(errno));
+        return RODA_ERROR_IO;
+    }
+    p->has_position =
+        pread(p->position_fd, &p->position, sizeof p->position, 0) == (ssize_t)sizeof p->position;
+    return RODA_SUCCESS;
 }
 
 static roda_result_t create(const roda_output_context_t *context, void **state)
@@ -160,24 +237,34 @@ static roda_result_t create(const roda_output_context_t *context, void **state)
         .max_inflight = RODA_OUTPUT_MQTT_MAX_INFLIGHT,
     };
     roda_mqtt_conn_events_t events = {.context = p, .published = on_published};
-    roda_result_t result = roda_mqtt_conn_create(&conn, &events, &p->conn);
+    roda_result_t result = open_position(p, c->journal.alert_directory);
+    if (result == RODA_SUCCESS)
+        result = roda_mqtt_conn_create(&conn, &events, &p->conn);
     if (result != RODA_SUCCESS) {
         roda_log(RODA_LOG_ERROR, "alert publisher not created", "error=%s hint=\"%s\"",
                  roda_result_str(result), "check the mqtt.* login and TLS files");
-        free(p);
+        destroy(p);
         return result;
     }
     *state = p;
     return RODA_SUCCESS;
 }
 
-/* Opens the cursor at the live end and starts the thread. */
+/* Opens the cursor after the kept position (alert_directory: what the last run had not published
+ * yet is published now; with no position yet, at the journal's oldest alert), else at the live
+ * end, and starts the thread. */
 static roda_result_t start(void *state)
 {
     output_mqtt_t *p = state;
     if (p->started)
         return RODA_ERROR_STATE;
-    if (roda_alert_cursor_open(&p->cursor, p->journal, false, 0) != RODA_SUCCESS)
+    /* A kept journal with no position yet: nothing in it was ever published. */
+    roda_result_t opened =
+        p->position_fd >= 0 && !p->has_position
+            ? roda_alert_cursor_open_at(&p->cursor, p->journal,
+                                        roda_journal_tail_oldest(p->journal))
+            : roda_alert_cursor_open(&p->cursor, p->journal, p->has_position, p->position);
+    if (opened != RODA_SUCCESS)
         return RODA_ERROR_STATE;
     if (pthread_create(&p->thread, NULL, publisher_thread, p) != 0)
         return RODA_ERROR_SYSTEM;

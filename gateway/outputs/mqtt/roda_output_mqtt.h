@@ -6,7 +6,11 @@
  * Delivery from the journal: the publisher's cursor is its position in the alert journal. While
  * the broker is away it does not move, so after an outage every alert the journal still holds
  * is published (in order, with its journal position as `id`, so a consumer can drop a repeat);
- * what the journal overwrote meanwhile is a counted gap, as for SSE.
+ * what the journal overwrote meanwhile is a counted gap, as for SSE. With journal.alert_directory
+ * the alert journal is file-backed and the output keeps its position (the last alert the broker
+ * acknowledged, in order) in mqtt-alerts.position there: after a crash or restart it resumes
+ * just after it, so alerts not yet published when the gateway died are published then, and
+ * none that was acknowledged is published again (a message in flight at the crash may be).
  *
  * Bounded: at most RODA_OUTPUT_MQTT_MAX_INFLIGHT messages handed to libmosquitto and not yet
  * acknowledged (it allocates one packet per message; nothing else grows). Never silent:
