@@ -425,9 +425,9 @@ int main(int argc, char **argv)
     }
     double seconds = (double)(roda_now_ns() - start) / 1e9;
     if (mqtt != NULL) {
-        /* Let the window drain (MQTT_DRAIN_NS at most) so that QoS 1 messages are acknowledged.
-         */
-        uint64_t drain_end = roda_now_ns() + MQTT_DRAIN_NS;
+        /* Let the window drain so that QoS 1 messages are acknowledged: until --seconds ends,
+         * and MQTT_DRAIN_NS more. */
+        uint64_t drain_end = end + MQTT_DRAIN_NS;
         while (mqtt_outstanding() > 0 && roda_now_ns() < drain_end) {
             struct timespec pause = {.tv_nsec = 1000000};
             nanosleep(&pause, NULL);

@@ -6,11 +6,7 @@
 # them again.
 #   alerts_kill_test.sh RODA_GATEWAY PROTO_DIR
 set -euo pipefail
-gateway=$1
-proto_dir=$2
-source "$(dirname "$0")/../gateway/lib.sh"
-source "$(dirname "$0")/lib.sh"
-broker_config true
+source "$(dirname "$0")/lib.sh" "$@"
 
 fault_config "$work/gw.conf" "$(printf 'input_capacity = 65536\nalert_directory = %s/alerts' "$work")"
 cat >> "$work/gw.conf" << CONF

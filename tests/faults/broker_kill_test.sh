@@ -7,11 +7,7 @@
 # the gateway is stopped, the broker killed and restarted: every queued message still arrives.
 #   broker_kill_test.sh RODA_GATEWAY PROTO_DIR
 set -euo pipefail
-gateway=$1
-proto_dir=$2
-source "$(dirname "$0")/../gateway/lib.sh"
-source "$(dirname "$0")/lib.sh"
-broker_config true
+source "$(dirname "$0")/lib.sh" "$@"
 
 fault_config "$work/gw.conf"
 start_broker

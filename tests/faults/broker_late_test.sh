@@ -4,11 +4,7 @@
 # per 10 s (not once per attempt), and once connected every reading the fleet publishes arrives.
 #   broker_late_test.sh RODA_GATEWAY PROTO_DIR
 set -euo pipefail
-gateway=$1
-proto_dir=$2
-source "$(dirname "$0")/../gateway/lib.sh"
-source "$(dirname "$0")/lib.sh"
-broker_config true
+source "$(dirname "$0")/lib.sh" "$@"
 
 fault_config "$work/gw.conf"
 log="$work/gw.log"

@@ -7,11 +7,7 @@
 # Needs root (mount); exits 77 (skipped) without it.
 #   disk_full_test.sh RODA_GATEWAY PROTO_DIR
 set -euo pipefail
-gateway=$1
-proto_dir=$2
-source "$(dirname "$0")/../gateway/lib.sh"
-source "$(dirname "$0")/lib.sh"
-broker_config true
+source "$(dirname "$0")/lib.sh" "$@"
 
 disk=$work/disk
 mkdir -p "$disk"

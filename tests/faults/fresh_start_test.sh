@@ -5,11 +5,7 @@
 # its boot before it count as unseen_before_start, so sent = accepted + unseen, reading by reading.
 #   fresh_start_test.sh RODA_GATEWAY PROTO_DIR
 set -euo pipefail
-gateway=$1
-proto_dir=$2
-source "$(dirname "$0")/../gateway/lib.sh"
-source "$(dirname "$0")/lib.sh"
-broker_config true
+source "$(dirname "$0")/lib.sh" "$@"
 
 fault_config "$work/gw.conf"
 start_broker

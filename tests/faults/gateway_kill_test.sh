@@ -6,12 +6,8 @@
 # stayed queued at the broker for the persistent session.
 #   gateway_kill_test.sh RODA_GATEWAY PROTO_DIR
 set -euo pipefail
-gateway=$1
-proto_dir=$2
+source "$(dirname "$0")/lib.sh" "$@"
 audit=$(dirname "$gateway")/roda-audit
-source "$(dirname "$0")/../gateway/lib.sh"
-source "$(dirname "$0")/lib.sh"
-broker_config true
 
 fault_config "$work/gw.conf" "$(printf 'input_capacity = 65536\ndirectory = %s/journal\nsegment_records = 8192\nretained_segments = 16' "$work")"
 start_broker

@@ -1,7 +1,11 @@
-# lib.sh - shared by the fault tests (sourced after tests/gateway/lib.sh): the gateway's config for
-# a fault run, the independent fleet (fleet.py), and the accounting read back from /metrics.
-# The caller sets `gateway`, `proto_dir` and sources tests/gateway/lib.sh first.
+# lib.sh - shared by the fault tests, sourced with the test's arguments (RODA_GATEWAY PROTO_DIR):
+# the gateway's real-process helpers (tests/gateway/lib.sh) with a persistent broker, the gateway's
+# config for a fault run, the independent fleet (fleet.py), and the accounting from /metrics.
+gateway=$1
+proto_dir=$2
 here_faults=$(dirname "${BASH_SOURCE[0]}")
+source "$here_faults/../gateway/lib.sh"
+broker_config true
 python=/usr/bin/python3
 [ -x "$python" ] || python=python3
 
