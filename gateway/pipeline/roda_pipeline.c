@@ -2,6 +2,7 @@
  * (see roda_pipeline.h). */
 #include "roda_pipeline_private.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,14 +110,24 @@ static void emit_alerts(rules_stage_t *rs, const roda_alert_t *alerts, uint32_t 
     while (done < n) {
         void *slots;
         uint64_t granted;
-        /* No gating reader on the alert journal: claims never wait and never fail. */
-        if (roda_journal_claim(output, n - done, &slots, &granted) != RODA_SUCCESS)
-            return;
+        /* No gating reader on the alert journal: claims never wait. They fail only when a
+         * file-backed journal cannot grow (journal.alert_directory on a full disk): counted. */
+        if (roda_journal_claim(output, n - done, &slots, &granted) != RODA_SUCCESS) {
+            int error = errno;
+            uint64_t suppressed;
+            roda_counter_add(&rs->alerts_unwritten, n - done);
+            if (roda_log_limiter_allow(&rs->unwritten_log, roda_now_ns(), &suppressed))
+                roda_log(RODA_LOG_ERROR, "alert journal cannot grow",
+                         "errno=%d error=\"%s\" alerts=%u suppressed=%llu hint=\"%s\"", error,
+                         strerror(error), (unsigned)(n - done), (unsigned long long)suppressed,
+                         "free space on journal.alert_directory's file system");
+            break;
+        }
         memcpy(slots, &alerts[done], granted * sizeof(roda_alert_t));
         roda_journal_commit(output, granted);
         done += (uint32_t)granted;
     }
-    roda_counter_add(&rs->alerts, n);
+    roda_counter_add(&rs->alerts, done);
 }
 
 /* The state stage evicted `sensor_id`: its stale alerts first, then its rule state and previous
@@ -309,6 +320,7 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
     if (r != RODA_SUCCESS)
         return r;
     p->rules.stale_tick_ns = c->stale_tick_ns;
+    roda_log_limiter_init(&p->rules.unwritten_log, 10000000000ull);
     uint64_t evict_tick_ns = evict_tick(c->limits.sensor_idle_timeout_ns);
     p->state.idle_timeout_ns = c->limits.sensor_idle_timeout_ns;
     p->state.evict_scan =

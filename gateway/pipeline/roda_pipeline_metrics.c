@@ -159,6 +159,11 @@ static void alert_metrics(roda_pipeline_t *p, roda_metrics_t *m)
                                          {"severity", roda_severity_name(rule.severity)}};
         roda_metrics_u64(m, labels, 2, stats.active);
     }
+    roda_metrics_family(m, "roda_alerts_unwritten_total", RODA_METRIC_COUNTER,
+                        "Alerts raised but not written: the file-backed alert journal "
+                        "(journal.alert_directory) could not grow.");
+    roda_metrics_u64(m, NULL, 0,
+                     atomic_load_explicit(&p->rules.alerts_unwritten, memory_order_relaxed));
     roda_metrics_family(
         m, "roda_rules_errors_total", RODA_METRIC_COUNTER,
         "Rule evaluations that could not complete: bad_index (a summary's sensor "

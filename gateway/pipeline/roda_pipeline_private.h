@@ -8,6 +8,7 @@
 #include "roda_counter.h"
 #include "roda_engine.h"
 #include "roda_ingest.h"
+#include "roda_log.h"
 #include "roda_pipe.h"
 #include "roda_pipeline.h"
 #include "roda_rules.h"
@@ -57,6 +58,8 @@ typedef struct rules_stage {
     uint64_t next_scan_ns;
     _Atomic uint64_t refused;
     _Atomic uint64_t alerts;
+    _Atomic uint64_t alerts_unwritten; /* a file-backed alert journal could not grow */
+    roda_log_limiter_t unwritten_log;
     reload_box_t reload;
 } rules_stage_t;
 

@@ -3,7 +3,8 @@
 # UDP readings that find no room are counted as disk_full (not journal_full); /readyz turns 503
 # naming the journal and the error, and one line is logged with the path and errno; the MQTT
 # input stops reading (QoS 1 messages stay queued at the broker: none is acknowledged and then
-# dropped); when space returns the gateway resumes by itself and every MQTT reading arrives.
+# dropped); alerts that find no room in the file-backed alert journal are counted as unwritten;
+# when space returns the gateway resumes by itself and every MQTT reading arrives.
 # Needs root (mount); exits 77 (skipped) without it.
 #   disk_full_test.sh RODA_GATEWAY PROTO_DIR
 set -euo pipefail
@@ -19,17 +20,22 @@ unmount() { umount "$disk" 2> /dev/null || true; }
 trap 'cleanup; unmount' EXIT
 
 # Segments of 1024 readings (40 KiB); the first one is created at start.
-fault_config "$work/gw.conf" "$(printf 'input_capacity = 16384\ndirectory = %s/journal\nsegment_records = 1024\nretained_segments = 16' "$disk")"
+fault_config "$work/gw.conf" "$(printf 'input_capacity = 16384\ndirectory = %s/journal\nsegment_records = 1024\nretained_segments = 16\nalert_directory = %s/alerts' "$disk" "$disk")"
+# Alerts too: the alert journal's first segment (64 alerts) exists, the next cannot be made.
+sed -i 's/^alert_capacity = 1024$/alert_capacity = 256/; s/^\[limits\]$/[limits]\nrecent_alerts = 100/' "$work/gw.conf"
+printf '[rule.any]\nkind = above\nthreshold = 0\n' >> "$work/gw.conf"
 start_broker
 start_gateway gw "$work/gw.conf"
 dd if=/dev/zero of="$disk/filler" bs=4k 2> /dev/null || true # until the disk is full
 
 echo "== UDP into a full disk: what finds no room is counted as disk_full"
-run_fleet udp --udp "127.0.0.1:$udp_port" --device-prefix udp- --devices 1 --batches 150 --readings 10 --rate 500 \
-    --seconds 20
+# 100 sensors (2 devices x 50, one reading each per batch, a datagram under 1472 B): each fires
+# once.
+run_fleet udp --udp "127.0.0.1:$udp_port" --device-prefix udp- --devices 2 --batches 15 \
+    --readings 50 --rate 500 --seconds 20
 wait "$fleet_pid" || fail "udp fleet"
 udp_sent=$(fleet_result udp readings)
-wait_at_least 'roda_ingest_messages_total{input="udp"}' 150 10
+wait_at_least 'roda_ingest_messages_total{input="udp"}' 30 10
 udp_accepted=$(metric 'roda_ingest_readings_total{input="udp"}')
 udp_disk_full=$(dropped udp disk_full)
 [ "$udp_disk_full" -gt 0 ] || fail "no reading counted as disk_full"
@@ -40,6 +46,12 @@ ready=$(curl -s "$base/readyz")
 grep -q 'input journal cannot grow' <<< "$ready" || fail "/readyz does not name the disk: $ready"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/readyz")" = 503 ] || fail "/readyz not 503"
 grep -q 'msg="input journal cannot grow" path=.*errno=28' "$log" || fail "no log line with errno"
+wait_at_least 'roda_alerts_total{rule="any",severity="warning",state="firing"}' 100 10
+written=$(metric 'roda_journal_appended_total{journal="alerts"}')
+unwritten=$(metric 'roda_alerts_unwritten_total')
+[ "$unwritten" -gt 0 ] || fail "no alert counted as unwritten on the full disk"
+[ $((written + unwritten)) -eq 100 ] || fail "alerts: $written written + $unwritten unwritten != 100"
+grep -q 'msg="alert journal cannot grow" errno=28' "$log" || fail "no alert journal log line"
 
 echo "== MQTT QoS 1 while the disk is full: nothing is read, so nothing acknowledged is dropped"
 run_fleet mqtt --mqtt "127.0.0.1:$broker_port" --devices 5 --batches 100 --readings 10 \
@@ -68,6 +80,7 @@ for reason in journal_full disk_full; do
     [ "$(dropped mqtt $reason)" -eq 0 ] || fail "mqtt readings dropped as $reason"
 done
 report "disk_full udp_sent=$udp_sent udp_accepted=$udp_accepted udp_disk_full=$udp_disk_full" \
+    "alerts_written=$written alerts_unwritten=$unwritten" \
     "mqtt_sent=$mqtt_sent mqtt_accepted=$mqtt_accepted acknowledged_lost=$((mqtt_sent - mqtt_accepted))" \
     "full_for_s=$full_seconds recovery_s=$recovered"
 stop_gateway
