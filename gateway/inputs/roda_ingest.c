@@ -96,19 +96,24 @@ static const roda_ingest_counter_t decode_reasons[] = {
     [RODA_DECODE_OVERSIZE] = RODA_INGEST_OVERSIZE,
 };
 
-/* Records the input journal's room (0 when full, or when its file cannot grow). */
-static uint64_t journal_room(const roda_ingest_t *ingest)
+/* Records the input journal has room for (0 when full, or when its file cannot grow): at least
+ * `wanted` known from the writer's own claim limit (no reader's cache line touched), else the
+ * exact figure from the readers' positions. Ingest thread (the journal's writer) only. */
+static uint64_t journal_room(const roda_ingest_t *ingest, uint64_t wanted)
 {
     if (atomic_load_explicit(&ingest->journal_errno, memory_order_relaxed) != 0)
         return 0;
+    const roda_journal_t *journal = ingest->journal;
+    if (journal->claim_limit - journal->claim_position >= wanted)
+        return wanted;
     roda_journal_stats_t stats;
-    roda_journal_stats(ingest->journal, &stats);
+    roda_journal_stats(journal, &stats);
     return stats.capacity - stats.slowest_lag;
 }
 
 bool roda_ingest_can_take(const roda_input_port_t *port, uint32_t readings)
 {
-    return journal_room(port->ingest) >= readings;
+    return journal_room(port->ingest, readings) >= readings;
 }
 
 /* A claim failed on the journal's file (a segment could not be created): logged with the path
@@ -153,7 +158,7 @@ static roda_result_t claim(const roda_input_port_t *port, uint32_t wanted, void 
         /* Waiting, claim only when there is room: a refused claim counts as rejected. */
         bool full = wait &&
                     atomic_load_explicit(&ingest->journal_errno, memory_order_relaxed) == 0 &&
-                    journal_room(ingest) == 0;
+                    journal_room(ingest, 1) == 0;
         roda_result_t result =
             full ? RODA_FULL : roda_journal_claim(ingest->journal, wanted, slots, granted);
         if (result == RODA_SUCCESS) {
