@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -515,9 +516,17 @@ static void mhd_log(void *cls, const char *format, va_list args)
 
 /* ---- Life cycle ---------------------------------------------------------------------------- */
 
+/* Responses are copied by libmicrohttpd (MHD_RESPMEM_MUST_COPY) in the connection's thread; a
+ * /metrics body is megabytes. glibc raises its mmap threshold after freeing a mapped block, so
+ * later copies would come from the threads' arenas and stay resident after they are freed: RSS
+ * would grow with the series a scrape carries. A fixed threshold keeps large copies mapped and
+ * returned at free (process-wide; set once). */
+#define MMAP_THRESHOLD_BYTES (128 * 1024)
+
 roda_result_t roda_http_create(const roda_http_config_t *config,
                                const roda_http_providers_t *providers, roda_http_t **out)
 {
+    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES);
     *out = NULL;
     if (config->bind == NULL || config->max_connections == 0 || config->timeout_s == 0 ||
         config->max_sse_clients == 0 || config->sse_heartbeat_ms == 0 ||

@@ -1,6 +1,8 @@
 /* roda_metrics.c - Prometheus text exposition writer and histogram (see roda_metrics.h). */
 #include "roda_metrics.h"
 
+#include "roda_prefault.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -108,9 +110,11 @@ roda_result_t roda_metrics_init(roda_metrics_t *m, size_t capacity)
     memset(m, 0, sizeof *m);
     if (capacity < RODA_METRICS_LINE_MAX)
         return RODA_ERROR_INVALID_ARG;
-    m->buf = malloc(capacity + RESERVE_BYTES);
+    m->buf = calloc(1, capacity + RESERVE_BYTES);
     if (m->buf == NULL)
         return RODA_ERROR_NOMEM;
+    /* Resident from the start: RSS does not grow with the series a scrape writes. */
+    roda_prefault_zeroed(m->buf, capacity + RESERVE_BYTES);
     m->capacity = capacity;
     return RODA_SUCCESS;
 }
