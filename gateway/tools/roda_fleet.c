@@ -375,7 +375,7 @@ int main(int argc, char **argv)
         char name[64];
         snprintf(name, sizeof(name), "%s%u", o.device_prefix, device);
         roda_encode_batch_t batch = {.device = o.device_in_payload ? name : NULL,
-                                     .sequence = sequences[device]++,
+                                     .sequence = ++sequences[device],
                                      .boot_epoch = o.boot_epoch,
                                      .readings = readings,
                                      .reading_count = o.batch};
