@@ -19,7 +19,8 @@ start_gateway series "$work/gateway.conf"
 rss() { metric roda_process_resident_memory_bytes; }
 for wave in $(seq 1 10); do
     "$fleet" --udp "127.0.0.1:$udp_port" --devices 25 --sensors 40 --batch 40 --count 25 \
-        --rate 0 --seconds 5 --sensor-offset $((wave * 1000000)) > "$work/fleet.out" ||
+        --rate 0 --seconds 5 --sensor-offset $((wave * 1000000)) --boot-epoch "$wave" \
+        > "$work/fleet.out" ||
         fail "roda-fleet: $(cat "$work/fleet.out")"
     wait_metric roda_sensors_tracked $((wave * 1000))
     for _ in 1 2 3; do curl -s "$base/metrics" > /dev/null; done
