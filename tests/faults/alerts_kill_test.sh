@@ -27,10 +27,7 @@ sleep 0.5
 echo "== broker down: alerts wait in the journal"
 kill -TERM "$broker_pid"
 wait "$broker_pid" 2> /dev/null || true
-for _ in $(seq 100); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/readyz")" = 503 ] && break
-    sleep 0.05
-done
+wait_ready 503 "ready without a broker"
 devices=5 sensors=4
 # Sequence n sends value n: every sensor crosses 50 once, at sequence 51.
 run_fleet udp --udp "127.0.0.1:$udp_port" --devices $devices --batches 60 --readings $sensors \

@@ -29,11 +29,7 @@ grep -q 'msg="mqtt connect failed".*broker=127.0.0.1:'"$broker_port"'.*reason=' 
 
 start_broker
 started=$(date +%s.%N)
-for _ in $(seq 100); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/readyz")" = 200 ] && break
-    sleep 0.05
-done
-[ "$(curl -s -o /dev/null -w '%{http_code}' "$base/readyz")" = 200 ] || fail "not ready after 5 s"
+wait_ready 200 "not ready after the broker came up"
 ready_after=$(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
 run_fleet fleet --mqtt "127.0.0.1:$broker_port" --devices 5 --batches 100 --readings 10 \
     --rate 1000 --seconds 30

@@ -64,11 +64,7 @@ full_seconds=2
 echo "== space returns: the gateway resumes by itself"
 rm -f "$disk/filler"
 freed=$(date +%s.%N)
-for _ in $(seq 200); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/readyz")" = 200 ] && break
-    sleep 0.05
-done
-[ "$(curl -s -o /dev/null -w '%{http_code}' "$base/readyz")" = 200 ] || fail "not ready again"
+wait_ready 200 "not ready again"
 grep -q 'msg="input journal writable again"' "$log" || fail "no recovery line"
 wait "$fleet_pid" || fail "mqtt fleet: $(cat "$work/mqtt.out")"
 mqtt_sent=$(fleet_result mqtt readings)

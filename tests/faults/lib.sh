@@ -55,18 +55,6 @@ fleet_result() {
     sed -n "s/^RESULT .*$2=\([0-9]*\).*/\1/p" "$work/$1.out"
 }
 
-# wait_at_least 'NAME{LABELS}' VALUE SECONDS: waits until the sample reaches VALUE.
-wait_at_least() {
-    local v
-    for _ in $(seq $(($3 * 20))); do
-        v=$(metric "$1")
-        [ -n "$v" ] && [ "$v" -ge "$2" ] && return 0
-        sleep 0.05
-    done
-    fail "$1 is '$(metric "$1")', expected at least $2; $(curl -s "$base/metrics" |
-        grep -E '^roda_ingest.*(mqtt|udp)' | grep -v ' 0$' | tr '\n' ' ')"
-}
-
 # dropped INPUT REASON: roda_ingest_dropped_total for one input and reason.
 dropped() {
     metric "roda_ingest_dropped_total{input=\"$1\",reason=\"$2\"}"

@@ -34,17 +34,6 @@ CONF
 udp_only_config >> "$work/gateway.conf"
 start_gateway churn "$work/gateway.conf"
 
-# wait_at_least NAME VALUE: waits (10 s at most) until the sample is at least VALUE.
-wait_at_least() {
-    local value=""
-    for _ in $(seq 200); do
-        value=$(metric "$1")
-        [ -n "$value" ] && [ "$value" -ge "$2" ] && return 0
-        sleep 0.05
-    done
-    fail "$1 is '$value', expected at least $2"
-}
-
 first_rss=""
 for wave in $(seq 0 $((waves - 1))); do
     offset=$((wave * 100000))

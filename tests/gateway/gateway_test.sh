@@ -212,11 +212,7 @@ published_before=$(metric 'roda_alert_publish_total{result="published"}')
 dropped_before=$(metric 'roda_alert_publish_total{result="dropped"}')
 alerts_before=$(metric 'roda_journal_appended_total{journal="alerts"}')
 stop_broker
-for _ in $(seq 100); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/readyz")" = 503 ] && break
-    sleep 0.05
-done
-[ "$(curl -s -o /dev/null -w '%{http_code}' "$base/readyz")" = 503 ] || fail "ready without broker"
+wait_ready 503 "ready without broker"
 udp_batch 100 0 300 0 300
 wait_metric 'roda_ingest_readings_total{input="udp"}' 1204
 wait_metric 'roda_journal_appended_total{journal="alerts"}' $((alerts_before + 4))
@@ -226,18 +222,8 @@ sleep 0.5
     fail "alerts dropped during the broker outage"
 echo "== 9. the broker is back: both clients reconnect, the outage's alerts are published"
 start_broker
-for _ in $(seq 300); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/readyz")" = 200 ] && break
-    sleep 0.05
-done
-[ "$(curl -s -o /dev/null -w '%{http_code}' "$base/readyz")" = 200 ] || fail "not ready again"
-for _ in $(seq 200); do
-    [ "$(metric 'roda_alert_publish_total{result="published"}')" -ge \
-        $((published_before + outage_alerts)) ] && break
-    sleep 0.05
-done
-[ "$(metric 'roda_alert_publish_total{result="published"}')" -ge \
-    $((published_before + outage_alerts)) ] || fail "the outage's alerts were not published"
+wait_ready 200 "not ready again" 15
+wait_at_least 'roda_alert_publish_total{result="published"}' $((published_before + outage_alerts))
 [ "$(metric 'roda_alert_publish_total{result="dropped"}')" -eq "$dropped_before" ] ||
     fail "alerts dropped after the broker came back"
 stop_gateway

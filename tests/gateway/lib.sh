@@ -43,11 +43,7 @@ start_gateway() {
     udp_port=$(sed -n 's/.*msg="started".*udp_port=\([0-9]*\).*/\1/p' "$log")
     [ -n "$http_port" ] || fail "no started line"
     base="http://127.0.0.1:$http_port"
-    for _ in $(seq 200); do
-        [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/readyz")" = 200 ] && return 0
-        sleep 0.05
-    done
-    fail "gateway not ready: $(curl -s "$base/readyz")"
+    wait_ready 200 "gateway not ready"
 }
 
 # udp_only_config: config sections for a gateway with HTTP on a free port, UDP on a free
@@ -72,6 +68,29 @@ udp_batch() {
     printf 'device: "udp-dev"\nsequence: %s\nboot_epoch: 1\n%s\n' "$s" "$text" |
         protoc --encode=roda.v1.Batch -I "$proto_dir" "$proto_dir/roda.proto" > "$work/udp.bin"
     cat "$work/udp.bin" > "/dev/udp/127.0.0.1/$udp_port"
+}
+
+# wait_ready CODE WHAT [SECONDS]: waits (10 s unless said) until /readyz answers CODE; else fails
+# with WHAT and the reason /readyz gives.
+wait_ready() {
+    for _ in $(seq $((${3:-10} * 20))); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/readyz")" = "$1" ] && return 0
+        sleep 0.05
+    done
+    fail "$2 (/readyz: $(curl -s "$base/readyz"))"
+}
+
+# wait_at_least 'NAME{LABELS}' VALUE [SECONDS]: waits (10 s unless said) until the sample reaches
+# VALUE; a failure shows the ingest counters that are not 0.
+wait_at_least() {
+    for _ in $(seq $((${3:-10} * 20))); do
+        local v
+        v=$(metric "$1")
+        [ -n "$v" ] && [ "$v" -ge "$2" ] && return 0
+        sleep 0.05
+    done
+    fail "$1 is '$(metric "$1")', expected at least $2; $(curl -s "$base/metrics" |
+        grep -E '^roda_ingest' | grep -v ' 0$' | tr '\n' ' ')"
 }
 
 metric() { # metric 'NAME{LABELS}' : its value on /metrics (empty if absent)
