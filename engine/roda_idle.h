@@ -71,5 +71,8 @@ static inline void roda_idle_reset(roda_idle_state_t *state)
 
 /* Monotonic clock in nanoseconds (vDSO, no system call on Linux). */
 uint64_t roda_now_ns(void);
+/* Wall clock (CLOCK_REALTIME) in nanoseconds since the Unix epoch (vDSO): for times recorded in
+ * journals, which must compare across restarts and hosts. */
+uint64_t roda_wall_ns(void);
 
 #endif

@@ -128,3 +128,16 @@ bool roda_keytable_next(const roda_keytable_t *table, uint32_t *cursor, uint64_t
     *cursor = table->next_index;
     return false;
 }
+
+void roda_keytable_visit(roda_keytable_t *table, roda_visit_fn blob, void *context)
+{
+    blob(context, table->slots, (table->mask + 1) * sizeof(*table->slots));
+    if (table->state_size != 0)
+        blob(context, table->states, table->state_size * table->capacity);
+    blob(context, table->index_slot, sizeof(*table->index_slot) * table->capacity);
+    blob(context, table->free_indexes, sizeof(*table->free_indexes) * table->capacity);
+    blob(context, &table->free_count, sizeof(table->free_count));
+    blob(context, &table->next_index, sizeof(table->next_index));
+    blob(context, &table->count, sizeof(table->count));
+    blob(context, &table->refused, sizeof(table->refused));
+}

@@ -79,6 +79,13 @@ bool roda_keytable_remove_index(roda_keytable_t *table, uint32_t index);
 bool roda_keytable_next(const roda_keytable_t *table, uint32_t *cursor, uint64_t *key,
                         uint32_t *index);
 
+/* Calls `blob` on every piece of the table's memory (probe array, states, bookkeeping and its
+ * counts), in a fixed order, so a snapshot can write them and a load read them back into a table
+ * initialised with the same key_capacity and state_size (a table is its memory: nothing else
+ * needs rebuilding). Cold path. */
+typedef void (*roda_visit_fn)(void *context, void *data, size_t length);
+void roda_keytable_visit(roda_keytable_t *table, roda_visit_fn blob, void *context);
+
 /* ---- Hot path ------------------------------------------------------------------------------ */
 
 /* murmur3's 64-bit finalizer: every key bit moves every slot bit, so sequential sensor ids and

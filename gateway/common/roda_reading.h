@@ -1,8 +1,17 @@
-/* roda_reading.h - the record of the gateway's input journal: one sensor reading.
+/* roda_reading.h - the record of the gateway's input journal: one sensor reading, or a control
+ * record of the ingest's clock.
  *
  * Ingest decodes each reading of every input straight into a claimed slot of the input
  * journal in this layout; the stateful stage reads it from there. 40 bytes, a multiple of 8 as the
- * journal requires. */
+ * journal requires.
+ *
+ * Event time: every time-driven decision of the stages (silent sensors, eviction of idle ones,
+ * hold-off) uses ingest times recorded in this journal, never a clock read inside a stage, so a
+ * replay of the journal makes the same decisions as the live run. While nothing arrives, the
+ * ingest still writes a CLOCK record every clock interval, carrying only its ingest_time_ns. A
+ * CHECKPOINT record is a CLOCK record that also asks the stages to write their part of snapshot
+ * `sensor_id` (roda_snapshot.h). Control records carry no reading: device, value and the other
+ * fields are zero. */
 #ifndef RODA_READING_H
 #define RODA_READING_H
 
@@ -16,8 +25,14 @@ typedef struct roda_reading {
     uint32_t device;         /* index of the device in the ingest's device registry */
     uint16_t quality;        /* the device's quality/status flag for this reading */
     uint8_t input;           /* index of the input in roda_inputs() */
-    uint8_t reserved;
+    uint8_t kind;            /* roda_record_kind_t */
 } roda_reading_t;
+
+typedef enum roda_record_kind {
+    RODA_RECORD_READING = 0,
+    RODA_RECORD_CLOCK = 1,      /* the ingest's clock while idle: ingest_time_ns only */
+    RODA_RECORD_CHECKPOINT = 2, /* a clock record that starts snapshot `sensor_id` */
+} roda_record_kind_t;
 
 _Static_assert(sizeof(roda_reading_t) == 40, "roda_reading_t is a 40-byte journal record");
 

@@ -183,6 +183,11 @@ static void finish(parser_t *p)
 {
     roda_config_t *c = p->config;
     roda_config_rules_finish(p);
+    if (c->journal.directory[0] != '\0' && c->journal.alert_directory[0] == '\0' &&
+        snprintf(c->journal.alert_directory, sizeof c->journal.alert_directory, "%s/alerts",
+                 c->journal.directory) >= (int)sizeof c->journal.alert_directory)
+        roda_config_report(p, line_of(p, "journal", "directory"), "journal.directory",
+                           "too long to hold the alert journal's directory (alerts/)");
     if (c->mqtt.enabled && c->mqtt.topic_count == 0)
         roda_config_report(
             p, line_of(p, "mqtt", "enabled"), "mqtt.topics",

@@ -43,6 +43,12 @@ struct roda_ingest {
      * writes, any thread reads for /readyz). */
     _Atomic int journal_errno;
     roda_log_limiter_t journal_log;
+    /* The clock records (roda_reading.h): ingest thread only, but for the checkpoint handshake. */
+    uint64_t clock_interval_ns;
+    uint64_t next_clock_ns; /* roda_now_ns() when the next one is due */
+    _Atomic uint64_t checkpoint_requested; /* the controlling thread's latest request (0: none) */
+    _Atomic uint64_t checkpoint_marked;    /* the latest one written; its position below */
+    _Atomic uint64_t checkpoint_position;
     input_counters_t counters[RODA_INGEST_MAX_INPUTS];
 };
 
@@ -201,7 +207,7 @@ static void append_readings(const roda_input_port_t *port, const roda_decoder_t 
             records[i].ingest_time_ns = now;
             records[i].device = device;
             records[i].input = port->index;
-            records[i].reserved = 0;
+            records[i].kind = RODA_RECORD_READING;
         }
         roda_journal_commit(journal, written);
         roda_ingest_count(port, RODA_INGEST_READINGS, written);
@@ -218,7 +224,7 @@ void roda_ingest_message(const roda_input_port_t *port, const roda_decoder_t *de
                          size_t size)
 {
     roda_ingest_t *ingest = port->ingest;
-    uint64_t now = roda_now_ns();
+    uint64_t now = roda_wall_ns();
     roda_ingest_count(port, RODA_INGEST_MESSAGES, 1);
     if (size > ingest->max_message) {
         roda_ingest_count(port, RODA_INGEST_OVERSIZE, 1);
@@ -283,6 +289,49 @@ static void retry_journal(roda_ingest_t *ingest)
         journal_failed(ingest, errno);
 }
 
+/* Appends a control record (roda_reading.h) of `kind` stamped `now` when the journal has room;
+ * false when it has none (the stages are behind, and will see the next one). *position receives
+ * the record's position. */
+static bool append_control(roda_ingest_t *ingest, roda_record_kind_t kind, uint64_t id,
+                           uint64_t now, uint64_t *position)
+{
+    void *slot;
+    uint64_t granted;
+    if (journal_room(ingest, 1) == 0)
+        return false;
+    roda_result_t result = roda_journal_claim(ingest->journal, 1, &slot, &granted);
+    if (result != RODA_SUCCESS) {
+        if (result != RODA_FULL)
+            journal_failed(ingest, errno);
+        return false;
+    }
+    *position = ingest->journal->claim_position;
+    *(roda_reading_t *)slot = (roda_reading_t){.sensor_id = id, .ingest_time_ns = now, .kind = kind};
+    roda_journal_commit(ingest->journal, 1);
+    return true;
+}
+
+/* Every clock interval, busy or idle: a CLOCK record, or the CHECKPOINT record the controlling
+ * thread asked for. Returns the milliseconds until the next one is due (the poll's bound). */
+static int clock_step(roda_ingest_t *ingest)
+{
+    uint64_t now = roda_now_ns();
+    if (now >= ingest->next_clock_ns) {
+        uint64_t requested = atomic_load_explicit(&ingest->checkpoint_requested, memory_order_acquire);
+        bool checkpoint =
+            requested != atomic_load_explicit(&ingest->checkpoint_marked, memory_order_relaxed);
+        uint64_t position;
+        if (append_control(ingest, checkpoint ? RODA_RECORD_CHECKPOINT : RODA_RECORD_CLOCK,
+                           checkpoint ? requested : 0, roda_wall_ns(), &position) &&
+            checkpoint) {
+            atomic_store_explicit(&ingest->checkpoint_position, position, memory_order_relaxed);
+            atomic_store_explicit(&ingest->checkpoint_marked, requested, memory_order_release);
+        }
+        ingest->next_clock_ns = now + ingest->clock_interval_ns;
+    }
+    return (int)((ingest->next_clock_ns - now + 999999u) / 1000000u);
+}
+
 static void *run(void *argument)
 {
     roda_ingest_t *ingest = argument;
@@ -290,9 +339,9 @@ static void *run(void *argument)
     uint32_t first[RODA_INGEST_MAX_INPUTS] = {0}, count[RODA_INGEST_MAX_INPUTS] = {0};
     for (;;) {
         nfds_t n = 0;
-        /* While the journal's file cannot grow, look again every DISK_RETRY_NS. */
-        int timeout_ms =
-            atomic_load_explicit(&ingest->journal_errno, memory_order_relaxed) != 0 ? 100 : -1;
+        /* At least every clock interval (<= DISK_RETRY_NS): the clock record, and while the
+         * journal's file cannot grow, another look. */
+        int timeout_ms = clock_step(ingest);
         fds[n++] = (struct pollfd){.fd = ingest->stop_fd, .events = POLLIN};
         for (uint32_t i = 0; i < ingest->input_count; i++) {
             input_slot_t *slot = &ingest->inputs[i];
@@ -339,6 +388,7 @@ roda_result_t roda_ingest_create(uint32_t max_devices, uint32_t max_message,
     ingest->journal = journal;
     ingest->journal_path = journal_path;
     ingest->max_message = max_message;
+    ingest->clock_interval_ns = RODA_INGEST_CLOCK_INTERVAL_NS;
     roda_log_limiter_init(&ingest->journal_log, RODA_INGEST_LOG_INTERVAL_MS * 1000000ull);
     ingest->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     roda_result_t result = ingest->stop_fd < 0 ? RODA_ERROR_SYSTEM : RODA_SUCCESS;
@@ -392,6 +442,25 @@ roda_result_t roda_ingest_add_configured(roda_ingest_t *ingest,
         }
     }
     return RODA_SUCCESS;
+}
+
+void roda_ingest_set_clock_interval(roda_ingest_t *ingest, uint64_t interval_ns)
+{
+    if (interval_ns != 0 && interval_ns < RODA_INGEST_CLOCK_INTERVAL_NS)
+        ingest->clock_interval_ns = interval_ns;
+}
+
+void roda_ingest_request_checkpoint(roda_ingest_t *ingest, uint64_t id)
+{
+    atomic_store_explicit(&ingest->checkpoint_requested, id, memory_order_release);
+}
+
+bool roda_ingest_checkpoint_marked(const roda_ingest_t *ingest, uint64_t id, uint64_t *position)
+{
+    if (atomic_load_explicit(&ingest->checkpoint_marked, memory_order_acquire) != id)
+        return false;
+    *position = atomic_load_explicit(&ingest->checkpoint_position, memory_order_relaxed);
+    return true;
 }
 
 roda_result_t roda_ingest_start(roda_ingest_t *ingest)

@@ -8,7 +8,9 @@
  * (duplicates dropped, gaps counted as lost upstream, implausible positions counted as
  * sequence resets), then claim journal slots for the readings, decode them into the slots
  * (pass 2) and commit the valid ones. Every reading of a message carries the same
- * ingest_time_ns (roda_now_ns() on arrival) and its input's index. Each message is counted once
+ * ingest_time_ns (roda_wall_ns() on arrival) and its input's index. Every clock interval, busy or
+ * idle, the ingest also appends a CLOCK record (roda_reading.h): the stages' only clock, so a
+ * replay of the journal decides as the live run did. Each message is counted once
  * as an accepted batch or under one rejection reason, each reading of an accepted batch once as
  * accepted or under one drop reason (the identities in roda_input.h).
  *
@@ -38,6 +40,9 @@
 #include "roda_input.h"
 #include "roda_journal.h"
 #include "roda_reading.h"
+
+/* The longest interval between two clock records (the stages' time resolution). */
+#define RODA_INGEST_CLOCK_INTERVAL_NS 100000000ull
 
 /* The daemon's bound on one message's payload, whatever the input (oversize beyond it). */
 #define RODA_INGEST_MAX_MESSAGE 65536u
@@ -76,6 +81,16 @@ roda_result_t roda_ingest_add(roda_ingest_t *ingest, const roda_input_class_t *i
 roda_result_t roda_ingest_add_configured(roda_ingest_t *ingest,
                                          const roda_input_class_t *const *inputs, uint32_t count,
                                          const roda_config_t *config, char *why, size_t size);
+
+/* A shorter clock interval than RODA_INGEST_CLOCK_INTERVAL_NS (e.g. a finer stale tick); 0 or
+ * longer values are ignored. Before start only. */
+void roda_ingest_set_clock_interval(roda_ingest_t *ingest, uint64_t interval_ns);
+
+/* Checkpoint handshake (roda_snapshot.h): asks the ingest thread to write, instead of its next
+ * clock record, a CHECKPOINT record carrying `id` (> 0, a new id each time); marked is true once
+ * it is in the journal, with its position. Controlling thread. */
+void roda_ingest_request_checkpoint(roda_ingest_t *ingest, uint64_t id);
+bool roda_ingest_checkpoint_marked(const roda_ingest_t *ingest, uint64_t id, uint64_t *position);
 
 /* Starts the ingest thread. RODA_ERROR_STATE if already started, RODA_ERROR_SYSTEM. */
 roda_result_t roda_ingest_start(roda_ingest_t *ingest);

@@ -11,19 +11,84 @@
 
 #include "roda_log.h"
 
-/* The rules stage looks for a handed-over reload this often (and runs the stale scan every
- * stale_tick); the state stage's eviction scan runs this often too (or every half idle timeout,
- * if shorter). */
+/* The rules stage looks for a handed-over reload this often. */
 #define TICK_MAX_NS 100000000ull
-/* The eviction scan looks at enough indexes per tick to cover the key table in half the idle
- * timeout (so a sensor goes between 1 and 1.5 timeouts after its last reading), and at least this
- * many. */
+/* The eviction scan looks at enough indexes per clock record to cover the key table in half the
+ * idle timeout (so a sensor goes between 1 and 1.5 timeouts after its last reading), and at least
+ * this many. */
 #define EVICT_SCAN_MIN 256u
 
 _Static_assert(offsetof(roda_summary_t, sensor_id) == 0,
                "the sensor directory checks the sensor id at the start of a slot");
 
+/* Appends one summary (a stage's output journal is a BLOCK journal in memory: a claim waits, it
+ * never fails). */
+static void append_summary(roda_journal_t *output, const roda_summary_t *summary)
+{
+    void *slot;
+    uint64_t granted;
+    if (roda_journal_claim(output, 1, &slot, &granted) != RODA_SUCCESS)
+        return;
+    memcpy(slot, summary, sizeof *summary);
+    roda_journal_commit(output, 1);
+}
+
 /* ---- State stage --------------------------------------------------------------------------- */
+
+/* Forgets sensor `index` (its key is removed already): readers lose it, and the rules stage gets
+ * its last summary marked RODA_SUMMARY_EVICTED, stamped with the clock, after every summary of it. */
+static void evict(state_stage_t *st, uint32_t index, const roda_summary_t *last,
+                  roda_journal_t *output)
+{
+    (void)roda_sensor_index_remove(st->index, last->sensor_id);
+    (void)roda_slots_clear(st->slots, index);
+    roda_summary_t record = *last;
+    record.ingest_time_ns = st->clock_ns;
+    record.flags = RODA_SUMMARY_EVICTED;
+    append_summary(output, &record);
+}
+
+/* Scans evict_scan indexes of the key table, from where the last scan stopped, and evicts the
+ * sensors idle longer than the timeout at the clock (by the ingest time of their last reading). */
+static void evict_idle(state_stage_t *st, roda_journal_t *output)
+{
+    roda_keytable_t *keys = &st->pipe.keys;
+    uint64_t evicted = 0, now = st->clock_ns;
+    for (uint32_t n = 0; n < st->evict_scan; n++) {
+        uint32_t index = st->evict_cursor;
+        st->evict_cursor = index + 1 < keys->capacity ? index + 1 : 0;
+        const roda_summary_t *s = roda_keytable_state(keys, index);
+        bool idle = now > s->ingest_time_ns && now - s->ingest_time_ns > st->idle_timeout_ns;
+        /* A free index keeps its last sensor's summary: removing it fails, nothing is evicted. */
+        if (!idle || !roda_keytable_remove_index(keys, index))
+            continue;
+        evict(st, index, s, output);
+        evicted++;
+    }
+    if (evicted == 0)
+        return;
+    roda_counter_add(&st->evicted, evicted);
+    atomic_store_explicit(&st->tracked, keys->count, memory_order_relaxed);
+}
+
+/* A clock or checkpoint record: the clock moves, idle sensors are evicted, a checkpoint writes
+ * the state section, and the record goes on as a control summary, so the rules stage sees
+ * everything in the same order. */
+static void state_control(state_stage_t *st, const roda_reading_t *r, roda_journal_t *output)
+{
+    if (r->ingest_time_ns > st->clock_ns)
+        st->clock_ns = r->ingest_time_ns;
+    if (st->idle_timeout_ns != 0)
+        evict_idle(st, output);
+    bool checkpoint = r->kind == RODA_RECORD_CHECKPOINT;
+    if (checkpoint)
+        checkpoint_state(st, r->sensor_id);
+    roda_summary_t control = {.sensor_id = r->sensor_id,
+                              .ingest_time_ns = st->clock_ns,
+                              .flags = checkpoint ? RODA_SUMMARY_CHECKPOINT : RODA_SUMMARY_CLOCK};
+    append_summary(output, &control);
+    roda_counter_add(&st->controls, 1);
+}
 
 static void state_batch(void *context, const void *records, uint64_t count, roda_journal_t *output)
 {
@@ -31,6 +96,10 @@ static void state_batch(void *context, const void *records, uint64_t count, roda
     const roda_reading_t *in = records;
     uint64_t i = 0, emitted = 0;
     while (i < count) {
+        if (__builtin_expect(in[i].kind != RODA_RECORD_READING, 0)) {
+            state_control(st, &in[i++], output);
+            continue;
+        }
         void *slots;
         uint64_t granted;
         /* The summary journal is a BLOCK journal in memory: a claim waits, it never fails. */
@@ -38,7 +107,7 @@ static void state_batch(void *context, const void *records, uint64_t count, roda
             return;
         roda_summary_t *out = slots;
         uint64_t produced = 0;
-        while (i < count && produced < granted) {
+        while (i < count && produced < granted && in[i].kind == RODA_RECORD_READING) {
             if (!summarize(&st->pipe, &in[i++], &out[produced]))
                 continue;
             const roda_summary_t *s = &out[produced++];
@@ -57,56 +126,38 @@ static void state_batch(void *context, const void *records, uint64_t count, roda
     roda_counter_add(&st->summaries, emitted);
     atomic_store_explicit(&st->tracked, st->pipe.keys.count, memory_order_relaxed);
     atomic_store_explicit(&st->refused, st->pipe.counters.refused, memory_order_relaxed);
-}
-
-/* Forgets sensor `index` (its key is removed already): readers lose it, and the rules stage gets
- * its last summary marked RODA_SUMMARY_EVICTED, after every summary of it. */
-static void evict(state_stage_t *st, uint32_t index, const roda_summary_t *last,
-                  roda_journal_t *output)
-{
-    (void)roda_sensor_index_remove(st->index, last->sensor_id);
-    (void)roda_slots_clear(st->slots, index);
-    void *slot;
-    uint64_t granted;
-    /* The summary journal is a BLOCK journal in memory: a claim waits, it never fails. */
-    if (roda_journal_claim(output, 1, &slot, &granted) != RODA_SUCCESS)
-        return;
-    roda_summary_t *record = slot;
-    *record = *last;
-    record->flags = RODA_SUMMARY_EVICTED;
-    roda_journal_commit(output, 1);
-}
-
-/* Scans evict_scan indexes of the key table, from where the last scan stopped, and evicts the
- * sensors idle longer than the timeout (by the ingest time of their last reading). */
-static void state_tick(void *context, uint64_t now_ns, roda_journal_t *output)
-{
-    state_stage_t *st = context;
-    roda_keytable_t *keys = &st->pipe.keys;
-    uint64_t evicted = 0;
-    for (uint32_t n = 0; n < st->evict_scan; n++) {
-        uint32_t index = st->evict_cursor;
-        st->evict_cursor = index + 1 < keys->capacity ? index + 1 : 0;
-        const roda_summary_t *s = roda_keytable_state(keys, index);
-        bool idle = now_ns > s->ingest_time_ns && now_ns - s->ingest_time_ns > st->idle_timeout_ns;
-        /* A free index keeps its last sensor's summary: removing it fails, nothing is evicted. */
-        if (!idle || !roda_keytable_remove_index(keys, index))
-            continue;
-        evict(st, index, s, output);
-        evicted++;
+    /* The engine hands the recovery replay over in batches of its own: the last one ends it. */
+    if (st->prelude_left != 0) {
+        st->prelude_left -= count < st->prelude_left ? count : st->prelude_left;
+        if (st->prelude_left == 0) {
+            roda_summary_t recovered = {.ingest_time_ns = st->clock_ns,
+                                        .flags = RODA_SUMMARY_RECOVERED};
+            append_summary(output, &recovered);
+        }
     }
-    if (evicted == 0)
-        return;
-    roda_counter_add(&st->evicted, evicted);
-    atomic_store_explicit(&st->tracked, keys->count, memory_order_relaxed);
 }
 
 /* ---- Rules stage --------------------------------------------------------------------------- */
 
+/* During recovery: how many of `n` new alerts are not appended, because the alert journal holds
+ * them already (the replay makes the alerts the live run made, in the same order) or, without a
+ * snapshot, because nothing tells whether they were announced. */
+static uint32_t recovered_alerts(rules_stage_t *rs, uint32_t n)
+{
+    if (rs->suppress_replayed) {
+        roda_counter_add(&rs->alerts_suppressed, n);
+        return n;
+    }
+    uint32_t skip = rs->skip_alerts < n ? (uint32_t)rs->skip_alerts : n;
+    rs->skip_alerts -= skip;
+    roda_counter_add(&rs->alerts_rejournaled, skip);
+    return skip;
+}
+
 static void emit_alerts(rules_stage_t *rs, const roda_alert_t *alerts, uint32_t n,
                         roda_journal_t *output)
 {
-    uint32_t done = 0;
+    uint32_t first = rs->replaying ? recovered_alerts(rs, n) : 0, done = first;
     while (done < n) {
         void *slots;
         uint64_t granted;
@@ -127,20 +178,64 @@ static void emit_alerts(rules_stage_t *rs, const roda_alert_t *alerts, uint32_t 
         roda_journal_commit(output, granted);
         done += (uint32_t)granted;
     }
-    roda_counter_add(&rs->alerts, done);
+    roda_counter_add(&rs->alerts, done - first);
 }
 
-/* The state stage evicted `sensor_id`: its stale alerts first, then its rule state and previous
- * summary go, and its index is free for a new sensor. */
-static void rules_evict(rules_stage_t *rs, uint64_t sensor_id, roda_journal_t *output)
+/* The state stage evicted `evicted->sensor_id` at the clock in its ingest_time_ns: its stale
+ * alerts first, then its rule state and previous summary go, and its index is free for a new
+ * sensor. */
+static void rules_evict(rules_stage_t *rs, const roda_summary_t *evicted, roda_journal_t *output)
 {
-    uint32_t index = roda_keytable_remove(&rs->previous, sensor_id);
+    uint32_t index = roda_keytable_remove(&rs->previous, evicted->sensor_id);
     /* Absent only if this table refused the sensor, which the same capacity rules out. */
     if (index == RODA_KEYTABLE_NONE)
         return;
     roda_alert_t alerts[RODA_RULES_MAX];
-    uint32_t n = roda_rules_evict(rs->rules, index, roda_now_ns(), alerts, RODA_RULES_MAX);
+    uint32_t n =
+        roda_rules_evict(rs->rules, index, evicted->ingest_time_ns, alerts, RODA_RULES_MAX);
     emit_alerts(rs, alerts, n, output);
+}
+
+/* The recovery replay is over: from here on every alert is new. */
+static void rules_recovered(rules_stage_t *rs)
+{
+    if (rs->skip_alerts != 0)
+        roda_log(RODA_LOG_WARN, "recovery replay made fewer alerts than the journal holds",
+                 "missing=%" PRIu64 " hint=\"%s\"", rs->skip_alerts,
+                 "the rules changed (reload) between the snapshot and the stop, or alerts were "
+                 "not written (disk full); new alerts follow the journal's last one");
+    rs->skip_alerts = 0;
+    rs->suppress_replayed = false;
+    rs->replaying = false;
+    recovery_done(rs);
+}
+
+/* A control summary: eviction, the clock (stale scan when due), a checkpoint or the end of the
+ * recovery replay. */
+static void rules_control(rules_stage_t *rs, const roda_summary_t *s, roda_journal_t *output)
+{
+    roda_counter_add(&rs->controls, (s->flags & RODA_SUMMARY_EVICTED) == 0);
+    if (s->flags & RODA_SUMMARY_EVICTED) {
+        rules_evict(rs, s, output);
+        return;
+    }
+    if (s->flags & RODA_SUMMARY_RECOVERED) {
+        rules_recovered(rs);
+        return;
+    }
+    if (s->ingest_time_ns > rs->clock_ns)
+        rs->clock_ns = s->ingest_time_ns;
+    if (rs->clock_ns >= rs->next_scan_ns) {
+        rs->next_scan_ns = rs->clock_ns + rs->stale_tick_ns;
+        roda_alert_t alerts[RODA_RULES_MAX];
+        bool done = false;
+        while (!done) {
+            uint32_t n = roda_rules_tick(rs->rules, rs->clock_ns, alerts, RODA_RULES_MAX, &done);
+            emit_alerts(rs, alerts, n, output);
+        }
+    }
+    if (s->flags & RODA_SUMMARY_CHECKPOINT)
+        checkpoint_rules(rs, s->sensor_id, rs->clock_ns, output);
 }
 
 static void rules_batch(void *context, const void *records, uint64_t count, roda_journal_t *output)
@@ -151,8 +246,8 @@ static void rules_batch(void *context, const void *records, uint64_t count, roda
     for (uint64_t i = 0; i < count; i++) {
         uint32_t index;
         bool fresh;
-        if (__builtin_expect(in[i].flags & RODA_SUMMARY_EVICTED, 0)) {
-            rules_evict(rs, in[i].sensor_id, output);
+        if (__builtin_expect(in[i].flags != 0, 0)) {
+            rules_control(rs, &in[i], output);
             continue;
         }
         if (roda_keytable_insert(&rs->previous, in[i].sensor_id, &index, &fresh) != RODA_SUCCESS) {
@@ -166,8 +261,9 @@ static void rules_batch(void *context, const void *records, uint64_t count, roda
         *previous = in[i];
         if (n == 0)
             continue;
-        uint64_t now = roda_now_ns();
-        for (uint32_t a = 0; a < n; a++)
+        /* Latency of live alerts only: a replayed reading is as old as the outage. */
+        uint64_t now = roda_wall_ns();
+        for (uint32_t a = 0; a < n && !rs->replaying; a++)
             roda_histogram_observe(&rs->latency,
                                    now > alerts[a].ingest_time_ns
                                        ? (double)(now - alerts[a].ingest_time_ns) * 1e-9
@@ -176,23 +272,17 @@ static void rules_batch(void *context, const void *records, uint64_t count, roda
     }
 }
 
+/* Applies a handed-over rule reload. */
 static void rules_tick(void *context, uint64_t now_ns, roda_journal_t *output)
 {
     rules_stage_t *rs = context;
     reload_box_t *box = &rs->reload;
+    (void)now_ns;
+    (void)output;
     if (atomic_load_explicit(&box->state, memory_order_acquire) == RELOAD_PENDING) {
         box->dropped_active = 0;
         box->result = roda_rules_reload(rs->rules, box->rules, box->count, &box->dropped_active);
         atomic_store_explicit(&box->state, RELOAD_DONE, memory_order_release);
-    }
-    if (now_ns < rs->next_scan_ns)
-        return;
-    rs->next_scan_ns = now_ns + rs->stale_tick_ns;
-    roda_alert_t alerts[RODA_RULES_MAX];
-    bool done = false;
-    while (!done) {
-        uint32_t n = roda_rules_tick(rs->rules, now_ns, alerts, RODA_RULES_MAX, &done);
-        emit_alerts(rs, alerts, n, output);
     }
 }
 
@@ -254,18 +344,11 @@ static const double latency_bounds[] = {1e-5,   2.5e-5, 5e-5, 1e-4,   2.5e-4, 5e
                                         2.5e-3, 5e-3,   1e-2, 2.5e-2, 5e-2,   0.1,  0.25,
                                         0.5,    1.0,    2.5,  5.0,    10.0};
 
-/* The state stage's tick interval for an idle timeout (0: no eviction, no tick). */
-static uint64_t evict_tick(uint64_t idle_timeout_ns)
+/* Indexes per clock record that cover `capacity` in half the idle timeout, at least
+ * EVICT_SCAN_MIN, at most the whole table. */
+static uint32_t evict_scan(uint32_t capacity, uint64_t clock_ns, uint64_t idle_timeout_ns)
 {
-    uint64_t half = idle_timeout_ns / 2;
-    return half != 0 && half < TICK_MAX_NS ? half : TICK_MAX_NS;
-}
-
-/* Indexes per tick that cover `capacity` in half the idle timeout, at least EVICT_SCAN_MIN, at
- * most the whole table. */
-static uint32_t evict_scan(uint32_t capacity, uint64_t tick_ns, uint64_t idle_timeout_ns)
-{
-    uint64_t ticks = idle_timeout_ns / 2 / tick_ns;
+    uint64_t ticks = idle_timeout_ns / 2 / clock_ns;
     uint64_t scan = ticks != 0 ? (capacity + ticks - 1) / ticks : capacity;
     if (scan < EVICT_SCAN_MIN)
         scan = EVICT_SCAN_MIN;
@@ -321,10 +404,17 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
         return r;
     p->rules.stale_tick_ns = c->stale_tick_ns;
     roda_log_limiter_init(&p->rules.unwritten_log, 10000000000ull);
-    uint64_t evict_tick_ns = evict_tick(c->limits.sensor_idle_timeout_ns);
+    uint64_t clock_ns =
+        c->stale_tick_ns < RODA_INGEST_CLOCK_INTERVAL_NS ? c->stale_tick_ns : RODA_INGEST_CLOCK_INTERVAL_NS;
     p->state.idle_timeout_ns = c->limits.sensor_idle_timeout_ns;
     p->state.evict_scan =
-        evict_scan(c->limits.max_sensors, evict_tick_ns, c->limits.sensor_idle_timeout_ns);
+        evict_scan(c->limits.max_sensors, clock_ns, c->limits.sensor_idle_timeout_ns);
+    p->state.checkpoint = &p->checkpoint;
+    p->rules.checkpoint = &p->checkpoint;
+    p->rules.recovery = &p->recovery;
+    r = recovery_prepare(p);
+    if (r != RODA_SUCCESS)
+        return r;
 
     roda_engine_config_t ec = {
         .input_record_size = sizeof(roda_reading_t),
@@ -333,6 +423,8 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
         .input_directory = c->journal.directory[0] != '\0' ? c->journal.directory : NULL,
         .input_segment_records = c->journal.segment_records,
         .input_retained_segments = c->journal.retained_segments,
+        .input_prelude = p->recovery.replay,
+        .input_prelude_end = p->recovery.from + p->recovery.records,
     };
     r = made(roda_engine_create(&ec, &p->engine), "journal input", "journal.input_capacity");
     if (r != RODA_SUCCESS)
@@ -340,8 +432,6 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
     roda_stage_config_t state = {
         .name = "state",
         .batch = state_batch,
-        .tick = c->limits.sensor_idle_timeout_ns != 0 ? state_tick : NULL,
-        .tick_interval_ns = evict_tick_ns,
         .context = &p->state,
         .output_record_size = sizeof(roda_summary_t),
         .output_capacity = c->journal.summary_capacity,
@@ -351,7 +441,7 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
         .name = "rules",
         .batch = rules_batch,
         .tick = rules_tick,
-        .tick_interval_ns = c->stale_tick_ns < TICK_MAX_NS ? c->stale_tick_ns : TICK_MAX_NS,
+        .tick_interval_ns = TICK_MAX_NS,
         .context = &p->rules,
         .output_record_size = sizeof(roda_alert_t),
         .output_capacity = c->journal.alert_capacity,
@@ -369,12 +459,15 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
                  "journal.alert_capacity");
     if (r != RODA_SUCCESS)
         return r;
+    recovery_align_alerts(p);
 
     r = made(roda_ingest_create(c->limits.max_devices, RODA_INGEST_MAX_MESSAGE,
                                 roda_engine_input(p->engine), ec.input_directory, &p->ingest),
              "device registry", "limits.max_devices");
-    if (r == RODA_SUCCESS)
+    if (r == RODA_SUCCESS) {
+        roda_ingest_set_clock_interval(p->ingest, clock_ns);
         r = roda_ingest_add_configured(p->ingest, inputs, input_count, c, why, sizeof why);
+    }
     return r;
 }
 
@@ -391,6 +484,8 @@ roda_result_t roda_pipeline_create(const roda_config_t *config,
     if (p == NULL)
         return RODA_ERROR_NOMEM;
     p->config = *config;
+    p->checkpoint.writer.fd = -1;
+    p->checkpoint.writer.dir_fd = -1;
     p->names = (roda_alert_names_t){p, rule_name, roda_pipeline_device_name};
     roda_result_t r = build(p, inputs, input_count);
     if (r != RODA_SUCCESS) {
@@ -428,6 +523,8 @@ void roda_pipeline_stop(roda_pipeline_t *p)
         roda_ingest_stop(p->ingest);
     if (p->engine != NULL)
         roda_engine_stop(p->engine);
+    if (p->started)
+        snapshot_at_stop(p);
     p->started = false;
 }
 
@@ -438,6 +535,7 @@ void roda_pipeline_destroy(roda_pipeline_t *p)
     roda_pipeline_stop(p);
     roda_ingest_destroy(p->ingest);
     roda_engine_destroy(p->engine);
+    recovery_close(p);
     roda_rules_destroy(p->rules.rules);
     roda_keytable_destroy(&p->rules.previous);
     roda_sensor_index_destroy(p->state.index);
@@ -516,6 +614,11 @@ bool roda_pipeline_ready(void *context, char *reason, size_t size)
             snprintf(reason, size, "stage %s not running", stats.name ? stats.name : "?");
             return false;
         }
+    }
+    uint64_t left = recovery_left(p);
+    if (left != 0) {
+        snprintf(reason, size, "recovering: %" PRIu64 " journal records left to replay", left);
+        return false;
     }
     roda_journal_stats_t input;
     roda_journal_stats(roda_engine_input(p->engine), &input);

@@ -37,18 +37,24 @@ typedef struct roda_summary {
     double min;
     double max;
     int64_t device_time_us;  /* the last reading's device clock, microseconds since the epoch */
-    uint64_t ingest_time_ns; /* the last reading's ingest time (roda_now_ns clock) */
+    uint64_t ingest_time_ns; /* the last reading's ingest time (roda_wall_ns clock) */
     uint32_t device;         /* device index (ingest's registry) of the last reading */
     uint16_t quality;        /* quality flag of the last reading */
     uint8_t input;           /* input index (roda_inputs()) of the last reading */
-    uint8_t flags;           /* 0, or RODA_SUMMARY_EVICTED */
+    uint8_t flags;           /* 0 (a reading's summary), or one RODA_SUMMARY_* control */
 } roda_summary_t;
 
 _Static_assert(sizeof(roda_summary_t) == 80, "roda_summary_t is an 80-byte journal record");
 
 #define RODA_SUMMARY_DEFAULT_ALPHA 0.1
-/* `flags`: not a reading's summary but the sensor's eviction (see above). */
+/* `flags`: not a reading's summary but a control record of the state stage for the rules stage:
+ * the sensor's eviction (see above; ingest_time_ns is the clock that evicted it), the clock
+ * (roda_reading.h: ingest_time_ns only), a checkpoint (a clock that also asks for the rules
+ * stage's section of snapshot `sensor_id`), or the end of the recovery replay. */
 #define RODA_SUMMARY_EVICTED 1u
+#define RODA_SUMMARY_CLOCK 2u
+#define RODA_SUMMARY_CHECKPOINT 4u
+#define RODA_SUMMARY_RECOVERED 8u
 
 /* The EWMA weight of a new reading, in (0, 1]. Set once from the config (ewma_alpha) before the
  * stateful stage starts; a reload cannot change it live. */

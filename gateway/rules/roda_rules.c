@@ -554,6 +554,21 @@ uint32_t roda_rules_evict(roda_rules_t *r, uint32_t sensor_index, uint64_t now_n
     return sink.used;
 }
 
+void roda_rules_visit(roda_rules_t *r, roda_visit_fn blob, void *context)
+{
+    blob(context, &r->count, sizeof r->count);
+    blob(context, r->rules, (size_t)r->max_rules * sizeof *r->rules);
+    blob(context, &r->generation, sizeof r->generation);
+    blob(context, r->names, (size_t)RODA_RULES_NAME_HISTORY * r->max_rules * sizeof *r->names);
+    blob(context, r->name_counts, sizeof r->name_counts);
+    blob(context, r->counters, (size_t)r->max_rules * sizeof *r->counters);
+    blob(context, r->pairs, (size_t)r->max_sensors * r->max_rules * sizeof *r->pairs);
+    blob(context, r->sensors, (size_t)r->max_sensors * sizeof *r->sensors);
+    blob(context, &r->tick_cursor, sizeof r->tick_cursor);
+    /* Derived from the definitions: right after a load as after a write. */
+    count_stale(r);
+}
+
 uint32_t roda_rules_count(const roda_rules_t *r)
 {
     return r->count;

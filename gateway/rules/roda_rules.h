@@ -52,6 +52,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "roda_keytable.h"
 #include "roda_result.h"
 #include "roda_summary.h"
 
@@ -182,6 +183,13 @@ uint32_t roda_rules_tick(roda_rules_t *rules, uint64_t now_ns, roda_alert_t *out
  * max_sensors is counted (bad_index). */
 uint32_t roda_rules_evict(roda_rules_t *rules, uint32_t sensor_index, uint64_t now_ns,
                           roda_alert_t *out, uint32_t max_out);
+
+/* Calls `blob` on every piece of the rule set's state (definitions, generation and name history,
+ * counters, per (sensor, rule) alert states, per sensor stale records, the stale scan's cursor)
+ * in a fixed order: a snapshot writes them; a load reads them back into a set created with the
+ * same max_rules and max_sensors before its thread starts (then roda_rules_reload applies the
+ * config's rules, keeping the states of those it keeps). Rules thread, or before it starts. */
+void roda_rules_visit(roda_rules_t *rules, roda_visit_fn blob, void *context);
 
 /* Rules thread only: the current count, and the rule at `index` (NULL past the count). */
 uint32_t roda_rules_count(const roda_rules_t *rules);
