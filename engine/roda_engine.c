@@ -19,12 +19,14 @@ typedef struct roda_stage {
     int cpu;
     roda_journal_t *output;
     roda_journal_reader_t input_reader;
+    roda_journal_replay_t *prelude; /* stage 0's, read before input_reader; else NULL */
     pthread_t thread;
     roda_engine_t *engine;
-    /* Written by the stage thread only, read by stats from anywhere. */
+    /* Written by the stage thread (prelude_left first by start), read by stats from anywhere. */
     _Alignas(RODA_PAD) _Atomic uint64_t consumed;
     _Atomic uint64_t batches;
     _Atomic uint64_t sleeps;
+    _Atomic uint64_t prelude_left;
     _Atomic bool running;
 } roda_stage_t;
 
@@ -75,6 +77,9 @@ roda_result_t roda_engine_create(const roda_engine_config_t *config, roda_engine
     if (config == NULL || out == NULL)
         return RODA_ERROR_INVALID_ARG;
     *out = NULL;
+    if (config->input_prelude != NULL &&
+        roda_journal_replay_record_size(config->input_prelude) != config->input_record_size)
+        return RODA_ERROR_INVALID_ARG;
     roda_engine_t *engine = calloc(1, sizeof(*engine));
     if (engine == NULL)
         return RODA_ERROR_NOMEM;
@@ -83,6 +88,9 @@ roda_result_t roda_engine_create(const roda_engine_config_t *config, roda_engine
         engine->config.default_capacity = 64 * 1024;
     if (engine->config.max_batch == 0)
         engine->config.max_batch = 1024;
+    if (config->input_prelude != NULL)
+        engine->config.input_prelude_end = roda_journal_min_u64(
+            config->input_prelude_end, roda_journal_replay_end(config->input_prelude));
     const roda_idle_config_t *idle = &engine->config.idle;
     if (idle->spins == 0 && idle->yields == 0 && idle->sleep_us == 0)
         engine->config.idle = RODA_IDLE_DEFAULT;
@@ -125,6 +133,7 @@ roda_result_t roda_engine_add_stage(roda_engine_t *engine, const roda_stage_conf
     stage->context = config->context;
     stage->cpu = config->cpu;
     stage->engine = engine;
+    stage->prelude = engine->stage_count == 0 ? engine->config.input_prelude : NULL;
     roda_result_t result = make_output_journal(engine, config, &stage->output);
     if (result == RODA_SUCCESS)
         result = roda_journal_reader_open(last_journal(engine), &stage->input_reader);
@@ -137,41 +146,76 @@ roda_result_t roda_engine_add_stage(roda_engine_t *engine, const roda_stage_conf
     return RODA_SUCCESS;
 }
 
-static void *stage_main(void *arg)
+/* Runs the stage's tick if it is due (next_tick is UINT64_MAX without a tick). */
+static void tick_when_due(roda_stage_t *stage, uint64_t *next_tick)
 {
-    roda_stage_t *stage = arg;
-    const roda_engine_config_t *config = &stage->engine->config;
+    if (*next_tick == UINT64_MAX)
+        return;
+    uint64_t now = roda_now_ns();
+    if (now >= *next_tick) {
+        stage->tick(stage->context, now, stage->output);
+        *next_tick = now + stage->tick_interval_ns;
+    }
+}
+
+/* Runs the batch function on each run of `view` and publishes the stage's counters. */
+static void process_batch(roda_stage_t *stage, const roda_journal_view_t *view)
+{
+    stage->batch(stage->context, view->run[0], view->run_count[0], stage->output);
+    if (view->run_count[1] != 0)
+        stage->batch(stage->context, view->run[1], view->run_count[1], stage->output);
+    /* The stage thread is the counters' only writer. */
+    uint64_t consumed = atomic_load_explicit(&stage->consumed, memory_order_relaxed);
+    uint64_t batches = atomic_load_explicit(&stage->batches, memory_order_relaxed);
+    atomic_store_explicit(&stage->consumed, consumed + view->count, memory_order_relaxed);
+    atomic_store_explicit(&stage->batches, batches + 1, memory_order_relaxed);
+}
+
+/* Processes the prelude's prelude_left records (set by start) from the replay's position. */
+static void process_prelude(roda_stage_t *stage, uint64_t *next_tick)
+{
+    uint64_t max_batch = stage->engine->config.max_batch;
+    uint64_t left = atomic_load_explicit(&stage->prelude_left, memory_order_relaxed);
+    roda_journal_view_t view;
+    while (left != 0 &&
+           roda_journal_replay_next(stage->prelude, roda_journal_min_u64(left, max_batch), &view)) {
+        tick_when_due(stage, next_tick);
+        process_batch(stage, &view);
+        left -= view.count;
+        atomic_store_explicit(&stage->prelude_left, left, memory_order_relaxed);
+    }
+}
+
+/* Processes the live input until it is closed and drained. */
+static void process_input(roda_stage_t *stage, uint64_t *next_tick)
+{
     roda_journal_reader_t *reader = &stage->input_reader;
+    uint64_t max_batch = stage->engine->config.max_batch;
     roda_idle_state_t idle = {0};
-    uint64_t consumed = 0, batches = 0;
-    uint64_t next_tick = stage->tick != NULL ? roda_now_ns() + stage->tick_interval_ns : UINT64_MAX;
     for (;;) {
-        if (next_tick != UINT64_MAX) {
-            uint64_t now = roda_now_ns();
-            if (now >= next_tick) {
-                stage->tick(stage->context, now, stage->output);
-                next_tick = now + stage->tick_interval_ns;
-            }
-        }
+        tick_when_due(stage, next_tick);
         roda_journal_view_t view;
-        uint64_t count = roda_journal_peek(reader, config->max_batch, &view);
+        uint64_t count = roda_journal_peek(reader, max_batch, &view);
         if (count == 0) {
             if (roda_journal_reader_status(reader) == RODA_CLOSED)
-                break;
+                return;
             roda_journal_reader_wait(reader, &stage->idle, &idle);
             atomic_store_explicit(&stage->sleeps, idle.sleeps, memory_order_relaxed);
             continue;
         }
         roda_idle_reset(&idle);
-        stage->batch(stage->context, view.run[0], view.run_count[0], stage->output);
-        if (view.run_count[1] != 0)
-            stage->batch(stage->context, view.run[1], view.run_count[1], stage->output);
+        process_batch(stage, &view);
         roda_journal_consume(reader, count);
-        consumed += count;
-        batches++;
-        atomic_store_explicit(&stage->consumed, consumed, memory_order_relaxed);
-        atomic_store_explicit(&stage->batches, batches, memory_order_relaxed);
     }
+}
+
+static void *stage_main(void *arg)
+{
+    roda_stage_t *stage = arg;
+    uint64_t next_tick = stage->tick != NULL ? roda_now_ns() + stage->tick_interval_ns : UINT64_MAX;
+    if (stage->prelude != NULL)
+        process_prelude(stage, &next_tick);
+    process_input(stage, &next_tick);
     roda_journal_close(stage->output);
     atomic_store_explicit(&stage->running, false, memory_order_release);
     return NULL;
@@ -194,6 +238,14 @@ roda_result_t roda_engine_start(roda_engine_t *engine)
         if (result != RODA_SUCCESS)
             return result;
         engine->has_receiver = true;
+    }
+    /* Stage 0's prelude runs from the replay's position now to the configured end. */
+    roda_stage_t *first = engine->stages[0];
+    if (first->prelude != NULL) {
+        uint64_t position = roda_journal_replay_position(first->prelude);
+        uint64_t end = engine->config.input_prelude_end;
+        atomic_store_explicit(&first->prelude_left, end > position ? end - position : 0,
+                              memory_order_relaxed);
     }
     for (uint32_t i = 0; i < engine->stage_count; i++) {
         roda_stage_t *stage = engine->stages[i];
@@ -320,6 +372,7 @@ roda_result_t roda_engine_stage_stats(const roda_engine_t *engine, uint32_t stag
     stats->produced = output.appended;
     stats->batches = atomic_load_explicit(&s->batches, memory_order_relaxed);
     stats->sleeps = atomic_load_explicit(&s->sleeps, memory_order_relaxed);
+    stats->prelude_left = atomic_load_explicit(&s->prelude_left, memory_order_relaxed);
     stats->running = atomic_load_explicit(&s->running, memory_order_acquire);
     return RODA_SUCCESS;
 }

@@ -20,6 +20,14 @@
  * stop until destroy. Someone must keep receiving while the pipeline runs (and during stop) if
  * the last journal can fill up; stop() waits for that.
  *
+ * Prelude: stage 0 may first process a range of a recorded journal (input_prelude), then its live
+ * input. Recovery replays a journal's tail through the same stages before going live, so the
+ * pipes' state is rebuilt from the records; an offline tool replays a recording through them
+ * (it sends nothing and stops). The prelude goes through stage 0 exactly like live records: the
+ * batch function on runs of at most max_batch records, the tick between batches when due, counted
+ * in `consumed`. stop() during the prelude finishes it, then drains the live input: nothing is
+ * skipped.
+ *
  * Idle stages spin, yield, then sleep on a futex that their writer wakes only when they announced
  * that they sleep (roda_idle.h): a busy pipeline makes no system call, an idle one uses no CPU. */
 #ifndef RODA_ENGINE_H
@@ -72,20 +80,28 @@ typedef struct roda_engine_config {
     uint64_t max_batch;               /* records a stage takes per batch; 0 means 1024 */
     bool receive;                     /* open the receiver on the last journal (try_receive) */
     roda_idle_config_t idle;          /* zero means RODA_IDLE_DEFAULT */
+    /* Prelude (optional, NULL: none): stage 0 processes this replay's records from its position at
+     * start up to input_prelude_end (one past the last; clamped to roda_journal_replay_end) before
+     * its live input. Its record size must be input_record_size. Owned by the caller, who closes it
+     * after roda_engine_stop or roda_engine_destroy. */
+    roda_journal_replay_t *input_prelude;
+    uint64_t input_prelude_end;
 } roda_engine_config_t;
 
 typedef struct roda_stage_stats {
     const char *name;
-    uint64_t consumed; /* input records processed */
-    uint64_t produced; /* output records committed */
-    uint64_t batches;  /* non-empty batches */
-    uint64_t sleeps;   /* futex sleeps while idle */
+    uint64_t consumed;     /* input records processed */
+    uint64_t produced;     /* output records committed */
+    uint64_t batches;      /* non-empty batches */
+    uint64_t sleeps;       /* futex sleeps while idle */
+    uint64_t prelude_left; /* prelude records stage 0 has yet to process; 0 for other stages */
     bool running;
 } roda_stage_stats_t;
 
 typedef struct roda_engine roda_engine_t;
 
-/* Creates an engine with its input journal. Errors: RODA_ERROR_INVALID_ARG, RODA_ERROR_NOMEM. */
+/* Creates an engine with its input journal. Errors: RODA_ERROR_INVALID_ARG (also a prelude whose
+ * record size is not input_record_size), RODA_ERROR_NOMEM. */
 roda_result_t roda_engine_create(const roda_engine_config_t *config, roda_engine_t **out);
 
 /* Appends a stage and creates its output journal. Before start only. RODA_ERROR_TOO_MANY past

@@ -21,7 +21,8 @@
  * Reader:  n = roda_journal_peek(r, max, &view); use view; roda_journal_consume(r, n);
  * Tail:    n = roda_journal_tail_peek(t, max, &view); roda_journal_tail_copy(t, &view, buffer);
  *          missed = roda_journal_tail_consume(t, n); use buffer only if missed == 0.
- * Replay:  roda_journal_open_readonly(dir, &replay); while (roda_journal_replay_next(...)) ...
+ * Replay:  roda_journal_open_readonly(dir, &replay); roda_journal_replay_seek(replay, from);
+ *          while (roda_journal_replay_next(...)) ...
  *
  * Tail readers never gate the writer. To let them tell intact records from overwritten ones
  * without a store on the append path, the writer announces on its slow path how far it may write
@@ -384,6 +385,14 @@ roda_result_t roda_journal_open_readonly(const char *directory, roda_journal_rep
 uint64_t roda_journal_replay_first(const roda_journal_replay_t *replay);
 uint64_t roda_journal_replay_end(const roda_journal_replay_t *replay);
 uint32_t roda_journal_replay_record_size(const roda_journal_replay_t *replay);
+
+/* The position of the next record roda_journal_replay_next returns (first at open). */
+uint64_t roda_journal_replay_position(const roda_journal_replay_t *replay);
+
+/* Moves the replay to `position`, the next record roda_journal_replay_next returns (backwards
+ * too, e.g. to read a range again); roda_journal_replay_end() is the end, where next returns 0.
+ * RODA_ERROR_INVALID_ARG on NULL or a position outside first .. end. */
+roda_result_t roda_journal_replay_seek(roda_journal_replay_t *replay, uint64_t position);
 
 /* Fills `view` with up to `max` records from the replay's position (one run, within one segment
  * file) and moves past them; returns the count, 0 at the end. */

@@ -116,6 +116,24 @@ uint32_t roda_journal_replay_record_size(const roda_journal_replay_t *replay)
     return replay->record_size;
 }
 
+uint64_t roda_journal_replay_position(const roda_journal_replay_t *replay)
+{
+    return replay->position;
+}
+
+roda_result_t roda_journal_replay_seek(roda_journal_replay_t *replay, uint64_t position)
+{
+    if (replay == NULL || position < roda_journal_replay_first(replay) ||
+        position > roda_journal_replay_end(replay))
+        return RODA_ERROR_INVALID_ARG;
+    replay->current = 0;
+    while (replay->current < replay->count &&
+           position >= replay->segments[replay->current].end_position)
+        replay->current++;
+    replay->position = position;
+    return RODA_SUCCESS;
+}
+
 uint64_t roda_journal_replay_next(roda_journal_replay_t *replay, uint64_t max,
                                   roda_journal_view_t *view)
 {

@@ -1,6 +1,6 @@
 /* test_engine.c - the stage engine: data through a chain of stages, drain on stop, idle sleep,
- * pinning and bad parameters. Pipes here are plain inline functions (pipe components have their
- * own tests). */
+ * pinning, bad parameters and a recorded journal replayed as stage 0's prelude. Pipes here are
+ * plain inline functions (pipe components have their own tests). */
 #include <check.h>
 #include <pthread.h>
 #include <sched.h>
@@ -346,6 +346,215 @@ START_TEST(a_file_backed_input_is_an_audit_trail_across_restarts)
 }
 END_TEST
 
+/* A stage that records every value it sees (and emits nothing), for the prelude tests. */
+typedef struct recorder {
+    uint64_t *seen;
+    uint64_t count;
+    uint64_t capacity;
+    uint64_t largest_batch;
+    long batch_pause_ns;         /* slows every batch down, to see ticks between them */
+    uint64_t seen_at_first_tick; /* UINT64_MAX until the first tick */
+} recorder_t;
+
+static void record_batch(void *context, const void *records, uint64_t count, roda_journal_t *output)
+{
+    recorder_t *recorder = context;
+    (void)output;
+    ck_assert_uint_le(recorder->count + count, recorder->capacity);
+    memcpy(&recorder->seen[recorder->count], records, count * sizeof(uint64_t));
+    recorder->count += count;
+    if (count > recorder->largest_batch)
+        recorder->largest_batch = count;
+    if (recorder->batch_pause_ns != 0)
+        nanosleep(&(struct timespec){.tv_nsec = recorder->batch_pause_ns}, NULL);
+}
+
+static void record_tick(void *context, uint64_t now_ns, roda_journal_t *output)
+{
+    recorder_t *recorder = context;
+    (void)now_ns;
+    (void)output;
+    if (recorder->seen_at_first_tick == UINT64_MAX)
+        recorder->seen_at_first_tick = recorder->count;
+}
+
+#define PRELUDE_RECORDS 10000u
+#define PRELUDE_SEGMENT_RECORDS 1024u
+#define PRELUDE_RETAINED 6u
+#define PRELUDE_MAX_BATCH 100u
+
+/* Writes the sequence 0 .. PRELUDE_RECORDS-1 into a file-backed journal in a new directory: ten
+ * segments, of which the last six are retained. */
+static void write_recording(char *directory)
+{
+    ck_assert_ptr_nonnull(mkdtemp(directory));
+    roda_journal_config_t config = {.capacity = 4 * PRELUDE_SEGMENT_RECORDS,
+                                    .record_size = sizeof(uint64_t),
+                                    .policy = RODA_JOURNAL_BLOCK,
+                                    .directory = directory,
+                                    .segment_records = PRELUDE_SEGMENT_RECORDS,
+                                    .retained_segments = PRELUDE_RETAINED};
+    roda_journal_t *journal = NULL;
+    ck_assert_int_eq(roda_journal_create(&config, &journal), RODA_SUCCESS);
+    for (uint64_t value = 0; value < PRELUDE_RECORDS; value++)
+        ck_assert_int_eq(roda_journal_append(journal, &value), RODA_SUCCESS);
+    roda_journal_destroy(journal);
+}
+
+static void remove_recording(const char *directory)
+{
+    char command[64];
+    snprintf(command, sizeof(command), "rm -rf %s", directory);
+    ck_assert_int_eq(system(command), 0);
+}
+
+/* An engine whose one stage records what it sees, with `replay` as its prelude. */
+static roda_engine_t *make_recording_engine(roda_journal_replay_t *replay, uint64_t prelude_end,
+                                            recorder_t *recorder)
+{
+    roda_engine_config_t config = {.input_record_size = sizeof(uint64_t),
+                                   .input_capacity = 1024,
+                                   .input_policy = RODA_JOURNAL_BLOCK,
+                                   .max_batch = PRELUDE_MAX_BATCH,
+                                   .input_prelude = replay,
+                                   .input_prelude_end = prelude_end};
+    roda_engine_t *engine = NULL;
+    ck_assert_int_eq(roda_engine_create(&config, &engine), RODA_SUCCESS);
+    roda_stage_config_t stage = {.name = "recorder",
+                                 .batch = record_batch,
+                                 .tick = record_tick,
+                                 .tick_interval_ns = 1000 * 1000,
+                                 .context = recorder,
+                                 .output_record_size = sizeof(uint64_t),
+                                 .cpu = -1};
+    ck_assert_int_eq(roda_engine_add_stage(engine, &stage), RODA_SUCCESS);
+    return engine;
+}
+
+static recorder_t make_recorder(uint64_t capacity)
+{
+    recorder_t recorder = {.capacity = capacity, .seen_at_first_tick = UINT64_MAX};
+    recorder.seen = malloc(capacity * sizeof(uint64_t));
+    ck_assert_ptr_nonnull(recorder.seen);
+    return recorder;
+}
+
+/* Checks that the recorder saw exactly first .. end-1 from index `at` on. */
+static void check_seen(const recorder_t *recorder, uint64_t at, uint64_t first, uint64_t end)
+{
+    ck_assert_uint_ge(recorder->count, at + (end - first));
+    for (uint64_t value = first; value < end; value++, at++)
+        ck_assert_uint_eq(recorder->seen[at], value);
+}
+
+START_TEST(stage_0_replays_the_prelude_then_reads_its_live_input)
+{
+    char directory[] = "/tmp/roda-prelude-XXXXXX";
+    write_recording(directory);
+    roda_journal_replay_t *replay = NULL;
+    ck_assert_int_eq(roda_journal_open_readonly(directory, &replay), RODA_SUCCESS);
+    /* The oldest four segments were deleted; start in the middle of the first retained one. */
+    ck_assert_uint_eq(roda_journal_replay_first(replay),
+                      (10 - PRELUDE_RETAINED) * PRELUDE_SEGMENT_RECORDS);
+    uint64_t end = roda_journal_replay_end(replay), from = 4500, live = 3000;
+    ck_assert_uint_eq(end, PRELUDE_RECORDS);
+    ck_assert_int_eq(roda_journal_replay_seek(replay, from), RODA_SUCCESS);
+    recorder_t recorder = make_recorder(end - from + live);
+    roda_engine_t *engine = make_recording_engine(replay, end, &recorder);
+    ck_assert_int_eq(roda_engine_start(engine), RODA_SUCCESS);
+    roda_stage_stats_t stats;
+    ck_assert_int_eq(roda_engine_stage_stats(engine, 0, &stats), RODA_SUCCESS);
+    ck_assert_uint_le(stats.prelude_left, end - from);
+    /* Live records are sent while the prelude may still run: they come after it. */
+    for (uint64_t i = 0; i < live; i++)
+        ck_assert_int_eq(roda_engine_send(engine, &(uint64_t){PRELUDE_RECORDS + i}), RODA_SUCCESS);
+    roda_engine_stop(engine);
+    check_seen(&recorder, 0, from, end);
+    check_seen(&recorder, end - from, PRELUDE_RECORDS, PRELUDE_RECORDS + live);
+    ck_assert_uint_eq(recorder.count, (end - from) + live);
+    ck_assert_uint_le(recorder.largest_batch, PRELUDE_MAX_BATCH);
+    ck_assert_int_eq(roda_engine_stage_stats(engine, 0, &stats), RODA_SUCCESS);
+    ck_assert_uint_eq(stats.consumed, (end - from) + live);
+    ck_assert_uint_eq(stats.prelude_left, 0);
+    ck_assert_uint_eq(roda_journal_replay_position(replay), end);
+    roda_engine_destroy(engine);
+    roda_journal_replay_close(replay);
+    free(recorder.seen);
+    remove_recording(directory);
+}
+END_TEST
+
+START_TEST(the_prelude_stops_at_its_end_and_is_finished_by_stop)
+{
+    char directory[] = "/tmp/roda-prelude-XXXXXX";
+    write_recording(directory);
+    roda_journal_replay_t *replay = NULL;
+    ck_assert_int_eq(roda_journal_open_readonly(directory, &replay), RODA_SUCCESS);
+    uint64_t from = 5000, prelude_end = 6234;
+    ck_assert_int_eq(roda_journal_replay_seek(replay, from), RODA_SUCCESS);
+    /* Slow batches: stop comes during the prelude, and ticks run between its batches. */
+    recorder_t recorder = make_recorder(PRELUDE_RECORDS);
+    recorder.batch_pause_ns = 500 * 1000;
+    roda_engine_t *engine = make_recording_engine(replay, prelude_end, &recorder);
+    ck_assert_int_eq(roda_engine_start(engine), RODA_SUCCESS);
+    roda_engine_stop(engine);
+    ck_assert_uint_eq(recorder.count, prelude_end - from);
+    check_seen(&recorder, 0, from, prelude_end);
+    ck_assert_uint_lt(recorder.seen_at_first_tick, prelude_end - from);
+    roda_stage_stats_t stats;
+    ck_assert_int_eq(roda_engine_stage_stats(engine, 0, &stats), RODA_SUCCESS);
+    ck_assert_uint_eq(stats.consumed, prelude_end - from);
+    ck_assert_uint_eq(stats.prelude_left, 0);
+    ck_assert_uint_eq(roda_journal_replay_position(replay), prelude_end);
+    roda_engine_destroy(engine);
+
+    /* An end past the replay's is clamped to it. */
+    recorder.count = 0;
+    recorder.batch_pause_ns = 0;
+    ck_assert_int_eq(roda_journal_replay_seek(replay, PRELUDE_RECORDS - 10), RODA_SUCCESS);
+    engine = make_recording_engine(replay, UINT64_MAX, &recorder);
+    ck_assert_int_eq(roda_engine_start(engine), RODA_SUCCESS);
+    roda_engine_stop(engine);
+    ck_assert_uint_eq(recorder.count, 10);
+    check_seen(&recorder, 0, PRELUDE_RECORDS - 10, PRELUDE_RECORDS);
+    roda_engine_destroy(engine);
+
+    /* An end at or below the replay's position: no prelude at all. */
+    recorder.count = 0;
+    ck_assert_int_eq(roda_journal_replay_seek(replay, from), RODA_SUCCESS);
+    engine = make_recording_engine(replay, from - 1, &recorder);
+    ck_assert_int_eq(roda_engine_start(engine), RODA_SUCCESS);
+    ck_assert_int_eq(roda_engine_send(engine, &(uint64_t){42}), RODA_SUCCESS);
+    roda_engine_stop(engine);
+    ck_assert_uint_eq(recorder.count, 1);
+    ck_assert_uint_eq(recorder.seen[0], 42);
+    ck_assert_uint_eq(roda_journal_replay_position(replay), from);
+    roda_engine_destroy(engine);
+
+    roda_journal_replay_close(replay);
+    free(recorder.seen);
+    remove_recording(directory);
+}
+END_TEST
+
+START_TEST(a_prelude_of_another_record_size_is_refused)
+{
+    char directory[] = "/tmp/roda-prelude-XXXXXX";
+    write_recording(directory);
+    roda_journal_replay_t *replay = NULL;
+    ck_assert_int_eq(roda_journal_open_readonly(directory, &replay), RODA_SUCCESS);
+    roda_engine_config_t config = {.input_record_size = 2 * sizeof(uint64_t),
+                                   .input_capacity = 64,
+                                   .input_prelude = replay,
+                                   .input_prelude_end = PRELUDE_RECORDS};
+    roda_engine_t *engine = (roda_engine_t *)1;
+    ck_assert_int_eq(roda_engine_create(&config, &engine), RODA_ERROR_INVALID_ARG);
+    ck_assert_ptr_null(engine);
+    roda_journal_replay_close(replay);
+    remove_recording(directory);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("engine");
@@ -358,6 +567,9 @@ int main(void)
     tcase_add_test(tc, pinning_to_a_missing_cpu_fails_cleanly);
     tcase_add_test(tc, an_idle_stage_ticks_and_its_tick_output_is_delivered);
     tcase_add_test(tc, a_file_backed_input_is_an_audit_trail_across_restarts);
+    tcase_add_test(tc, stage_0_replays_the_prelude_then_reads_its_live_input);
+    tcase_add_test(tc, the_prelude_stops_at_its_end_and_is_finished_by_stop);
+    tcase_add_test(tc, a_prelude_of_another_record_size_is_refused);
     suite_add_tcase(suite, tc);
     return roda_check_run(suite);
 }

@@ -285,6 +285,62 @@ START_TEST(restart_applies_a_smaller_retention)
 }
 END_TEST
 
+/* Seeks to `position` and reads every record from there to the end. */
+static void check_from(roda_journal_replay_t *replay, uint64_t position)
+{
+    ck_assert_int_eq(roda_journal_replay_seek(replay, position), RODA_SUCCESS);
+    ck_assert_uint_eq(roda_journal_replay_position(replay), position);
+    uint64_t expected = position;
+    roda_journal_view_t view;
+    while (roda_journal_replay_next(replay, 100, &view) > 0) {
+        ck_assert_uint_eq(view.position, expected);
+        const test_record_t *records = view.run[0];
+        for (uint64_t i = 0; i < view.count; i++, expected++)
+            ck_assert_msg(test_record_valid(&records[i], expected), "record %" PRIu64, expected);
+    }
+    ck_assert_uint_eq(expected, roda_journal_replay_end(replay));
+}
+
+START_TEST(seek_reads_from_any_retained_position)
+{
+    make_directory();
+    roda_journal_t *journal = open_journal();
+    uint64_t total = 10 * TEST_SEGMENT_RECORDS + 7;
+    append(journal, total);
+    roda_journal_destroy(journal);
+    roda_journal_replay_t *replay = NULL;
+    ck_assert_int_eq(roda_journal_open_readonly(directory, &replay), RODA_SUCCESS);
+    uint64_t first = roda_journal_replay_first(replay);
+    ck_assert_uint_eq(first, 5 * TEST_SEGMENT_RECORDS); /* older segments were deleted */
+    ck_assert_uint_eq(roda_journal_replay_position(replay), first);
+    /* Segment starts and ends, the middle of one, backwards after reading to the end. */
+    uint64_t positions[] = {first + 1,
+                            7 * TEST_SEGMENT_RECORDS,
+                            7 * TEST_SEGMENT_RECORDS - 1,
+                            8 * TEST_SEGMENT_RECORDS + 100,
+                            total - 1,
+                            first,
+                            10 * TEST_SEGMENT_RECORDS};
+    for (size_t i = 0; i < sizeof(positions) / sizeof(positions[0]); i++)
+        check_from(replay, positions[i]);
+    /* The end itself is a valid position: nothing left to read. */
+    ck_assert_int_eq(roda_journal_replay_seek(replay, total), RODA_SUCCESS);
+    roda_journal_view_t view;
+    ck_assert_uint_eq(roda_journal_replay_next(replay, 100, &view), 0);
+    /* Outside first .. end: refused, and the position stays where it was. */
+    ck_assert_int_eq(roda_journal_replay_seek(replay, first + 3), RODA_SUCCESS);
+    ck_assert_int_eq(roda_journal_replay_seek(replay, first - 1), RODA_ERROR_INVALID_ARG);
+    ck_assert_int_eq(roda_journal_replay_seek(replay, 0), RODA_ERROR_INVALID_ARG);
+    ck_assert_int_eq(roda_journal_replay_seek(replay, total + 1), RODA_ERROR_INVALID_ARG);
+    ck_assert_int_eq(roda_journal_replay_seek(replay, UINT64_MAX), RODA_ERROR_INVALID_ARG);
+    ck_assert_int_eq(roda_journal_replay_seek(NULL, first), RODA_ERROR_INVALID_ARG);
+    ck_assert_uint_eq(roda_journal_replay_position(replay), first + 3);
+    check_from(replay, first + 3);
+    roda_journal_replay_close(replay);
+    remove_directory();
+}
+END_TEST
+
 START_TEST(a_failed_roll_is_an_error_and_is_retried)
 {
     make_directory();
@@ -607,6 +663,7 @@ Suite *journal_file_suite(void)
     tcase_add_test(files, roll_waits_until_no_reader_needs_the_window);
     tcase_add_test(files, restart_continues_after_the_last_committed_position);
     tcase_add_test(files, restart_applies_a_smaller_retention);
+    tcase_add_test(files, seek_reads_from_any_retained_position);
     tcase_add_test(files, a_failed_roll_is_an_error_and_is_retried);
     tcase_add_test(files, a_leftover_partial_segment_is_removed);
     suite_add_tcase(suite, files);
