@@ -203,8 +203,11 @@ static int run(const char *path)
              (unsigned)current.rule_count);
 
     for (;;) {
-        int sig = 0;
-        if (sigwait(&signals, &sig) != 0)
+        /* Between signals, the periodic snapshots (journal.directory). */
+        uint32_t wait_ms = roda_pipeline_checkpoint(g.pipeline);
+        struct timespec wait = {wait_ms / 1000u, (long)(wait_ms % 1000u) * 1000000L};
+        int sig = sigtimedwait(&signals, NULL, wait_ms == UINT32_MAX ? NULL : &wait);
+        if (sig < 0)
             continue;
         if (sig == SIGHUP) {
             reload(path, g.pipeline);

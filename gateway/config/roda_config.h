@@ -72,8 +72,8 @@ typedef struct roda_config {
         /* the alert journal's segment files and the alert outputs' positions; "" = memory, or
          * <directory>/alerts when directory is set (durable input implies durable alerts) */
         char alert_directory[RODA_CONFIG_PATH_MAX];
-        uint64_t segment_records;   /* with directory: records per segment file */
-        uint32_t retained_segments; /* with directory: segment files kept on disk */
+        uint64_t segment_records;      /* with directory: records per segment file */
+        uint32_t retained_segments;    /* with directory: segment files kept on disk */
         uint64_t snapshot_interval_ns; /* with directory: between snapshots; 0: only at stop */
     } journal;
 

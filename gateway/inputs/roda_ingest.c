@@ -45,7 +45,7 @@ struct roda_ingest {
     roda_log_limiter_t journal_log;
     /* The clock records (roda_reading.h): ingest thread only, but for the checkpoint handshake. */
     uint64_t clock_interval_ns;
-    uint64_t next_clock_ns; /* roda_now_ns() when the next one is due */
+    uint64_t next_clock_ns;                /* roda_now_ns() when the next one is due */
     _Atomic uint64_t checkpoint_requested; /* the controlling thread's latest request (0: none) */
     _Atomic uint64_t checkpoint_marked;    /* the latest one written; its position below */
     _Atomic uint64_t checkpoint_position;
@@ -306,7 +306,8 @@ static bool append_control(roda_ingest_t *ingest, roda_record_kind_t kind, uint6
         return false;
     }
     *position = ingest->journal->claim_position;
-    *(roda_reading_t *)slot = (roda_reading_t){.sensor_id = id, .ingest_time_ns = now, .kind = kind};
+    *(roda_reading_t *)slot =
+        (roda_reading_t){.sensor_id = id, .ingest_time_ns = now, .kind = kind};
     roda_journal_commit(ingest->journal, 1);
     return true;
 }
@@ -317,7 +318,8 @@ static int clock_step(roda_ingest_t *ingest)
 {
     uint64_t now = roda_now_ns();
     if (now >= ingest->next_clock_ns) {
-        uint64_t requested = atomic_load_explicit(&ingest->checkpoint_requested, memory_order_acquire);
+        uint64_t requested =
+            atomic_load_explicit(&ingest->checkpoint_requested, memory_order_acquire);
         bool checkpoint =
             requested != atomic_load_explicit(&ingest->checkpoint_marked, memory_order_relaxed);
         uint64_t position;

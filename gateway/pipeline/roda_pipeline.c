@@ -36,7 +36,8 @@ static void append_summary(roda_journal_t *output, const roda_summary_t *summary
 /* ---- State stage --------------------------------------------------------------------------- */
 
 /* Forgets sensor `index` (its key is removed already): readers lose it, and the rules stage gets
- * its last summary marked RODA_SUMMARY_EVICTED, stamped with the clock, after every summary of it. */
+ * its last summary marked RODA_SUMMARY_EVICTED, stamped with the clock, after every summary of it.
+ */
 static void evict(state_stage_t *st, uint32_t index, const roda_summary_t *last,
                   roda_journal_t *output)
 {
@@ -291,7 +292,7 @@ static void rules_tick(void *context, uint64_t now_ns, roda_journal_t *output)
 const char *roda_pipeline_device_name(void *context, uint32_t device)
 {
     roda_pipeline_t *p = context;
-    return roda_devices_name(roda_ingest_devices(p->ingest), device);
+    return p->devices != NULL ? roda_devices_name(p->devices, device) : NULL;
 }
 
 static bool rule_name(void *context, uint32_t rule, uint16_t generation, char *buf, size_t size)
@@ -367,17 +368,17 @@ static roda_result_t made(roda_result_t result, const char *part, const char *se
     return result;
 }
 
-static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *inputs,
-                           uint32_t input_count)
+/* The clock interval: the stale tick, at most RODA_INGEST_CLOCK_INTERVAL_NS. */
+static uint64_t clock_interval(const roda_config_t *c)
+{
+    return c->stale_tick_ns < RODA_INGEST_CLOCK_INTERVAL_NS ? c->stale_tick_ns
+                                                            : RODA_INGEST_CLOCK_INTERVAL_NS;
+}
+
+/* The stages' own state (both modes). */
+static roda_result_t build_state(roda_pipeline_t *p)
 {
     const roda_config_t *c = &p->config;
-    char why[256];
-    if (!roda_pipeline_check(c, inputs, input_count, why, sizeof why)) {
-        char quoted[300];
-        roda_log(RODA_LOG_ERROR, "config invalid", "file=%s error=%s hint=\"%s\"", c->source,
-                 roda_log_quote(quoted, sizeof quoted, why), "fix the field named in error");
-        return RODA_ERROR_INVALID_ARG;
-    }
     roda_summary_set_alpha(c->ewma_alpha);
     roda_pipe_config_t pipe_config = {.key_capacity = c->limits.max_sensors};
     roda_result_t r =
@@ -404,29 +405,22 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
         return r;
     p->rules.stale_tick_ns = c->stale_tick_ns;
     roda_log_limiter_init(&p->rules.unwritten_log, 10000000000ull);
-    uint64_t clock_ns =
-        c->stale_tick_ns < RODA_INGEST_CLOCK_INTERVAL_NS ? c->stale_tick_ns : RODA_INGEST_CLOCK_INTERVAL_NS;
     p->state.idle_timeout_ns = c->limits.sensor_idle_timeout_ns;
     p->state.evict_scan =
-        evict_scan(c->limits.max_sensors, clock_ns, c->limits.sensor_idle_timeout_ns);
+        evict_scan(c->limits.max_sensors, clock_interval(c), c->limits.sensor_idle_timeout_ns);
     p->state.checkpoint = &p->checkpoint;
     p->rules.checkpoint = &p->checkpoint;
     p->rules.recovery = &p->recovery;
-    r = recovery_prepare(p);
-    if (r != RODA_SUCCESS)
-        return r;
+    return RODA_SUCCESS;
+}
 
-    roda_engine_config_t ec = {
-        .input_record_size = sizeof(roda_reading_t),
-        .input_capacity = c->journal.input_capacity,
-        .input_policy = RODA_JOURNAL_REJECT,
-        .input_directory = c->journal.directory[0] != '\0' ? c->journal.directory : NULL,
-        .input_segment_records = c->journal.segment_records,
-        .input_retained_segments = c->journal.retained_segments,
-        .input_prelude = p->recovery.replay,
-        .input_prelude_end = p->recovery.from + p->recovery.records,
-    };
-    r = made(roda_engine_create(&ec, &p->engine), "journal input", "journal.input_capacity");
+/* The engine: its input journal (`ec`, with stage 0's prelude) and the two stages. Offline, the
+ * alert journal stays in memory and is read by the engine's receiver (lossless, in order). */
+static roda_result_t build_engine(roda_pipeline_t *p, const roda_engine_config_t *ec, bool offline)
+{
+    const roda_config_t *c = &p->config;
+    roda_result_t r =
+        made(roda_engine_create(ec, &p->engine), "journal input", "journal.input_capacity");
     if (r != RODA_SUCCESS)
         return r;
     roda_stage_config_t state = {
@@ -446,7 +440,7 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
         .output_record_size = sizeof(roda_alert_t),
         .output_capacity = c->journal.alert_capacity,
         .output_directory =
-            c->journal.alert_directory[0] != '\0' ? c->journal.alert_directory : NULL,
+            !offline && c->journal.alert_directory[0] != '\0' ? c->journal.alert_directory : NULL,
         .output_segment_records = c->journal.alert_capacity / ALERT_SEGMENTS,
         .output_retained_segments = ALERT_SEGMENTS,
         .cpu = -1,
@@ -457,19 +451,52 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
     if (r == RODA_SUCCESS)
         r = made(roda_engine_add_stage(p->engine, &rules), "journal alert",
                  "journal.alert_capacity");
+    return r;
+}
+
+static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *inputs,
+                           uint32_t input_count)
+{
+    const roda_config_t *c = &p->config;
+    char why[256];
+    if (!roda_pipeline_check(c, inputs, input_count, why, sizeof why)) {
+        char quoted[300];
+        roda_log(RODA_LOG_ERROR, "config invalid", "file=%s error=%s hint=\"%s\"", c->source,
+                 roda_log_quote(quoted, sizeof quoted, why), "fix the field named in error");
+        return RODA_ERROR_INVALID_ARG;
+    }
+    roda_result_t r = build_state(p);
+    if (r == RODA_SUCCESS)
+        r = recovery_prepare(p);
+    if (r != RODA_SUCCESS)
+        return r;
+    roda_engine_config_t ec = {
+        .input_record_size = sizeof(roda_reading_t),
+        .input_capacity = c->journal.input_capacity,
+        .input_policy = RODA_JOURNAL_REJECT,
+        .input_directory = c->journal.directory[0] != '\0' ? c->journal.directory : NULL,
+        .input_segment_records = c->journal.segment_records,
+        .input_retained_segments = c->journal.retained_segments,
+        .input_prelude = p->recovery.replay,
+        .input_prelude_end = p->recovery.from + p->recovery.records,
+    };
+    r = build_engine(p, &ec, false);
     if (r != RODA_SUCCESS)
         return r;
     recovery_align_alerts(p);
-
     r = made(roda_ingest_create(c->limits.max_devices, RODA_INGEST_MAX_MESSAGE,
                                 roda_engine_input(p->engine), ec.input_directory, &p->ingest),
              "device registry", "limits.max_devices");
-    if (r == RODA_SUCCESS) {
-        roda_ingest_set_clock_interval(p->ingest, clock_ns);
-        r = roda_ingest_add_configured(p->ingest, inputs, input_count, c, why, sizeof why);
-    }
-    return r;
+    if (r != RODA_SUCCESS)
+        return r;
+    p->devices = roda_ingest_devices(p->ingest);
+    roda_ingest_set_clock_interval(p->ingest, clock_interval(c));
+    return roda_ingest_add_configured(p->ingest, inputs, input_count, c, why, sizeof why);
 }
+
+/* Offline: no ingest and nothing on disk; stage 0 reads the recording, its live input is an
+ * in-memory journal nobody writes (closed at start). */
+#define REPLAY_INPUT_CAPACITY 1024u
 
 roda_result_t roda_pipeline_create(const roda_config_t *config,
                                    const roda_input_class_t *const *inputs, uint32_t input_count,
@@ -500,6 +527,65 @@ roda_result_t roda_pipeline_create(const roda_config_t *config,
     return RODA_SUCCESS;
 }
 
+roda_result_t roda_pipeline_create_replay(const roda_config_t *config,
+                                          roda_journal_replay_t *recording, uint64_t end,
+                                          const roda_devices_t *devices, roda_pipeline_t **out)
+{
+    if (out == NULL)
+        return RODA_ERROR_INVALID_ARG;
+    *out = NULL;
+    if (config == NULL || recording == NULL)
+        return RODA_ERROR_INVALID_ARG;
+    roda_pipeline_t *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return RODA_ERROR_NOMEM;
+    p->config = *config;
+    p->checkpoint.writer.fd = -1;
+    p->checkpoint.writer.dir_fd = -1;
+    p->names = (roda_alert_names_t){p, rule_name, roda_pipeline_device_name};
+    p->devices = devices;
+    p->offline = true;
+    atomic_store_explicit(&p->recovery.done, true, memory_order_relaxed);
+    roda_engine_config_t ec = {
+        .input_record_size = sizeof(roda_reading_t),
+        .input_capacity = REPLAY_INPUT_CAPACITY,
+        .input_policy = RODA_JOURNAL_BLOCK,
+        .input_prelude = recording,
+        .input_prelude_end = end,
+        .receive = true,
+    };
+    roda_result_t r = build_state(p);
+    if (r == RODA_SUCCESS)
+        r = build_engine(p, &ec, true);
+    if (r != RODA_SUCCESS) {
+        roda_pipeline_destroy(p);
+        return r;
+    }
+    *out = p;
+    return RODA_SUCCESS;
+}
+
+uint64_t roda_pipeline_replay_alerts(roda_pipeline_t *p, uint64_t max, roda_journal_view_t *view,
+                                     bool *done)
+{
+    roda_idle_state_t idle = {0};
+    *done = false;
+    for (;;) {
+        uint64_t count = roda_engine_receive_view(p->engine, max, view);
+        if (count != 0)
+            return count;
+        if (roda_engine_receive_wait(p->engine, &idle) != RODA_SUCCESS) {
+            *done = true;
+            return 0;
+        }
+    }
+}
+
+void roda_pipeline_replay_release(roda_pipeline_t *p, uint64_t count)
+{
+    roda_engine_receive_release(p->engine, count);
+}
+
 roda_result_t roda_pipeline_start(roda_pipeline_t *p)
 {
     if (p->started)
@@ -508,7 +594,11 @@ roda_result_t roda_pipeline_start(roda_pipeline_t *p)
     roda_result_t r = roda_engine_start(p->engine);
     if (r != RODA_SUCCESS)
         return r;
-    r = roda_ingest_start(p->ingest);
+    /* Offline, nothing is sent: stage 0 replays the recording, then finds its input closed. */
+    if (p->offline)
+        roda_journal_close(roda_engine_input(p->engine));
+    else
+        r = roda_ingest_start(p->ingest);
     if (r != RODA_SUCCESS) {
         roda_engine_stop(p->engine);
         return r;
@@ -523,7 +613,7 @@ void roda_pipeline_stop(roda_pipeline_t *p)
         roda_ingest_stop(p->ingest);
     if (p->engine != NULL)
         roda_engine_stop(p->engine);
-    if (p->started)
+    if (p->started && !p->offline)
         snapshot_at_stop(p);
     p->started = false;
 }
@@ -615,9 +705,9 @@ bool roda_pipeline_ready(void *context, char *reason, size_t size)
             return false;
         }
     }
-    uint64_t left = recovery_left(p);
-    if (left != 0) {
-        snprintf(reason, size, "recovering: %" PRIu64 " journal records left to replay", left);
+    if (!atomic_load_explicit(&p->recovery.done, memory_order_acquire)) {
+        snprintf(reason, size, "recovering: %" PRIu64 " journal records left to replay",
+                 recovery_left(p));
         return false;
     }
     roda_journal_stats_t input;
@@ -656,11 +746,13 @@ void roda_pipeline_totals(const roda_pipeline_t *p, roda_pipeline_totals_t *t)
     }
     *t = (roda_pipeline_totals_t){
         .readings_accepted = accepted,
-        .state_consumed = state.consumed,
+        .state_consumed =
+            state.consumed - atomic_load_explicit(&p->state.controls, memory_order_relaxed),
         .summaries = atomic_load_explicit(&p->state.summaries, memory_order_relaxed),
         .sensors_refused = roda_pipeline_sensors_refused(p),
         .sensors_evicted = atomic_load_explicit(&p->state.evicted, memory_order_relaxed),
-        .rules_consumed = rules.consumed,
+        .rules_consumed =
+            rules.consumed - atomic_load_explicit(&p->rules.controls, memory_order_relaxed),
         .alerts = atomic_load_explicit(&p->rules.alerts, memory_order_relaxed),
         .devices_baselined = baselined,
         .unseen_before_start = unseen,

@@ -25,7 +25,26 @@
  *
  * Stop: roda_pipeline_stop stops the ingest first (no more readings), then the engine, which
  * closes the input and lets each stage drain everything accepted before it exits; the alert
- * journal is then closed, so tail readers can read it to its end (the publisher's flush). */
+ * journal is then closed, so tail readers can read it to its end (the publisher's flush).
+ *
+ * Event time: the stages read no clock. The ingest stamps every record with its wall-clock
+ * ingest time and writes a CLOCK record every clock interval (roda_reading.h); eviction, the stale
+ * scan and hold-off use those times only, so replaying the journal decides exactly as the live
+ * run did.
+ *
+ * Durable state (with journal.directory): the device registry is a mapped file there
+ * (roda_devices.h); the stages' state goes into snapshots (roda_snapshot.h) every
+ * journal.snapshot_interval and at stop. A checkpoint is a CHECKPOINT record the ingest writes
+ * into the input journal when asked: the state stage writes its section when the record reaches
+ * it, the rules stage its own when the record's summary reaches it, each from its own thread
+ * with nothing shared but the file (a consistent cut without stopping anything), and the
+ * controlling thread then commits the file (roda_pipeline_checkpoint). At create, recovery loads
+ * the newest snapshot that passes its checks (older ones, then none, as fallbacks, each logged),
+ * and stage 0 replays the input journal from the snapshot's position to the journal's end
+ * before its live input (the engine's prelude); /readyz says "recovering" meanwhile. Alerts the
+ * replay makes again are not appended when the alert journal holds them already (the replay is
+ * deterministic, so it makes them in the same order); without a usable snapshot the replay's
+ * alerts are counted as suppressed instead of announced a second time. */
 #ifndef RODA_PIPELINE_H
 #define RODA_PIPELINE_H
 
@@ -46,11 +65,12 @@ typedef struct roda_pipeline roda_pipeline_t;
 /* What was accepted and processed, for the shutdown log and tests. */
 typedef struct roda_pipeline_totals {
     uint64_t readings_accepted;   /* readings the ingest committed (all inputs) */
-    uint64_t state_consumed;      /* readings the state stage processed */
+    uint64_t state_consumed;      /* readings the state stage processed (a recovery's replayed
+                                     ones included; clock records not) */
     uint64_t summaries;           /* summaries it emitted (readings of refused sensors: none) */
     uint64_t sensors_refused;     /* readings of new sensors past max_sensors */
     uint64_t sensors_evicted;     /* sensors forgotten after limits.sensor_idle_timeout */
-    uint64_t rules_consumed;      /* records the rules stage processed: summaries + evictions */
+    uint64_t rules_consumed;      /* summaries and evictions the rules stage processed */
     uint64_t alerts;              /* alerts appended to the alert journal */
     uint64_t devices_baselined;   /* devices whose first sequenced batch set their baseline */
     uint64_t unseen_before_start; /* their batches before that first one (all inputs) */
@@ -73,10 +93,27 @@ roda_result_t roda_pipeline_create(const roda_config_t *config,
                                    const roda_input_class_t *const *inputs, uint32_t input_count,
                                    roda_pipeline_t **out);
 
+/* Offline replay (roda-replay): the same stages over a recorded input journal instead of the
+ * inputs. Stage 0 replays `recording` (opened and positioned by the caller, who closes it after
+ * destroy) up to `end`; no ingest, no snapshot, nothing written to disk. `devices` (NULL: none)
+ * names the recording's devices: its registry file, read-only. Start it, read every alert with
+ * roda_pipeline_replay_alerts until *done, then stop and destroy. The rules, limits and the rest
+ * come from `config` as for the daemon, so live and replay decide alike. */
+roda_result_t roda_pipeline_create_replay(const roda_config_t *config,
+                                          roda_journal_replay_t *recording, uint64_t end,
+                                          const roda_devices_t *devices, roda_pipeline_t **out);
+/* A view of up to `max` alerts of a replay, in order (view->position: the first one's id),
+ * waiting for them; 0 with *done once the replay is over and all were read. Then release them.
+ * One thread. */
+uint64_t roda_pipeline_replay_alerts(roda_pipeline_t *pipeline, uint64_t max,
+                                     roda_journal_view_t *view, bool *done);
+void roda_pipeline_replay_release(roda_pipeline_t *pipeline, uint64_t count);
+
 /* Starts the stage threads, then the ingest. RODA_ERROR_SYSTEM (nothing is left running). */
 roda_result_t roda_pipeline_start(roda_pipeline_t *pipeline);
 
-/* Stops the ingest, drains and joins the stages, closes the alert journal. Idempotent. */
+/* Stops the ingest, drains and joins the stages, closes the alert journal, and (journal.directory)
+ * writes a snapshot of everything processed. Idempotent. */
 void roda_pipeline_stop(roda_pipeline_t *pipeline);
 void roda_pipeline_destroy(roda_pipeline_t *pipeline);
 
@@ -87,6 +124,11 @@ void roda_pipeline_destroy(roda_pipeline_t *pipeline);
  * did not answer in time, or a previous reload is still pending). Controlling thread only. */
 roda_result_t roda_pipeline_reload_rules(roda_pipeline_t *pipeline, const roda_config_t *next,
                                          uint32_t timeout_ms, uint64_t *dropped_active);
+
+/* Periodic snapshots: begins a checkpoint when journal.snapshot_interval has passed and commits
+ * one whose sections the stages have written. Returns how many milliseconds may pass before the
+ * next call (UINT32_MAX: snapshots are off). Controlling thread. */
+uint32_t roda_pipeline_checkpoint(roda_pipeline_t *pipeline);
 
 /* The alert journal (for the outputs) and the names its alerts refer to. */
 roda_journal_t *roda_pipeline_alert_journal(roda_pipeline_t *pipeline);

@@ -114,11 +114,16 @@ static void stage_metrics(roda_pipeline_t *p, roda_metrics_t *m)
     roda_stage_stats_t stats[STAGE_COUNT];
     for (uint32_t i = 0; i < STAGE_COUNT; i++)
         roda_engine_stage_stats(p->engine, i, &stats[i]);
+    /* The clock records each stage passes on are not events. */
+    uint64_t controls[STAGE_COUNT] = {
+        atomic_load_explicit(&p->state.controls, memory_order_relaxed),
+        atomic_load_explicit(&p->rules.controls, memory_order_relaxed)};
     roda_metrics_family(m, "roda_stage_events_total", RODA_METRIC_COUNTER,
-                        "Records consumed by each stage.");
+                        "Readings (state) and summaries and evictions (rules) consumed by each "
+                        "stage.");
     for (uint32_t i = 0; i < STAGE_COUNT; i++) {
         roda_metrics_label_t label = {"stage", stats[i].name};
-        roda_metrics_u64(m, &label, 1, stats[i].consumed);
+        roda_metrics_u64(m, &label, 1, stats[i].consumed - controls[i]);
     }
     roda_metrics_family(m, "roda_stage_sleeps_total", RODA_METRIC_COUNTER,
                         "Futex sleeps of each stage while idle.");
@@ -191,7 +196,7 @@ static void sensor_metrics(roda_pipeline_t *p, roda_metrics_t *m)
     roda_metrics_u64(m, NULL, 0, atomic_load_explicit(&p->state.evicted, memory_order_relaxed));
 
     roda_summary_metrics_family(m, c->limits.max_series);
-    uint64_t now = roda_now_ns(), exported = 0, capped = 0;
+    uint64_t now = roda_wall_ns(), exported = 0, capped = 0;
     /* Every tracked sensor's summary is in a slot below the bound; an evicted sensor's slot is
      * cleared (never written and cleared slots read as RODA_ERROR_STATE). */
     uint32_t bound = roda_sensor_index_slot_bound(p->state.index);
@@ -215,6 +220,49 @@ static void sensor_metrics(roda_pipeline_t *p, roda_metrics_t *m)
     roda_metrics_u64(m, NULL, 0, atomic_load_explicit(&p->series_capped, memory_order_relaxed));
 }
 
+static void durability_metrics(roda_pipeline_t *p, roda_metrics_t *m)
+{
+    const checkpoint_t *cp = &p->checkpoint;
+    const recovery_t *rc = &p->recovery;
+    roda_metrics_family(m, "roda_snapshots_total", RODA_METRIC_COUNTER,
+                        "Snapshots of the stages' state (journal.directory), by result.");
+    roda_metrics_label_t written = {"result", "written"}, failed = {"result", "failed"};
+    roda_metrics_u64(m, &written, 1,
+                     atomic_load_explicit(&cp->written_total, memory_order_relaxed));
+    roda_metrics_u64(m, &failed, 1, atomic_load_explicit(&cp->failed_total, memory_order_relaxed));
+    roda_metrics_family(m, "roda_snapshot_last_bytes", RODA_METRIC_GAUGE,
+                        "Size of the newest snapshot written.");
+    roda_metrics_u64(m, NULL, 0, atomic_load_explicit(&cp->last_bytes, memory_order_relaxed));
+    roda_metrics_family(m, "roda_snapshot_last_duration_seconds", RODA_METRIC_GAUGE,
+                        "Checkpoint request to the newest snapshot in place.");
+    roda_metrics_double(m, NULL, 0,
+                        (double)atomic_load_explicit(&cp->last_duration_ns, memory_order_relaxed) *
+                            1e-9);
+    roda_metrics_family(m, "roda_snapshot_last_position", RODA_METRIC_GAUGE,
+                        "Input journal position the newest snapshot covers up to.");
+    roda_metrics_u64(m, NULL, 0, atomic_load_explicit(&cp->last_position, memory_order_relaxed));
+    roda_metrics_family(m, "roda_recovery_replayed_records", RODA_METRIC_GAUGE,
+                        "Input journal records replayed at start (the tail after the snapshot).");
+    roda_metrics_u64(m, NULL, 0, rc->records);
+    roda_metrics_family(m, "roda_recovery_snapshots_discarded", RODA_METRIC_GAUGE,
+                        "Snapshot files passed over at start (corrupt, truncated, other limits).");
+    roda_metrics_u64(m, NULL, 0, rc->snapshots_discarded);
+    roda_metrics_family(m, "roda_recovery_duration_seconds", RODA_METRIC_GAUGE,
+                        "Start to the end of the recovery replay (0 while it runs).");
+    roda_metrics_double(
+        m, NULL, 0, (double)atomic_load_explicit(&rc->duration_ns, memory_order_relaxed) * 1e-9);
+    roda_metrics_family(m, "roda_recovery_alerts_total", RODA_METRIC_COUNTER,
+                        "Alerts the recovery replay made again and did not append: "
+                        "already_journaled (the alert journal held them), suppressed (no "
+                        "snapshot: they may have been announced before).");
+    roda_metrics_label_t journaled = {"outcome", "already_journaled"},
+                         suppressed = {"outcome", "suppressed"};
+    roda_metrics_u64(m, &journaled, 1,
+                     atomic_load_explicit(&p->rules.alerts_rejournaled, memory_order_relaxed));
+    roda_metrics_u64(m, &suppressed, 1,
+                     atomic_load_explicit(&p->rules.alerts_suppressed, memory_order_relaxed));
+}
+
 void roda_pipeline_metrics(void *context, roda_metrics_t *m)
 {
     roda_pipeline_t *p = context;
@@ -223,4 +271,5 @@ void roda_pipeline_metrics(void *context, roda_metrics_t *m)
     stage_metrics(p, m);
     alert_metrics(p, m);
     sensor_metrics(p, m);
+    durability_metrics(p, m);
 }

@@ -111,7 +111,7 @@ typedef struct rules_stage {
     recovery_t *recovery;
     _Atomic uint64_t refused;
     _Atomic uint64_t alerts;
-    _Atomic uint64_t alerts_unwritten; /* a file-backed alert journal could not grow */
+    _Atomic uint64_t alerts_unwritten;   /* a file-backed alert journal could not grow */
     _Atomic uint64_t alerts_rejournaled; /* recovery: already in the alert journal, skipped */
     _Atomic uint64_t alerts_suppressed;  /* recovery without a snapshot: not announced */
     _Atomic uint64_t controls;           /* clock, checkpoint and recovered summaries */
@@ -125,7 +125,9 @@ typedef enum pipeline_stage { STAGE_STATE = 0, STAGE_RULES = 1, STAGE_COUNT = 2 
 struct roda_pipeline {
     roda_config_t config;
     roda_engine_t *engine;
-    roda_ingest_t *ingest;
+    roda_ingest_t *ingest;         /* NULL offline */
+    const roda_devices_t *devices; /* names of the records' devices (NULL: none known) */
+    bool offline;                  /* roda_pipeline_create_replay */
     state_stage_t state;
     rules_stage_t rules;
     roda_alert_names_t names;

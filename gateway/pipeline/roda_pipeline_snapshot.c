@@ -15,7 +15,8 @@
 /* Snapshot files looked at during recovery, newest first. */
 #define RECOVERY_CANDIDATES 8u
 
-/* ---- What a snapshot holds -------------------------------------------------------------------- */
+/* ---- What a snapshot holds --------------------------------------------------------------------
+ */
 
 /* The state stage: its key table (summaries), the stateful component's counters, the eviction
  * cursor and the clock. */
@@ -63,7 +64,8 @@ static void geometry(const roda_config_t *c, uint64_t words[RODA_SNAPSHOT_GEOMET
     memcpy(words, values, sizeof values);
 }
 
-/* ---- Checkpoints ------------------------------------------------------------------------------ */
+/* ---- Checkpoints ------------------------------------------------------------------------------
+ */
 
 void checkpoint_state(state_stage_t *st, uint64_t id)
 {
@@ -121,8 +123,8 @@ static void commit(roda_pipeline_t *p, const roda_snapshot_info_t *info, uint64_
     atomic_store_explicit(&cp->last_duration_ns, duration, memory_order_relaxed);
     atomic_store_explicit(&cp->last_position, info->input_position, memory_order_relaxed);
     roda_log(RODA_LOG_DEBUG, "snapshot written",
-             "path=%s input_position=%" PRIu64 " alert_position=%" PRIu64 " sensors=%u bytes=%" PRIu64
-             " ms=%.1f",
+             "path=%s input_position=%" PRIu64 " alert_position=%" PRIu64
+             " sensors=%u bytes=%" PRIu64 " ms=%.1f",
              path, info->input_position, info->alert_position, (unsigned)p->state.pipe.keys.count,
              bytes, (double)duration / 1e6);
 }
@@ -216,7 +218,8 @@ void snapshot_at_stop(roda_pipeline_t *p)
     commit(p, &info, began);
 }
 
-/* ---- Recovery --------------------------------------------------------------------------------- */
+/* ---- Recovery ---------------------------------------------------------------------------------
+ */
 
 /* Reads section `kind` of an opened snapshot with `visit`; false (nothing partial is used: the
  * caller fails) when its length differs or a read fails. */
@@ -247,7 +250,7 @@ static roda_result_t settle_loaded(roda_pipeline_t *p)
     const roda_config_t *c = &p->config;
     bool same = roda_rules_count(p->rules.rules) == c->rule_count;
     for (uint32_t i = 0; same && i < c->rule_count; i++)
-        same = memcmp(roda_rules_get(p->rules.rules, i), &c->rules[i], sizeof c->rules[i]) == 0;
+        same = roda_rule_equal(roda_rules_get(p->rules.rules, i), &c->rules[i]);
     if (same)
         return RODA_SUCCESS;
     uint64_t dropped = 0;
@@ -346,6 +349,7 @@ roda_result_t recovery_prepare(roda_pipeline_t *p)
     geometry(c, cp->geometry);
     roda_log_limiter_init(&cp->failure_log, 10000000000ull);
     rc->started_ns = roda_now_ns();
+    atomic_store_explicit(&rc->done, true, memory_order_relaxed);
     if (c->journal.directory[0] == '\0')
         return RODA_SUCCESS;
     cp->directory = c->journal.directory;
@@ -407,7 +411,8 @@ void recovery_done(rules_stage_t *rs)
 uint64_t recovery_left(const roda_pipeline_t *p)
 {
     roda_stage_stats_t stats;
-    if (p->engine == NULL || roda_engine_stage_stats(p->engine, STAGE_STATE, &stats) != RODA_SUCCESS)
+    if (p->engine == NULL ||
+        roda_engine_stage_stats(p->engine, STAGE_STATE, &stats) != RODA_SUCCESS)
         return 0;
     return stats.prelude_left;
 }

@@ -44,7 +44,8 @@ static uint64_t header_checksum(const header_t *h)
     return XXH3_64bits(h, offsetof(header_t, checksum));
 }
 
-/* ---- io --------------------------------------------------------------------------------------- */
+/* ---- io ---------------------------------------------------------------------------------------
+ */
 
 static void io_init(roda_snapshot_io_t *io, roda_snapshot_mode_t mode, int fd, uint64_t offset)
 {
@@ -94,7 +95,8 @@ void roda_snapshot_io_blob(void *context, void *data, size_t length)
     io->length += length;
 }
 
-/* ---- Writing ---------------------------------------------------------------------------------- */
+/* ---- Writing ----------------------------------------------------------------------------------
+ */
 
 static int fsync_retry(int fd)
 {
@@ -219,7 +221,8 @@ roda_result_t roda_snapshot_commit(roda_snapshot_writer_t *w, const roda_snapsho
     return RODA_SUCCESS;
 }
 
-/* ---- Reading ---------------------------------------------------------------------------------- */
+/* ---- Reading ----------------------------------------------------------------------------------
+ */
 
 /* The input position in a snapshot file name, false for other names. */
 static bool parse_name(const char *name, uint64_t *position)
@@ -275,9 +278,9 @@ static int verify_sections(int fd, const header_t *h, char *why, size_t size)
         XXH3_state_t state;
         XXH3_64bits_reset(&state);
         for (uint64_t done = 0; done < h->sections[i].length && error == 0;) {
-            size_t n = (size_t)(h->sections[i].length - done < VERIFY_CHUNK
-                                    ? h->sections[i].length - done
-                                    : VERIFY_CHUNK);
+            size_t n =
+                (size_t)(h->sections[i].length - done < VERIFY_CHUNK ? h->sections[i].length - done
+                                                                     : VERIFY_CHUNK);
             error = transfer(RODA_SNAPSHOT_READ, fd, chunk, n, h->sections[i].offset + done);
             if (error == 0)
                 XXH3_64bits_update(&state, chunk, n);
@@ -327,7 +330,8 @@ roda_result_t roda_snapshot_open(const char *path, const uint64_t geometry[RODA_
             end = h.sections[i].offset == end ? end + h.sections[i].length : UINT64_MAX;
         }
         if (differs != RODA_SNAPSHOT_GEOMETRY)
-            snprintf(why, size, "made for other limits (geometry word %u: %" PRIu64 ", now %" PRIu64 ")",
+            snprintf(why, size,
+                     "made for other limits (geometry word %u: %" PRIu64 ", now %" PRIu64 ")",
                      differs, h.info.geometry[differs], geometry[differs]);
         else if (end != (uint64_t)st.st_size)
             snprintf(why, size, "size %lld bytes, its header says %" PRIu64 " (truncated?)",

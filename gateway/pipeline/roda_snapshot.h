@@ -86,8 +86,8 @@ void roda_snapshot_measure(roda_snapshot_io_t *io);
 /* ---- Writing -------------------------------------------------------------------------------- */
 
 typedef struct roda_snapshot_writer {
-    int fd;       /* snapshot.tmp; -1 when no snapshot is being written */
-    int dir_fd;   /* the directory */
+    int fd;     /* snapshot.tmp; -1 when no snapshot is being written */
+    int dir_fd; /* the directory */
     char directory[RODA_SNAPSHOT_PATH_MAX];
     uint64_t offsets[RODA_SNAPSHOT_SECTIONS];
     uint64_t lengths[RODA_SNAPSHOT_SECTIONS];
@@ -110,8 +110,8 @@ void roda_snapshot_section_end(roda_snapshot_writer_t *writer, roda_snapshot_sec
  * removes all but the newest RODA_SNAPSHOT_KEEP snapshots. RODA_ERROR_IO (errno kept; a section
  * that failed or did not write its measured length: EIO) and the file is removed. The writer is
  * closed either way; `path` (may be NULL) receives the file's name. */
-roda_result_t roda_snapshot_commit(roda_snapshot_writer_t *writer,
-                                   const roda_snapshot_info_t *info, char *path, size_t size);
+roda_result_t roda_snapshot_commit(roda_snapshot_writer_t *writer, const roda_snapshot_info_t *info,
+                                   char *path, size_t size);
 /* Drops a snapshot being written (removes snapshot.tmp). No-op when none is. */
 void roda_snapshot_abort(roda_snapshot_writer_t *writer);
 

@@ -268,6 +268,13 @@ static bool same_scope(const roda_rule_t *a, const roda_rule_t *b)
            strcmp(a->device_glob, b->device_glob) == 0;
 }
 
+bool roda_rule_equal(const roda_rule_t *a, const roda_rule_t *b)
+{
+    return strcmp(a->name, b->name) == 0 && same_scope(a, b) && a->severity == b->severity &&
+           a->value == b->value && a->threshold == b->threshold && a->hysteresis == b->hysteresis &&
+           a->holdoff_ns == b->holdoff_ns;
+}
+
 roda_result_t roda_rules_reload(roda_rules_t *r, const roda_rule_t *new_rules, uint32_t count,
                                 uint64_t *dropped_active)
 {

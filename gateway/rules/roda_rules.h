@@ -146,6 +146,10 @@ size_t roda_rules_memory(uint32_t max_rules, uint32_t max_sensors);
  * RODA_SUCCESS or RODA_ERROR_INVALID_ARG with a static reason in *why. */
 roda_result_t roda_rule_validate(const roda_rule_t *rule, const char **why);
 
+/* Whether two rules are the same in every field that matters (name, kind, scope, severity,
+ * value, threshold, hysteresis, hold-off). */
+bool roda_rule_equal(const roda_rule_t *a, const roda_rule_t *b);
+
 /* Creates the rule set. max_rules 1 .. RODA_RULES_MAX (room kept for reloads), max_sensors >= 1,
  * count <= max_rules, every rule valid and names unique. RODA_ERROR_INVALID_ARG,
  * RODA_ERROR_NOMEM. */

@@ -3,7 +3,8 @@
  *
  *   roda-audit DIRECTORY [--print]
  *
- * Prints the retained positions and the number of readings; with --print, one line per reading.
+ * Prints the retained positions, the number of readings and of clock records (roda_reading.h);
+ * with --print, one line per record.
  * Every segment file is checked first (roda_journal_open_readonly): a wrong, truncated or
  * corrupt file is an error, exit status 1. */
 #include <inttypes.h>
@@ -22,8 +23,14 @@ static const char *input_name(uint8_t input)
     return input < count ? inputs[input]->name : "unknown";
 }
 
-static void print_reading(uint64_t position, const roda_reading_t *r)
+static void print_record(uint64_t position, const roda_reading_t *r)
 {
+    if (r->kind != RODA_RECORD_READING) {
+        printf("position=%" PRIu64 " %s=%" PRIu64 " ingest_time_ns=%" PRIu64 "\n", position,
+               r->kind == RODA_RECORD_CHECKPOINT ? "checkpoint" : "clock", r->sensor_id,
+               r->ingest_time_ns);
+        return;
+    }
     printf("position=%" PRIu64 " sensor=%" PRIu64 " value=%.17g device_time_us=%" PRId64
            " device=%" PRIu32 " quality=%u input=%s\n",
            position, r->sensor_id, r->value, r->device_time_us, r->device, (unsigned)r->quality,
@@ -50,16 +57,20 @@ int main(int argc, char **argv)
         roda_journal_replay_close(replay);
         return 1;
     }
-    uint64_t first = roda_journal_replay_first(replay), readings = 0, count;
+    uint64_t first = roda_journal_replay_first(replay), readings = 0, controls = 0, count;
     roda_journal_view_t view;
     while ((count = roda_journal_replay_next(replay, 4096, &view)) > 0) {
         const roda_reading_t *records = view.run[0];
-        for (uint64_t i = 0; print && i < count; i++)
-            print_reading(view.position + i, &records[i]);
-        readings += count;
+        for (uint64_t i = 0; i < count; i++) {
+            if (print)
+                print_record(view.position + i, &records[i]);
+            readings += records[i].kind == RODA_RECORD_READING;
+        }
+        controls += count;
     }
-    printf("first=%" PRIu64 " end=%" PRIu64 " readings=%" PRIu64 "\n", first,
-           roda_journal_replay_end(replay), readings);
+    controls -= readings;
+    printf("first=%" PRIu64 " end=%" PRIu64 " readings=%" PRIu64 " clock_records=%" PRIu64 "\n",
+           first, roda_journal_replay_end(replay), readings, controls);
     roda_journal_replay_close(replay);
     return 0;
 }

@@ -10,3 +10,7 @@ target_link_libraries(roda-ingest-bench PRIVATE roda_gateway_lib)
 # roda-audit: reads the input journal's segment files (journal.directory) again.
 add_executable(roda-audit ${CMAKE_CURRENT_LIST_DIR}/roda_audit.c)
 target_link_libraries(roda-audit PRIVATE roda_gateway_lib)
+
+# roda-replay: runs a recorded input journal through a config's rules offline (and --compare).
+add_executable(roda-replay ${CMAKE_CURRENT_LIST_DIR}/roda_replay.c)
+target_link_libraries(roda-replay PRIVATE roda_gateway_lib)

@@ -6,10 +6,12 @@ what the broker did not acknowledge) and/or sent over UDP.
 
 Every reading is countable: device d (0-based, named <prefix>d) sends batches with sequence 1..N and boot epoch
 1; each batch holds R readings of sensors d*1000 + k, whose value is the batch's sequence. The
-acknowledged count is what the broker PUBACKed to us.
+acknowledged count is what the broker PUBACKed to us. With --pattern sawtooth a reading's value is
+sequence % 20 instead (rules fire and resolve over and over) and its device time is the sequence
+in seconds: two runs send exactly the same bytes.
 
   fleet.py --proto-dir DIR --work DIR [--mqtt HOST:PORT] [--udp HOST:PORT] --devices D
-           --batches N --readings R --rate MSGS_PER_S --seconds LIMIT
+           --batches N --readings R --rate MSGS_PER_S --seconds LIMIT [--pattern sawtooth]
 
 Prints one line at the end: RESULT sent=<batches> acked=<batches> readings=<readings acked or sent>
 """
@@ -30,7 +32,7 @@ def load_schema(proto_dir, work):
     return importlib.import_module("roda_pb2")
 
 
-def batch_bytes(pb, name, device, sequence, readings):
+def batch_bytes(pb, name, device, sequence, readings, sawtooth):
     batch = pb.Batch()
     batch.device = name
     batch.sequence = sequence
@@ -38,8 +40,8 @@ def batch_bytes(pb, name, device, sequence, readings):
     for k in range(readings):
         r = batch.readings.add()
         r.sensor_id = device * 1000 + k
-        r.value = float(sequence)
-        r.time_us = int(time.time() * 1e6)
+        r.value = float(sequence % 20 if sawtooth else sequence)
+        r.time_us = 1_700_000_000_000_000 + sequence * 1_000_000 if sawtooth else int(time.time() * 1e6)
     return batch.SerializeToString()
 
 
@@ -56,6 +58,7 @@ def main():
     ap.add_argument("--readings", type=int, default=10)
     ap.add_argument("--rate", type=float, default=500.0)
     ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--pattern", choices=["sequence", "sawtooth"], default="sequence")
     a = ap.parse_args()
     pb = load_schema(a.proto_dir, a.work)
     deadline = time.monotonic() + a.seconds
@@ -92,7 +95,7 @@ def main():
             if time.monotonic() > deadline:
                 break
             name = f"{a.device_prefix}{device}"
-            payload = batch_bytes(pb, name, device, sequence, a.readings)
+            payload = batch_bytes(pb, name, device, sequence, a.readings, a.pattern == "sawtooth")
             if client is not None:
                 client.publish(f"roda/{name}/readings", payload, qos=1)
             else:

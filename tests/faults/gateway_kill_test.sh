@@ -37,7 +37,7 @@ done
 recovered=$(awk -v s="$killed" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
 stop_gateway
 "$audit" "$work/journal" --print > "$work/audit.txt" || fail "roda-audit failed"
-in_journal=$(grep -c '^position=' "$work/audit.txt")
+in_journal=$(grep -c '^position=[0-9]* sensor=' "$work/audit.txt")
 unique=$(sed -n 's/.* sensor=\([0-9]*\) value=\([0-9.e+]*\) .*/\1 \2/p' "$work/audit.txt" |
     sort -u | wc -l)
 [ "$unique" -eq "$sent" ] ||

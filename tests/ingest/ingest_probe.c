@@ -223,16 +223,21 @@ int main(int argc, char **argv)
         uint64_t n = roda_journal_peek(&reader, 4096, &view);
         for (int run = 0; run < 2; run++) {
             const roda_reading_t *records = view.run[run];
-            for (uint64_t i = 0; i < view.run_count[run] && !quiet; i++)
-                printf("reading device=%s sensor=%llu value=%.17g time_us=%lld quality=%u "
-                       "input=%s\n",
-                       roda_devices_name(devices, records[i].device),
-                       (unsigned long long)records[i].sensor_id, records[i].value,
-                       (long long)records[i].device_time_us, records[i].quality,
-                       roda_ingest_input_name(ingest, records[i].input));
+            for (uint64_t i = 0; i < view.run_count[run]; i++) {
+                /* The ingest's clock records are not readings. */
+                if (records[i].kind != RODA_RECORD_READING)
+                    continue;
+                printed++;
+                if (!quiet)
+                    printf("reading device=%s sensor=%llu value=%.17g time_us=%lld quality=%u "
+                           "input=%s\n",
+                           roda_devices_name(devices, records[i].device),
+                           (unsigned long long)records[i].sensor_id, records[i].value,
+                           (long long)records[i].device_time_us, records[i].quality,
+                           roda_ingest_input_name(ingest, records[i].input));
+            }
         }
         roda_journal_consume(&reader, n);
-        printed += n;
         if (n == 0) {
             struct timespec pause = {.tv_nsec = 1000000};
             nanosleep(&pause, NULL);

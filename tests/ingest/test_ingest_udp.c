@@ -115,8 +115,11 @@ static void expect_readings(fixture_t *f, roda_reading_t *out, uint64_t count)
         roda_journal_view_t view;
         uint64_t n = roda_journal_peek(&f->reader, count - got, &view);
         for (int run = 0; run < 2; run++) {
-            memcpy(out + got, view.run[run], view.run_count[run] * sizeof(roda_reading_t));
-            got += view.run_count[run];
+            const roda_reading_t *records = view.run[run];
+            /* The ingest's clock records are not readings. */
+            for (uint64_t i = 0; i < view.run_count[run]; i++)
+                if (records[i].kind == RODA_RECORD_READING)
+                    out[got++] = records[i];
         }
         roda_journal_consume(&f->reader, n);
         if (got < count)
@@ -150,7 +153,7 @@ START_TEST(readings_arrive_over_ipv4_and_ipv6)
     setup(&f, 1024, 16, 2048);
     const roda_v1_Reading readings[2] = {{.sensor_id = 7, .value = -2.5, .time_us = 1000},
                                          {.sensor_id = 8, .value = 1e9, .quality = 1}};
-    uint64_t before = roda_now_ns();
+    uint64_t before = roda_wall_ns();
     send_batch(f.sender4, "dev-a", 1, 0, readings, 2);
     roda_reading_t got[3];
     expect_readings(&f, got, 2);
@@ -163,7 +166,7 @@ START_TEST(readings_arrive_over_ipv4_and_ipv6)
     ck_assert_uint_eq(got[1].quality, 1);
     ck_assert_uint_eq(got[0].input, UDP_INPUT);
     ck_assert_uint_ge(got[0].ingest_time_ns, before);
-    ck_assert_uint_le(got[0].ingest_time_ns, roda_now_ns());
+    ck_assert_uint_le(got[0].ingest_time_ns, roda_wall_ns());
     const roda_devices_t *devices = roda_ingest_devices(f.ingest);
     ck_assert_str_eq(roda_devices_name(devices, got[0].device), "dev-a");
     ck_assert_str_eq(roda_devices_name(devices, got[2].device), "dev-b");
