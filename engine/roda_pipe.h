@@ -39,7 +39,9 @@
  * would pass RODA_KEYTABLE_MAX_STATE_BYTES). An input whose key is new while key_capacity keys
  * live is dropped: the step returns 0 and counts it in `counters.refused` (the table never grows).
  * Expiring keys (roda_keytable_remove on self->keys) makes room; a later new key reuses the index
- * with fresh state.
+ * with fresh state. `self->last_index` is the index of the last input's key (RODA_KEYTABLE_NONE
+ * before the first, or after a refusal: then it is stale), for a caller that keeps per-index state
+ * of its own beside the component's.
  *
  * Counters: every component has `counters` (roda_pipe_counters_t): inputs seen, outputs emitted,
  * inputs refused for key capacity. in - out - refused is what the component chose not to emit.
@@ -125,14 +127,13 @@ typedef struct roda_window_stats {
 /* The state (`size` bytes) of `key`, added if new (*fresh tells); NULL when the key is new and
  * the table full: the input is dropped and counted as refused. */
 RODA_HOT void *roda_pipe_state_(roda_keytable_t *keys, roda_pipe_counters_t *counters, uint64_t key,
-                                size_t size, bool *fresh)
+                                size_t size, bool *fresh, uint32_t *index)
 {
-    uint32_t index;
-    if (__builtin_expect(roda_keytable_insert(keys, key, &index, fresh) != RODA_SUCCESS, 0)) {
+    if (__builtin_expect(roda_keytable_insert(keys, key, index, fresh) != RODA_SUCCESS, 0)) {
         counters->refused++;
         return NULL;
     }
-    return (uint8_t *)keys->states + (size_t)index * size;
+    return (uint8_t *)keys->states + (size_t)*index * size;
 }
 
 /* Stats of `count` >= 1 values, two passes: the mean, then the squared deviations from it (no
@@ -178,10 +179,12 @@ static inline void roda_window_stats_of(const double *values, uint64_t count,
     typedef struct name##_s {                                                                      \
         roda_pipe_counters_t counters;                                                             \
         roda_keytable_t keys;                                                                      \
+        uint32_t last_index; /* the key table index of the last input's key */                     \
     } name##_t;                                                                                    \
     RODA_PIPE_FN_ roda_result_t name##_init(name##_t *self, const roda_pipe_config_t *config)      \
     {                                                                                              \
         memset(&self->counters, 0, sizeof(self->counters));                                        \
+        self->last_index = RODA_KEYTABLE_NONE;                                                     \
         return roda_keytable_init(&self->keys, config != NULL ? config->key_capacity : 0,          \
                                   sizeof(STATE));                                                  \
     }                                                                                              \
@@ -220,8 +223,8 @@ static inline void roda_window_stats_of(const double *values, uint64_t count,
     {                                                                                              \
         bool fresh;                                                                                \
         self->counters.in++;                                                                       \
-        STATE *state =                                                                             \
-            roda_pipe_state_(&self->keys, &self->counters, KEY(in), sizeof(STATE), &fresh);        \
+        STATE *state = roda_pipe_state_(&self->keys, &self->counters, KEY(in), sizeof(STATE),      \
+                                        &fresh, &self->last_index);                                \
         if (state == NULL)                                                                         \
             return 0;                                                                              \
         if (fresh)                                                                                 \
@@ -239,7 +242,8 @@ static inline void roda_window_stats_of(const double *values, uint64_t count,
     {                                                                                              \
         bool fresh;                                                                                \
         self->counters.in++;                                                                       \
-        T *previous = roda_pipe_state_(&self->keys, &self->counters, KEY(in), sizeof(T), &fresh);  \
+        T *previous = roda_pipe_state_(&self->keys, &self->counters, KEY(in), sizeof(T), &fresh,   \
+                                       &self->last_index);                                         \
         if (previous == NULL)                                                                      \
             return 0;                                                                              \
         bool emit = COMPARE(in, fresh ? NULL : previous, out);                                     \
@@ -256,7 +260,8 @@ static inline void roda_window_stats_of(const double *values, uint64_t count,
     {                                                                                              \
         bool fresh;                                                                                \
         self->counters.in++;                                                                       \
-        T *last = roda_pipe_state_(&self->keys, &self->counters, KEY(in), sizeof(T), &fresh);      \
+        T *last = roda_pipe_state_(&self->keys, &self->counters, KEY(in), sizeof(T), &fresh,       \
+                                   &self->last_index);                                             \
         if (last == NULL)                                                                          \
             return 0;                                                                              \
         if (!fresh && EQUAL(in, last))                                                             \
@@ -282,8 +287,8 @@ static inline void roda_window_stats_of(const double *values, uint64_t count,
         bool fresh;                                                                                \
         uint64_t k = KEY(in);                                                                      \
         self->counters.in++;                                                                       \
-        name##_key_t *window =                                                                     \
-            roda_pipe_state_(&self->keys, &self->counters, k, sizeof(name##_key_t), &fresh);       \
+        name##_key_t *window = roda_pipe_state_(&self->keys, &self->counters, k,                   \
+                                                sizeof(name##_key_t), &fresh, &self->last_index);  \
         if (window == NULL)                                                                        \
             return 0;                                                                              \
         if (fresh)                                                                                 \

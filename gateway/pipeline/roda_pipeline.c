@@ -112,13 +112,16 @@ static void state_batch(void *context, const void *records, uint64_t count, roda
             if (!summarize(&st->pipe, &in[i++], &out[produced]))
                 continue;
             const roda_summary_t *s = &out[produced++];
-            uint32_t index = roda_keytable_find(&st->pipe.keys, s->sensor_id);
+            uint32_t index = st->pipe.last_index;
             /* The slot is written before a new sensor is published, so a reader that finds
              * the sensor finds its summary. Both calls are within bounds by construction
-             * (index < max_sensors = slot count = directory capacity). */
-            (void)roda_slots_write(st->slots, index, s);
-            if (s->count == 1)
-                (void)roda_sensor_index_insert(st->index, s->sensor_id, index);
+             * (index < max_sensors = slot count = directory capacity). Offline, nobody reads
+             * them. */
+            if (!st->offline) {
+                (void)roda_slots_write(st->slots, index, s);
+                if (s->count == 1)
+                    (void)roda_sensor_index_insert(st->index, s->sensor_id, index);
+            }
         }
         if (produced != 0)
             roda_journal_commit(output, produced);
@@ -545,6 +548,7 @@ roda_result_t roda_pipeline_create_replay(const roda_config_t *config,
     p->names = (roda_alert_names_t){p, rule_name, roda_pipeline_device_name};
     p->devices = devices;
     p->offline = true;
+    p->state.offline = true;
     atomic_store_explicit(&p->recovery.done, true, memory_order_relaxed);
     roda_engine_config_t ec = {
         .input_record_size = sizeof(roda_reading_t),

@@ -74,6 +74,7 @@ typedef struct state_stage {
     uint32_t evict_cursor;    /* where the next scan starts */
     uint64_t clock_ns;        /* event time: the newest clock record's ingest time */
     uint64_t prelude_left;    /* recovery records still to replay (see recovery_t) */
+    bool offline;             /* roda-replay: no slot store or directory to keep */
     checkpoint_t *checkpoint;
     /* Mirrors of the component's counters for other threads (single writer). */
     _Atomic uint64_t tracked;

@@ -450,7 +450,7 @@ uint32_t roda_rules_evaluate(roda_rules_t *r, uint32_t sensor_index, const roda_
     for (uint32_t i = 0; i < r->count; i++) {
         const roda_rule_t *rule = &r->rules[i];
         pair_t *pair = &row[i];
-        if (!in_scope(r, rule, pair, cur->sensor_id, cur->device))
+        if (pair->scope != SCOPE_IN && !in_scope(r, rule, pair, cur->sensor_id, cur->device))
             continue;
         double v = pick(cur, rule->value);
         double t = rule->threshold;
@@ -496,6 +496,10 @@ uint32_t roda_rules_evaluate(roda_rules_t *r, uint32_t sensor_index, const roda_
         default:
             continue;
         }
+        /* Most summaries change nothing: firing while FIRING, or neither firing nor clear, or
+         * clear while OK. */
+        if (firing ? pair->state == PAIR_FIRING : !clear || pair->state == PAIR_OK)
+            continue;
         transition(r, &sink, i, pair, firing, clear, cur->ingest_time_ns, sensor, v, p);
     }
     return sink.used;

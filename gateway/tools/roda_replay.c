@@ -9,7 +9,6 @@
  * the gateway made live. Alerts are JSON lines with the fields of /alerts (id: the alert's
  * position in this replay). --compare prints what differs (only_a, only_b, changed) and one
  * summary line per rule. A corrupt or foreign recording is an error naming the file; exit 1. */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>

@@ -14,3 +14,7 @@ target_link_libraries(roda-audit PRIVATE roda_gateway_lib)
 # roda-replay: runs a recorded input journal through a config's rules offline (and --compare).
 add_executable(roda-replay ${CMAKE_CURRENT_LIST_DIR}/roda_replay.c)
 target_link_libraries(roda-replay PRIVATE roda_gateway_lib)
+
+# roda-durable-bench: replay speed and recovery time (BENCHMARKS.md).
+add_executable(roda-durable-bench ${CMAKE_CURRENT_LIST_DIR}/roda_durable_bench.c)
+target_link_libraries(roda-durable-bench PRIVATE roda_gateway_lib)

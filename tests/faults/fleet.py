@@ -5,7 +5,7 @@ MQTT QoS 1 with paho-mqtt (a persistent session that survives broker restarts: p
 what the broker did not acknowledge) and/or sent over UDP.
 
 Every reading is countable: device d (0-based, named <prefix>d) sends batches with sequence 1..N and boot epoch
-1; each batch holds R readings of sensors d*1000 + k, whose value is the batch's sequence. The
+1 (--boot-epoch: another boot); each batch holds R readings of sensors d*1000 + k, whose value is the batch's sequence. The
 acknowledged count is what the broker PUBACKed to us. With --pattern sawtooth a reading's value is
 sequence % 20 instead (rules fire and resolve over and over) and its device time is the sequence
 in seconds: two runs send exactly the same bytes.
@@ -32,11 +32,11 @@ def load_schema(proto_dir, work):
     return importlib.import_module("roda_pb2")
 
 
-def batch_bytes(pb, name, device, sequence, readings, sawtooth):
+def batch_bytes(pb, name, device, sequence, readings, sawtooth, boot_epoch):
     batch = pb.Batch()
     batch.device = name
     batch.sequence = sequence
-    batch.boot_epoch = 1
+    batch.boot_epoch = boot_epoch
     for k in range(readings):
         r = batch.readings.add()
         r.sensor_id = device * 1000 + k
@@ -59,6 +59,7 @@ def main():
     ap.add_argument("--rate", type=float, default=500.0)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--pattern", choices=["sequence", "sawtooth"], default="sequence")
+    ap.add_argument("--boot-epoch", type=int, default=1)
     a = ap.parse_args()
     pb = load_schema(a.proto_dir, a.work)
     deadline = time.monotonic() + a.seconds
@@ -95,7 +96,8 @@ def main():
             if time.monotonic() > deadline:
                 break
             name = f"{a.device_prefix}{device}"
-            payload = batch_bytes(pb, name, device, sequence, a.readings, a.pattern == "sawtooth")
+            payload = batch_bytes(pb, name, device, sequence, a.readings, a.pattern == "sawtooth",
+                                  a.boot_epoch)
             if client is not None:
                 client.publish(f"roda/{name}/readings", payload, qos=1)
             else:

@@ -111,7 +111,7 @@ finish killed
 
 echo "== compare"
 cmp -s "$work/straight.sensors" "$work/killed.sensors" ||
-    fail "per-sensor state differs: $(diff "$work/straight.sensors" "$work/killed.sensors" | head)"
+    fail "per-sensor state differs: $(diff "$work/straight.sensors" "$work/killed.sensors" | grep "^[<>]" | sort -t: -k12 | head -4)"
 # alerts FILE: the SSE alerts as "id rule sensor state value" lines, in order.
 alerts() {
     jq -r 'select(.event == "alert") | .data | "\(.id) \(.rule) \(.sensor) \(.state) \(.value)"' "$1"
