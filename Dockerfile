@@ -31,7 +31,7 @@ RUN bash /tmp/install-deps.sh runtime \
     && useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin roda
 COPY --from=build /src/build/default/gateway/roda-gateway /src/build/default/gateway/roda-fleet \
-    /usr/local/bin/
+    /src/build/default/gateway/roda-audit /src/build/default/gateway/roda-replay /usr/local/bin/
 COPY deploy/docker/roda-gateway.conf /etc/roda/roda-gateway.conf
 USER roda
 # 9464/tcp: HTTP (/metrics, /alerts, /sensors, /healthz, /readyz); 9465/udp: UDP readings.

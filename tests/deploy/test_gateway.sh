@@ -143,6 +143,7 @@ for _ in $(seq 100); do
     sleep 0.2
 done
 [ $status -eq 0 ] || fail "Prometheus rule evaluation: $(cat "$work/rule-errors.txt")"
-python3 "$here/check_deploy.py" "$root" libs "$bin/roda-gateway" "$bin/roda-fleet" ||
+python3 "$here/check_deploy.py" "$root" libs "$bin/roda-gateway" "$bin/roda-fleet" \
+    "$bin/roda-audit" "$bin/roda-replay" ||
     fail "runtime packages"
 echo "test_gateway: ok"
