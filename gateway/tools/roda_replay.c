@@ -47,7 +47,7 @@ typedef struct named_alert {
 
 /* What one replay produced. */
 typedef struct run {
-    FILE *out;          /* print mode: JSON lines go here; NULL: collect */
+    FILE *out;           /* print mode: JSON lines go here; NULL: collect */
     named_alert_t *kept; /* collect mode */
     uint64_t kept_count, kept_capacity;
     uint64_t alerts, shown, records;

@@ -272,7 +272,10 @@ summary=$("$audit" "$audit_dir") || fail "roda-audit failed on a good trail"
     [ "${BASH_REMATCH[1]}" = $((first_run + second_run + BASH_REMATCH[2])) ] ||
     fail "audit trail: '$summary', expected $first_run + $second_run readings and the clock records"
 "$audit" "$audit_dir" --print > "$work/audit.txt" || fail "roda-audit --print failed"
-head -1 "$work/audit.txt" | grep -Eq '^position=0 sensor=[0-9]+ value=' || fail "roda-audit --print"
+grep -m1 ' sensor=' "$work/audit.txt" | grep -Eq '^position=[0-9]+ sensor=[0-9]+ value=' ||
+    fail "roda-audit --print: no reading line"
+grep -Eq '^position=[0-9]+ clock=0 ingest_time_ns=[0-9]+$' "$work/audit.txt" ||
+    fail "roda-audit --print: no clock record line"
 [ "$(grep -c '^position=[0-9]* sensor=' "$work/audit.txt")" = "$((first_run + second_run))" ] ||
     fail "roda-audit --print: not one line per reading"
 echo "audit trail: $summary"
