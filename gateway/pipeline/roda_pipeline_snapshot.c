@@ -331,12 +331,12 @@ static roda_result_t open_tail(roda_pipeline_t *p, uint64_t from, bool loaded)
                  "snapshot_position=%" PRIu64 " journal_end=%" PRIu64, from, end);
         from = end;
     }
+    rc->from = from;
     if (from == end || roda_journal_replay_seek(replay, from) != RODA_SUCCESS) {
         roda_journal_replay_close(replay);
         return RODA_SUCCESS;
     }
     rc->replay = replay;
-    rc->from = from;
     rc->records = end - from;
     return RODA_SUCCESS;
 }
