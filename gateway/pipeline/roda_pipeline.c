@@ -662,6 +662,10 @@ roda_result_t roda_pipeline_reload_rules(roda_pipeline_t *p, const roda_config_t
     roda_result_t result = box->result;
     if (dropped_active != NULL)
         *dropped_active = box->dropped_active;
+    /* A reload is not in the journal: snapshot soon, so a crash replays little with the file's
+     * rules rather than the live ones. */
+    if (result == RODA_SUCCESS)
+        p->checkpoint.due_ns = 0;
     atomic_store_explicit(&box->state, RELOAD_IDLE, memory_order_relaxed);
     return result;
 }

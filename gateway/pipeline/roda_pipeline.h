@@ -118,7 +118,8 @@ void roda_pipeline_stop(roda_pipeline_t *pipeline);
 void roda_pipeline_destroy(roda_pipeline_t *pipeline);
 
 /* Hands `next`'s rules to the rules stage, which applies them in its tick (per-sensor state is
- * kept, see roda_rules_reload), and waits up to `timeout_ms` for the outcome. RODA_SUCCESS
+ * kept, see roda_rules_reload), and waits up to `timeout_ms` for the outcome; a successful reload
+ * makes the next roda_pipeline_checkpoint begin a snapshot. RODA_SUCCESS
  * (*dropped_active: FIRING alerts of removed or reset rules), RODA_ERROR_INVALID_ARG /
  * RODA_ERROR_TOO_MANY (the stage refused them; the old rules stay), RODA_ERROR_STATE (the stage
  * did not answer in time, or a previous reload is still pending). Controlling thread only. */
