@@ -2,10 +2,23 @@
  * indexes (roda_reading_t.device), and per device the stream position used to detect lost and
  * duplicated batches.
  *
- * Memory: everything is allocated at creation: `max_devices` entries (about 128 bytes each) and
- * an open-addressing index of the next power of two >= 2 * max_devices uint32 slots. Interning
- * never allocates; past `max_devices` new names are refused (RODA_ERROR_TOO_MANY) and the caller
- * counts the drop.
+ * Memory: everything is one mapping made at creation: a header, `max_devices` entries (264
+ * bytes each) and an open-addressing index of the next power of two >= 2 * max_devices uint32
+ * slots, every page touched then. Interning never allocates; past `max_devices` new names are
+ * refused (RODA_ERROR_TOO_MANY) and the caller counts the drop.
+ *
+ * Persistence: with a path, the mapping is that file (MAP_SHARED), so every name, position and
+ * counter stored is in the page cache at once and survives the process, SIGKILL included (not a
+ * machine crash: nothing is synced after creation), with no system call on the interning and
+ * tracking path. File layout, in host byte order: a RODA_DEVICES_HEADER-byte header (magic,
+ * format version, max_devices, the entry size, a checksum of those, then the device count), the
+ * entries, the index. At creation a file whose header checks out with the same geometry and
+ * size, and whose first `count` names are valid and distinct, is reused: entries past the count
+ * are zeroed and the index is rebuilt from the names, so whatever a crash interrupted is
+ * consistent again (a position a crash cut short errs toward accepting a batch twice). Any
+ * other existing file is not trusted: the registry starts empty in a new file, as when there is
+ * none, written beside it as `path`.tmp, synced and renamed over it so a crash never leaves a
+ * half-made file. roda_devices_opened() says which happened.
  *
  * Loss and duplicate detection: a batch carries (boot_epoch, sequence); sequence 0 means none
  * (a device that sends no sequence, or the first batch after boot): such a batch is accepted and
@@ -23,9 +36,14 @@
  * gap or a replay: the batch is accepted as a new baseline and counted as a sequence reset, so
  * one hostile or corrupt value neither silences the device nor inflates its loss.
  *
- * Threads: create/destroy from one thread while nobody else uses the registry. Intern and track
- * from the ingest thread only. roda_devices_count, roda_devices_name and roda_devices_counters
- * from any thread: a name is written before its index is published (release) and never changes. */
+ * Ingest order: roda_devices_judge() before the batch's readings are written, and
+ * roda_devices_record() once they are committed, so a crash in between leaves the batch
+ * unrecorded and its redelivery is accepted again (a duplicate reading, never a lost one).
+ *
+ * Threads: create/open/destroy from one thread while nobody else uses the registry. Intern,
+ * judge and record from the ingest thread only (one process: the file is not shared between
+ * writers). roda_devices_count, roda_devices_name and roda_devices_counters from any thread: a
+ * name is written before its index is published (release) and never changes. */
 #ifndef RODA_DEVICES_H
 #define RODA_DEVICES_H
 
@@ -39,6 +57,10 @@
  * max_size of roda.v1.Batch.device in proto/roda.options. */
 #define RODA_DEVICE_NAME_SIZE 64u
 #define RODA_DEVICES_MAX (1u << 24)
+/* The registry's file in a journal directory (the journal's scan ignores other names). */
+#define RODA_DEVICES_FILE_NAME "devices.rdd"
+/* Bytes of the file's header; the entries follow it. */
+#define RODA_DEVICES_HEADER 64u
 /* The sequence of a batch that carries none (the protobuf default). */
 #define RODA_SEQUENCE_ABSENT 0u
 /* The largest plausible step of a device's sequence within one boot epoch, forward (a gap of
@@ -75,13 +97,29 @@ typedef struct roda_device_counters {
     uint64_t sequence_resets; /* batches accepted as a new baseline (RODA_SEQUENCE_RESET) */
 } roda_device_counters_t;
 
-/* Creates a registry for 1 .. RODA_DEVICES_MAX devices. RODA_ERROR_INVALID_ARG, RODA_ERROR_NOMEM.
- */
-roda_result_t roda_devices_create(uint32_t max_devices, roda_devices_t **out);
+/* Creates a registry for 1 .. RODA_DEVICES_MAX devices: in anonymous memory when `path` is NULL,
+ * else in the file `path` (see Persistence above; its directory must exist).
+ * RODA_ERROR_INVALID_ARG, RODA_ERROR_NOMEM, RODA_ERROR_IO (errno kept: the file or its replacement
+ * could not be made). */
+roda_result_t roda_devices_create(uint32_t max_devices, const char *path, roda_devices_t **out);
+/* Maps the existing registry file `path` read-only, for offline tools: count, names and counters
+ * as of now (intern, judge and record must not be called on it). RODA_ERROR_IO (errno kept) when
+ * it cannot be opened, RODA_ERROR_CORRUPT (nothing opened) when roda_devices_create would not
+ * trust it, RODA_ERROR_NOMEM. */
+roda_result_t roda_devices_open_readonly(const char *path, roda_devices_t **out);
 void roda_devices_destroy(roda_devices_t *devices);
-/* Bytes roda_devices_create() allocates for `max_devices` (entries, index and header): the
- * memory plan's device registry. */
+/* Bytes roda_devices_create() maps and allocates for `max_devices` (header, entries, index and
+ * handle): the memory plan's device registry, and the file's size plus the handle. */
 uint64_t roda_devices_memory(uint32_t max_devices);
+
+/* What roda_devices_create() found at its path. */
+typedef struct roda_devices_opened {
+    uint32_t restored;         /* devices restored from an existing file (0 otherwise) */
+    const char *discarded_why; /* NULL, or why an existing file was not used (static text) */
+} roda_devices_opened_t;
+/* How the registry was opened: {0, NULL} in memory, read-only, or when no file existed. Any
+ * thread. */
+roda_devices_opened_t roda_devices_opened(const roda_devices_t *devices);
 
 /* Checks a device name: 1 .. RODA_DEVICE_NAME_SIZE - 1 bytes of printable ASCII other than
  * '"' and '\\' (names become metric label values). Returns 1 when valid. */
@@ -93,10 +131,16 @@ int roda_devices_name_valid(const char *name, size_t length);
 roda_result_t roda_devices_intern(roda_devices_t *devices, const char *name, size_t length,
                                   uint32_t *index);
 
-/* Judges a batch of device `index` and records it; *lost receives the batches a gap skipped
- * (0 otherwise, at most RODA_DEVICES_MAX_SEQUENCE_STEP - 1). Ingest thread only. */
-roda_sequence_verdict_t roda_devices_track(roda_devices_t *devices, uint32_t index,
+/* Judges a batch of device `index` against what is recorded, changing nothing; *lost receives
+ * the batches a gap skipped or, for RODA_SEQUENCE_FIRST, the boot's batches before it (0
+ * otherwise, at most RODA_DEVICES_MAX_SEQUENCE_STEP - 1). Ingest thread only. */
+roda_sequence_verdict_t roda_devices_judge(const roda_devices_t *devices, uint32_t index,
                                            uint64_t boot_epoch, uint64_t sequence, uint64_t *lost);
+/* Records a batch roda_devices_judge() judged `verdict` with `lost`, nothing having been recorded
+ * for the device in between: moves its position as the verdict says and adds to its counters.
+ * Ingest thread only. */
+void roda_devices_record(roda_devices_t *devices, uint32_t index, uint64_t boot_epoch,
+                         uint64_t sequence, roda_sequence_verdict_t verdict, uint64_t lost);
 
 /* Number of devices interned so far; indexes 0 .. count-1 are valid. Any thread. */
 uint32_t roda_devices_count(const roda_devices_t *devices);

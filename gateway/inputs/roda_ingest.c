@@ -5,11 +5,14 @@
 #include "roda_counter.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -250,8 +253,12 @@ void roda_ingest_message(const roda_input_port_t *port, const roda_decoder_t *de
         return;
     }
     uint64_t lost;
-    switch (roda_devices_track(ingest->devices, index, batch.boot_epoch, batch.sequence, &lost)) {
+    roda_sequence_verdict_t verdict =
+        roda_devices_judge(ingest->devices, index, batch.boot_epoch, batch.sequence, &lost);
+    switch (verdict) {
     case RODA_SEQUENCE_DUPLICATE:
+        roda_devices_record(ingest->devices, index, batch.boot_epoch, batch.sequence, verdict,
+                            lost);
         roda_ingest_count(port, RODA_INGEST_DUPLICATE, 1);
         return;
     case RODA_SEQUENCE_GAP:
@@ -274,6 +281,10 @@ void roda_ingest_message(const roda_input_port_t *port, const roda_decoder_t *de
     roda_ingest_count(port, RODA_INGEST_BATCHES, 1);
     roda_ingest_count(port, RODA_INGEST_BATCH_READINGS, batch.reading_count);
     append_readings(port, decoder, &batch, index, now);
+    /* Recorded only now that its readings are committed: a crash before this line leaves the
+     * batch unrecorded in the registry's file, so its redelivery is accepted again (a duplicate
+     * reading) instead of being dropped as a duplicate of readings the journal never got. */
+    roda_devices_record(ingest->devices, index, batch.boot_epoch, batch.sequence, verdict, lost);
 }
 
 /* Tries the failed segment roll again (a claim of one record, not committed: the next claim
@@ -373,6 +384,42 @@ static void *run(void *argument)
     return NULL;
 }
 
+/* Creates the device registry: in memory, or beside a file-backed journal in its directory
+ * (made if missing), logging what was restored or why a file was discarded. */
+static roda_result_t open_devices(roda_ingest_t *ingest, uint32_t max_devices)
+{
+    if (ingest->journal_path == NULL)
+        return roda_devices_create(max_devices, NULL, &ingest->devices);
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", ingest->journal_path, RODA_DEVICES_FILE_NAME) >=
+        (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return RODA_ERROR_IO;
+    }
+    roda_result_t result = RODA_SUCCESS;
+    if (mkdir(ingest->journal_path, 0755) != 0 && errno != EEXIST)
+        result = RODA_ERROR_IO;
+    if (result == RODA_SUCCESS)
+        result = roda_devices_create(max_devices, path, &ingest->devices);
+    if (result != RODA_SUCCESS) {
+        int error = errno;
+        roda_log(RODA_LOG_ERROR, "device registry not opened",
+                 "path=%s error=%s errno=%d hint=\"%s\"", path, roda_result_str(result), error,
+                 "journal.directory must be writable, with room for the registry");
+        errno = error;
+        return result;
+    }
+    roda_devices_opened_t opened = roda_devices_opened(ingest->devices);
+    if (opened.discarded_why != NULL)
+        roda_log(RODA_LOG_WARN, "device registry discarded", "path=%s why=\"%s\" hint=\"%s\"", path,
+                 opened.discarded_why,
+                 "devices start anew: each one's next sequenced batch is a new baseline");
+    else
+        roda_log(RODA_LOG_INFO, "device registry restored", "path=%s devices=%" PRIu32, path,
+                 opened.restored);
+    return RODA_SUCCESS;
+}
+
 roda_result_t roda_ingest_create(uint32_t max_devices, uint32_t max_message,
                                  roda_journal_t *journal, const char *journal_path,
                                  roda_ingest_t **out)
@@ -395,7 +442,7 @@ roda_result_t roda_ingest_create(uint32_t max_devices, uint32_t max_message,
     ingest->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     roda_result_t result = ingest->stop_fd < 0 ? RODA_ERROR_SYSTEM : RODA_SUCCESS;
     if (result == RODA_SUCCESS)
-        result = roda_devices_create(max_devices, &ingest->devices);
+        result = open_devices(ingest, max_devices);
     if (result != RODA_SUCCESS) {
         int saved = errno;
         roda_ingest_destroy(ingest);

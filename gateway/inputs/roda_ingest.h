@@ -7,11 +7,12 @@
  * MQTT topic level, or the payload's) interned in the bounded registry, sequence check
  * (duplicates dropped, gaps counted as lost upstream, implausible positions counted as
  * sequence resets), then claim journal slots for the readings, decode them into the slots
- * (pass 2) and commit the valid ones. Every reading of a message carries the same
- * ingest_time_ns (roda_wall_ns() on arrival) and its input's index. Every clock interval, busy or
- * idle, the ingest also appends a CLOCK record (roda_reading.h): the stages' only clock, so a
- * replay of the journal decides as the live run did. Each message is counted once
- * as an accepted batch or under one rejection reason, each reading of an accepted batch once as
+ * (pass 2) and commit the valid ones; only then is the batch recorded in the registry (a crash
+ * in between errs toward a duplicate reading, never a lost one). Every reading of a message carries
+ * the same ingest_time_ns (roda_wall_ns() on arrival) and its input's index. Every clock interval,
+ * busy or idle, the ingest also appends a CLOCK record (roda_reading.h): the stages' only clock,
+ * so a replay of the journal decides as the live run did. Each message is counted once as an
+ * accepted batch or under one rejection reason, each reading of an accepted batch once as
  * accepted or under one drop reason (the identities in roda_input.h).
  *
  * Nothing acknowledged is dropped. An acknowledging input (MQTT QoS 1: the PUBACK leaves before
@@ -62,8 +63,11 @@ typedef struct roda_ingest_stats {
 /* Creates the ingest for `journal` (record_size sizeof(roda_reading_t); the ingest must be its
  * only writer) with a registry of `max_devices` devices; messages over `max_message` bytes
  * (<= RODA_DECODE_MAX_PAYLOAD) count as oversize. `journal_path` (the journal's directory, NULL
- * for memory; kept) names it in logs and on /readyz. RODA_ERROR_INVALID_ARG, RODA_ERROR_SYSTEM,
- * RODA_ERROR_NOMEM. */
+ * for memory; kept) names it in logs and on /readyz, and holds the registry's file
+ * (RODA_DEVICES_FILE_NAME; the directory is made if missing, not its parents): the devices'
+ * indexes and sequence positions survive a restart. It logs one line: the devices restored, or
+ * why the file there was discarded. RODA_ERROR_INVALID_ARG, RODA_ERROR_SYSTEM, RODA_ERROR_NOMEM,
+ * RODA_ERROR_IO (the registry's file; errno kept). */
 roda_result_t roda_ingest_create(uint32_t max_devices, uint32_t max_message,
                                  roda_journal_t *journal, const char *journal_path,
                                  roda_ingest_t **out);

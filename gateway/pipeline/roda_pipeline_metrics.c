@@ -58,9 +58,11 @@ static void ingest_metrics(roda_pipeline_t *p, roda_metrics_t *m)
               "Batches missing from device sequences (gaps).", RODA_INGEST_LOST_UPSTREAM);
     per_input(m, &is, "roda_ingest_duplicates_total", "Duplicate batches dropped.",
               RODA_INGEST_DUPLICATE);
-    per_input(m, &is, "roda_ingest_devices_baselined_total",
-              "Devices whose first sequenced batch since start set their sequence baseline.",
-              RODA_INGEST_BASELINES);
+    per_input(
+        m, &is, "roda_ingest_devices_baselined_total",
+        "Devices whose first sequenced batch since start set their sequence baseline (devices "
+        "restored from journal.directory keep theirs).",
+        RODA_INGEST_BASELINES);
     per_input(m, &is, "roda_ingest_unseen_before_start_total",
               "Batches devices sent in their current boot before the first one this gateway saw "
               "(sequence - 1 of that batch): published before the gateway subscribed, or while "

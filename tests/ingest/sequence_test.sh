@@ -8,6 +8,8 @@
 # accepted, the other devices not silenced, the resets counted, no batch lost upstream, and
 #   messages = batches + message drop reasons + duplicates
 #   batch_readings = readings + reading drop reasons.
+# Then, on a file-backed journal, a device's position survives a SIGKILL of the gateway: after
+# the restart a repeat is a duplicate and a gap is lost upstream, not a new baseline.
 # Usage: sequence_test.sh RODA_GATEWAY PROTO_DIR
 set -euo pipefail
 gateway=$1
@@ -110,5 +112,28 @@ for expected in '100 plain 60' '200 hostile 11' '300 rewind 11' '400 partial 1';
     grep -q "\"count\":$count," <<< "$json" || fail "sensor $sensor: $json, expected count $count"
     grep -q "\"device\":\"$device\"" <<< "$json" || fail "sensor $sensor device: $json"
 done
+stop_gateway
+
+echo "== SIGKILL and restart on a file-backed journal: the device registry keeps the position"
+{
+    udp_only_config
+    printf '[journal]\ninput_capacity = 16384\ndirectory = %s/journal\n' "$work"
+    printf 'segment_records = 4096\nretained_segments = 4\n'
+} > "$work/restart.conf"
+start_gateway before "$work/restart.conf"
+for s in 1 2 3; do udp_batch "$s" "$s"; done
+wait_metric 'roda_ingest_batches_total{input="udp"}' 3
+kill -KILL "$gateway_pid"
+wait "$gateway_pid" 2> /dev/null || true
+gateway_pid=""
+start_gateway after "$work/restart.conf"
+grep -q 'msg="device registry restored".*devices=1' "$work/after.log" ||
+    fail "no 'device registry restored ... devices=1' line"
+udp_batch 3 3 # a redelivery of the last batch before the kill
+udp_batch 6 6 # 4 and 5 never sent
+wait_metric 'roda_ingest_batches_total{input="udp"}' 1
+expect duplicates 1 "$(udp roda_ingest_duplicates_total)"
+expect lost_upstream 2 "$(udp roda_ingest_lost_upstream_total)"
+expect devices_baselined 0 "$(udp roda_ingest_devices_baselined_total)"
 stop_gateway
 echo "sequence_test: all checks passed"

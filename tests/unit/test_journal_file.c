@@ -385,6 +385,36 @@ START_TEST(a_leftover_partial_segment_is_removed)
 }
 END_TEST
 
+/* Files of other names in the directory (the gateway's device registry, devices.rdd, and its
+ * partial devices.rdd.tmp) are neither segments nor partial segments: the scan, the restart and
+ * the readers leave them alone. */
+START_TEST(other_files_are_ignored)
+{
+    make_directory();
+    roda_journal_t *journal = open_journal();
+    append(journal, 20);
+    roda_journal_destroy(journal);
+    const char *const names[] = {"devices.rdd", "devices.rdd.tmp"};
+    char path[2][128];
+    for (int i = 0; i < 2; i++) {
+        snprintf(path[i], sizeof(path[i]), "%s/%s", directory, names[i]);
+        int fd = open(path[i], O_CREAT | O_WRONLY, 0644);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, "not a segment", 13), 13);
+        close(fd);
+    }
+    check_replay(0, 20);
+    journal = open_journal();
+    ck_assert_uint_eq(atomic_load(&journal->write_position), 20);
+    append(journal, 5);
+    roda_journal_destroy(journal);
+    check_replay(0, 25);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(access(path[i], F_OK), 0);
+    remove_directory();
+}
+END_TEST
+
 /* ---- A writer process: normal exit and SIGKILL ------------------------------------------ */
 
 /* Starts journal_writer and reads its "committed N" line. */
@@ -666,6 +696,7 @@ Suite *journal_file_suite(void)
     tcase_add_test(files, seek_reads_from_any_retained_position);
     tcase_add_test(files, a_failed_roll_is_an_error_and_is_retried);
     tcase_add_test(files, a_leftover_partial_segment_is_removed);
+    tcase_add_test(files, other_files_are_ignored);
     suite_add_tcase(suite, files);
     TCase *process = tcase_create("writer-process");
     tcase_add_test(process, reopened_after_the_writer_exits);
