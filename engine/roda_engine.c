@@ -54,7 +54,8 @@ static roda_result_t make_output_journal(const roda_engine_t *engine,
         .idle = engine->config.idle,
         .directory = stage->output_directory,
         .segment_records = stage->output_segment_records,
-        .retained_segments = stage->output_retained_segments};
+        .retained_segments = stage->output_retained_segments,
+        .schema = stage->output_schema};
     return roda_journal_create(&config, out);
 }
 
@@ -68,7 +69,8 @@ static roda_result_t make_input_journal(const roda_engine_t *engine, roda_journa
                                     .idle = e->idle,
                                     .directory = e->input_directory,
                                     .segment_records = e->input_segment_records,
-                                    .retained_segments = e->input_retained_segments};
+                                    .retained_segments = e->input_retained_segments,
+                                    .schema = e->input_schema};
     return roda_journal_create(&config, out);
 }
 

@@ -55,6 +55,7 @@ typedef struct roda_stage_config {
     uint64_t tick_interval_ns;   /* with tick: > 0; an idle stage sleeps at most this long */
     void *context;               /* the pipe's state; owned by the caller */
     uint32_t output_record_size; /* multiple of 8 */
+    uint32_t output_schema;      /* the output journal's record schema (roda_journal_config_t) */
     uint64_t output_capacity;    /* records, power of two; 0 means the engine default */
     uint32_t output_readers;     /* extra gating readers the caller opens on this stage's
                                     output (besides the next stage / the receiver) */
@@ -67,6 +68,7 @@ typedef struct roda_stage_config {
 
 typedef struct roda_engine_config {
     uint32_t input_record_size; /* multiple of 8 */
+    uint32_t input_schema;      /* the input journal's record schema (roda_journal_config_t) */
     uint64_t input_capacity;    /* records, power of two */
     roda_journal_policy_t input_policy;
     uint32_t input_readers; /* extra gating readers the caller opens on the input */

@@ -53,6 +53,7 @@ static roda_result_t map_anonymous(roda_journal_t *journal)
 
 roda_result_t roda_journal_create(const roda_journal_config_t *config, roda_journal_t **out)
 {
+    roda_journal_file_detail_clear();
     if (out == NULL)
         return RODA_ERROR_INVALID_ARG;
     *out = NULL;

@@ -34,14 +34,18 @@
  * segment_records) therefore never loses a record.
  *
  * File backing (config.directory): the ring is made of segment files of `segment_records`
- * records, each a 4096-byte header (magic, version, geometry, first position, committed position)
- * and the records. The writer stores the committed position in the current segment's header at
- * every commit (one release store into the shared mapping, no system call). Rolling to the next
- * segment (about ten system calls, and the kernel's work to reserve, map and populate the new
- * file) happens once per segment_records records, on the slow path. What survives: after the
- * writer process dies (SIGKILL included) every record below the committed position of the last
- * segment (the pages live in the page cache); after a power loss, what roda_journal_sync()
- * flushed.
+ * records, each a 4096-byte header (magic, format version, geometry, first position, the record
+ * schema, committed position) and the records. The writer stores the committed position in the
+ * current segment's header at every commit (one release store into the shared mapping, no system
+ * call). Rolling to the next segment (about ten system calls, and the kernel's work to reserve, map
+ * and populate the new file) happens once per segment_records records, on the slow path. What
+ * survives: after the writer process dies (SIGKILL included) every record below the committed
+ * position of the last segment (the pages live in the page cache); after a power loss, what
+ * roda_journal_sync() flushed.
+ *
+ * Errors on files: roda_journal_create on a directory and roda_journal_open_readonly return one
+ * roda_result_t; when they fail on a file they also leave a line for people in
+ * roda_journal_error_detail(): which segment file, what is wrong, at which byte offset.
  *
  * Threads: claim/commit/close/sync from the one writer thread only. Each reader or tail handle
  * from one thread at a time. roda_journal_stats(), roda_journal_reader_open/close and
@@ -77,6 +81,8 @@ typedef struct roda_journal_config {
     uint64_t segment_records;   /* records per segment file; a power of two dividing capacity,
                                    at least 2 segments per ring, segment bytes a page multiple */
     uint32_t retained_segments; /* segment files kept on disk (>= capacity / segment_records) */
+    uint32_t schema; /* the caller's id of the record layout, stored in every segment header;
+                        0: none */
 } roda_journal_config_t;
 
 /* One reader's published state, alone on its cache lines. */
@@ -149,9 +155,11 @@ typedef struct roda_journal_stats {
 
 /* Creates a journal. On success *out owns the mapping; destroy it with roda_journal_destroy.
  * Errors: RODA_ERROR_INVALID_ARG (capacity not a power of two, record size not a multiple of 8,
- * segment geometry, or a directory whose segments have another record or segment size),
+ * segment geometry, or a directory whose segments have another schema, record or segment size),
  * RODA_ERROR_NOMEM, RODA_ERROR_IO (errno kept), RODA_ERROR_CORRUPT (a segment file fails the
- * checks of roda_journal_open_readonly).
+ * checks of roda_journal_open_readonly). A failure on the directory or one of its files sets
+ * roda_journal_error_detail(), e.g. "directory holds records of schema 1 (40 bytes); this journal
+ * writes schema 2 (40 bytes)".
  *
  * File-backed: the directory is created if missing (with its parents). Segment geometry: the
  * segment size in bytes (segment_records * record_size) is a multiple of the page size (4096),
@@ -371,20 +379,35 @@ void roda_journal_tail_wait(roda_journal_tail_t *tail, const roda_idle_config_t 
 typedef struct roda_journal_replay roda_journal_replay_t;
 
 /* Opens `directory` and checks every segment file: magic, format version, header checksum, the
- * file size against the header geometry, the same record and segment size in every file, the
- * first position matching the file name and a multiple of the segment size, the committed
+ * file size against the header geometry, the same schema, record and segment size in every file,
+ * the first position matching the file name and a multiple of the segment size, the committed
  * position within the segment (and at its end for every segment but the last), and positions
  * contiguous from file to file (older files missing is retention, a hole is corruption).
  * Errors: RODA_ERROR_INVALID_ARG (NULL), RODA_ERROR_IO (errno kept; ENOENT when the directory
  * holds no segment file), RODA_ERROR_CORRUPT (a wrong, truncated, empty or garbage segment file),
  * RODA_ERROR_NOMEM. Never crashes on bad files: they are read with pread and checked before any
- * mapping is used. */
+ * mapping is used. Every failure but NULL arguments sets roda_journal_error_detail(). */
 roda_result_t roda_journal_open_readonly(const char *directory, roda_journal_replay_t **out);
+
+/* The last failure's detail in this thread: which file, what is wrong, at which byte offset, e.g.
+ *   00000000000000004096.rjs: offset 8: format version 1, this build reads 2
+ *   00000000000000004096.rjs: file size 100, header says 4096 + 256 x 16 bytes (truncated)
+ *   hole: positions 256 to 512 missing between 00000000000000000000.rjs and
+ *         00000000000000000512.rjs
+ * Set when roda_journal_create (file-backed) or roda_journal_open_readonly fails on the directory
+ * or one of its files, "" after a success or another failure; each of them clears it first. Only
+ * this thread's calls touch it; the text stays valid until the thread's next such call. Offsets
+ * are of the header fields: magic 0, version 8, record_size 12, segment_records 16,
+ * first_position 24, schema 32, checksum 40, committed_position 64. Segment format versions: 1
+ * (no schema; refused by this build), 2. */
+const char *roda_journal_error_detail(void);
 
 /* Position of the oldest retained record, and one past the last committed record. */
 uint64_t roda_journal_replay_first(const roda_journal_replay_t *replay);
 uint64_t roda_journal_replay_end(const roda_journal_replay_t *replay);
 uint32_t roda_journal_replay_record_size(const roda_journal_replay_t *replay);
+/* The record schema the writer stored (roda_journal_config_t.schema; the same in every file). */
+uint32_t roda_journal_replay_schema(const roda_journal_replay_t *replay);
 
 /* The position of the next record roda_journal_replay_next returns (first at open). */
 uint64_t roda_journal_replay_position(const roda_journal_replay_t *replay);

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@
 #define NAME_DIGITS 20
 #define NAME_SUFFIX ".rjs"
 #define PARTIAL_SUFFIX ".rjs.tmp"
-#define NAME_SIZE 40
+#define NAME_SIZE RODA_JOURNAL_SEGMENT_NAME_SIZE
 
 enum { NAME_OTHER = 0, NAME_SEGMENT = 1, NAME_PARTIAL = 2, NAME_BAD = 3 };
 
@@ -27,11 +28,35 @@ struct roda_journal_file {
     uint64_t segment_records;
     size_t segment_bytes;
     uint32_t retained_segments;
+    uint32_t schema;                       /* stored in every segment header */
     uint64_t current_first;                /* first position of the segment being written */
     uint64_t oldest_on_disk;               /* first position of the oldest segment file kept */
     uint64_t synced_position;              /* records below were made durable by sync */
     roda_journal_segment_header_t *header; /* the current segment's, mapped read-write */
 };
+
+/* The last failure's detail in this thread (roda_journal_error_detail). */
+static _Thread_local char error_detail[256];
+
+const char *roda_journal_error_detail(void)
+{
+    return error_detail;
+}
+
+void roda_journal_file_detail(const char *format, ...)
+{
+    int saved = errno;
+    va_list arguments;
+    va_start(arguments, format);
+    (void)vsnprintf(error_detail, sizeof(error_detail), format, arguments);
+    va_end(arguments);
+    errno = saved;
+}
+
+void roda_journal_file_detail_clear(void)
+{
+    error_detail[0] = '\0';
+}
 
 static int is_power_of_two(uint64_t value)
 {
@@ -41,6 +66,11 @@ static int is_power_of_two(uint64_t value)
 static void segment_name(char name[NAME_SIZE], uint64_t first, int partial)
 {
     snprintf(name, NAME_SIZE, "%020" PRIu64 "%s", first, partial ? PARTIAL_SUFFIX : NAME_SUFFIX);
+}
+
+void roda_journal_file_segment_name(char name[NAME_SIZE], uint64_t first)
+{
+    segment_name(name, first, 0);
 }
 
 /* Classifies a directory entry; for segment names sets *first from the 20 digits. */
@@ -66,11 +96,11 @@ static int parse_name(const char *name, uint64_t *first)
 /* FNV-1a over the constant fields of a header, each taken least significant byte first. */
 uint64_t roda_journal_file_header_checksum(const roda_journal_segment_header_t *header)
 {
-    const uint64_t fields[4] = {header->magic,
+    const uint64_t fields[5] = {header->magic,
                                 ((uint64_t)header->version << 32) | header->record_size,
-                                header->segment_records, header->first_position};
+                                header->segment_records, header->first_position, header->schema};
     uint64_t hash = 0xcbf29ce484222325ull;
-    for (size_t field = 0; field < 4; field++) {
+    for (size_t field = 0; field < 5; field++) {
         for (unsigned shift = 0; shift < 64; shift += 8) {
             hash ^= (fields[field] >> shift) & 0xffu;
             hash *= 0x100000001b3ull;
@@ -79,37 +109,136 @@ uint64_t roda_journal_file_header_checksum(const roda_journal_segment_header_t *
     return hash;
 }
 
-/* Reads and checks one segment file's header against its name and its size. */
-static roda_result_t check_segment(int fd, uint64_t named_first, roda_journal_segment_t *segment,
-                                   uint32_t *record_size, uint64_t *segment_records)
+/* The geometry and layout of one segment file, the same in every file of a directory. */
+typedef struct segment_layout {
+    uint32_t record_size;
+    uint32_t schema;
+    uint64_t segment_records;
+} segment_layout_t;
+
+/* Reads and checks one segment file's header against its name and its size; sets the detail. */
+static roda_result_t check_segment(int fd, const char *name, uint64_t named_first,
+                                   roda_journal_segment_t *segment, segment_layout_t *layout)
 {
     struct stat status;
-    if (fstat(fd, &status) != 0)
+    if (fstat(fd, &status) != 0) {
+        roda_journal_file_detail("%s: cannot stat it (errno %d)", name, errno);
         return RODA_ERROR_IO;
+    }
     roda_journal_segment_header_t header;
     ssize_t got = pread(fd, &header, sizeof(header), 0);
-    if (got < 0)
+    if (got < 0) {
+        roda_journal_file_detail("%s: offset 0: cannot read the header (errno %d)", name, errno);
         return RODA_ERROR_IO;
-    if ((size_t)got != sizeof(header) || header.magic != RODA_JOURNAL_SEGMENT_MAGIC ||
-        header.version != RODA_JOURNAL_SEGMENT_VERSION ||
-        header.checksum != roda_journal_file_header_checksum(&header))
+    }
+    if ((size_t)got != sizeof(header)) {
+        roda_journal_file_detail("%s: file size %lld, shorter than a header (truncated)", name,
+                                 (long long)status.st_size);
         return RODA_ERROR_CORRUPT;
+    }
+    if (header.magic != RODA_JOURNAL_SEGMENT_MAGIC) {
+        roda_journal_file_detail("%s: offset %zu: bad magic (not a Roda journal segment)", name,
+                                 offsetof(roda_journal_segment_header_t, magic));
+        return RODA_ERROR_CORRUPT;
+    }
+    if (header.version != RODA_JOURNAL_SEGMENT_VERSION) {
+        roda_journal_file_detail("%s: offset %zu: format version %" PRIu32 ", this build reads %u",
+                                 name, offsetof(roda_journal_segment_header_t, version),
+                                 header.version, RODA_JOURNAL_SEGMENT_VERSION);
+        return RODA_ERROR_CORRUPT;
+    }
+    if (header.checksum != roda_journal_file_header_checksum(&header)) {
+        roda_journal_file_detail("%s: offset %zu: header checksum mismatch", name,
+                                 offsetof(roda_journal_segment_header_t, checksum));
+        return RODA_ERROR_CORRUPT;
+    }
     uint64_t records = header.segment_records;
     if (header.record_size == 0 || header.record_size % 8 != 0 ||
-        header.record_size > RODA_JOURNAL_MAX_RECORD_SIZE || !is_power_of_two(records) ||
-        records > RODA_JOURNAL_MAX_CAPACITY || header.first_position != named_first ||
-        named_first % records != 0)
+        header.record_size > RODA_JOURNAL_MAX_RECORD_SIZE) {
+        roda_journal_file_detail("%s: offset %zu: record size %" PRIu32
+                                 " (not a multiple of 8 up to %u)",
+                                 name, offsetof(roda_journal_segment_header_t, record_size),
+                                 header.record_size, RODA_JOURNAL_MAX_RECORD_SIZE);
         return RODA_ERROR_CORRUPT;
-    if ((uint64_t)status.st_size != RODA_JOURNAL_SEGMENT_HEADER + records * header.record_size)
+    }
+    if (!is_power_of_two(records) || records > RODA_JOURNAL_MAX_CAPACITY) {
+        roda_journal_file_detail("%s: offset %zu: %" PRIu64
+                                 " records per segment (not a power of two up to %llu)",
+                                 name, offsetof(roda_journal_segment_header_t, segment_records),
+                                 records, RODA_JOURNAL_MAX_CAPACITY);
         return RODA_ERROR_CORRUPT;
+    }
+    if (header.first_position != named_first) {
+        roda_journal_file_detail(
+            "%s: offset %zu: first position %" PRIu64 " does not match the file name", name,
+            offsetof(roda_journal_segment_header_t, first_position), header.first_position);
+        return RODA_ERROR_CORRUPT;
+    }
+    if (named_first % records != 0) {
+        roda_journal_file_detail("%s: offset %zu: first position %" PRIu64
+                                 " is not a multiple of the %" PRIu64 " records per segment",
+                                 name, offsetof(roda_journal_segment_header_t, first_position),
+                                 named_first, records);
+        return RODA_ERROR_CORRUPT;
+    }
+    if ((uint64_t)status.st_size != RODA_JOURNAL_SEGMENT_HEADER + records * header.record_size) {
+        roda_journal_file_detail(
+            "%s: file size %lld, header says %u + %" PRIu64 " x %" PRIu32 " bytes (%s)", name,
+            (long long)status.st_size, RODA_JOURNAL_SEGMENT_HEADER, records, header.record_size,
+            (uint64_t)status.st_size < RODA_JOURNAL_SEGMENT_HEADER + records * header.record_size
+                ? "truncated"
+                : "too long");
+        return RODA_ERROR_CORRUPT;
+    }
     uint64_t committed = atomic_load_explicit(&header.committed_position, memory_order_relaxed);
-    if (committed < named_first || committed - named_first > records)
+    if (committed < named_first || committed - named_first > records) {
+        roda_journal_file_detail("%s: offset %zu: committed position %" PRIu64
+                                 " outside the segment %" PRIu64 " .. %" PRIu64,
+                                 name, offsetof(roda_journal_segment_header_t, committed_position),
+                                 committed, named_first, named_first + records);
         return RODA_ERROR_CORRUPT;
+    }
     segment->first_position = named_first;
     segment->committed_position = committed;
-    *record_size = header.record_size;
-    *segment_records = records;
+    layout->record_size = header.record_size;
+    layout->schema = header.schema;
+    layout->segment_records = records;
     return RODA_SUCCESS;
+}
+
+/* Checks `segment` (named `name`) against the directory's layout and the segment before it. */
+static roda_result_t check_sequence(const roda_journal_scan_t *scan, const char *name,
+                                    const segment_layout_t *layout)
+{
+    const roda_journal_segment_t *segment = &scan->segments[scan->count - 1];
+    const roda_journal_segment_t *previous = segment - 1;
+    char previous_name[NAME_SIZE];
+    segment_name(previous_name, previous->first_position, 0);
+    if (layout->record_size != scan->record_size) {
+        roda_journal_file_detail("%s: records of %" PRIu32
+                                 " bytes, the other segments have %" PRIu32,
+                                 name, layout->record_size, scan->record_size);
+    } else if (layout->segment_records != scan->segment_records) {
+        roda_journal_file_detail("%s: %" PRIu64
+                                 " records per segment, the other segments have %" PRIu64,
+                                 name, layout->segment_records, scan->segment_records);
+    } else if (layout->schema != scan->schema) {
+        roda_journal_file_detail("%s: schema %" PRIu32
+                                 ", the directory's other segments have %" PRIu32,
+                                 name, layout->schema, scan->schema);
+    } else if (previous->committed_position != previous->first_position + scan->segment_records) {
+        roda_journal_file_detail(
+            "%s: offset %zu: committed position %" PRIu64 " ends the segment early, yet %s follows",
+            previous_name, offsetof(roda_journal_segment_header_t, committed_position),
+            previous->committed_position, name);
+    } else if (segment->first_position != previous->committed_position) {
+        roda_journal_file_detail(
+            "hole: positions %" PRIu64 " to %" PRIu64 " missing between %s and %s",
+            previous->committed_position, segment->first_position, previous_name, name);
+    } else {
+        return RODA_SUCCESS;
+    }
+    return RODA_ERROR_CORRUPT;
 }
 
 static int compare_u64(const void *a, const void *b)
@@ -123,10 +252,13 @@ static roda_result_t list_segments(int dir_fd, int writable, uint64_t **firsts_o
                                    size_t *count_out)
 {
     int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
+        roda_journal_file_detail("cannot list the directory (errno %d)", errno);
         return RODA_ERROR_IO;
+    }
     DIR *dir = fdopendir(fd);
     if (dir == NULL) {
+        roda_journal_file_detail("cannot list the directory (errno %d)", errno);
         close(fd);
         return RODA_ERROR_IO;
     }
@@ -138,10 +270,13 @@ static roda_result_t list_segments(int dir_fd, int writable, uint64_t **firsts_o
         uint64_t first;
         int kind = parse_name(entry->d_name, &first);
         if (kind == NAME_BAD) {
+            roda_journal_file_detail("%s: the name is beyond the largest position", entry->d_name);
             result = RODA_ERROR_CORRUPT;
         } else if (kind == NAME_PARTIAL && writable) {
-            if (unlinkat(dir_fd, entry->d_name, 0) != 0 && errno != ENOENT)
+            if (unlinkat(dir_fd, entry->d_name, 0) != 0 && errno != ENOENT) {
+                roda_journal_file_detail("%s: cannot remove it (errno %d)", entry->d_name, errno);
                 result = RODA_ERROR_IO;
+            }
         } else if (kind == NAME_SEGMENT) {
             if (count == allocated) {
                 allocated = allocated ? allocated * 2 : 16;
@@ -155,8 +290,10 @@ static roda_result_t list_segments(int dir_fd, int writable, uint64_t **firsts_o
             firsts[count++] = first;
         }
     }
-    if (result == RODA_SUCCESS && errno != 0)
+    if (result == RODA_SUCCESS && errno != 0) {
+        roda_journal_file_detail("cannot list the directory (errno %d)", errno);
         result = RODA_ERROR_IO;
+    }
     closedir(dir);
     if (result != RODA_SUCCESS) {
         free(firsts);
@@ -179,6 +316,7 @@ void roda_journal_file_scan_free(roda_journal_scan_t *scan)
 
 roda_result_t roda_journal_file_scan(int dir_fd, int writable, roda_journal_scan_t *scan)
 {
+    roda_journal_file_detail_clear();
     memset(scan, 0, sizeof(*scan));
     uint64_t *firsts;
     size_t count;
@@ -195,27 +333,22 @@ roda_result_t roda_journal_file_scan(int dir_fd, int writable, roda_journal_scan
         segment_name(name, firsts[i], 0);
         int fd = openat(dir_fd, name, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
         if (fd < 0) {
+            roda_journal_file_detail("%s: cannot open it (errno %d)", name, errno);
             result = RODA_ERROR_IO;
             break;
         }
         roda_journal_segment_t *segment = &scan->segments[scan->count++];
         segment->fd = fd;
-        uint32_t record_size;
-        uint64_t segment_records;
-        result = check_segment(fd, firsts[i], segment, &record_size, &segment_records);
-        if (result != RODA_SUCCESS)
-            break;
-        if (i == 0) {
-            scan->record_size = record_size;
-            scan->segment_records = segment_records;
-            continue;
+        segment_layout_t layout;
+        result = check_segment(fd, name, firsts[i], segment, &layout);
+        if (result == RODA_SUCCESS && i == 0) {
+            scan->record_size = layout.record_size;
+            scan->schema = layout.schema;
+            scan->segment_records = layout.segment_records;
+        } else if (result == RODA_SUCCESS) {
+            /* Same layout everywhere; each older segment full and followed by the next one. */
+            result = check_sequence(scan, name, &layout);
         }
-        /* Same geometry everywhere; each older segment full and followed by the next one. */
-        const roda_journal_segment_t *previous = segment - 1;
-        if (record_size != scan->record_size || segment_records != scan->segment_records ||
-            previous->committed_position != previous->first_position + segment_records ||
-            segment->first_position != previous->committed_position)
-            result = RODA_ERROR_CORRUPT;
     }
     free(firsts);
     if (result != RODA_SUCCESS)
@@ -314,7 +447,8 @@ static roda_result_t new_segment(roda_journal_t *journal, uint64_t first)
                                             .version = RODA_JOURNAL_SEGMENT_VERSION,
                                             .record_size = journal->record_size,
                                             .segment_records = file->segment_records,
-                                            .first_position = first};
+                                            .first_position = first,
+                                            .schema = file->schema};
     header.checksum = roda_journal_file_header_checksum(&header);
     atomic_init(&header.committed_position, first);
     roda_result_t result = RODA_SUCCESS;
@@ -396,6 +530,26 @@ static roda_result_t validate_geometry(const roda_journal_config_t *config)
     return RODA_SUCCESS;
 }
 
+/* A directory that holds segments is continued only with the same record layout and geometry. */
+static roda_result_t check_config(const roda_journal_scan_t *scan,
+                                  const roda_journal_config_t *config)
+{
+    if (scan->schema != config->schema || scan->record_size != config->record_size) {
+        roda_journal_file_detail(
+            "directory holds records of schema %" PRIu32 " (%" PRIu32
+            " bytes); this journal writes schema %" PRIu32 " (%" PRIu32 " bytes)",
+            scan->schema, scan->record_size, config->schema, config->record_size);
+        return RODA_ERROR_INVALID_ARG;
+    }
+    if (scan->segment_records != config->segment_records) {
+        roda_journal_file_detail("directory holds segments of %" PRIu64
+                                 " records; this journal writes %" PRIu64,
+                                 scan->segment_records, config->segment_records);
+        return RODA_ERROR_INVALID_ARG;
+    }
+    return RODA_SUCCESS;
+}
+
 static void release(roda_journal_t *journal)
 {
     struct roda_journal_file *file = journal->file;
@@ -430,6 +584,7 @@ roda_result_t roda_journal_file_create(roda_journal_t *journal, const roda_journ
     file->segment_records = config->segment_records;
     file->segment_bytes = (size_t)(config->segment_records * config->record_size);
     file->retained_segments = config->retained_segments;
+    file->schema = config->schema;
     journal->file = file;
 
     roda_journal_scan_t scan;
@@ -438,9 +593,8 @@ roda_result_t roda_journal_file_create(roda_journal_t *journal, const roda_journ
         release(journal);
         return result;
     }
-    if (scan.count > 0 && (scan.record_size != config->record_size ||
-                           scan.segment_records != config->segment_records))
-        result = RODA_ERROR_INVALID_ARG;
+    if (scan.count > 0)
+        result = check_config(&scan, config);
     /* One contiguous range for the ring; segment files are mapped over its windows. */
     if (result == RODA_SUCCESS) {
         void *ring =

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -24,6 +26,7 @@ struct roda_journal_replay {
     size_t current; /* segment holding `position` (or count at the end) */
     uint64_t position;
     uint32_t record_size;
+    uint32_t schema;
 };
 
 void roda_journal_replay_close(roda_journal_replay_t *replay)
@@ -45,8 +48,12 @@ static roda_result_t map_segments(roda_journal_replay_t *replay, const roda_jour
     for (size_t i = 0; i < scan->count; i++) {
         const roda_journal_segment_t *segment = &scan->segments[i];
         void *map = mmap(NULL, bytes, PROT_READ, MAP_SHARED, segment->fd, 0);
-        if (map == MAP_FAILED)
+        if (map == MAP_FAILED) {
+            char name[RODA_JOURNAL_SEGMENT_NAME_SIZE];
+            roda_journal_file_segment_name(name, segment->first_position);
+            roda_journal_file_detail("%s: cannot map it (errno %d)", name, errno);
             return RODA_ERROR_NOMEM;
+        }
         replay_segment_t *out = &replay->segments[replay->count++];
         out->map = map;
         out->bytes = bytes;
@@ -57,20 +64,31 @@ static roda_result_t map_segments(roda_journal_replay_t *replay, const roda_jour
     const roda_journal_segment_header_t *header = (const void *)last->map;
     uint64_t committed =
         atomic_load_explicit((_Atomic uint64_t *)&header->committed_position, memory_order_acquire);
-    if (committed < last->end_position || committed - last->first_position > scan->segment_records)
+    if (committed < last->end_position ||
+        committed - last->first_position > scan->segment_records) {
+        char name[RODA_JOURNAL_SEGMENT_NAME_SIZE];
+        roda_journal_file_segment_name(name, last->first_position);
+        roda_journal_file_detail("%s: offset %zu: committed position %" PRIu64
+                                 " moved back or out of the segment while opening",
+                                 name, offsetof(roda_journal_segment_header_t, committed_position),
+                                 committed);
         return RODA_ERROR_CORRUPT;
+    }
     last->end_position = committed;
     return RODA_SUCCESS;
 }
 
 roda_result_t roda_journal_open_readonly(const char *directory, roda_journal_replay_t **out)
 {
+    roda_journal_file_detail_clear();
     if (directory == NULL || out == NULL)
         return RODA_ERROR_INVALID_ARG;
     *out = NULL;
     int dir_fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir_fd < 0)
+    if (dir_fd < 0) {
+        roda_journal_file_detail("cannot open the directory (errno %d)", errno);
         return RODA_ERROR_IO;
+    }
     roda_journal_scan_t scan;
     roda_result_t result = roda_journal_file_scan(dir_fd, 0, &scan);
     close(dir_fd);
@@ -78,6 +96,7 @@ roda_result_t roda_journal_open_readonly(const char *directory, roda_journal_rep
         return result;
     if (scan.count == 0) {
         roda_journal_file_scan_free(&scan);
+        roda_journal_file_detail("no segment file (*.rjs) in the directory");
         errno = ENOENT;
         return RODA_ERROR_IO;
     }
@@ -90,6 +109,7 @@ roda_result_t roda_journal_open_readonly(const char *directory, roda_journal_rep
         return RODA_ERROR_NOMEM;
     }
     replay->record_size = scan.record_size;
+    replay->schema = scan.schema;
     result = map_segments(replay, &scan);
     roda_journal_file_scan_free(&scan);
     if (result != RODA_SUCCESS) {
@@ -114,6 +134,11 @@ uint64_t roda_journal_replay_end(const roda_journal_replay_t *replay)
 uint32_t roda_journal_replay_record_size(const roda_journal_replay_t *replay)
 {
     return replay->record_size;
+}
+
+uint32_t roda_journal_replay_schema(const roda_journal_replay_t *replay)
+{
+    return replay->schema;
 }
 
 uint64_t roda_journal_replay_position(const roda_journal_replay_t *replay)

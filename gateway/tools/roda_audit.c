@@ -47,8 +47,9 @@ int main(int argc, char **argv)
     roda_journal_replay_t *replay = NULL;
     roda_result_t result = roda_journal_open_readonly(argv[1], &replay);
     if (result != RODA_SUCCESS) {
-        fprintf(stderr, "roda-audit: %s: %s (is it a gateway's journal.directory?)\n", argv[1],
-                roda_result_str(result));
+        const char *detail = roda_journal_error_detail();
+        fprintf(stderr, "roda-audit: %s: %s%s%s (is it a gateway's journal.directory?)\n", argv[1],
+                roda_result_str(result), *detail ? ": " : "", detail);
         return 1;
     }
     if (roda_journal_replay_record_size(replay) != sizeof(roda_reading_t)) {

@@ -288,6 +288,7 @@ END_TEST
 static uint64_t run_file_backed(const char *directory, uint64_t first, uint64_t count)
 {
     roda_engine_config_t config = {.input_record_size = sizeof(number_t),
+                                   .input_schema = 5,
                                    .input_capacity = 1024,
                                    .input_policy = RODA_JOURNAL_BLOCK,
                                    .receive = true,
@@ -331,6 +332,7 @@ START_TEST(a_file_backed_input_is_an_audit_trail_across_restarts)
     ck_assert_int_eq(roda_journal_open_readonly(directory, &replay), RODA_SUCCESS);
     ck_assert_uint_eq(roda_journal_replay_first(replay), 0);
     ck_assert_uint_eq(roda_journal_replay_end(replay), 1500);
+    ck_assert_uint_eq(roda_journal_replay_schema(replay), 5); /* the engine's input_schema */
     roda_journal_view_t view;
     uint64_t next = 0, count;
     while ((count = roda_journal_replay_next(replay, 100, &view)) > 0) {

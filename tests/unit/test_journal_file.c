@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -154,7 +155,54 @@ START_TEST(bad_geometry_is_refused)
     roda_journal_destroy(first);
     config.record_size = 32;
     config.segment_records = 128;
+    config.retained_segments = 8; /* valid geometry on its own: the directory is what differs */
     ck_assert_int_eq(roda_journal_create(&config, &journal), RODA_ERROR_INVALID_ARG);
+    ck_assert_str_eq(roda_journal_error_detail(), "directory holds records of schema 0 (16 bytes); "
+                                                  "this journal writes schema 0 (32 bytes)");
+    remove_directory();
+}
+END_TEST
+
+static void *detail_of_another_thread(void *unused)
+{
+    (void)unused;
+    return (void *)roda_journal_error_detail();
+}
+
+START_TEST(the_schema_is_stored_checked_and_replayed)
+{
+    make_directory();
+    roda_journal_config_t config = file_config();
+    config.schema = 2;
+    roda_journal_t *journal = NULL;
+    ck_assert_int_eq(roda_journal_create(&config, &journal), RODA_SUCCESS);
+    append(journal, 300);
+    roda_journal_destroy(journal);
+    /* Another schema of the same record size is another layout: refused, and said so. */
+    config.schema = 1;
+    journal = (roda_journal_t *)1;
+    ck_assert_int_eq(roda_journal_create(&config, &journal), RODA_ERROR_INVALID_ARG);
+    ck_assert_ptr_null(journal);
+    ck_assert_str_eq(roda_journal_error_detail(), "directory holds records of schema 2 (16 bytes); "
+                                                  "this journal writes schema 1 (16 bytes)");
+    /* The detail belongs to this thread: another one sees none. */
+    pthread_t thread;
+    void *other;
+    ck_assert_int_eq(pthread_create(&thread, NULL, detail_of_another_thread, NULL), 0);
+    ck_assert_int_eq(pthread_join(thread, &other), 0);
+    ck_assert_str_eq(other, "");
+    /* The read-only replay gives the schema back; a success clears the detail. */
+    roda_journal_replay_t *replay = NULL;
+    ck_assert_int_eq(roda_journal_open_readonly(directory, &replay), RODA_SUCCESS);
+    ck_assert_str_eq(roda_journal_error_detail(), "");
+    ck_assert_uint_eq(roda_journal_replay_schema(replay), 2);
+    ck_assert_uint_eq(roda_journal_replay_end(replay), 300);
+    roda_journal_replay_close(replay);
+    /* The same schema continues the directory. */
+    config.schema = 2;
+    ck_assert_int_eq(roda_journal_create(&config, &journal), RODA_SUCCESS);
+    ck_assert_uint_eq(journal->start_position, 300);
+    roda_journal_destroy(journal);
     remove_directory();
 }
 END_TEST
@@ -540,16 +588,19 @@ static void write_at(uint64_t first, const void *bytes, size_t size, off_t offse
     close(fd);
 }
 
-/* Both the read-only open and a writer's restart refuse the directory with `expected`. */
-static void expect_refused(roda_result_t expected)
+/* Both the read-only open and a writer's restart refuse the directory with `expected`, and say
+ * why in `detail`. */
+static void expect_refused(roda_result_t expected, const char *detail)
 {
     roda_journal_replay_t *replay = (roda_journal_replay_t *)1;
     ck_assert_int_eq(roda_journal_open_readonly(directory, &replay), expected);
     ck_assert_ptr_null(replay);
+    ck_assert_str_eq(roda_journal_error_detail(), detail);
     roda_journal_config_t config = file_config();
     roda_journal_t *journal = (roda_journal_t *)1;
     ck_assert_int_eq(roda_journal_create(&config, &journal), expected);
     ck_assert_ptr_null(journal);
+    ck_assert_str_eq(roda_journal_error_detail(), detail);
     remove_directory();
 }
 
@@ -557,7 +608,8 @@ START_TEST(bad_magic_is_corrupt)
 {
     make_valid_journal();
     write_at(256, "NOTRODA!", 8, 0);
-    expect_refused(RODA_ERROR_CORRUPT);
+    expect_refused(RODA_ERROR_CORRUPT,
+                   "00000000000000000256.rjs: offset 0: bad magic (not a Roda journal segment)");
 }
 END_TEST
 
@@ -569,7 +621,22 @@ START_TEST(wrong_version_is_corrupt)
     header.version = RODA_JOURNAL_SEGMENT_VERSION + 1;
     header.checksum = roda_journal_file_header_checksum(&header);
     write_at(256, &header, sizeof(header), 0);
-    expect_refused(RODA_ERROR_CORRUPT);
+    expect_refused(RODA_ERROR_CORRUPT,
+                   "00000000000000000256.rjs: offset 8: format version 3, this build reads 2");
+}
+END_TEST
+
+START_TEST(a_version_1_segment_is_refused)
+{
+    /* Version 1 had no schema; the checksum does not matter, the version is checked first. */
+    make_valid_journal();
+    roda_journal_segment_header_t header;
+    read_header(0, &header);
+    header.version = 1;
+    header.schema = 0;
+    write_at(0, &header, sizeof(header), 0);
+    expect_refused(RODA_ERROR_CORRUPT,
+                   "00000000000000000000.rjs: offset 8: format version 1, this build reads 2");
 }
 END_TEST
 
@@ -580,7 +647,8 @@ START_TEST(checksum_mismatch_is_corrupt)
     read_header(0, &header);
     header.checksum ^= 1;
     write_at(0, &header, sizeof(header), 0);
-    expect_refused(RODA_ERROR_CORRUPT);
+    expect_refused(RODA_ERROR_CORRUPT,
+                   "00000000000000000000.rjs: offset 40: header checksum mismatch");
 }
 END_TEST
 
@@ -590,7 +658,8 @@ START_TEST(truncated_segment_is_corrupt)
     char path[128];
     segment_path(path, sizeof(path), 256);
     ck_assert_int_eq(truncate(path, RODA_JOURNAL_SEGMENT_HEADER + 100), 0);
-    expect_refused(RODA_ERROR_CORRUPT);
+    expect_refused(RODA_ERROR_CORRUPT, "00000000000000000256.rjs: file size 4196, header says "
+                                       "4096 + 256 x 16 bytes (truncated)");
 }
 END_TEST
 
@@ -604,7 +673,21 @@ START_TEST(inconsistent_record_size_is_corrupt)
     header.segment_records = 128;
     header.checksum = roda_journal_file_header_checksum(&header);
     write_at(512, &header, sizeof(header), 0);
-    expect_refused(RODA_ERROR_CORRUPT);
+    expect_refused(RODA_ERROR_CORRUPT,
+                   "00000000000000000512.rjs: records of 32 bytes, the other segments have 16");
+}
+END_TEST
+
+START_TEST(inconsistent_schema_is_corrupt)
+{
+    make_valid_journal();
+    roda_journal_segment_header_t header;
+    read_header(512, &header);
+    header.schema = 7;
+    header.checksum = roda_journal_file_header_checksum(&header);
+    write_at(512, &header, sizeof(header), 0);
+    expect_refused(RODA_ERROR_CORRUPT,
+                   "00000000000000000512.rjs: schema 7, the directory's other segments have 0");
 }
 END_TEST
 
@@ -615,7 +698,8 @@ START_TEST(committed_beyond_the_segment_is_corrupt)
     read_header(512, &header);
     atomic_store(&header.committed_position, 512 + TEST_SEGMENT_RECORDS + 1);
     write_at(512, &header, sizeof(header), 0);
-    expect_refused(RODA_ERROR_CORRUPT);
+    expect_refused(RODA_ERROR_CORRUPT, "00000000000000000512.rjs: offset 64: committed position "
+                                       "769 outside the segment 512 .. 768");
 }
 END_TEST
 
@@ -625,7 +709,8 @@ START_TEST(missing_middle_segment_is_corrupt)
     char path[128];
     segment_path(path, sizeof(path), 256);
     ck_assert_int_eq(unlink(path), 0);
-    expect_refused(RODA_ERROR_CORRUPT);
+    expect_refused(RODA_ERROR_CORRUPT, "hole: positions 256 to 512 missing between "
+                                       "00000000000000000000.rjs and 00000000000000000512.rjs");
 }
 END_TEST
 
@@ -636,7 +721,8 @@ START_TEST(renamed_segment_is_corrupt)
     segment_path(from, sizeof(from), 512);
     segment_path(to, sizeof(to), 768);
     ck_assert_int_eq(rename(from, to), 0);
-    expect_refused(RODA_ERROR_CORRUPT);
+    expect_refused(RODA_ERROR_CORRUPT, "00000000000000000768.rjs: offset 24: first position 512 "
+                                       "does not match the file name");
 }
 END_TEST
 
@@ -648,7 +734,8 @@ START_TEST(empty_and_garbage_files_are_corrupt)
     int fd = open(path, O_CREAT | O_WRONLY, 0644);
     ck_assert_int_ge(fd, 0);
     close(fd);
-    expect_refused(RODA_ERROR_CORRUPT);
+    expect_refused(RODA_ERROR_CORRUPT,
+                   "00000000000000000768.rjs: file size 0, shorter than a header (truncated)");
 
     make_valid_journal();
     char garbage[RODA_JOURNAL_SEGMENT_HEADER + TEST_SEGMENT_RECORDS * sizeof(test_record_t)];
@@ -659,7 +746,8 @@ START_TEST(empty_and_garbage_files_are_corrupt)
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(write(fd, garbage, sizeof(garbage)), (ssize_t)sizeof(garbage));
     close(fd);
-    expect_refused(RODA_ERROR_CORRUPT);
+    expect_refused(RODA_ERROR_CORRUPT,
+                   "00000000000000000768.rjs: offset 0: bad magic (not a Roda journal segment)");
 
     /* A name too large for a position. */
     make_valid_journal();
@@ -667,7 +755,8 @@ START_TEST(empty_and_garbage_files_are_corrupt)
     fd = open(path, O_CREAT | O_WRONLY, 0644);
     ck_assert_int_ge(fd, 0);
     close(fd);
-    expect_refused(RODA_ERROR_CORRUPT);
+    expect_refused(RODA_ERROR_CORRUPT,
+                   "99999999999999999999.rjs: the name is beyond the largest position");
 }
 END_TEST
 
@@ -678,6 +767,7 @@ START_TEST(a_directory_without_segments_is_an_error)
     ck_assert_int_eq(roda_journal_open_readonly(directory, &replay), RODA_ERROR_IO);
     ck_assert_int_eq(errno, ENOENT);
     ck_assert_ptr_null(replay);
+    ck_assert_str_eq(roda_journal_error_detail(), "no segment file (*.rjs) in the directory");
     remove_directory();
     ck_assert_int_eq(roda_journal_open_readonly(directory, &replay), RODA_ERROR_IO);
     ck_assert_int_eq(roda_journal_open_readonly(NULL, &replay), RODA_ERROR_INVALID_ARG);
@@ -697,6 +787,7 @@ Suite *journal_file_suite(void)
     tcase_add_test(files, a_failed_roll_is_an_error_and_is_retried);
     tcase_add_test(files, a_leftover_partial_segment_is_removed);
     tcase_add_test(files, other_files_are_ignored);
+    tcase_add_test(files, the_schema_is_stored_checked_and_replayed);
     suite_add_tcase(suite, files);
     TCase *process = tcase_create("writer-process");
     tcase_add_test(process, reopened_after_the_writer_exits);
@@ -706,9 +797,11 @@ Suite *journal_file_suite(void)
     TCase *corrupt = tcase_create("corrupt");
     tcase_add_test(corrupt, bad_magic_is_corrupt);
     tcase_add_test(corrupt, wrong_version_is_corrupt);
+    tcase_add_test(corrupt, a_version_1_segment_is_refused);
     tcase_add_test(corrupt, checksum_mismatch_is_corrupt);
     tcase_add_test(corrupt, truncated_segment_is_corrupt);
     tcase_add_test(corrupt, inconsistent_record_size_is_corrupt);
+    tcase_add_test(corrupt, inconsistent_schema_is_corrupt);
     tcase_add_test(corrupt, committed_beyond_the_segment_is_corrupt);
     tcase_add_test(corrupt, missing_middle_segment_is_corrupt);
     tcase_add_test(corrupt, renamed_segment_is_corrupt);
