@@ -36,4 +36,9 @@ typedef enum roda_record_kind {
 
 _Static_assert(sizeof(roda_reading_t) == 40, "roda_reading_t is a 40-byte journal record");
 
+/* The record schema the input journal's segments carry (roda_journal_config_t.schema): 1 was
+ * readings only with a monotonic ingest clock; 2 adds the control records and wall-clock ingest
+ * times. A recording of another schema is refused by name. */
+#define RODA_READING_SCHEMA 2u
+
 #endif

@@ -362,7 +362,17 @@ static uint32_t evict_scan(uint32_t capacity, uint64_t clock_ns, uint64_t idle_t
 /* Passes `result` on; a failure is logged with the part of the memory plan and its settings. */
 static roda_result_t made(roda_result_t result, const char *part, const char *setting)
 {
-    if (result != RODA_SUCCESS)
+    if (result == RODA_SUCCESS)
+        return result;
+    /* A journal directory's file at fault is named in the journal's detail. */
+    const char *detail = roda_journal_error_detail();
+    char quoted[300];
+    if (detail[0] != '\0')
+        roda_log(RODA_LOG_ERROR, "cannot create", "part=\"%s\" error=\"%s\" detail=%s hint=\"%s\"",
+                 part, roda_result_str(result), roda_log_quote(quoted, sizeof quoted, detail),
+                 "move the file named away (roda-audit DIRECTORY checks them all), or use another "
+                 "directory");
+    else
         roda_log(RODA_LOG_ERROR, "cannot create",
                  "part=\"%s\" setting=\"%s\" error=\"%s\" hint=\"%s\"", part, setting,
                  roda_result_str(result),
@@ -446,6 +456,7 @@ static roda_result_t build_engine(roda_pipeline_t *p, const roda_engine_config_t
             !offline && c->journal.alert_directory[0] != '\0' ? c->journal.alert_directory : NULL,
         .output_segment_records = c->journal.alert_capacity / ALERT_SEGMENTS,
         .output_retained_segments = ALERT_SEGMENTS,
+        .output_schema = RODA_ALERT_SCHEMA,
         .cpu = -1,
     };
     /* Added in pipeline_stage_t order: the engine numbers them so. */
@@ -480,6 +491,7 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
         .input_directory = c->journal.directory[0] != '\0' ? c->journal.directory : NULL,
         .input_segment_records = c->journal.segment_records,
         .input_retained_segments = c->journal.retained_segments,
+        .input_schema = RODA_READING_SCHEMA,
         .input_prelude = p->recovery.replay,
         .input_prelude_end = p->recovery.from + p->recovery.records,
     };

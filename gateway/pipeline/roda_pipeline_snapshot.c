@@ -310,10 +310,23 @@ static roda_result_t open_tail(roda_pipeline_t *p, uint64_t from, bool loaded)
     if (r == RODA_ERROR_IO && errno == ENOENT)
         return RODA_SUCCESS; /* no journal yet: nothing to replay */
     if (r != RODA_SUCCESS) {
-        roda_log(RODA_LOG_ERROR, "input journal unreadable", "directory=%s error=%s hint=\"%s\"",
-                 p->checkpoint.directory, roda_result_str(r),
-                 "roda-audit names the segment at fault; move it away to start without it");
+        char quoted[300];
+        roda_log(RODA_LOG_ERROR, "input journal unreadable",
+                 "directory=%s error=%s detail=%s hint=\"%s\"", p->checkpoint.directory,
+                 roda_result_str(r),
+                 roda_log_quote(quoted, sizeof quoted, roda_journal_error_detail()),
+                 "the gateway does not start on a damaged recording; move the file named away "
+                 "to start without it");
         return r;
+    }
+    if (roda_journal_replay_schema(replay) != RODA_READING_SCHEMA) {
+        roda_log(RODA_LOG_ERROR, "input journal of another schema",
+                 "directory=%s schema=%u expected=%u hint=\"%s\"", p->checkpoint.directory,
+                 (unsigned)roda_journal_replay_schema(replay), RODA_READING_SCHEMA,
+                 "written by another version of the gateway: give journal.directory a new "
+                 "directory (keep the old one for roda-audit)");
+        roda_journal_replay_close(replay);
+        return RODA_ERROR_INVALID_ARG;
     }
     uint64_t first = roda_journal_replay_first(replay), end = roda_journal_replay_end(replay);
     if (!loaded)

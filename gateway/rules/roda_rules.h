@@ -122,6 +122,8 @@ typedef struct roda_alert {
 } roda_alert_t;
 
 _Static_assert(sizeof(roda_alert_t) == 64, "roda_alert_t is a 64-byte journal record");
+/* The record schema of a file-backed alert journal's segments. */
+#define RODA_ALERT_SCHEMA 1u
 
 /* Counters of one rule since create (reload keeps those of rules it keeps). */
 typedef struct roda_rule_stats {

@@ -95,6 +95,7 @@ static roda_journal_t *open_journal(const char *directory)
 {
     roda_journal_config_t jc = {.capacity = 1u << 20,
                                 .record_size = sizeof(roda_reading_t),
+                                .schema = RODA_READING_SCHEMA,
                                 .policy = RODA_JOURNAL_BLOCK,
                                 .directory = directory,
                                 .segment_records = 1u << 18,

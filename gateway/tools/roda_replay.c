@@ -38,11 +38,13 @@ typedef struct options {
     uint64_t since_ns, until_ns; /* ingest time window of the alerts shown */
 } options_t;
 
-/* One alert with its rule's name, kept for --compare. */
+/* One alert with its rule's and device's names (the replay that knew them is gone when the
+ * comparison prints), kept for --compare. */
 typedef struct named_alert {
     roda_alert_t alert;
     uint64_t id;
     char rule[RODA_RULE_NAME_MAX];
+    char device[RODA_DEVICE_NAME_SIZE];
 } named_alert_t;
 
 /* What one replay produced. */
@@ -52,7 +54,7 @@ typedef struct run {
     uint64_t kept_count, kept_capacity;
     uint64_t alerts, shown, records;
     double seconds;
-    const roda_alert_names_t *names;
+    const roda_alert_names_t *names; /* valid while its replay runs */
 } run_t;
 
 static void usage(FILE *out)
@@ -144,6 +146,8 @@ static void take(run_t *run, const options_t *o, const roda_alert_t *a, uint64_t
     kept->alert = *a;
     kept->id = id;
     roda_alert_rule_name(run->names, a, kept->rule, sizeof kept->rule);
+    const char *device = run->names->device(run->names->context, a->device);
+    snprintf(kept->device, sizeof kept->device, "%s", device != NULL ? device : "");
 }
 
 static bool load_config(const char *path, roda_config_t *config)
@@ -164,15 +168,18 @@ static roda_journal_replay_t *open_recording(const options_t *o, uint64_t *end)
     roda_journal_replay_t *replay = NULL;
     roda_result_t r = roda_journal_open_readonly(o->directory, &replay);
     if (r != RODA_SUCCESS) {
-        fprintf(stderr, "roda-replay: %s: %s%s%s\n", o->directory, roda_result_str(r),
-                r == RODA_ERROR_IO ? ": " : "", r == RODA_ERROR_IO ? strerror(errno) : "");
+        const char *detail = roda_journal_error_detail();
+        fprintf(stderr, "roda-replay: %s: %s: %s\n", o->directory, roda_result_str(r),
+                detail[0] != '\0' ? detail : strerror(errno));
         return NULL;
     }
-    if (roda_journal_replay_record_size(replay) != sizeof(roda_reading_t)) {
+    uint32_t record_size = roda_journal_replay_record_size(replay);
+    uint32_t schema = roda_journal_replay_schema(replay);
+    if (record_size != sizeof(roda_reading_t) || schema != RODA_READING_SCHEMA) {
         fprintf(stderr,
-                "roda-replay: %s: records of %u bytes; this roda-replay reads gateway readings "
-                "of %zu bytes\n",
-                o->directory, roda_journal_replay_record_size(replay), sizeof(roda_reading_t));
+                "roda-replay: %s: a recording of schema %u with records of %u bytes; this "
+                "roda-replay reads gateway readings of schema %u, %zu bytes\n",
+                o->directory, schema, record_size, RODA_READING_SCHEMA, sizeof(roda_reading_t));
         roda_journal_replay_close(replay);
         return NULL;
     }
@@ -284,13 +291,12 @@ static tally_t *tally_of(tally_t *tallies, uint32_t *count, const char *rule)
     return t;
 }
 
-static void print_alert(FILE *out, const run_t *run, const named_alert_t *a)
+static void print_alert(FILE *out, const named_alert_t *a)
 {
     char buf[RODA_ALERT_JSON_MAX];
     roda_json_t json;
     roda_json_init(&json, buf, sizeof buf);
-    roda_alert_json(&a->alert, a->id, a->rule,
-                    run->names->device(run->names->context, a->alert.device), &json);
+    roda_alert_json(&a->alert, a->id, a->rule, a->device[0] != '\0' ? a->device : NULL, &json);
     fputs(buf, out);
 }
 
@@ -309,14 +315,14 @@ static void compare_runs(FILE *out, run_t *a, run_t *b)
             tally_of(tallies, &rules, a->kept[i].rule)->only_a++;
             tally_of(tallies, &rules, a->kept[i].rule)->a++;
             fputs("only_a ", out);
-            print_alert(out, a, &a->kept[i++]);
+            print_alert(out, &a->kept[i++]);
             fputc('\n', out);
             only_a++;
         } else if (order > 0) {
             tally_of(tallies, &rules, b->kept[j].rule)->only_b++;
             tally_of(tallies, &rules, b->kept[j].rule)->b++;
             fputs("only_b ", out);
-            print_alert(out, b, &b->kept[j++]);
+            print_alert(out, &b->kept[j++]);
             fputc('\n', out);
             only_b++;
         } else {
@@ -329,9 +335,9 @@ static void compare_runs(FILE *out, run_t *a, run_t *b)
                 t->changed++;
                 changed++;
                 fputs("changed ", out);
-                print_alert(out, a, &a->kept[i]);
+                print_alert(out, &a->kept[i]);
                 fputc(' ', out);
-                print_alert(out, b, &b->kept[j]);
+                print_alert(out, &b->kept[j]);
                 fputc('\n', out);
             }
             i++;

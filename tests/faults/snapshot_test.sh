@@ -118,6 +118,7 @@ printf 'XXXXXXXX' | dd of="$segment" bs=1 seek=0 conv=notrunc 2> /dev/null
 "$gateway" -c "$work/gw.conf" > "$work/corrupt.stdout" 2> "$work/corrupt.log" &&
     fail "the gateway started on a corrupt journal"
 grep -q "msg=\"input journal unreadable\" directory=$work/journal error=RODA_ERROR_CORRUPT" \
-    "$work/corrupt.log" || fail "corrupt journal: $(grep level=error "$work/corrupt.log")"
+    "$work/corrupt.log" && grep -q "detail=\"$(basename "$segment"): offset 0: bad magic" "$work/corrupt.log" ||
+    fail "corrupt journal: $(grep level=error "$work/corrupt.log")"
 report "snapshot_recovery cases=flipped,truncated,none,all_bad,journal_corrupt readings=$((batches_sent * 4))"
 echo "PASS"

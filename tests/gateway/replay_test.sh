@@ -106,6 +106,6 @@ printf 'XXXXXXXX' | dd of="$segment" bs=1 seek=0 conv=notrunc 2> /dev/null
 grep -q "$(basename "$segment")" "$work/corrupt.err" || fail "corrupt: $(cat "$work/corrupt.err")"
 "$replay" -c "$work/a.conf" "$work/journal/alerts" > /dev/null 2> "$work/foreign.err" &&
     fail "roda-replay accepted the alert journal as a recording"
-grep -q "records of 64 bytes" "$work/foreign.err" || fail "foreign: $(cat "$work/foreign.err")"
+grep -q "schema 1 with records of 64 bytes; this roda-replay reads gateway readings of schema 2, 40 bytes" "$work/foreign.err" || fail "foreign: $(cat "$work/foreign.err")"
 report "replay live=$(wc -l < "$work/live.alerts") records_per_sec=${speed:-?} compare_only_a=$expected"
 echo "PASS"

@@ -29,6 +29,7 @@ static void record(const char *directory)
 {
     roda_journal_config_t jc = {.capacity = 4096,
                                 .record_size = sizeof(roda_reading_t),
+                                .schema = RODA_READING_SCHEMA,
                                 .policy = RODA_JOURNAL_BLOCK,
                                 .directory = directory,
                                 .segment_records = 1024,
