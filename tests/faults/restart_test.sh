@@ -4,8 +4,9 @@
 # straight through and once through one SIGKILLed twice mid-stream and restarted on its
 # journal.directory. Both end with the same state for every sensor (/sensors) and the same
 # alerts with the same ids, on SSE (a client that reconnects with Last-Event-ID) and on MQTT,
-# with no alert announced twice: a restart resumes from its snapshot and replays the journal
-# tail through the same stages.
+# with no alert announced twice on SSE (on MQTT, QoS 1's at-least-once: only what was in flight
+# at a kill comes again, same id, same content): a restart resumes from its snapshot and replays
+# the journal tail through the same stages.
 #   restart_test.sh RODA_GATEWAY PROTO_DIR
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$@"
@@ -130,10 +131,15 @@ mqtt_alerts() {
 }
 mqtt_alerts "$work/straight.mqtt" > "$work/straight.mqtt-alerts"
 mqtt_alerts "$work/killed.mqtt" > "$work/killed.mqtt-alerts"
-[ -z "$(uniq -d "$work/killed.mqtt-alerts")" ] ||
-    fail "an alert was published twice on MQTT: $(uniq -d "$work/killed.mqtt-alerts" | head -3)"
 cmp -s "$work/straight.mqtt-alerts" "$work/straight.alerts" || fail "straight: MQTT and SSE differ"
-cmp -s "$work/killed.mqtt-alerts" "$work/straight.alerts" ||
-    fail "MQTT alerts differ: $(diff "$work/straight.alerts" "$work/killed.mqtt-alerts" | head)"
-report "restart_equivalence kills=2 sensors=$((devices * readings)) alerts=$(wc -l < "$work/straight.alerts") replayed_at_last_restart=${replayed:-0}"
+# MQTT QoS 1 is at-least-once: an alert whose PUBACK was still in flight when the gateway was
+# killed is published again after the restart, with the same id and the same content (consumers
+# drop it by id). Everything else exactly once, and nothing missing.
+uniq "$work/killed.mqtt-alerts" > "$work/killed.mqtt-unique"
+cmp -s "$work/killed.mqtt-unique" "$work/straight.alerts" ||
+    fail "MQTT alerts differ: $(diff "$work/straight.alerts" "$work/killed.mqtt-unique" | head)"
+[ "$(cut -d' ' -f1 "$work/killed.mqtt-unique" | uniq -d | wc -l)" = 0 ] ||
+    fail "one MQTT id carried two different alerts"
+republished=$(($(wc -l < "$work/killed.mqtt-alerts") - $(wc -l < "$work/killed.mqtt-unique")))
+report "restart_equivalence kills=2 sensors=$((devices * readings)) alerts=$(wc -l < "$work/straight.alerts") replayed_at_last_restart=${replayed:-0} mqtt_republished_in_flight=$republished"
 echo "PASS"
