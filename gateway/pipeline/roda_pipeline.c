@@ -513,6 +513,19 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
  * in-memory journal nobody writes (closed at start). */
 #define REPLAY_INPUT_CAPACITY 1024u
 
+/* A zeroed pipeline holding a copy of `config`, safe to destroy at any step of a build. */
+static roda_pipeline_t *pipeline_alloc(const roda_config_t *config)
+{
+    roda_pipeline_t *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return NULL;
+    p->config = *config;
+    p->checkpoint.writer.fd = -1;
+    p->checkpoint.writer.dir_fd = -1;
+    p->names = (roda_alert_names_t){p, rule_name, roda_pipeline_device_name};
+    return p;
+}
+
 roda_result_t roda_pipeline_create(const roda_config_t *config,
                                    const roda_input_class_t *const *inputs, uint32_t input_count,
                                    roda_pipeline_t **out)
@@ -522,13 +535,9 @@ roda_result_t roda_pipeline_create(const roda_config_t *config,
     *out = NULL;
     if (config == NULL || inputs == NULL || input_count > RODA_INGEST_MAX_INPUTS)
         return RODA_ERROR_INVALID_ARG;
-    roda_pipeline_t *p = calloc(1, sizeof *p);
+    roda_pipeline_t *p = pipeline_alloc(config);
     if (p == NULL)
         return RODA_ERROR_NOMEM;
-    p->config = *config;
-    p->checkpoint.writer.fd = -1;
-    p->checkpoint.writer.dir_fd = -1;
-    p->names = (roda_alert_names_t){p, rule_name, roda_pipeline_device_name};
     roda_result_t r = build(p, inputs, input_count);
     if (r != RODA_SUCCESS) {
         roda_log(RODA_LOG_ERROR, "pipeline not created", "error=%s hint=\"%s\"", roda_result_str(r),
@@ -551,13 +560,9 @@ roda_result_t roda_pipeline_create_replay(const roda_config_t *config,
     *out = NULL;
     if (config == NULL || recording == NULL)
         return RODA_ERROR_INVALID_ARG;
-    roda_pipeline_t *p = calloc(1, sizeof *p);
+    roda_pipeline_t *p = pipeline_alloc(config);
     if (p == NULL)
         return RODA_ERROR_NOMEM;
-    p->config = *config;
-    p->checkpoint.writer.fd = -1;
-    p->checkpoint.writer.dir_fd = -1;
-    p->names = (roda_alert_names_t){p, rule_name, roda_pipeline_device_name};
     p->devices = devices;
     p->offline = true;
     p->state.offline = true;
