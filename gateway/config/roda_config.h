@@ -48,6 +48,8 @@
 #define RODA_CONFIG_MAX_ERRORS 32
 #define RODA_CONFIG_MAX_TOPICS 8
 #define RODA_CONFIG_MAX_UDP_BINDS 4
+#define RODA_CONFIG_MAX_ALERTMANAGERS 4
+#define RODA_CONFIG_MAX_STATIC_LABELS 8
 #define RODA_CONFIG_TEXT_MAX 128
 
 typedef enum roda_device_source {
@@ -132,6 +134,21 @@ typedef struct roda_config {
         uint32_t max_datagram; /* bytes; longer ones are counted as truncated */
         uint32_t batch;        /* datagrams per recvmmsg */
     } udp;
+
+    /* [alertmanager] */
+    struct {
+        uint32_t url_count;                                             /* 0: the output is off */
+        char urls[RODA_CONFIG_MAX_ALERTMANAGERS][RODA_CONFIG_TEXT_MAX]; /* http://host:port */
+        uint32_t label_count;
+        char labels[RODA_CONFIG_MAX_STATIC_LABELS][RODA_CONFIG_TEXT_MAX]; /* name=value */
+        char external_url[RODA_CONFIG_TEXT_MAX]; /* generatorURL base; "": http://bind:port */
+        uint64_t resend_interval_ns;             /* active alerts are sent again this often */
+        uint32_t batch;                          /* alerts per POST */
+        uint64_t timeout_ns;                     /* per request */
+        uint64_t retry_min_ns;
+        uint64_t retry_max_ns;
+        uint32_t max_active; /* firing alerts kept for re-sending */
+    } alertmanager;
 
     /* [rule.*] in file order */
     uint32_t rule_count;

@@ -78,10 +78,20 @@ const roda_config_field_t roda_config_fields[RODA_CONFIG_FIELD_COUNT] = {
     NUM("udp", "receive_buffer", BYTES, udp.receive_buffer, 4096, 1ull << 30, "32M"),
     U32("udp", "max_datagram", udp.max_datagram, 64, 65507, "1472"),
     U32("udp", "batch", udp.batch, 1, 1024, "64"),
+    LIST("alertmanager", "urls", alertmanager.urls, alertmanager.url_count),
+    LIST("alertmanager", "labels", alertmanager.labels, alertmanager.label_count),
+    TEXT("alertmanager", "external_url", alertmanager.external_url, ""),
+    NUM("alertmanager", "resend_interval", DURATION, alertmanager.resend_interval_ns, 1, 86400,
+        "1m"),
+    U32("alertmanager", "batch", alertmanager.batch, 1, 1000, "64"),
+    NUM("alertmanager", "timeout", DURATION, alertmanager.timeout_ns, 0.1, 600, "5s"),
+    NUM("alertmanager", "retry_min", DURATION, alertmanager.retry_min_ns, 0.01, 3600, "500ms"),
+    NUM("alertmanager", "retry_max", DURATION, alertmanager.retry_max_ns, 0.01, 3600, "30s"),
+    U32("alertmanager", "max_active", alertmanager.max_active, 1, 10000000, "10000"),
 };
 
-const char *const roda_config_sections[RODA_CONFIG_SECTION_COUNT] = {"gateway", "journal", "limits",
-                                                                     "http",    "mqtt",    "udp"};
+const char *const roda_config_sections[RODA_CONFIG_SECTION_COUNT] = {
+    "gateway", "journal", "limits", "http", "mqtt", "udp", "alertmanager"};
 
 const roda_config_rule_field_t roda_config_rule_fields[RODA_CONFIG_RULE_KEY_COUNT] = {
     [RODA_CONFIG_RULE_KIND] = {"kind", NULL},

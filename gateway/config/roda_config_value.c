@@ -126,8 +126,6 @@ const char *roda_config_parse_list(const char *text, char *items, size_t item_si
         if (*p == ',')
             p++;
     }
-    if (n == 0)
-        return "is an empty list";
     *count = n;
     return NULL;
 }

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "roda_output_alertmanager.h"
 #include "roda_output_mqtt.h"
 #include "roda_output_recent.h"
 #include "roda_output_sse.h"
@@ -13,6 +14,7 @@ static const roda_output_class_t *const outputs[] = {
     &roda_output_sse,
     &roda_output_recent,
     &roda_output_mqtt,
+    &roda_output_alertmanager,
 };
 
 _Static_assert(sizeof outputs / sizeof outputs[0] <= RODA_OUTPUTS_MAX,

@@ -97,7 +97,7 @@ def check_compose(root):
     deploy = root / "deploy"
     compose = yaml.safe_load((deploy / "docker-compose.yml").read_text())
     services = compose["services"]
-    expected = {"mosquitto", "roda-gateway", "roda-fleet", "prometheus", "grafana"}
+    expected = {"mosquitto", "roda-gateway", "roda-fleet", "prometheus", "alertmanager", "grafana"}
     for name in sorted(expected - set(services)):
         fail(f"compose: no service {name}")
     declared_volumes = set(compose.get("volumes") or {})

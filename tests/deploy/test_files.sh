@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_files.sh - the deploy files without a Docker engine: Prometheus config and rules
-# (promtool check, and promtool's rule unit tests), the compose file (`docker compose config` when
-# a compose client is there, and always the YAML checks of check_deploy.py), the Dockerfile's
+# (promtool check, and promtool's rule unit tests), Alertmanager's config (amtool), the compose
+# file (`docker compose config` when a compose client is there, and always the YAML checks of
+# check_deploy.py), the Dockerfile's
 # stages and commands, Grafana provisioning, and every dashboard query as PromQL.
 # Usage: test_files.sh SOURCE_DIR
 set -euo pipefail
@@ -13,6 +14,7 @@ trap 'rm -rf "$work"' EXIT
 promtool check config "$root/deploy/prometheus/prometheus.yml"
 promtool check rules "$root/deploy/prometheus/rules.yml"
 promtool test rules "$here/prometheus_rules_test.yml"
+amtool check-config "$root/deploy/alertmanager/alertmanager.yml"
 
 if docker compose version > /dev/null 2>&1; then
     docker compose -f "$root/deploy/docker-compose.yml" --profile fleet config --quiet
