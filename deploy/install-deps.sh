@@ -9,7 +9,8 @@ set -euo pipefail
 
 # Shared libraries the binaries link (tests/deploy checks this against readelf of the real
 # binaries), curl for the container's HEALTHCHECK, CA certificates for MQTT over TLS.
-runtime=(libmosquitto1 libmicrohttpd12 libinih1 libxxhash0 libcurl4 curl ca-certificates)
+runtime=(libmosquitto1 libmicrohttpd12 libinih1 libxxhash0 libcurl4 libgnutls30 libcrypt1 curl
+    ca-certificates)
 # The configure step also finds the test framework (check), so the build list carries it.
 build=(
     build-essential cmake pkg-config
@@ -17,7 +18,7 @@ build=(
     libmosquitto-dev
     nanopb libnanopb-dev protobuf-compiler python3-protobuf
     libmicrohttpd-dev libinih-dev libjansson-dev libxxhash-dev
-    libcurl4-openssl-dev
+    libcurl4-openssl-dev libgnutls28-dev libcrypt-dev
 )
 # Tests, sanitizers, lint and the demo: brokers, Prometheus' promtool, curl/jq for the alert
 # stream, python3-yaml for the compose file check, process tools for cleanup checks.

@@ -41,6 +41,27 @@ static void usage(FILE *out)
                  "Signals: SIGTERM/SIGINT stop after draining; SIGHUP reloads the rules.\n");
 }
 
+/* The HTTP server's settings from the config (the strings stay in `c`). */
+static void http_config(const roda_config_t *c, roda_http_config_t *hc)
+{
+    *hc = (roda_http_config_t){
+        .bind = c->http.bind,
+        .port = c->http.port,
+        .max_connections = c->http.max_connections,
+        .timeout_s = (uint32_t)(c->http.connection_timeout_ns / 1000000000ull),
+        .max_sse_clients = c->limits.max_sse_clients,
+        .sse_heartbeat_ms = (uint32_t)(c->http.sse_heartbeat_ns / 1000000ull),
+        .request_memory = c->http.request_memory,
+        .metrics_buffer = roda_metrics_buffer_size(c->limits.max_series),
+        .security = {.cert_file = c->http.tls_cert_file,
+                     .key_file = c->http.tls_key_file,
+                     .client_ca_file = c->http.tls_client_ca_file,
+                     .user_count = c->http.basic_auth_user_count},
+    };
+    for (uint32_t i = 0; i < c->http.basic_auth_user_count && i < RODA_HTTP_MAX_USERS; i++)
+        hc->security.users[i] = c->http.basic_auth_users[i];
+}
+
 /* Loads `path` into `config`; on errors writes each as FILE:LINE: FIELD: MESSAGE to stderr
  * (check mode) or the log, and returns false. */
 static bool load(const char *path, roda_config_t *config, bool to_stderr)
@@ -51,7 +72,10 @@ static bool load(const char *path, roda_config_t *config, bool to_stderr)
         char why[256];
         uint32_t input_count;
         const roda_input_class_t *const *inputs = roda_inputs(&input_count);
-        if (roda_pipeline_check(config, inputs, input_count, why, sizeof why))
+        roda_http_config_t hc;
+        http_config(config, &hc);
+        if (roda_pipeline_check(config, inputs, input_count, why, sizeof why) &&
+            roda_http_check(&hc, why, sizeof why))
             return true;
         if (to_stderr) {
             fprintf(stderr, "%s: %s\n", path, why);
@@ -144,16 +168,8 @@ static roda_result_t gateway_create(const roda_config_t *c, gateway_t *g)
     roda_result_t r = roda_pipeline_create(c, inputs, input_count, &g->pipeline);
     if (r != RODA_SUCCESS)
         return r;
-    roda_http_config_t hc = {
-        .bind = c->http.bind,
-        .port = c->http.port,
-        .max_connections = c->http.max_connections,
-        .timeout_s = (uint32_t)(c->http.connection_timeout_ns / 1000000000ull),
-        .max_sse_clients = c->limits.max_sse_clients,
-        .sse_heartbeat_ms = (uint32_t)(c->http.sse_heartbeat_ns / 1000000ull),
-        .request_memory = c->http.request_memory,
-        .metrics_buffer = roda_metrics_buffer_size(c->limits.max_series),
-    };
+    roda_http_config_t hc;
+    http_config(c, &hc);
     roda_http_providers_t providers = {g->pipeline, roda_pipeline_ready, roda_pipeline_sensor_json};
     r = roda_http_create(&hc, &providers, &g->http);
     if (r == RODA_SUCCESS)

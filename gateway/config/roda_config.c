@@ -212,6 +212,15 @@ static void finish(parser_t *p)
     if (c->mqtt.reconnect_min_ns > c->mqtt.reconnect_max_ns)
         roda_config_report(p, line_of(p, "mqtt", "reconnect_min"), "mqtt.reconnect_min",
                            "is greater than mqtt.reconnect_max");
+    if ((c->http.tls_cert_file[0] == '\0') != (c->http.tls_key_file[0] == '\0'))
+        roda_config_report(
+            p, line_of(p, "http", c->http.tls_cert_file[0] ? "tls_cert_file" : "tls_key_file"),
+            c->http.tls_cert_file[0] ? "http.tls_key_file" : "http.tls_cert_file",
+            "missing required field (HTTPS needs both tls_cert_file and tls_key_file)");
+    if (c->http.tls_client_ca_file[0] != '\0' && c->http.tls_cert_file[0] == '\0')
+        roda_config_report(p, line_of(p, "http", "tls_client_ca_file"), "http.tls_client_ca_file",
+                           "needs HTTPS (tls_cert_file and tls_key_file): client certificates "
+                           "are checked in the TLS handshake");
     if ((c->mqtt.cert_file[0] == '\0') != (c->mqtt.key_file[0] == '\0'))
         roda_config_report(
             p, line_of(p, "mqtt", c->mqtt.cert_file[0] ? "cert_file" : "key_file"),

@@ -49,6 +49,7 @@
 #define RODA_CONFIG_MAX_TOPICS 8
 #define RODA_CONFIG_MAX_UDP_BINDS 4
 #define RODA_CONFIG_MAX_ALERTMANAGERS 4
+#define RODA_CONFIG_MAX_USERS 8
 #define RODA_CONFIG_MAX_STATIC_LABELS 8
 #define RODA_CONFIG_TEXT_MAX 128
 
@@ -99,6 +100,12 @@ typedef struct roda_config {
         uint64_t connection_timeout_ns;
         uint64_t sse_heartbeat_ns;
         uint64_t request_memory; /* bytes per connection: longer URLs/headers get 414/431 */
+        /* Security, as the Prometheus exporter-toolkit web config: "" / none is off. */
+        char tls_cert_file[RODA_CONFIG_PATH_MAX];      /* PEM; with tls_key_file: HTTPS */
+        char tls_key_file[RODA_CONFIG_PATH_MAX];       /* PEM */
+        char tls_client_ca_file[RODA_CONFIG_PATH_MAX]; /* PEM: client certificates required */
+        uint32_t basic_auth_user_count;
+        char basic_auth_users[RODA_CONFIG_MAX_USERS][RODA_CONFIG_TEXT_MAX]; /* name:bcrypt */
     } http;
 
     /* [mqtt] */

@@ -53,6 +53,7 @@ typedef struct metrics_provider {
 
 struct roda_http {
     roda_http_config_t config;
+    roda_http_security_t security;
     char bind[INET6_ADDRSTRLEN];
     roda_http_providers_t providers;
     const roda_sse_source_t *alerts; /* NULL: /alerts answers 503 */
@@ -111,6 +112,20 @@ static enum MHD_Result text(roda_http_t *http, struct MHD_Connection *connection
                             unsigned int status, const char *body)
 {
     return queue(http, connection, status, "text/plain; charset=utf-8", body, strlen(body), NULL);
+}
+
+/* 401 with the Basic challenge: the same answer for a wrong name and a wrong password. */
+static enum MHD_Result unauthorized(roda_http_t *http, struct MHD_Connection *connection)
+{
+    static const char body[] = "authentication required\n";
+    struct MHD_Response *response =
+        MHD_create_response_from_buffer(sizeof body - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+    if (response == NULL)
+        return MHD_NO;
+    enum MHD_Result result = MHD_queue_basic_auth_fail_response(connection, "roda", response);
+    MHD_destroy_response(response);
+    atomic_fetch_add_explicit(&http->responses[1], 1, memory_order_relaxed);
+    return result;
 }
 
 static enum MHD_Result json_response(roda_http_t *http, struct MHD_Connection *connection,
@@ -481,10 +496,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *connection, cons
     atomic_fetch_add_explicit(&http->requests, 1, memory_order_relaxed);
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
         return text(http, connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
-    if (strcmp(url, "/metrics") == 0)
-        return serve_metrics(http, connection);
     if (strcmp(url, "/healthz") == 0)
         return text(http, connection, MHD_HTTP_OK, "ok\n");
+    switch (roda_http_security_admit(&http->security, connection)) {
+    case RODA_HTTP_ADMITTED:
+        break;
+    case RODA_HTTP_NO_CLIENT_CERTIFICATE:
+        return text(http, connection, MHD_HTTP_FORBIDDEN,
+                    "a client certificate signed by the configured CA is required\n");
+    case RODA_HTTP_UNAUTHORIZED:
+        return unauthorized(http, connection);
+    }
+    if (strcmp(url, "/metrics") == 0)
+        return serve_metrics(http, connection);
     if (strcmp(url, "/readyz") == 0)
         return serve_ready(http, connection);
     if (strcmp(url, "/alerts") == 0)
@@ -523,6 +547,15 @@ static void mhd_log(void *cls, const char *format, va_list args)
  * returned at free (process-wide; set once). */
 #define MMAP_THRESHOLD_BYTES (128 * 1024)
 
+bool roda_http_check(const roda_http_config_t *config, char *why, size_t size)
+{
+    roda_http_security_t security;
+    if (roda_http_security_load(&config->security, &security, why, size) != RODA_SUCCESS)
+        return false;
+    roda_http_security_free(&security);
+    return true;
+}
+
 roda_result_t roda_http_create(const roda_http_config_t *config,
                                const roda_http_providers_t *providers, roda_http_t **out)
 {
@@ -553,13 +586,25 @@ roda_result_t roda_http_create(const roda_http_config_t *config,
         free(http);
         return RODA_ERROR_INVALID_ARG;
     }
-    roda_result_t result = roda_metrics_init(&http->metrics, config->metrics_buffer);
+    char why[256], quoted[300];
+    roda_result_t result =
+        roda_http_security_load(&config->security, &http->security, why, sizeof why);
     if (result != RODA_SUCCESS) {
+        roda_log(RODA_LOG_ERROR, "http security not loaded", "error=%s hint=\"%s\"",
+                 roda_log_quote(quoted, sizeof quoted, why),
+                 "fix the file or user named; roda-gateway --check-config checks them");
+        free(http);
+        return result;
+    }
+    result = roda_metrics_init(&http->metrics, config->metrics_buffer);
+    if (result != RODA_SUCCESS) {
+        roda_http_security_free(&http->security);
         free(http);
         return result;
     }
     http->clients = calloc(config->max_sse_clients, sizeof *http->clients);
     if (http->clients == NULL) {
+        roda_http_security_free(&http->security);
         roda_metrics_destroy(&http->metrics);
         free(http);
         return RODA_ERROR_NOMEM;
@@ -616,6 +661,18 @@ roda_result_t roda_http_start(roda_http_t *http)
         flags |= MHD_USE_IPv6;
     unsigned int per_ip = http->config.max_connections / 2;
     atomic_store(&http->stopping, 0);
+    /* HTTPS: the PEM texts read at create; a client CA makes GnuTLS ask for certificates. */
+    struct MHD_OptionItem tls[4] = {{MHD_OPTION_END, 0, NULL}};
+    uint32_t n = 0;
+    if (http->security.cert_pem != NULL) {
+        flags |= MHD_USE_TLS;
+        tls[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, http->security.cert_pem};
+        tls[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, http->security.key_pem};
+        if (http->security.client_ca_pem != NULL)
+            tls[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0,
+                                               http->security.client_ca_pem};
+    }
+    tls[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     /* The logger goes first so that every MHD message takes the log's key=value shape. */
     http->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, handle, http, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, http,
@@ -624,7 +681,7 @@ roda_result_t roda_http_start(roda_http_t *http)
         per_ip > 0 ? per_ip : 1u, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned int)http->config.timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         http->config.request_memory, MHD_OPTION_THREAD_STACK_SIZE, (size_t)RODA_HTTP_THREAD_STACK,
-        MHD_OPTION_END);
+        MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
     if (http->daemon == NULL) {
         char bind[64];
         roda_log(RODA_LOG_ERROR, "http bind failed",
@@ -660,6 +717,7 @@ void roda_http_destroy(roda_http_t *http)
     pthread_mutex_destroy(&http->metrics_lock);
     pthread_mutex_destroy(&http->clients_lock);
     roda_metrics_destroy(&http->metrics);
+    roda_http_security_free(&http->security);
     free(http->clients);
     free(http);
 }

@@ -29,6 +29,11 @@
  * `timeout_s`, so a slow client holds one slot for a bounded time. SSE client state
  * (RODA_HTTP_SSE_CLIENT_BYTES each) is preallocated for max_sse_clients at start.
  *
+ * Security (off by default): with a certificate and key every route is HTTPS (GnuTLS through
+ * libmicrohttpd); with a client CA, requests without a certificate it verifies get 403; with
+ * users, requests without the credentials of one get 401 (WWW-Authenticate: Basic). /healthz
+ * stays open (liveness reveals nothing). See roda_http_security.h.
+ *
  * Threads: start/stop from one thread. Providers are called from connection threads, possibly
  * concurrently (the metrics provider is serialised: one scrape at a time). */
 #ifndef RODA_HTTP_H
@@ -38,6 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "roda_http_security.h"
 #include "roda_json.h"
 #include "roda_metrics.h"
 #include "roda_result.h"
@@ -111,6 +117,7 @@ typedef struct roda_http_config {
     uint32_t sse_heartbeat_ms;
     size_t request_memory; /* MHD memory per connection (bounds URL and headers) */
     size_t metrics_buffer; /* bytes for one /metrics exposition (roda_metrics_buffer_size) */
+    roda_http_security_config_t security; /* HTTPS, client certificates, users: all off by "" */
 } roda_http_config_t;
 
 typedef struct roda_http_stats {
@@ -137,8 +144,14 @@ roda_result_t roda_http_set_alerts(roda_http_t *http, const roda_sse_source_t *s
 roda_result_t roda_http_set_recent(roda_http_t *http, roda_http_recent_fn fn, void *context,
                                    uint32_t max);
 
-/* Creates the server (allocates the metrics buffer and SSE clients); nothing is bound yet.
- * RODA_ERROR_INVALID_ARG (zero bounds, bad address), RODA_ERROR_NOMEM. */
+/* Checks what roda_http_create checks of `config`, files included (for --check-config): false
+ * with "field: what is wrong" in `why`. */
+bool roda_http_check(const roda_http_config_t *config, char *why, size_t size);
+
+/* Creates the server (allocates the metrics buffer and SSE clients, reads the TLS files and
+ * users: roda_http_security.h); nothing is bound yet. RODA_ERROR_INVALID_ARG (zero bounds, bad
+ * address, a bad security file or user: logged with the field), RODA_ERROR_IO (a file not
+ * readable: logged), RODA_ERROR_NOMEM. */
 roda_result_t roda_http_create(const roda_http_config_t *config,
                                const roda_http_providers_t *providers, roda_http_t **out);
 /* Binds and starts serving. RODA_ERROR_SYSTEM when the address cannot be bound (in use, bad

@@ -7,6 +7,10 @@ work=$(mktemp -d)
 broker_pid=""
 gateway_pid=""
 bg_pids=()
+# What the helpers below pass to curl, and the gateway's scheme: a test of HTTPS or basic auth
+# sets them (e.g. curl_opts=(--cacert ca.pem -u user:password) scheme=https).
+curl_opts=()
+scheme=http
 
 cleanup() {
     set +e
@@ -42,7 +46,7 @@ start_gateway() {
     http_port=$(sed -n 's/.*msg="started".*http_port=\([0-9]*\).*/\1/p' "$log")
     udp_port=$(sed -n 's/.*msg="started".*udp_port=\([0-9]*\).*/\1/p' "$log")
     [ -n "$http_port" ] || fail "no started line"
-    base="http://127.0.0.1:$http_port"
+    base="$scheme://127.0.0.1:$http_port"
     wait_ready 200 "gateway not ready"
 }
 
@@ -74,10 +78,11 @@ udp_batch() {
 # with WHAT and the reason /readyz gives.
 wait_ready() {
     for _ in $(seq $((${3:-10} * 20))); do
-        [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/readyz")" = "$1" ] && return 0
+        [ "$(curl -s "${curl_opts[@]}" -o /dev/null -w '%{http_code}' "$base/readyz")" = "$1" ] &&
+            return 0
         sleep 0.05
     done
-    fail "$2 (/readyz: $(curl -s "$base/readyz"))"
+    fail "$2 (/readyz: $(curl -s "${curl_opts[@]}" "$base/readyz"))"
 }
 
 # wait_at_least 'NAME{LABELS}' VALUE [SECONDS]: waits (10 s unless said) until the sample reaches
@@ -89,12 +94,12 @@ wait_at_least() {
         [ -n "$v" ] && [ "$v" -ge "$2" ] && return 0
         sleep 0.05
     done
-    fail "$1 is '$(metric "$1")', expected at least $2; $(curl -s "$base/metrics" |
+    fail "$1 is '$(metric "$1")', expected at least $2; $(curl -s "${curl_opts[@]}" "$base/metrics" |
         grep -E '^roda_ingest' | grep -v ' 0$' | tr '\n' ' ')"
 }
 
 metric() { # metric 'NAME{LABELS}' : its value on /metrics (empty if absent)
-    curl -s "$base/metrics" | awk -v n="$1" '$1 == n { print $2 }'
+    curl -s "${curl_opts[@]}" "$base/metrics" | awk -v n="$1" '$1 == n { print $2 }'
 }
 
 # wait_metric 'NAME{LABELS}' VALUE: waits (10 s at most) until the sample has that value.
