@@ -215,7 +215,7 @@ stop_broker
 wait_ready 503 "ready without broker"
 udp_batch 100 0 300 0 300
 wait_metric 'roda_ingest_readings_total{input="udp"}' 1204
-wait_metric 'roda_journal_appended_total{journal="alerts"}' $((alerts_before + 4))
+wait_at_least 'roda_journal_appended_total{journal="alerts"}' $((alerts_before + 4))
 outage_alerts=$(($(metric 'roda_journal_appended_total{journal="alerts"}') - alerts_before))
 sleep 0.5
 [ "$(metric 'roda_alert_publish_total{result="dropped"}')" -eq "$dropped_before" ] ||
