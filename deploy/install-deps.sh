@@ -20,12 +20,13 @@ build=(
     libmicrohttpd-dev libinih-dev libjansson-dev libxxhash-dev
     libcurl4-openssl-dev libgnutls28-dev libcrypt-dev
 )
-# Tests, sanitizers, lint and the demo: brokers, Prometheus' promtool, curl/jq for the alert
+# Tests, sanitizers, lint and the demo: brokers, Prometheus' promtool, Alertmanager, lintian and
+# systemd-analyze for the package, curl/jq for the alert
 # stream, python3-yaml for the compose file check, process tools for cleanup checks.
 tools=(
     clang libclang-rt-14-dev clang-format clang-tidy cppcheck
     mosquitto mosquitto-clients python3-paho-mqtt
-    prometheus prometheus-alertmanager curl jq python3-yaml iproute2 procps openssl
+    prometheus prometheus-alertmanager lintian systemd curl jq python3-yaml iproute2 procps openssl
 )
 
 case "${1:-all}" in
