@@ -150,6 +150,12 @@ START_TEST(bad_payloads)
 }
 END_TEST
 
+/* Whether a parsed id (possibly NULL when empty) is `expected`. */
+static int same_id(const char *id, size_t length, const char *expected)
+{
+    return length == strlen(expected) && (length == 0 || memcmp(id, expected, length) == 0);
+}
+
 START_TEST(topics)
 {
     static const struct {
@@ -192,13 +198,9 @@ START_TEST(topics)
         if (status != RODA_SPARKPLUG_TOPIC_OK)
             continue;
         ck_assert_int_eq(t.type, cases[i].type);
-        ck_assert(t.group_length == strlen(cases[i].group) &&
-                  memcmp(t.group, cases[i].group, t.group_length) == 0);
-        ck_assert(t.node_length == strlen(cases[i].node) &&
-                  memcmp(t.node, cases[i].node, t.node_length) == 0);
-        ck_assert(
-            t.device_length == strlen(cases[i].device) &&
-            (t.device_length == 0 || memcmp(t.device, cases[i].device, t.device_length) == 0));
+        ck_assert(same_id(t.group, t.group_length, cases[i].group));
+        ck_assert(same_id(t.node, t.node_length, cases[i].node));
+        ck_assert(same_id(t.device, t.device_length, cases[i].device));
     }
     ck_assert_str_eq(roda_sparkplug_type_str(RODA_SPARKPLUG_DDEATH), "DDEATH");
     ck_assert_str_eq(roda_sparkplug_type_str(RODA_SPARKPLUG_STATE), "STATE");
