@@ -24,7 +24,8 @@ static void check_iteration(roda_sparkplug_payload_t *payload, const uint8_t *da
     uint32_t count = 0;
     while (roda_sparkplug_payload_next(payload, &m)) {
         if ((m.has & RODA_SPARKPLUG_HAS_NAME) &&
-            ((const uint8_t *)m.name < data || (const uint8_t *)m.name + m.name_length > data + size))
+            ((const uint8_t *)m.name < data ||
+             (const uint8_t *)m.name + m.name_length > data + size))
             abort();
         double value;
         roda_sparkplug_value_kind_t kind = roda_sparkplug_value(&m, &value);
