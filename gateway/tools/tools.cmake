@@ -18,3 +18,7 @@ target_link_libraries(roda-replay PRIVATE roda_gateway_lib)
 # roda-durable-bench: replay speed and recovery time (BENCHMARKS.md).
 add_executable(roda-durable-bench ${CMAKE_CURRENT_LIST_DIR}/roda_durable_bench.c)
 target_link_libraries(roda-durable-bench PRIVATE roda_gateway_lib)
+
+# roda-sparkplug-bench: Sparkplug B decode speed, metrics/s on one thread (BENCHMARKS.md).
+add_executable(roda-sparkplug-bench ${CMAKE_CURRENT_LIST_DIR}/roda_sparkplug_bench.c)
+target_link_libraries(roda-sparkplug-bench PRIVATE roda_gateway_lib)

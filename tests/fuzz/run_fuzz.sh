@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# run_fuzz.sh - builds the decoder's libFuzzer target with clang (fuzzer + ASan + UBSan) and runs
-# it for a bounded time from the seed corpus (copied, so new inputs stay out of the source tree).
+# run_fuzz.sh - builds the decoders' libFuzzer targets with clang (fuzzer + ASan + UBSan) and runs
+# each for a bounded time from its seed corpus (copied, so new inputs stay out of the source tree):
+# roda.v1 (fuzz_decode, corpus/) for SECONDS, Sparkplug B (fuzz_sparkplug, corpus_sparkplug/) for
+# RODA_FUZZ_SPARKPLUG_SECONDS (default 12).
 # Exits 77 (ctest: skipped) when clang or its fuzzer runtime is missing.
 # The reference decoder the target compares with is nanopb's, generated here from roda.proto
 # with roda_static.options. Usage: run_fuzz.sh SOURCE_DIR WORK_DIR [SECONDS]
@@ -8,6 +10,7 @@ set -euo pipefail
 src=$1
 work=$2
 seconds=${3:-${RODA_FUZZ_SECONDS:-30}}
+sparkplug_seconds=${RODA_FUZZ_SPARKPLUG_SECONDS:-12}
 here=$(cd "$(dirname "$0")" && pwd)
 command -v clang > /dev/null || { echo "clang missing: skipped"; exit 77; }
 mkdir -p "$work"
@@ -32,3 +35,13 @@ rm -rf "$work/corpus"
 cp -r "$here/corpus" "$work/corpus"
 "$work/fuzz_decode" -max_total_time="$seconds" -rss_limit_mb=1024 -max_len=4096 \
     -print_final_stats=1 "$work/corpus" 2>&1 | tail -n 20
+
+clang -std=c11 -O1 -g -D_GNU_SOURCE -Wall -Wextra -Werror \
+    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+    -I "$src/gateway/decoders/sparkplug" -I "$src/gateway/decoders" -I "$src/gateway/common" -I "$src/engine" \
+    "$here/fuzz_sparkplug.c" "$src/gateway/decoders/sparkplug/roda_sparkplug.c" \
+    "$src/gateway/decoders/sparkplug/roda_sparkplug_state.c" -lm -o "$work/fuzz_sparkplug"
+rm -rf "$work/corpus_sparkplug"
+cp -r "$here/corpus_sparkplug" "$work/corpus_sparkplug"
+"$work/fuzz_sparkplug" -max_total_time="$sparkplug_seconds" -rss_limit_mb=1024 -max_len=4096 \
+    -print_final_stats=1 "$work/corpus_sparkplug" 2>&1 | tail -n 20
