@@ -9,14 +9,14 @@ set -euo pipefail
 
 # Shared libraries the binaries link (tests/deploy checks this against readelf of the real
 # binaries), curl for the container's HEALTHCHECK, CA certificates for MQTT over TLS.
-runtime=(libmosquitto1 libmicrohttpd12 libinih1 libxxhash0 curl ca-certificates)
+runtime=(libmosquitto1 libmicrohttpd12 libinih1 libxxhash0 libcjson1 curl ca-certificates)
 # The configure step also finds the test framework (check), so the build list carries it.
 build=(
     build-essential cmake pkg-config
     check
     libmosquitto-dev
     nanopb libnanopb-dev protobuf-compiler python3-protobuf
-    libmicrohttpd-dev libinih-dev libjansson-dev libxxhash-dev
+    libmicrohttpd-dev libinih-dev libjansson-dev libxxhash-dev libcjson-dev
 )
 # Tests, sanitizers, lint and the demo: brokers, Prometheus' promtool, curl/jq for the alert
 # stream, python3-yaml for the compose file check, process tools for cleanup checks.

@@ -298,6 +298,14 @@ const char *roda_pipeline_device_name(void *context, uint32_t device)
     return p->devices != NULL ? roda_devices_name(p->devices, device) : NULL;
 }
 
+const char *roda_pipeline_sensor_name(void *context, uint64_t sensor_id)
+{
+    roda_pipeline_t *p = context;
+    return p->ingest != NULL
+               ? roda_sensor_names_find(roda_ingest_sensor_names(p->ingest), sensor_id)
+               : NULL;
+}
+
 static bool rule_name(void *context, uint32_t rule, uint16_t generation, char *buf, size_t size)
 {
     roda_pipeline_t *p = context;
@@ -411,8 +419,8 @@ static roda_result_t build_state(roda_pipeline_t *p)
                                 sizeof latency_bounds / sizeof latency_bounds[0]);
     if (r == RODA_SUCCESS)
         r = made(roda_rules_create(c->rules, c->rule_count, c->limits.max_rules,
-                                   c->limits.max_sensors, roda_pipeline_device_name, p,
-                                   &p->rules.rules),
+                                   c->limits.max_sensors, roda_pipeline_device_name,
+                                   roda_pipeline_sensor_name, p, &p->rules.rules),
                  "rule state", "limits.max_rules x limits.max_sensors");
     if (r != RODA_SUCCESS)
         return r;
@@ -499,8 +507,9 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
     if (r != RODA_SUCCESS)
         return r;
     recovery_align_alerts(p);
-    r = made(roda_ingest_create(c->limits.max_devices, RODA_INGEST_MAX_MESSAGE,
-                                roda_engine_input(p->engine), ec.input_directory, &p->ingest),
+    r = made(roda_ingest_create(c->limits.max_devices, c->limits.max_sensors,
+                                RODA_INGEST_MAX_MESSAGE, roda_engine_input(p->engine),
+                                ec.input_directory, &p->ingest),
              "device registry", "limits.max_devices");
     if (r != RODA_SUCCESS)
         return r;
@@ -522,7 +531,8 @@ static roda_pipeline_t *pipeline_alloc(const roda_config_t *config)
     p->config = *config;
     p->checkpoint.writer.fd = -1;
     p->checkpoint.writer.dir_fd = -1;
-    p->names = (roda_alert_names_t){p, rule_name, roda_pipeline_device_name};
+    p->names =
+        (roda_alert_names_t){p, rule_name, roda_pipeline_device_name, roda_pipeline_sensor_name};
     return p;
 }
 
@@ -752,6 +762,7 @@ bool roda_pipeline_sensor_json(void *context, uint64_t sensor_id, roda_json_t *j
     if (roda_pipeline_sensor(p, sensor_id, &s) != RODA_SUCCESS)
         return false;
     roda_summary_json(&s, roda_pipeline_device_name(p, s.device),
+                      roda_pipeline_sensor_name(p, s.sensor_id),
                       roda_ingest_input_name(p->ingest, s.input), json);
     return true;
 }

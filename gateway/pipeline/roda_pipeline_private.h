@@ -140,6 +140,8 @@ struct roda_pipeline {
 
 /* The name of device `device` (NULL when unknown). */
 const char *roda_pipeline_device_name(void *pipeline, uint32_t device);
+/* The name of a named sensor (roda_sensor_names.h), NULL for a numbered one. Any thread. */
+const char *roda_pipeline_sensor_name(void *pipeline, uint64_t sensor_id);
 /* Readings of new sensors past max_sensors, in either stage's table. */
 uint64_t roda_pipeline_sensors_refused(const roda_pipeline_t *pipeline);
 

@@ -336,8 +336,8 @@ static void measure(const char *path, int qos, uint32_t batch, double rate)
     if (receiver.latency == NULL ||
         roda_journal_create(&journal_config, &journal) != RODA_SUCCESS ||
         roda_journal_reader_open(journal, &receiver.reader) != RODA_SUCCESS ||
-        roda_ingest_create(config.limits.max_devices, RODA_INGEST_MAX_MESSAGE, journal, NULL,
-                           &ingest) != RODA_SUCCESS ||
+        roda_ingest_create(config.limits.max_devices, config.limits.max_sensors,
+                           RODA_INGEST_MAX_MESSAGE, journal, NULL, &ingest) != RODA_SUCCESS ||
         roda_ingest_add_configured(ingest, inputs, input_count, &config, why, sizeof why) !=
             RODA_SUCCESS ||
         roda_ingest_start(ingest) != RODA_SUCCESS) {
@@ -413,12 +413,13 @@ static void measure_decode(void)
     size_t size = roda_encode(&batch, payload, sizeof(payload));
     enum { ROUNDS = 200000 };
     roda_reading_t records[32];
-    uint64_t non_finite = 0, checksum = 0;
+    roda_decode_drops_t drops = {0};
+    uint64_t checksum = 0;
     uint64_t start = roda_now_ns();
     for (int round = 0; round < ROUNDS; round++) {
         roda_decode_batch_t decoded;
-        roda_decode_status_t status = roda_v1_decode_open(&decoded, payload, size);
-        checksum += roda_v1_decode_readings(&decoded, records, 32, &non_finite, &status);
+        roda_decode_status_t status = roda_v1_decode_open(&decoded, NULL, payload, size);
+        checksum += roda_v1_decode_readings(&decoded, records, NULL, 32, &drops, &status);
     }
     double ours = (double)(roda_now_ns() - start) / ROUNDS / 32;
     /* The reference: nanopb decoding the same 32 Reading submessages. */

@@ -296,7 +296,8 @@ static void print_alert(FILE *out, const named_alert_t *a)
     char buf[RODA_ALERT_JSON_MAX];
     roda_json_t json;
     roda_json_init(&json, buf, sizeof buf);
-    roda_alert_json(&a->alert, a->id, a->rule, a->device[0] != '\0' ? a->device : NULL, &json);
+    roda_alert_json(&a->alert, a->id, a->rule, a->device[0] != '\0' ? a->device : NULL, NULL,
+                    &json);
     fputs(buf, out);
 }
 
