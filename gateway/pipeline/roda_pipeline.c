@@ -510,7 +510,7 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
     r = made(roda_ingest_create(c->limits.max_devices, c->limits.max_sensors,
                                 RODA_INGEST_MAX_MESSAGE, roda_engine_input(p->engine),
                                 ec.input_directory, &p->ingest),
-             "device registry", "limits.max_devices");
+             "device and sensor name registries", "limits.max_devices, limits.max_sensors");
     if (r != RODA_SUCCESS)
         return r;
     p->devices = roda_ingest_devices(p->ingest);

@@ -44,8 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     if (batch.reading_count > RODA_DECODE_MAX_READINGS ||
-        batch.device_length >= RODA_DEVICE_NAME_SIZE ||
-        strlen(batch.device) != batch.device_length)
+        batch.device_length >= RODA_DEVICE_NAME_SIZE || strlen(batch.device) != batch.device_length)
         abort();
     static roda_reading_t records[RODA_DECODE_MAX_READINGS];
     static const char *names[RODA_DECODE_MAX_READINGS];

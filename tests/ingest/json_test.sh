@@ -5,11 +5,13 @@
 # and paho-mqtt). Checks: readings land in /sensors with their names and values exact to the bit
 # against what Python sent; every kind of bad input is counted under its reason and the good
 # message after it is still handled; the name-scoped rule fires with sensor_name in the SSE
-# alert; the sensor names survive a restart in the journal directory.
-# Usage: json_test.sh RODA_GATEWAY PROTO_DIR
+# alert; the sensor names survive a restart in the journal directory; roda-fleet --json into a
+# mapping that takes the device from a JSON member and every numeric member as a sensor.
+# Usage: json_test.sh RODA_GATEWAY PROTO_DIR RODA_FLEET
 set -euo pipefail
 gateway=$1
 proto_dir=$2
+fleet=$3
 source "$(dirname "$0")/../gateway/lib.sh"
 python=/usr/bin/python3
 [ -x "$python" ] || python=python3
@@ -111,4 +113,32 @@ stop_gateway
 start_gateway gw2 "$work/json.conf"
 grep -q 'msg="sensor name registry restored".* names=7' "$work/gw2.log" ||
     fail "names not restored: $(grep 'sensor name' "$work/gw2.log")"
+stop_gateway
+
+echo "== 5. roda-fleet --json: device from a member, every numeric member a sensor"
+cat > "$work/fleet.conf" << CONF
+[limits]
+max_series = 100
+series_staleness = 0
+[http]
+port = 0
+[mqtt]
+enabled = true
+port = $broker_port
+client_id = roda-json-fleet
+topics = fleet/+/readings
+formats = json
+[json]
+device_field = device
+timestamp_field = ts
+CONF
+start_gateway fleet "$work/fleet.conf"
+"$fleet" --json --mqtt "127.0.0.1:$broker_port" --topic-prefix fleet --devices 3 --sensors 4 \
+    --batch 4 --count 30 --seconds 10 > "$work/fleet.out" || fail "roda-fleet --json"
+sent=$(sed -n 's/^RESULT name=fleet .*readings=\([0-9]*\).*/\1/p' "$work/fleet.out")
+[ "$sent" = 120 ] || fail "fleet sent '$sent' readings: $(cat "$work/fleet.out")"
+wait_metric 'roda_ingest_readings_total{input="mqtt"}' 120
+wait_metric 'roda_sensors_tracked' 12
+curl -s "$base/metrics" | grep -q 'roda_sensor_value{device="dev2",sensor="[0-9]*",stat="last",name="s3"}' ||
+    fail "no series for dev2's sensor s3"
 echo "PASS json_test"
