@@ -276,6 +276,48 @@ roda_result_t roda_sensor_names_create(uint32_t max_names, const char *path, uin
     return new_file(path, max_names, out);
 }
 
+roda_result_t roda_sensor_names_open_readonly(const char *path, roda_sensor_names_t **out)
+{
+    if (path == NULL || out == NULL)
+        return RODA_ERROR_INVALID_ARG;
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return RODA_ERROR_IO;
+    struct stat status;
+    file_header_t header;
+    memset(&header, 0, sizeof header);
+    roda_result_t result = RODA_SUCCESS;
+    if (fstat(fd, &status) != 0 || pread(fd, &header, sizeof header, 0) < 0)
+        result = RODA_ERROR_IO;
+    else if (header.max_names == 0 || header.max_names > RODA_DEVICES_MAX ||
+             (uint64_t)status.st_size != mapping_bytes(header.max_names))
+        result = RODA_ERROR_CORRUPT;
+    size_t bytes = (size_t)status.st_size;
+    /* Private and writable: the index is rebuilt in this process's copy of the pages only. */
+    void *mapping = result == RODA_SUCCESS
+                        ? mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0)
+                        : MAP_FAILED;
+    if (result == RODA_SUCCESS && mapping == MAP_FAILED)
+        result = RODA_ERROR_NOMEM;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    if (result != RODA_SUCCESS)
+        return result;
+    roda_sensor_names_t *names = handle_for(mapping, bytes, header.max_names);
+    if (names == NULL) {
+        munmap(mapping, bytes);
+        return RODA_ERROR_NOMEM;
+    }
+    if (check_and_index(names, (uint64_t)status.st_size) != NULL) {
+        roda_sensor_names_destroy(names);
+        return RODA_ERROR_CORRUPT;
+    }
+    *out = names;
+    return RODA_SUCCESS;
+}
+
 void roda_sensor_names_destroy(roda_sensor_names_t *names)
 {
     if (names == NULL)

@@ -49,6 +49,11 @@ uint64_t roda_sensor_name_id(const char *device, size_t device_length, const cha
  * used. RODA_ERROR_INVALID_ARG, RODA_ERROR_NOMEM, RODA_ERROR_IO (errno kept). */
 roda_result_t roda_sensor_names_create(uint32_t max_names, const char *path, uint32_t *restored,
                                        const char **discarded_why, roda_sensor_names_t **out);
+/* Maps the existing registry file `path` for offline tools (roda-replay): the names as of now,
+ * privately (nothing is written to the file; intern must not be called). RODA_ERROR_IO (errno
+ * kept) when it cannot be opened, RODA_ERROR_CORRUPT when roda_sensor_names_create would not
+ * trust it, RODA_ERROR_NOMEM. */
+roda_result_t roda_sensor_names_open_readonly(const char *path, roda_sensor_names_t **out);
 void roda_sensor_names_destroy(roda_sensor_names_t *names);
 /* Bytes roda_sensor_names_create() maps and allocates for `max_names`. */
 uint64_t roda_sensor_names_memory(uint32_t max_names);

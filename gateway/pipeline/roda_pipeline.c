@@ -301,9 +301,7 @@ const char *roda_pipeline_device_name(void *context, uint32_t device)
 const char *roda_pipeline_sensor_name(void *context, uint64_t sensor_id)
 {
     roda_pipeline_t *p = context;
-    return p->ingest != NULL
-               ? roda_sensor_names_find(roda_ingest_sensor_names(p->ingest), sensor_id)
-               : NULL;
+    return roda_sensor_names_find(p->sensor_names, sensor_id);
 }
 
 static bool rule_name(void *context, uint32_t rule, uint16_t generation, char *buf, size_t size)
@@ -514,6 +512,7 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
     if (r != RODA_SUCCESS)
         return r;
     p->devices = roda_ingest_devices(p->ingest);
+    p->sensor_names = roda_ingest_sensor_names(p->ingest);
     roda_ingest_set_clock_interval(p->ingest, clock_interval(c));
     return roda_ingest_add_configured(p->ingest, inputs, input_count, c, why, sizeof why);
 }
@@ -563,7 +562,9 @@ roda_result_t roda_pipeline_create(const roda_config_t *config,
 
 roda_result_t roda_pipeline_create_replay(const roda_config_t *config,
                                           roda_journal_replay_t *recording, uint64_t end,
-                                          const roda_devices_t *devices, roda_pipeline_t **out)
+                                          const roda_devices_t *devices,
+                                          const roda_sensor_names_t *sensor_names,
+                                          roda_pipeline_t **out)
 {
     if (out == NULL)
         return RODA_ERROR_INVALID_ARG;
@@ -574,6 +575,7 @@ roda_result_t roda_pipeline_create_replay(const roda_config_t *config,
     if (p == NULL)
         return RODA_ERROR_NOMEM;
     p->devices = devices;
+    p->sensor_names = sensor_names;
     p->offline = true;
     p->state.offline = true;
     atomic_store_explicit(&p->recovery.done, true, memory_order_relaxed);

@@ -5,7 +5,8 @@
 # and paho-mqtt). Checks: readings land in /sensors with their names and values exact to the bit
 # against what Python sent; every kind of bad input is counted under its reason and the good
 # message after it is still handled; the name-scoped rule fires with sensor_name in the SSE
-# alert; the sensor names survive a restart in the journal directory; roda-fleet --json into a
+# alert; the sensor names survive a restart in the journal directory, and roda-replay of the
+# recording names them and scopes the rule alike; roda-fleet --json into a
 # mapping that takes the device from a JSON member and every numeric member as a sensor.
 # Usage: json_test.sh RODA_GATEWAY PROTO_DIR RODA_FLEET
 set -euo pipefail
@@ -114,6 +115,13 @@ start_gateway gw2 "$work/json.conf"
 grep -q 'msg="sensor name registry restored".* names=7' "$work/gw2.log" ||
     fail "names not restored: $(grep 'sensor name' "$work/gw2.log")"
 stop_gateway
+
+echo "== 4b. roda-replay over the recording: the same name-scoped alert, with its sensor name"
+"$(dirname "$gateway")/roda-replay" -c "$work/json.conf" "$work/journal" > "$work/replay.out" \
+    2> "$work/replay.log" || fail "roda-replay: $(cat "$work/replay.log")"
+[ "$(grep -c '"state":"firing"' "$work/replay.out")" = 1 ] &&
+    grep -q '"device":"dev-c","sensor_name":"temperature","value":60.5' "$work/replay.out" ||
+    fail "replayed alerts: $(cat "$work/replay.out")"
 
 echo "== 5. roda-fleet --json: device from a member, every numeric member a sensor"
 cat > "$work/fleet.conf" << CONF

@@ -289,6 +289,11 @@ START_TEST(sensor_names_survive_in_their_file)
     ck_assert_int_eq(roda_sensor_names_create(8, path, &restored, &why, &registry), RODA_SUCCESS);
     ck_assert_uint_eq(restored, 1);
     ck_assert_str_eq(roda_sensor_names_find(registry, id), "temp");
+    roda_sensor_names_t *offline;
+    ck_assert_int_eq(roda_sensor_names_open_readonly(path, &offline), RODA_SUCCESS);
+    ck_assert_str_eq(roda_sensor_names_find(offline, id), "temp");
+    ck_assert_uint_eq(roda_sensor_names_count(offline), 1);
+    roda_sensor_names_destroy(offline);
     roda_sensor_names_destroy(registry);
     /* Another capacity: the file is replaced, its names gone. */
     ck_assert_int_eq(roda_sensor_names_create(16, path, &restored, &why, &registry), RODA_SUCCESS);
