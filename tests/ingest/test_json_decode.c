@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "roda_check.h"
+#include "roda_input_mqtt.h"
 #include "roda_json_decode.h"
 #include "roda_sensor_names.h"
 
@@ -306,6 +307,56 @@ START_TEST(sensor_names_survive_in_their_file)
 }
 END_TEST
 
+/* Loads `text`, runs the MQTT input's configure; true when it accepts, with the reason in `why`. */
+static bool configure_mqtt(const char *text, roda_input_mqtt_settings_t *settings, char *why,
+                           size_t size)
+{
+    static roda_config_t config;
+    static roda_config_errors_t errors;
+    ck_assert_int_eq(roda_config_load_string(text, "t.conf", &config, &errors), RODA_SUCCESS);
+    roda_input_settings_t bytes;
+    bool enabled;
+    bool ok = roda_input_configure(&roda_input_mqtt, &config, &bytes, &enabled, why, size);
+    memcpy(settings, bytes.bytes, sizeof *settings);
+    return ok;
+}
+
+START_TEST(formats_per_topic_filter)
+{
+    roda_input_mqtt_settings_t s;
+    char why[256] = "";
+    ck_assert_msg(configure_mqtt("[mqtt]\nenabled = true\ntopics = a/+, b/+\nformats = json, "
+                                 "roda.v1\n[json]\nsensor_fields = t, h\ntimestamp_field = ts\n"
+                                 "timestamp_format = rfc3339\n",
+                                 &s, why, sizeof why),
+                  "%s", why);
+    ck_assert_ptr_eq(s.decoders[0], &roda_json_decoder);
+    ck_assert_ptr_eq(s.decoders[1], roda_decoder_find("roda.v1"));
+    ck_assert_ptr_null(s.decoder_settings[1]);
+    const roda_json_settings_t *json = s.decoder_settings[0];
+    ck_assert_uint_eq(json->sensor_field_count, 2);
+    ck_assert_str_eq(json->sensor_fields[1], "h");
+    ck_assert_int_eq(json->timestamp_format, RODA_JSON_TIME_RFC3339);
+    ck_assert_uint_eq(json->max_depth, 8);
+    /* No formats: roda.v1 for every topic. */
+    ck_assert(configure_mqtt("[mqtt]\nenabled = true\ntopics = a/+, b/+\n", &s, why, sizeof why));
+    ck_assert_ptr_eq(s.decoders[1], roda_decoder_default());
+    const struct {
+        const char *text;
+        const char *why;
+    } bad[] = {
+        {"[mqtt]\ntopics = a/+, b/+\nformats = json\n", "mqtt.formats: 1 formats for 2 topics"},
+        {"[mqtt]\ntopics = a/+\nformats = xml\n", "mqtt.formats: 'xml' is not"},
+        {"[mqtt]\ntopics = a/+\n[json]\ntimestamp_format = ns\n", "json.timestamp_format: 'ns'"},
+        {"[mqtt]\ntopics = a/+\n[json]\nsensor_fields = a\"b\n", "json.sensor_fields: 'a\"b'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_msg(!configure_mqtt(bad[i].text, &s, why, sizeof why), "%s", bad[i].text);
+        ck_assert_msg(strncmp(why, bad[i].why, strlen(bad[i].why)) == 0, "%s", why);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("json_decode");
@@ -321,6 +372,7 @@ int main(void)
     tcase_add_test(tc, random_bytes_never_crash);
     tcase_add_test(tc, sensor_name_ids_and_registry);
     tcase_add_test(tc, sensor_names_survive_in_their_file);
+    tcase_add_test(tc, formats_per_topic_filter);
     suite_add_tcase(s, tc);
     return roda_check_run(s);
 }
