@@ -7,13 +7,14 @@
  * MQTT topic level, or the payload's) interned in the bounded registry, sequence check
  * (duplicates dropped, gaps counted as lost upstream, implausible positions counted as
  * sequence resets), then claim journal slots for the readings, decode them into the slots
- * (pass 2) and commit the valid ones; only then is the batch recorded in the registry (a crash
- * in between errs toward a duplicate reading, never a lost one). Every reading of a message carries
- * the same ingest_time_ns (roda_wall_ns() on arrival) and its input's index. Every clock interval,
- * busy or idle, the ingest also appends a CLOCK record (roda_reading.h): the stages' only clock,
- * so a replay of the journal decides as the live run did. Each message is counted once as an
- * accepted batch or under one rejection reason, each reading of an accepted batch once as
- * accepted or under one drop reason (the identities in roda_input.h).
+ * (pass 2; a named reading gets its id from (device, name) and its name recorded in the sensor
+ * name registry, roda_sensor_names.h) and commit the valid ones; only then is the batch recorded in
+ * the registry (a crash in between errs toward a duplicate reading, never a lost one). Every
+ * reading of a message carries the same ingest_time_ns (roda_wall_ns() on arrival) and its input's
+ * index. Every clock interval, busy or idle, the ingest also appends a CLOCK record
+ * (roda_reading.h): the stages' only clock, so a replay of the journal decides as the live run did.
+ * Each message is counted once as an accepted batch or under one rejection reason, each reading of
+ * an accepted batch once as accepted or under one drop reason (the identities in roda_input.h).
  *
  * Nothing acknowledged is dropped. An acknowledging input (MQTT QoS 1: the PUBACK leaves before
  * the message is handed over) reads a message only while the journal has room for a whole one
@@ -25,11 +26,13 @@
  * claim succeeds again, retried every 100 ms). Under BLOCK the ingest thread waits for the
  * slowest reader; UDP datagrams the kernel drops meanwhile are counted from SO_RXQ_OVFL.
  *
- * Memory: allocated at create and add (device registry, each input's buffers and clients); the
- * loop allocates nothing of its own per message (libmosquitto allocates each received packet).
+ * Memory: allocated at create and add (device and sensor name registries, the decoders'
+ * scratch, each input's buffers and clients); the loop allocates nothing of its own per message
+ * (libmosquitto allocates each received packet).
  *
  * Threads: create/add/start/stop/destroy from one controlling thread; roda_ingest_stats,
- * roda_ingest_ready, roda_ingest_input_name and roda_ingest_devices from any thread. */
+ * roda_ingest_ready, roda_ingest_input_name, roda_ingest_devices and roda_ingest_sensor_names from
+ * any thread. */
 #ifndef RODA_INGEST_H
 #define RODA_INGEST_H
 

@@ -7,7 +7,8 @@
  * then lives on the ingest thread: every loop turn it says which descriptors it wants polled and
  * how long the loop may sleep (poll_fds), and is serviced with what poll reported (service).
  * Inside service it hands each message to roda_ingest_message with the decoder it chose (per
- * input or per topic filter) and counts what it drops itself with roda_ingest_count.
+ * input or per topic filter) and that decoder's settings, and counts what it drops itself with
+ * roda_ingest_count.
  *
  * A new input is one folder under inputs/ plus one line in roda_inputs.c.
  *
