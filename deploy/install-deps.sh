@@ -9,15 +9,15 @@ set -euo pipefail
 
 # Shared libraries the binaries link (tests/deploy checks this against readelf of the real
 # binaries), curl for the container's HEALTHCHECK, CA certificates for MQTT over TLS.
-runtime=(libmosquitto1 libmicrohttpd12 libinih1 libxxhash0 libcurl4 libgnutls30 libcrypt1 curl
-    ca-certificates)
+runtime=(libmosquitto1 libmicrohttpd12 libinih1 libxxhash0 libcurl4 libgnutls30 libcrypt1 libcjson1
+    curl ca-certificates)
 # The configure step also finds the test framework (check), so the build list carries it.
 build=(
     build-essential cmake pkg-config
     check
     libmosquitto-dev
     nanopb libnanopb-dev protobuf-compiler python3-protobuf
-    libmicrohttpd-dev libinih-dev libjansson-dev libxxhash-dev
+    libmicrohttpd-dev libinih-dev libjansson-dev libxxhash-dev libcjson-dev
     libcurl4-openssl-dev libgnutls28-dev libcrypt-dev
 )
 # Tests, sanitizers, lint and the demo: brokers, Prometheus' promtool, Alertmanager, lintian and

@@ -11,12 +11,13 @@
  *   [http]      bind, port, max_connections, connection_timeout, sse_heartbeat, request_memory
  *   [mqtt]      enabled, host, port, client_id, topics, qos, clean_session, keepalive, username,
  *               password, ca_file, cert_file, key_file, device_from, device_topic_level,
- *               reconnect_min, reconnect_max, alert_topic, alert_qos
+ *               reconnect_min, reconnect_max, alert_topic, alert_qos, formats
+ *   [json]      device_field, sensor_fields, timestamp_field, timestamp_format, max_depth
  *   [udp]       enabled, bind, receive_buffer, max_datagram, batch
  *   [rule.NAME] or [rule "NAME"]   kind (above|below|jump|rate|stale), threshold (above, below,
  *               rate per second), factor (jump), after (stale), value (last|mean|ewma),
  *               severity (info|warning|critical), hysteresis, holdoff, sensors (ids), devices
- * (glob)
+ *               (glob), names (glob of named sensors' names)
  *
  * Values: integers are decimal; byte sizes take K/M/G suffixes (binary); durations take ms, s, m
  * or h (a bare number is seconds); lists are comma-separated; booleans are true/false/yes/no/on/
@@ -27,7 +28,7 @@
  * file:line: field: what is wrong (roda_config_error_format); parsing goes on so that one run
  * reports them all (up to RODA_CONFIG_MAX_ERRORS kept, all counted).
  *
- * Memory: roda_config_t is one plain struct (30 KiB, of which 26 KiB are the RODA_RULES_MAX rules);
+ * Memory: roda_config_t is one plain struct (36 KiB, of which 30 KiB are the RODA_RULES_MAX rules);
  * loading allocates nothing that outlives the call.
  *
  * Threads: load from one thread at a time (it sets libinih's line-length global). */
@@ -52,6 +53,8 @@
 #define RODA_CONFIG_MAX_USERS 8
 #define RODA_CONFIG_MAX_STATIC_LABELS 8
 #define RODA_CONFIG_TEXT_MAX 128
+#define RODA_CONFIG_MAX_SENSOR_FIELDS 16
+#define RODA_CONFIG_NAME_MAX 64
 
 typedef enum roda_device_source {
     RODA_DEVICE_FROM_PAYLOAD = 0, /* the batch message names its device */
@@ -130,7 +133,20 @@ typedef struct roda_config {
         uint64_t reconnect_max_ns;
         char alert_topic[RODA_CONFIG_TEXT_MAX]; /* "" = alerts not published */
         uint32_t alert_qos;
+        /* payload format per topic filter (decoder names); none: the default for every one */
+        uint32_t format_count;
+        char formats[RODA_CONFIG_MAX_TOPICS][RODA_CONFIG_TEXT_MAX];
     } mqtt;
+
+    /* [json]: the JSON decoder's mapping (roda_json_decode.h) for topics of format json */
+    struct {
+        char device_field[RODA_CONFIG_NAME_MAX]; /* "" = the topic names the device */
+        uint32_t sensor_field_count;             /* 0 = every numeric member */
+        char sensor_fields[RODA_CONFIG_MAX_SENSOR_FIELDS][RODA_CONFIG_NAME_MAX];
+        char timestamp_field[RODA_CONFIG_NAME_MAX];  /* "" = none */
+        char timestamp_format[RODA_CONFIG_NAME_MAX]; /* s, ms, us or rfc3339 */
+        uint32_t max_depth;
+    } json;
 
     /* [udp] */
     struct {

@@ -40,10 +40,10 @@ typedef struct roda_config_field {
     const char *default_text; /* as written in a file; NULL: none (zero, empty, or required) */
 } roda_config_field_t;
 
-#define RODA_CONFIG_FIELD_COUNT 62
+#define RODA_CONFIG_FIELD_COUNT 68
 extern const roda_config_field_t roda_config_fields[RODA_CONFIG_FIELD_COUNT];
 
-#define RODA_CONFIG_SECTION_COUNT 7
+#define RODA_CONFIG_SECTION_COUNT 8
 extern const char *const roda_config_sections[RODA_CONFIG_SECTION_COUNT];
 
 /* Keys of a rule section. */
@@ -58,6 +58,7 @@ typedef enum roda_config_rule_key {
     RODA_CONFIG_RULE_HOLDOFF,
     RODA_CONFIG_RULE_SENSORS,
     RODA_CONFIG_RULE_DEVICES,
+    RODA_CONFIG_RULE_NAMES,
     RODA_CONFIG_RULE_KEY_COUNT
 } roda_config_rule_key_t;
 

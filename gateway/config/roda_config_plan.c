@@ -15,6 +15,7 @@
 #include "roda_output.h"
 #include "roda_reading.h"
 #include "roda_sensor_index.h"
+#include "roda_sensor_names.h"
 #include "roda_slots.h"
 #include "roda_summary.h"
 
@@ -71,6 +72,8 @@ void roda_config_memory_plan(const roda_config_t *c, roda_memory_plan_t *plan)
     plan_add(
         plan, "device registry", "limits.max_devices", roda_devices_memory(c->limits.max_devices),
         "%" PRIu32 " devices (name, sequence window, counters) + index", c->limits.max_devices);
+    plan_add(plan, "sensor name registry", "limits.max_sensors", roda_sensor_names_memory(sensors),
+             "%" PRIu32 " names (id, name) + index", sensors);
     /* Each registered input and output that the config turns on, by its own size function. */
     uint32_t count;
     const roda_input_class_t *const *inputs = roda_inputs(&count);
@@ -208,6 +211,8 @@ static void print_rule(FILE *out, const roda_rule_t *rule)
         fputc('\n', out);
     } else {
         fprintf(out, "devices = %s\n", rule->device_glob[0] != '\0' ? rule->device_glob : "*");
+        if (rule->name_glob[0] != '\0')
+            fprintf(out, "names = %s\n", rule->name_glob);
     }
 }
 

@@ -65,6 +65,12 @@ static roda_result_t rule_value_set(roda_rule_t *rule, int key, const char *valu
             rule->sensor_count = n;
         break;
     }
+    case RODA_CONFIG_RULE_NAMES:
+        if (strlen(value) >= RODA_RULE_GLOB_MAX)
+            reason = "is too long (63 bytes at most)";
+        else
+            snprintf(rule->name_glob, sizeof rule->name_glob, "%s", value);
+        break;
     default: /* RODA_CONFIG_RULE_DEVICES */
         if (strlen(value) >= RODA_RULE_GLOB_MAX)
             reason = "is too long (63 bytes at most)";
@@ -170,7 +176,7 @@ void roda_config_rule_key(roda_config_parser_t *p, const char *key, const char *
     if (k == RODA_CONFIG_RULE_KEY_COUNT) {
         roda_config_report(p, p->line, field_name,
                            "unknown key '%s' (known: kind, severity, value, threshold, factor, "
-                           "after, hysteresis, holdoff, sensors, devices)",
+                           "after, hysteresis, holdoff, sensors, devices, names)",
                            key);
     } else if (p->rule_key_line[p->rule][k] != 0) {
         roda_config_report(p, p->line, field_name, "set twice (first on line %" PRIu32 ")",
@@ -230,6 +236,11 @@ static bool finish_rule(roda_config_parser_t *p, uint32_t r)
         rule_field(field, sizeof field, rule, RODA_CONFIG_RULE_DEVICES);
         roda_config_report(p, seen[RODA_CONFIG_RULE_DEVICES], field,
                            "give either sensors or devices, not both");
+    }
+    if (rule->sensor_count > 0 && rule->name_glob[0] != '\0') {
+        rule_field(field, sizeof field, rule, RODA_CONFIG_RULE_NAMES);
+        roda_config_report(p, seen[RODA_CONFIG_RULE_NAMES], field,
+                           "give either sensors or names, not both");
     }
     const char *why;
     if (roda_rule_validate(rule, &why) != RODA_SUCCESS) {

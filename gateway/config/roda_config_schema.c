@@ -77,6 +77,12 @@ const roda_config_field_t roda_config_fields[RODA_CONFIG_FIELD_COUNT] = {
     NUM("mqtt", "reconnect_max", DURATION, mqtt.reconnect_max_ns, 0.01, 3600, "30s"),
     TEXT("mqtt", "alert_topic", mqtt.alert_topic, ""),
     U32("mqtt", "alert_qos", mqtt.alert_qos, 0, 1, "1"),
+    LIST("mqtt", "formats", mqtt.formats, mqtt.format_count),
+    TEXT("json", "device_field", json.device_field, ""),
+    LIST("json", "sensor_fields", json.sensor_fields, json.sensor_field_count),
+    TEXT("json", "timestamp_field", json.timestamp_field, ""),
+    TEXT("json", "timestamp_format", json.timestamp_format, "ms"),
+    U32("json", "max_depth", json.max_depth, 1, 64, "8"),
     KIND("udp", "enabled", BOOL, udp.enabled, "false"),
     LIST("udp", "bind", udp.binds, udp.bind_count),
     NUM("udp", "receive_buffer", BYTES, udp.receive_buffer, 4096, 1ull << 30, "32M"),
@@ -95,7 +101,7 @@ const roda_config_field_t roda_config_fields[RODA_CONFIG_FIELD_COUNT] = {
 };
 
 const char *const roda_config_sections[RODA_CONFIG_SECTION_COUNT] = {
-    "gateway", "journal", "limits", "http", "mqtt", "udp", "alertmanager"};
+    "gateway", "journal", "limits", "http", "mqtt", "udp", "alertmanager", "json"};
 
 const roda_config_rule_field_t roda_config_rule_fields[RODA_CONFIG_RULE_KEY_COUNT] = {
     [RODA_CONFIG_RULE_KIND] = {"kind", NULL},
@@ -108,6 +114,7 @@ const roda_config_rule_field_t roda_config_rule_fields[RODA_CONFIG_RULE_KEY_COUN
     [RODA_CONFIG_RULE_HOLDOFF] = {"holdoff", "0s"},
     [RODA_CONFIG_RULE_SENSORS] = {"sensors", NULL},
     [RODA_CONFIG_RULE_DEVICES] = {"devices", NULL},
+    [RODA_CONFIG_RULE_NAMES] = {"names", NULL},
 };
 
 int roda_config_field_find(const char *section, const char *key)

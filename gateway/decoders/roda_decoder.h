@@ -9,8 +9,14 @@
  * end.
  *
  * A decoder is a roda_decoder_t (a name and the two passes) listed once in roda_decoders.c; an
- * input picks one by name per input or per topic filter (roda_decoder_find). A new payload
- * format is one folder under decoders/ plus one line in that table.
+ * input picks one by name per input or per topic filter (roda_decoder_find), with the decoder's
+ * own settings for that filter (roda_decode_context_t.settings, e.g. the JSON field mapping). A
+ * new payload format is one folder under decoders/ plus one line in that table.
+ *
+ * Named sensors: a format that names its sensors instead of numbering them (JSON's "temp")
+ * returns each record's name from pass 2; the ingest then derives the record's sensor_id from
+ * (device, name) and keeps the name (roda_sensor_names.h). Numbered formats (roda.v1) keep
+ * their ids.
  *
  * Threads: decoders keep no shared state; a roda_decode_batch_t belongs to one thread. */
 #ifndef RODA_DECODER_H
@@ -35,6 +41,28 @@ typedef enum roda_decode_status {
     RODA_DECODE_OVERSIZE = 4,  /* payload over RODA_DECODE_MAX_PAYLOAD */
 } roda_decode_status_t;
 
+/* What the input gives a decoder besides the payload, valid until the batch is finished. */
+typedef struct roda_decode_context {
+    const void *settings; /* the decoder's own settings type for this filter; NULL: defaults */
+    void *scratch;        /* memory the decoder may use for this message (e.g. a parse tree) */
+    size_t scratch_size;  /* >= RODA_DECODE_SCRATCH_PER_BYTE * the payload's size */
+} roda_decode_context_t;
+
+/* Scratch bytes per payload byte a caller provides (the JSON decoder's parse tree, bounded). */
+#define RODA_DECODE_SCRATCH_PER_BYTE 40u
+/* Scratch bytes a caller provides besides: the decoder's own state. */
+#define RODA_DECODE_SCRATCH_BASE 4096u
+
+/* Readings pass 2 consumed without writing a record, by reason (each reading once). */
+typedef struct roda_decode_drops {
+    uint64_t non_finite;    /* NaN or infinite value (roda.v1) */
+    uint64_t missing_field; /* a sensor (or the timestamp) field absent or null */
+    uint64_t wrong_type;    /* a string, boolean or container where a number belongs, or a
+                             * sensor name that is not a valid label */
+    uint64_t out_of_range;  /* a number beyond a double or a timestamp beyond int64 µs */
+    uint64_t other_device;  /* in a batch, an entry naming another device than the first */
+} roda_decode_drops_t;
+
 /* One message being decoded: the header pass 1 found, and pass 2's progress. */
 typedef struct roda_decode_batch {
     char device[RODA_DEVICE_NAME_SIZE]; /* NUL-terminated; empty when the message names none */
@@ -45,22 +73,27 @@ typedef struct roda_decode_batch {
     uint32_t readings_done; /* readings consumed so far (written or dropped as non-finite) */
     const uint8_t *payload;
     size_t size;
-    size_t offset; /* the decoder's own resume point in payload */
+    size_t offset;                        /* the decoder's own resume point in payload */
+    const roda_decode_context_t *context; /* NULL: no settings, no scratch */
 } roda_decode_batch_t;
 
 typedef struct roda_decoder {
     const char *name; /* the format's name in config and logs, e.g. "roda.v1" */
-    /* Pass 1 over `payload` (valid until the batch is finished). On RODA_DECODE_OK the header
-     * and reading_count are set and pass 2 may run. */
-    roda_decode_status_t (*open)(roda_decode_batch_t *batch, const uint8_t *payload, size_t size);
+    /* Pass 1 over `payload` with `context` (both valid until the batch is finished; `context`
+     * may be NULL for a decoder that needs neither settings nor scratch). On RODA_DECODE_OK the
+     * header and reading_count are set and pass 2 may run. */
+    roda_decode_status_t (*open)(roda_decode_batch_t *batch, const roda_decode_context_t *context,
+                                 const uint8_t *payload, size_t size);
     /* Pass 2: decodes readings until `max` records are written or the batch ends. Each record
      * gets sensor_id, value, device_time_us and quality; the ingest fills device, input and
-     * ingest_time_ns. NaN and infinite values are skipped and added to *non_finite. Returns the
-     * records written; *status becomes RODA_DECODE_MALFORMED when the batch ends early on a bad
-     * reading, else RODA_DECODE_OK. The batch is finished when readings_done == reading_count or
-     * *status is not OK. */
-    uint32_t (*readings)(roda_decode_batch_t *batch, roda_reading_t *records, uint32_t max,
-                         uint64_t *non_finite, roda_decode_status_t *status);
+     * ingest_time_ns. A named reading gets sensor_id 0 and its NUL-terminated name (valid until
+     * the batch is finished) in names[i]; an unnamed one NULL (`names` may be NULL: names are
+     * then not returned). Readings it cannot use are skipped and added to *drops by reason.
+     * Returns the records written; *status becomes RODA_DECODE_MALFORMED when the batch ends
+     * early on a bad reading, else RODA_DECODE_OK. The batch is finished when readings_done ==
+     * reading_count or *status is not OK. */
+    uint32_t (*readings)(roda_decode_batch_t *batch, roda_reading_t *records, const char **names,
+                         uint32_t max, roda_decode_drops_t *drops, roda_decode_status_t *status);
 } roda_decoder_t;
 
 /* The registered decoder called `name`, or NULL. */

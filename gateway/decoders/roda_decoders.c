@@ -3,11 +3,13 @@
 
 #include <string.h>
 
+#include "roda_json_decode.h"
 #include "roda_v1_decode.h"
 
 /* One line per format; the first is the default. */
 static const roda_decoder_t *const decoders[] = {
     &roda_v1_decoder,
+    &roda_json_decoder,
 };
 
 const roda_decoder_t *roda_decoder_find(const char *name)

@@ -12,11 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "roda_log.h"
+#include "roda_sensor_names.h"
 
 /* A journal write error is logged at most once per this interval. */
 #define RODA_INGEST_LOG_INTERVAL_MS 10000u
@@ -36,6 +38,11 @@ struct roda_ingest {
     const char *journal_path; /* for logs; NULL: anonymous memory */
     uint32_t max_message;
     roda_devices_t *devices;
+    roda_sensor_names_t *sensor_names;
+    /* The decoders' scratch for one message (roda_decode_context_t), and pass 2's names. */
+    void *scratch;
+    size_t scratch_size;
+    const char *names[RODA_DECODE_MAX_READINGS];
     input_slot_t inputs[RODA_INGEST_MAX_INPUTS];
     uint32_t input_count;
     int stop_fd;
@@ -74,6 +81,10 @@ static const char *const counter_names[RODA_INGEST_COUNTER_COUNT] = {
     [RODA_INGEST_BASELINES] = "baselines",
     [RODA_INGEST_UNSEEN_BEFORE_START] = "unseen_before_start",
     [RODA_INGEST_NON_FINITE] = "non_finite",
+    [RODA_INGEST_MISSING_FIELD] = "missing_field",
+    [RODA_INGEST_WRONG_TYPE] = "wrong_type",
+    [RODA_INGEST_OUT_OF_RANGE] = "out_of_range",
+    [RODA_INGEST_OTHER_DEVICE] = "other_device",
     [RODA_INGEST_JOURNAL_FULL] = "journal_full",
     [RODA_INGEST_DISK_FULL] = "disk_full",
     [RODA_INGEST_MALFORMED_READING] = "malformed_reading",
@@ -82,6 +93,7 @@ static const char *const counter_names[RODA_INGEST_COUNTER_COUNT] = {
     [RODA_INGEST_CONNECTS] = "connects",
     [RODA_INGEST_CONNECT_FAILURES] = "connect_failures",
     [RODA_INGEST_DISCONNECTS] = "disconnects",
+    [RODA_INGEST_UNNAMED_SENSORS] = "unnamed_sensors",
 };
 
 const char *roda_ingest_counter_name(roda_ingest_counter_t counter)
@@ -183,14 +195,34 @@ static roda_result_t claim(const roda_input_port_t *port, uint32_t wanted, void 
     }
 }
 
+/* Gives the named records of a run their ids from (device, name) and records the names; a name
+ * the registry has no room for is counted, and its reading goes in unnamed. */
+static void name_sensors(const roda_input_port_t *port, roda_reading_t *records, uint32_t count,
+                         const char *device, size_t device_length)
+{
+    roda_ingest_t *ingest = port->ingest;
+    uint64_t unnamed = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        const char *name = ingest->names[i];
+        if (name == NULL)
+            continue;
+        records[i].sensor_id = roda_sensor_name_id(device, device_length, name, strlen(name));
+        unnamed += roda_sensor_names_intern(ingest->sensor_names, records[i].sensor_id, name) !=
+                   RODA_SUCCESS;
+    }
+    if (unnamed != 0)
+        roda_ingest_count(port, RODA_INGEST_UNNAMED_SENSORS, unnamed);
+}
+
 /* Decodes the batch's readings into as many claimed runs as it takes and commits them; every
- * reading not committed is counted under its reason (non_finite, journal_full, disk_full or, from a
- * bad reading to the batch's end, malformed_reading). */
+ * reading not committed is counted under its reason (the decoder's drop reasons, journal_full,
+ * disk_full or, from a bad reading to the batch's end, malformed_reading). */
 static void append_readings(const roda_input_port_t *port, const roda_decoder_t *decoder,
-                            roda_decode_batch_t *batch, uint32_t device, uint64_t now)
+                            roda_decode_batch_t *batch, uint32_t device, const char *device_name,
+                            size_t device_length, uint64_t now)
 {
     roda_journal_t *journal = port->ingest->journal;
-    uint64_t non_finite = 0;
+    roda_decode_drops_t drops = {0};
     roda_decode_status_t status = RODA_DECODE_OK;
     while (batch->readings_done < batch->reading_count && status == RODA_DECODE_OK) {
         uint32_t remaining = batch->reading_count - batch->readings_done;
@@ -204,8 +236,9 @@ static void append_readings(const roda_input_port_t *port, const roda_decoder_t 
             break;
         }
         roda_reading_t *records = slots;
-        uint32_t written =
-            decoder->readings(batch, records, (uint32_t)granted, &non_finite, &status);
+        uint32_t written = decoder->readings(batch, records, port->ingest->names, (uint32_t)granted,
+                                             &drops, &status);
+        name_sensors(port, records, written, device_name, device_length);
         for (uint32_t i = 0; i < written; i++) {
             records[i].ingest_time_ns = now;
             records[i].device = device;
@@ -215,16 +248,25 @@ static void append_readings(const roda_input_port_t *port, const roda_decoder_t 
         roda_journal_commit(journal, written);
         roda_ingest_count(port, RODA_INGEST_READINGS, written);
     }
-    if (non_finite != 0)
-        roda_ingest_count(port, RODA_INGEST_NON_FINITE, non_finite);
+    const struct {
+        uint64_t amount;
+        roda_ingest_counter_t counter;
+    } dropped[] = {{drops.non_finite, RODA_INGEST_NON_FINITE},
+                   {drops.missing_field, RODA_INGEST_MISSING_FIELD},
+                   {drops.wrong_type, RODA_INGEST_WRONG_TYPE},
+                   {drops.out_of_range, RODA_INGEST_OUT_OF_RANGE},
+                   {drops.other_device, RODA_INGEST_OTHER_DEVICE}};
+    for (size_t i = 0; i < sizeof dropped / sizeof dropped[0]; i++)
+        if (dropped[i].amount != 0)
+            roda_ingest_count(port, dropped[i].counter, dropped[i].amount);
     if (status != RODA_DECODE_OK)
         roda_ingest_count(port, RODA_INGEST_MALFORMED_READING,
                           batch->reading_count - batch->readings_done);
 }
 
 void roda_ingest_message(const roda_input_port_t *port, const roda_decoder_t *decoder,
-                         const char *device, size_t device_length, const uint8_t *payload,
-                         size_t size)
+                         const void *settings, const char *device, size_t device_length,
+                         const uint8_t *payload, size_t size)
 {
     roda_ingest_t *ingest = port->ingest;
     uint64_t now = roda_wall_ns();
@@ -234,7 +276,8 @@ void roda_ingest_message(const roda_input_port_t *port, const roda_decoder_t *de
         return;
     }
     roda_decode_batch_t batch;
-    roda_decode_status_t status = decoder->open(&batch, payload, size);
+    const roda_decode_context_t context = {settings, ingest->scratch, ingest->scratch_size};
+    roda_decode_status_t status = decoder->open(&batch, &context, payload, size);
     if (status != RODA_DECODE_OK) {
         roda_ingest_count(port, decode_reasons[status], 1);
         return;
@@ -280,7 +323,7 @@ void roda_ingest_message(const roda_input_port_t *port, const roda_decoder_t *de
     }
     roda_ingest_count(port, RODA_INGEST_BATCHES, 1);
     roda_ingest_count(port, RODA_INGEST_BATCH_READINGS, batch.reading_count);
-    append_readings(port, decoder, &batch, index, now);
+    append_readings(port, decoder, &batch, index, device, device_length, now);
     /* Recorded only now that its readings are committed: a crash before this line leaves the
      * batch unrecorded in the registry's file, so its redelivery is accepted again (a duplicate
      * reading) instead of being dropped as a duplicate of readings the journal never got. */
@@ -420,7 +463,58 @@ static roda_result_t open_devices(roda_ingest_t *ingest, uint32_t max_devices)
     return RODA_SUCCESS;
 }
 
-roda_result_t roda_ingest_create(uint32_t max_devices, uint32_t max_message,
+/* Creates the sensor name registry: in memory, or as RODA_SENSOR_NAMES_FILE_NAME beside the
+ * device registry (whose directory open_devices made), logging what was restored. */
+static roda_result_t open_sensor_names(roda_ingest_t *ingest, uint32_t max_sensors)
+{
+    char path[PATH_MAX];
+    if (ingest->journal_path != NULL && snprintf(path, sizeof path, "%s/%s", ingest->journal_path,
+                                                 RODA_SENSOR_NAMES_FILE_NAME) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return RODA_ERROR_IO;
+    }
+    uint32_t restored;
+    const char *discarded_why;
+    roda_result_t result =
+        roda_sensor_names_create(max_sensors, ingest->journal_path != NULL ? path : NULL, &restored,
+                                 &discarded_why, &ingest->sensor_names);
+    if (ingest->journal_path == NULL)
+        return result;
+    if (result != RODA_SUCCESS) {
+        int error = errno;
+        roda_log(RODA_LOG_ERROR, "sensor name registry not opened",
+                 "path=%s error=%s errno=%d hint=\"%s\"", path, roda_result_str(result), error,
+                 "journal.directory must be writable, with room for the registry");
+        errno = error;
+    } else if (discarded_why != NULL) {
+        roda_log(RODA_LOG_WARN, "sensor name registry discarded", "path=%s why=\"%s\" hint=\"%s\"",
+                 path, discarded_why, "named sensors are named again as their readings arrive");
+    } else {
+        roda_log(RODA_LOG_INFO, "sensor name registry restored", "path=%s names=%" PRIu32, path,
+                 restored);
+    }
+    return result;
+}
+
+/* The decoders' scratch for messages up to `max_message` bytes: mapped, not touched, so that
+ * only a decoder that uses it (JSON) makes it resident. */
+static roda_result_t map_scratch(roda_ingest_t *ingest, uint32_t max_message)
+{
+    ingest->scratch_size = (size_t)roda_ingest_scratch_bytes(max_message);
+    void *scratch = mmap(NULL, ingest->scratch_size, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (scratch == MAP_FAILED)
+        return RODA_ERROR_NOMEM;
+    ingest->scratch = scratch;
+    return RODA_SUCCESS;
+}
+
+uint64_t roda_ingest_scratch_bytes(uint32_t max_message)
+{
+    return (uint64_t)RODA_DECODE_SCRATCH_PER_BYTE * max_message + RODA_DECODE_SCRATCH_BASE;
+}
+
+roda_result_t roda_ingest_create(uint32_t max_devices, uint32_t max_sensors, uint32_t max_message,
                                  roda_journal_t *journal, const char *journal_path,
                                  roda_ingest_t **out)
 {
@@ -443,6 +537,10 @@ roda_result_t roda_ingest_create(uint32_t max_devices, uint32_t max_message,
     roda_result_t result = ingest->stop_fd < 0 ? RODA_ERROR_SYSTEM : RODA_SUCCESS;
     if (result == RODA_SUCCESS)
         result = open_devices(ingest, max_devices);
+    if (result == RODA_SUCCESS)
+        result = open_sensor_names(ingest, max_sensors);
+    if (result == RODA_SUCCESS)
+        result = map_scratch(ingest, max_message);
     if (result != RODA_SUCCESS) {
         int saved = errno;
         roda_ingest_destroy(ingest);
@@ -548,6 +646,9 @@ void roda_ingest_destroy(roda_ingest_t *ingest)
         if (ingest->inputs[i].state != NULL)
             ingest->inputs[i].input->destroy(ingest->inputs[i].state);
     roda_devices_destroy(ingest->devices);
+    roda_sensor_names_destroy(ingest->sensor_names);
+    if (ingest->scratch != NULL)
+        munmap(ingest->scratch, ingest->scratch_size);
     if (ingest->stop_fd >= 0)
         close(ingest->stop_fd);
     free(ingest);
@@ -623,4 +724,9 @@ void *roda_ingest_input_state(const roda_ingest_t *ingest, uint32_t index)
 const roda_devices_t *roda_ingest_devices(const roda_ingest_t *ingest)
 {
     return ingest->devices;
+}
+
+const roda_sensor_names_t *roda_ingest_sensor_names(const roda_ingest_t *ingest)
+{
+    return ingest->sensor_names;
 }

@@ -7,13 +7,14 @@
  * MQTT topic level, or the payload's) interned in the bounded registry, sequence check
  * (duplicates dropped, gaps counted as lost upstream, implausible positions counted as
  * sequence resets), then claim journal slots for the readings, decode them into the slots
- * (pass 2) and commit the valid ones; only then is the batch recorded in the registry (a crash
- * in between errs toward a duplicate reading, never a lost one). Every reading of a message carries
- * the same ingest_time_ns (roda_wall_ns() on arrival) and its input's index. Every clock interval,
- * busy or idle, the ingest also appends a CLOCK record (roda_reading.h): the stages' only clock,
- * so a replay of the journal decides as the live run did. Each message is counted once as an
- * accepted batch or under one rejection reason, each reading of an accepted batch once as
- * accepted or under one drop reason (the identities in roda_input.h).
+ * (pass 2; a named reading gets its id from (device, name) and its name recorded in the sensor
+ * name registry, roda_sensor_names.h) and commit the valid ones; only then is the batch recorded in
+ * the registry (a crash in between errs toward a duplicate reading, never a lost one). Every
+ * reading of a message carries the same ingest_time_ns (roda_wall_ns() on arrival) and its input's
+ * index. Every clock interval, busy or idle, the ingest also appends a CLOCK record
+ * (roda_reading.h): the stages' only clock, so a replay of the journal decides as the live run did.
+ * Each message is counted once as an accepted batch or under one rejection reason, each reading of
+ * an accepted batch once as accepted or under one drop reason (the identities in roda_input.h).
  *
  * Nothing acknowledged is dropped. An acknowledging input (MQTT QoS 1: the PUBACK leaves before
  * the message is handed over) reads a message only while the journal has room for a whole one
@@ -25,11 +26,13 @@
  * claim succeeds again, retried every 100 ms). Under BLOCK the ingest thread waits for the
  * slowest reader; UDP datagrams the kernel drops meanwhile are counted from SO_RXQ_OVFL.
  *
- * Memory: allocated at create and add (device registry, each input's buffers and clients); the
- * loop allocates nothing of its own per message (libmosquitto allocates each received packet).
+ * Memory: allocated at create and add (device and sensor name registries, the decoders'
+ * scratch, each input's buffers and clients); the loop allocates nothing of its own per message
+ * (libmosquitto allocates each received packet).
  *
  * Threads: create/add/start/stop/destroy from one controlling thread; roda_ingest_stats,
- * roda_ingest_ready, roda_ingest_input_name and roda_ingest_devices from any thread. */
+ * roda_ingest_ready, roda_ingest_input_name, roda_ingest_devices and roda_ingest_sensor_names from
+ * any thread. */
 #ifndef RODA_INGEST_H
 #define RODA_INGEST_H
 
@@ -41,6 +44,7 @@
 #include "roda_input.h"
 #include "roda_journal.h"
 #include "roda_reading.h"
+#include "roda_sensor_names.h"
 
 /* The longest interval between two clock records (the stages' time resolution). */
 #define RODA_INGEST_CLOCK_INTERVAL_NS 100000000ull
@@ -61,14 +65,17 @@ typedef struct roda_ingest_stats {
 } roda_ingest_stats_t;
 
 /* Creates the ingest for `journal` (record_size sizeof(roda_reading_t); the ingest must be its
- * only writer) with a registry of `max_devices` devices; messages over `max_message` bytes
- * (<= RODA_DECODE_MAX_PAYLOAD) count as oversize. `journal_path` (the journal's directory, NULL
- * for memory; kept) names it in logs and on /readyz, and holds the registry's file
- * (RODA_DEVICES_FILE_NAME; the directory is made if missing, not its parents): the devices'
- * indexes and sequence positions survive a restart. It logs one line: the devices restored, or
- * why the file there was discarded. RODA_ERROR_INVALID_ARG, RODA_ERROR_SYSTEM, RODA_ERROR_NOMEM,
- * RODA_ERROR_IO (the registry's file; errno kept). */
-roda_result_t roda_ingest_create(uint32_t max_devices, uint32_t max_message,
+ * only writer) with a registry of `max_devices` devices and one of `max_sensors` sensor names
+ * (roda_sensor_names.h); messages over `max_message` bytes (<= RODA_DECODE_MAX_PAYLOAD) count
+ * as oversize. `journal_path` (the journal's directory, NULL for memory; kept) names it in logs
+ * and on /readyz, and holds the registries' files (RODA_DEVICES_FILE_NAME,
+ * RODA_SENSOR_NAMES_FILE_NAME; the directory is made if missing, not its parents): the devices'
+ * indexes and sequence positions and the sensors' names survive a restart. It logs one line
+ * per registry: what was restored, or why the file there was discarded. Decoders get
+ * roda_ingest_scratch_bytes(max_message) of scratch, mapped but untouched until used.
+ * RODA_ERROR_INVALID_ARG, RODA_ERROR_SYSTEM, RODA_ERROR_NOMEM, RODA_ERROR_IO (a registry's file;
+ * errno kept). */
+roda_result_t roda_ingest_create(uint32_t max_devices, uint32_t max_sensors, uint32_t max_message,
                                  roda_journal_t *journal, const char *journal_path,
                                  roda_ingest_t **out);
 /* Stops if running, destroys the inputs and frees. Does not close or destroy the journal. */
@@ -116,5 +123,10 @@ const char *roda_ingest_input_name(const roda_ingest_t *ingest, uint32_t index);
 void *roda_ingest_input_state(const roda_ingest_t *ingest, uint32_t index);
 /* The device registry, for device names and per-device counters. */
 const roda_devices_t *roda_ingest_devices(const roda_ingest_t *ingest);
+/* The sensor name registry, for the names of named sensors. */
+const roda_sensor_names_t *roda_ingest_sensor_names(const roda_ingest_t *ingest);
+/* Bytes of decoder scratch the ingest maps for messages of up to `max_message` bytes (the
+ * memory plan; resident only once a decoder uses it). */
+uint64_t roda_ingest_scratch_bytes(uint32_t max_message);
 
 #endif

@@ -7,7 +7,8 @@
  * then lives on the ingest thread: every loop turn it says which descriptors it wants polled and
  * how long the loop may sleep (poll_fds), and is serviced with what poll reported (service).
  * Inside service it hands each message to roda_ingest_message with the decoder it chose (per
- * input or per topic filter) and counts what it drops itself with roda_ingest_count.
+ * input or per topic filter) and that decoder's settings, and counts what it drops itself with
+ * roda_ingest_count.
  *
  * A new input is one folder under inputs/ plus one line in roda_inputs.c.
  *
@@ -37,7 +38,10 @@
  *   messages = batches + decode_error + truncated + oversize + too_many_readings + unknown_topic
  *              + bad_device + too_many_devices + duplicate
  * and each reading of an accepted batch once more: accepted or under one drop reason, so that
- *   batch_readings = readings + non_finite + journal_full + disk_full + malformed_reading. */
+ *   batch_readings = readings + non_finite + missing_field + wrong_type + out_of_range
+ *                    + other_device + journal_full + disk_full + malformed_reading
+ * (the four in the middle are the roda_decode_drops_t reasons of named formats such as JSON).
+ * unnamed_sensors is outside both sums: readings that went in without their name. */
 typedef enum roda_ingest_counter {
     RODA_INGEST_MESSAGES = 0,        /* messages received (datagrams / MQTT publishes) */
     RODA_INGEST_BATCHES,             /* messages accepted (decoded, not duplicate) */
@@ -57,6 +61,10 @@ typedef enum roda_ingest_counter {
     RODA_INGEST_BASELINES,           /* devices whose first sequenced batch this gateway saw */
     RODA_INGEST_UNSEEN_BEFORE_START, /* batches of those devices' boots before their first one */
     RODA_INGEST_NON_FINITE,          /* readings dropped: NaN or infinite value */
+    RODA_INGEST_MISSING_FIELD,       /* readings dropped: sensor or timestamp field absent */
+    RODA_INGEST_WRONG_TYPE,          /* readings dropped: not a number, or a bad sensor name */
+    RODA_INGEST_OUT_OF_RANGE,        /* readings dropped: beyond a double, or a bad timestamp */
+    RODA_INGEST_OTHER_DEVICE,        /* readings dropped: a batch entry naming another device */
     RODA_INGEST_JOURNAL_FULL,        /* readings dropped: journal full under REJECT */
     RODA_INGEST_DISK_FULL,           /* readings dropped: the journal's file could not grow */
     RODA_INGEST_MALFORMED_READING,   /* readings dropped: at or after a bad reading (pass 2) */
@@ -65,6 +73,7 @@ typedef enum roda_ingest_counter {
     RODA_INGEST_CONNECTS,            /* connections accepted by a broker */
     RODA_INGEST_CONNECT_FAILURES,    /* connection attempts that failed */
     RODA_INGEST_DISCONNECTS,         /* connections lost */
+    RODA_INGEST_UNNAMED_SENSORS,     /* readings committed unnamed: the name registry was full */
     RODA_INGEST_COUNTER_COUNT
 } roda_ingest_counter_t;
 
@@ -123,11 +132,12 @@ bool roda_input_configure(const roda_input_class_t *input, const roda_config_t *
 /* The registered inputs, in registration order (their index is the records' `input`). */
 const roda_input_class_t *const *roda_inputs(uint32_t *count);
 
-/* One message of `port`'s input, decoded with `decoder`. `device` names the device when the
- * input knows it (an MQTT topic level); NULL: the payload names it. Ingest thread only. */
+/* One message of `port`'s input, decoded with `decoder` and its `settings` for this message's
+ * filter (the decoder's own settings type; NULL: its defaults). `device` names the device when
+ * the input knows it (an MQTT topic level); NULL: the payload names it. Ingest thread only. */
 void roda_ingest_message(const roda_input_port_t *port, const roda_decoder_t *decoder,
-                         const char *device, size_t device_length, const uint8_t *payload,
-                         size_t size);
+                         const void *settings, const char *device, size_t device_length,
+                         const uint8_t *payload, size_t size);
 /* True when the input journal has room for `readings` more readings now and its file (if any)
  * can grow: an acknowledging input reads its next message only then. Ingest thread only. */
 bool roda_ingest_can_take(const roda_input_port_t *port, uint32_t readings);

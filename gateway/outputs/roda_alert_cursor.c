@@ -12,7 +12,7 @@ void roda_alert_rule_name(const roda_alert_names_t *names, const roda_alert_t *a
 }
 
 void roda_alert_json(const roda_alert_t *a, uint64_t id, const char *rule_name,
-                     const char *device_name, roda_json_t *json)
+                     const char *device_name, const char *sensor_name, roda_json_t *json)
 {
     roda_json_object_begin(json);
     roda_json_key(json, "id");
@@ -30,6 +30,11 @@ void roda_alert_json(const roda_alert_t *a, uint64_t id, const char *rule_name,
     roda_json_key(json, "device");
     if (device_name != NULL)
         roda_json_string(json, device_name);
+    else
+        roda_json_null(json);
+    roda_json_key(json, "sensor_name");
+    if (sensor_name != NULL)
+        roda_json_string(json, sensor_name);
     else
         roda_json_null(json);
     roda_json_key(json, "value");
@@ -52,7 +57,9 @@ void roda_alert_named_json(const roda_alert_names_t *names, const roda_alert_t *
 {
     char rule[RODA_RULE_NAME_MAX];
     roda_alert_rule_name(names, alert, rule, sizeof rule);
-    roda_alert_json(alert, id, rule, names->device(names->context, alert->device), json);
+    roda_alert_json(alert, id, rule, names->device(names->context, alert->device),
+                    names->sensor != NULL ? names->sensor(names->context, alert->sensor_id) : NULL,
+                    json);
 }
 
 roda_alert_step_t roda_alert_cursor_next(roda_alert_cursor_t *c, uint32_t max_copy,

@@ -33,16 +33,18 @@ typedef struct roda_alert_names {
     bool (*rule)(void *context, uint32_t rule, uint16_t generation, char *buf, size_t size);
     /* The device's name, NULL when unknown. */
     const char *(*device)(void *context, uint32_t device);
+    /* The sensor's name (a named sensor, roda_sensor_names.h), NULL when it has none. */
+    const char *(*sensor)(void *context, uint64_t sensor_id);
 } roda_alert_names_t;
 
 /* The rule's name for `alert` ("rule-R@G" when the names no longer know it) into buf. */
 void roda_alert_rule_name(const roda_alert_names_t *names, const roda_alert_t *alert, char *buf,
                           size_t size);
 /* Writes an alert as one JSON object: id (its journal position), rule (name), kind, severity,
- * state, sensor, device (name, or null), value, previous, threshold, suppressed, device_time_us,
- * ingest_time_ns. */
+ * state, sensor, device (name, or null), sensor_name (or null), value, previous, threshold,
+ * suppressed, device_time_us, ingest_time_ns. */
 void roda_alert_json(const roda_alert_t *alert, uint64_t id, const char *rule_name,
-                     const char *device_name, roda_json_t *json);
+                     const char *device_name, const char *sensor_name, roda_json_t *json);
 /* The same with the names looked up. */
 void roda_alert_named_json(const roda_alert_names_t *names, const roda_alert_t *alert, uint64_t id,
                            roda_json_t *json);

@@ -298,6 +298,12 @@ const char *roda_pipeline_device_name(void *context, uint32_t device)
     return p->devices != NULL ? roda_devices_name(p->devices, device) : NULL;
 }
 
+const char *roda_pipeline_sensor_name(void *context, uint64_t sensor_id)
+{
+    roda_pipeline_t *p = context;
+    return roda_sensor_names_find(p->sensor_names, sensor_id);
+}
+
 static bool rule_name(void *context, uint32_t rule, uint16_t generation, char *buf, size_t size)
 {
     roda_pipeline_t *p = context;
@@ -411,8 +417,8 @@ static roda_result_t build_state(roda_pipeline_t *p)
                                 sizeof latency_bounds / sizeof latency_bounds[0]);
     if (r == RODA_SUCCESS)
         r = made(roda_rules_create(c->rules, c->rule_count, c->limits.max_rules,
-                                   c->limits.max_sensors, roda_pipeline_device_name, p,
-                                   &p->rules.rules),
+                                   c->limits.max_sensors, roda_pipeline_device_name,
+                                   roda_pipeline_sensor_name, p, &p->rules.rules),
                  "rule state", "limits.max_rules x limits.max_sensors");
     if (r != RODA_SUCCESS)
         return r;
@@ -499,12 +505,14 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
     if (r != RODA_SUCCESS)
         return r;
     recovery_align_alerts(p);
-    r = made(roda_ingest_create(c->limits.max_devices, RODA_INGEST_MAX_MESSAGE,
-                                roda_engine_input(p->engine), ec.input_directory, &p->ingest),
-             "device registry", "limits.max_devices");
+    r = made(roda_ingest_create(c->limits.max_devices, c->limits.max_sensors,
+                                RODA_INGEST_MAX_MESSAGE, roda_engine_input(p->engine),
+                                ec.input_directory, &p->ingest),
+             "device and sensor name registries", "limits.max_devices, limits.max_sensors");
     if (r != RODA_SUCCESS)
         return r;
     p->devices = roda_ingest_devices(p->ingest);
+    p->sensor_names = roda_ingest_sensor_names(p->ingest);
     roda_ingest_set_clock_interval(p->ingest, clock_interval(c));
     return roda_ingest_add_configured(p->ingest, inputs, input_count, c, why, sizeof why);
 }
@@ -522,7 +530,8 @@ static roda_pipeline_t *pipeline_alloc(const roda_config_t *config)
     p->config = *config;
     p->checkpoint.writer.fd = -1;
     p->checkpoint.writer.dir_fd = -1;
-    p->names = (roda_alert_names_t){p, rule_name, roda_pipeline_device_name};
+    p->names =
+        (roda_alert_names_t){p, rule_name, roda_pipeline_device_name, roda_pipeline_sensor_name};
     return p;
 }
 
@@ -553,7 +562,9 @@ roda_result_t roda_pipeline_create(const roda_config_t *config,
 
 roda_result_t roda_pipeline_create_replay(const roda_config_t *config,
                                           roda_journal_replay_t *recording, uint64_t end,
-                                          const roda_devices_t *devices, roda_pipeline_t **out)
+                                          const roda_devices_t *devices,
+                                          const roda_sensor_names_t *sensor_names,
+                                          roda_pipeline_t **out)
 {
     if (out == NULL)
         return RODA_ERROR_INVALID_ARG;
@@ -564,6 +575,7 @@ roda_result_t roda_pipeline_create_replay(const roda_config_t *config,
     if (p == NULL)
         return RODA_ERROR_NOMEM;
     p->devices = devices;
+    p->sensor_names = sensor_names;
     p->offline = true;
     p->state.offline = true;
     atomic_store_explicit(&p->recovery.done, true, memory_order_relaxed);
@@ -752,6 +764,7 @@ bool roda_pipeline_sensor_json(void *context, uint64_t sensor_id, roda_json_t *j
     if (roda_pipeline_sensor(p, sensor_id, &s) != RODA_SUCCESS)
         return false;
     roda_summary_json(&s, roda_pipeline_device_name(p, s.device),
+                      roda_pipeline_sensor_name(p, s.sensor_id),
                       roda_ingest_input_name(p->ingest, s.input), json);
     return true;
 }

@@ -95,13 +95,16 @@ roda_result_t roda_pipeline_create(const roda_config_t *config,
 
 /* Offline replay (roda-replay): the same stages over a recorded input journal instead of the
  * inputs. Stage 0 replays `recording` (opened and positioned by the caller, who closes it after
- * destroy) up to `end`; no ingest, no snapshot, nothing written to disk. `devices` (NULL: none)
- * names the recording's devices: its registry file, read-only. Start it, read every alert with
+ * destroy) up to `end`; no ingest, no snapshot, nothing written to disk. `devices` and
+ * `sensor_names` (NULL: none) name the recording's devices and named sensors: their registry
+ * files, read-only (rules scoped by name glob need the names). Start it, read every alert with
  * roda_pipeline_replay_alerts until *done, then stop and destroy. The rules, limits and the rest
  * come from `config` as for the daemon, so live and replay decide alike. */
 roda_result_t roda_pipeline_create_replay(const roda_config_t *config,
                                           roda_journal_replay_t *recording, uint64_t end,
-                                          const roda_devices_t *devices, roda_pipeline_t **out);
+                                          const roda_devices_t *devices,
+                                          const roda_sensor_names_t *sensor_names,
+                                          roda_pipeline_t **out);
 /* A view of up to `max` alerts of a replay, in order (view->position: the first one's id),
  * waiting for them; 0 with *done once the replay is over and all were read. Then release them.
  * One thread. */

@@ -11,7 +11,8 @@ static const roda_ingest_counter_t drop_reasons[] = {
     RODA_INGEST_TOO_MANY_READINGS, RODA_INGEST_UNKNOWN_TOPIC,     RODA_INGEST_BAD_DEVICE,
     RODA_INGEST_TOO_MANY_DEVICES,  RODA_INGEST_NON_FINITE,        RODA_INGEST_JOURNAL_FULL,
     RODA_INGEST_DISK_FULL,         RODA_INGEST_MALFORMED_READING, RODA_INGEST_KERNEL_DROPS,
-    RODA_INGEST_RECEIVE_ERRORS};
+    RODA_INGEST_RECEIVE_ERRORS,    RODA_INGEST_MISSING_FIELD,     RODA_INGEST_WRONG_TYPE,
+    RODA_INGEST_OUT_OF_RANGE,      RODA_INGEST_OTHER_DEVICE};
 
 /* One counter family with a sample per input. */
 static void per_input(roda_metrics_t *m, const roda_ingest_stats_t *is, const char *name,
@@ -44,8 +45,8 @@ static void ingest_metrics(roda_pipeline_t *p, roda_metrics_t *m)
         "Input dropped, by input and reason. Messages: decode_error, truncated, oversize, "
         "too_many_readings, unknown_topic, bad_device, too_many_devices (messages_total = "
         "batches_total + these + duplicates_total). Readings of accepted batches: non_finite, "
-        "journal_full, disk_full, malformed_reading (batch_readings_total = readings_total + "
-        "these). "
+        "missing_field, wrong_type, out_of_range, other_device, journal_full, disk_full, "
+        "malformed_reading (batch_readings_total = readings_total + these). "
         "Never received: kernel_drops (datagrams), receive_errors (failed receive calls).");
     for (uint32_t in = 0; in < is.input_count; in++) {
         for (size_t r = 0; r < sizeof drop_reasons / sizeof drop_reasons[0]; r++) {
@@ -58,6 +59,10 @@ static void ingest_metrics(roda_pipeline_t *p, roda_metrics_t *m)
               "Batches missing from device sequences (gaps).", RODA_INGEST_LOST_UPSTREAM);
     per_input(m, &is, "roda_ingest_duplicates_total", "Duplicate batches dropped.",
               RODA_INGEST_DUPLICATE);
+    per_input(m, &is, "roda_ingest_unnamed_readings_total",
+              "Readings of named sensors committed without their name: the sensor name "
+              "registry (limits.max_sensors names) was full.",
+              RODA_INGEST_UNNAMED_SENSORS);
     per_input(
         m, &is, "roda_ingest_devices_baselined_total",
         "Devices whose first sequenced batch since start set their sequence baseline (devices "
@@ -211,7 +216,8 @@ static void sensor_metrics(roda_pipeline_t *p, roda_metrics_t *m)
             capped++;
             continue;
         }
-        roda_summary_metrics(&s, roda_pipeline_device_name(p, s.device), m);
+        roda_summary_metrics(&s, roda_pipeline_device_name(p, s.device),
+                             roda_pipeline_sensor_name(p, s.sensor_id), m);
         exported++;
     }
     /* Scrapes are serialised by the HTTP server, so this read-modify-write has one writer. */

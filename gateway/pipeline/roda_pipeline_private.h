@@ -126,9 +126,10 @@ typedef enum pipeline_stage { STAGE_STATE = 0, STAGE_RULES = 1, STAGE_COUNT = 2 
 struct roda_pipeline {
     roda_config_t config;
     roda_engine_t *engine;
-    roda_ingest_t *ingest;         /* NULL offline */
-    const roda_devices_t *devices; /* names of the records' devices (NULL: none known) */
-    bool offline;                  /* roda_pipeline_create_replay */
+    roda_ingest_t *ingest;                   /* NULL offline */
+    const roda_devices_t *devices;           /* names of the records' devices (NULL: none known) */
+    const roda_sensor_names_t *sensor_names; /* names of named sensors (NULL: none known) */
+    bool offline;                            /* roda_pipeline_create_replay */
     state_stage_t state;
     rules_stage_t rules;
     roda_alert_names_t names;
@@ -140,6 +141,8 @@ struct roda_pipeline {
 
 /* The name of device `device` (NULL when unknown). */
 const char *roda_pipeline_device_name(void *pipeline, uint32_t device);
+/* The name of a named sensor (roda_sensor_names.h), NULL for a numbered one. Any thread. */
+const char *roda_pipeline_sensor_name(void *pipeline, uint64_t sensor_id);
 /* Readings of new sensors past max_sensors, in either stage's table. */
 uint64_t roda_pipeline_sensors_refused(const roda_pipeline_t *pipeline);
 

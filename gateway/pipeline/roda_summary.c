@@ -10,8 +10,8 @@
 
 double roda_summary_alpha = RODA_SUMMARY_DEFAULT_ALPHA;
 
-void roda_summary_json(const roda_summary_t *s, const char *device_name, const char *input_name,
-                       roda_json_t *json)
+void roda_summary_json(const roda_summary_t *s, const char *device_name, const char *sensor_name,
+                       const char *input_name, roda_json_t *json)
 {
     roda_json_object_begin(json);
     roda_json_key(json, "sensor");
@@ -19,6 +19,11 @@ void roda_summary_json(const roda_summary_t *s, const char *device_name, const c
     roda_json_key(json, "device");
     if (device_name != NULL)
         roda_json_string(json, device_name);
+    else
+        roda_json_null(json);
+    roda_json_key(json, "name");
+    if (sensor_name != NULL)
+        roda_json_string(json, sensor_name);
     else
         roda_json_null(json);
     roda_json_key(json, "device_index");
@@ -53,7 +58,8 @@ void roda_summary_metrics_family(roda_metrics_t *metrics, uint32_t max_series)
                                max_series * 3u);
 }
 
-void roda_summary_metrics(const roda_summary_t *s, const char *device_name, roda_metrics_t *metrics)
+void roda_summary_metrics(const roda_summary_t *s, const char *device_name, const char *sensor_name,
+                          roda_metrics_t *metrics)
 {
     char sensor[24];
     snprintf(sensor, sizeof sensor, "%" PRIu64, s->sensor_id);
@@ -62,7 +68,7 @@ void roda_summary_metrics(const roda_summary_t *s, const char *device_name, roda
     const double values[] = {s->last, s->mean, s->ewma};
     for (int i = 0; i < 3; i++) {
         roda_metrics_label_t labels[] = {
-            {"device", device}, {"sensor", sensor}, {"stat", stats[i]}};
-        roda_metrics_double(metrics, labels, 3, values[i]);
+            {"device", device}, {"sensor", sensor}, {"stat", stats[i]}, {"name", sensor_name}};
+        roda_metrics_double(metrics, labels, sensor_name != NULL ? 4 : 3, values[i]);
     }
 }

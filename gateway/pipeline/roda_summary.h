@@ -121,18 +121,20 @@ static inline int roda_summary_is_fresh(const roda_summary_t *s, uint64_t now_ns
            now_ns - s->ingest_time_ns <= staleness_ns;
 }
 
-/* Writes the summary as one JSON object (for /sensors/{id}); `device_name` and `input_name`
- * (the name of the input of its last reading) may be NULL. */
+/* Writes the summary as one JSON object (for /sensors/{id}); `device_name`, `sensor_name` (a
+ * named sensor's name, roda_sensor_names.h; "name" is null otherwise) and `input_name` (the
+ * name of the input of its last reading) may be NULL. */
 struct roda_json;
-void roda_summary_json(const roda_summary_t *s, const char *device_name, const char *input_name,
-                       struct roda_json *json);
+void roda_summary_json(const roda_summary_t *s, const char *device_name, const char *sensor_name,
+                       const char *input_name, struct roda_json *json);
 
 /* Per-sensor gauges on /metrics: one family, roda_sensor_value{device,sensor,stat}, with stat
- * last|mean|ewma, capped at `max_series` sensors (3 samples each; the rest are counted as
- * omitted). Open the family once, then write each fresh summary (roda_summary_is_fresh). */
+ * last|mean|ewma, and a `name` label for a named sensor (`sensor_name` not NULL), capped at
+ * `max_series` sensors (3 samples each; the rest are counted as omitted). Open the family once,
+ * then write each fresh summary (roda_summary_is_fresh). */
 struct roda_metrics;
 void roda_summary_metrics_family(struct roda_metrics *metrics, uint32_t max_series);
-void roda_summary_metrics(const roda_summary_t *s, const char *device_name,
+void roda_summary_metrics(const roda_summary_t *s, const char *device_name, const char *sensor_name,
                           struct roda_metrics *metrics);
 
 #endif

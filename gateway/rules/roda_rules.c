@@ -52,6 +52,7 @@ struct roda_rules {
     uint32_t stale_rules; /* how many rules are STALE: the tick does nothing without one */
     uint32_t tick_cursor;
     roda_rules_device_name_fn device_name;
+    roda_rules_sensor_name_fn sensor_name;
     void *context;
     pthread_mutex_t lock; /* rules[], counters[] and names against readers during reload */
     roda_rule_t *rules;   /* [max_rules] */
@@ -170,6 +171,8 @@ roda_result_t roda_rule_validate(const roda_rule_t *rule, const char **why)
         *why = "too many sensor ids";
     else if (memchr(rule->device_glob, '\0', RODA_RULE_GLOB_MAX) == NULL)
         *why = "device glob too long";
+    else if (memchr(rule->name_glob, '\0', RODA_RULE_GLOB_MAX) == NULL)
+        *why = "name glob too long";
     return *why == NULL ? RODA_SUCCESS : RODA_ERROR_INVALID_ARG;
 }
 
@@ -218,7 +221,8 @@ static void free_rules(roda_rules_t *r)
 
 roda_result_t roda_rules_create(const roda_rule_t *rules, uint32_t count, uint32_t max_rules,
                                 uint32_t max_sensors, roda_rules_device_name_fn device_name,
-                                void *context, roda_rules_t **out)
+                                roda_rules_sensor_name_fn sensor_name, void *context,
+                                roda_rules_t **out)
 {
     *out = NULL;
     if (max_rules == 0 || max_rules > RODA_RULES_MAX || max_sensors == 0 || count > max_rules ||
@@ -247,6 +251,7 @@ roda_result_t roda_rules_create(const roda_rule_t *rules, uint32_t count, uint32
     remember_names(r);
     r->max_sensors = max_sensors;
     r->device_name = device_name;
+    r->sensor_name = sensor_name;
     r->context = context;
     count_stale(r);
     *out = r;
@@ -265,7 +270,7 @@ static bool same_scope(const roda_rule_t *a, const roda_rule_t *b)
 {
     return a->kind == b->kind && a->sensor_count == b->sensor_count &&
            memcmp(a->sensors, b->sensors, a->sensor_count * sizeof a->sensors[0]) == 0 &&
-           strcmp(a->device_glob, b->device_glob) == 0;
+           strcmp(a->device_glob, b->device_glob) == 0 && strcmp(a->name_glob, b->name_glob) == 0;
 }
 
 bool roda_rule_equal(const roda_rule_t *a, const roda_rule_t *b)
@@ -341,6 +346,12 @@ roda_result_t roda_rules_reload(roda_rules_t *r, const roda_rule_t *new_rules, u
     return RODA_SUCCESS;
 }
 
+/* An empty glob matches anything, even no name; another only a name it matches. */
+static bool glob_matches(const char *glob, const char *name)
+{
+    return glob[0] == '\0' || (name != NULL && fnmatch(glob, name, 0) == 0);
+}
+
 static bool in_scope(roda_rules_t *r, const roda_rule_t *rule, pair_t *pair, uint64_t sensor_id,
                      uint32_t device)
 {
@@ -350,11 +361,12 @@ static bool in_scope(roda_rules_t *r, const roda_rule_t *rule, pair_t *pair, uin
             in = false;
             for (uint32_t i = 0; i < rule->sensor_count && !in; i++)
                 in = rule->sensors[i] == sensor_id;
-        } else if (rule->device_glob[0] == '\0') {
-            in = true;
         } else {
-            const char *name = r->device_name != NULL ? r->device_name(r->context, device) : NULL;
-            in = name != NULL && fnmatch(rule->device_glob, name, 0) == 0;
+            in =
+                glob_matches(rule->device_glob,
+                             r->device_name != NULL ? r->device_name(r->context, device) : NULL) &&
+                glob_matches(rule->name_glob,
+                             r->sensor_name != NULL ? r->sensor_name(r->context, sensor_id) : NULL);
         }
         pair->scope = in ? SCOPE_IN : SCOPE_OUT;
     }

@@ -34,8 +34,10 @@
  * number of repeats suppressed since the previous one. A suppressed episode resolves silently.
  *
  * Scope: a rule applies to the sensor ids it lists, or to sensors whose device name matches its
- * glob (fnmatch), or to every sensor when both are empty. It is decided on a sensor's first
- * evaluation (device name from the callback) and cached.
+ * device glob and whose name (a named sensor's, roda_sensor_names.h) matches its name glob
+ * (fnmatch; an empty glob matches everything, and a sensor without a name matches only an empty
+ * name glob), or to every sensor when all are empty. It is decided on a sensor's first
+ * evaluation (names from the callbacks) and cached.
  *
  * Memory: everything is allocated by roda_rules_create() (roda_rules_memory() bytes): per sensor
  * a 40-byte record (for STALE) and per (sensor, rule slot) a 16-byte state, for max_sensors x
@@ -58,7 +60,7 @@
 
 #define RODA_RULE_NAME_MAX 48       /* bytes including the NUL */
 #define RODA_RULE_MAX_SENSOR_IDS 32 /* ids in one rule's scope list */
-#define RODA_RULE_GLOB_MAX 64       /* bytes of a device name glob including the NUL */
+#define RODA_RULE_GLOB_MAX 64       /* bytes of a device or sensor name glob including the NUL */
 #define RODA_RULES_MAX 64           /* upper bound of max_rules */
 
 typedef enum roda_rule_kind {
@@ -97,9 +99,10 @@ typedef struct roda_rule {
                           STALE: seconds without a reading */
     double hysteresis; /* >= 0, in the unit of threshold; unused by STALE */
     uint64_t holdoff_ns;
-    uint32_t sensor_count; /* 0: scope by device glob (or everything) */
+    uint32_t sensor_count; /* 0: scope by the globs (or everything) */
     uint64_t sensors[RODA_RULE_MAX_SENSOR_IDS];
     char device_glob[RODA_RULE_GLOB_MAX]; /* "" matches every device */
+    char name_glob[RODA_RULE_GLOB_MAX];   /* "" matches every sensor, named or not */
 } roda_rule_t;
 
 /* The alert journal's record: 64 bytes. */
@@ -137,6 +140,9 @@ typedef struct roda_rule_stats {
 /* Device index -> name (NULL when unknown: only an empty glob matches). Called once per sensor
  * and rule on the sensor's first evaluation, from the rules thread. */
 typedef const char *(*roda_rules_device_name_fn)(void *context, uint32_t device);
+/* Sensor id -> name (NULL for a sensor without one: only an empty name glob matches). Called as
+ * the device name callback is. */
+typedef const char *(*roda_rules_sensor_name_fn)(void *context, uint64_t sensor_id);
 
 typedef struct roda_rules roda_rules_t;
 
@@ -157,7 +163,8 @@ bool roda_rule_equal(const roda_rule_t *a, const roda_rule_t *b);
  * RODA_ERROR_NOMEM. */
 roda_result_t roda_rules_create(const roda_rule_t *rules, uint32_t count, uint32_t max_rules,
                                 uint32_t max_sensors, roda_rules_device_name_fn device_name,
-                                void *context, roda_rules_t **out);
+                                roda_rules_sensor_name_fn sensor_name, void *context,
+                                roda_rules_t **out);
 void roda_rules_destroy(roda_rules_t *rules);
 
 /* Replaces the rule set, keeping per-sensor state: a new rule with the name, kind and scope of an

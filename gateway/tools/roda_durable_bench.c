@@ -137,7 +137,8 @@ static int replay_bench(const char *directory, uint64_t readings, uint64_t senso
     config_for(&config, directory, sensors);
     roda_pipeline_t *pipeline;
     uint64_t start = roda_now_ns(), alerts = 0;
-    roda_result_t r = roda_pipeline_create_replay(&config, recording, UINT64_MAX, NULL, &pipeline);
+    roda_result_t r =
+        roda_pipeline_create_replay(&config, recording, UINT64_MAX, NULL, NULL, &pipeline);
     if (r == RODA_SUCCESS)
         r = roda_pipeline_start(pipeline);
     if (r != RODA_SUCCESS)

@@ -12,6 +12,12 @@
  * device_time_us is the sender's CLOCK_REALTIME, so a receiver on the same host can measure
  * end-to-end latency. Ends with one line:
  * RESULT name=fleet messages=... readings=... seconds=... events_per_sec=... messages_per_sec=...
+ *
+ * --json sends each batch as one JSON object instead (the gateway's json format): the device
+ * name as "device" (unless --device-in-topic-only), the batch's time in epoch milliseconds as
+ * "ts", and each reading as "s<N>": value, N the sensor's number in its device plus
+ * --sensor-offset (the value as the shortest text that reads back as the same double). JSON
+ * carries no sequence, so the gateway cannot count JSON batches lost upstream.
  */
 #include <getopt.h>
 #include <math.h>
@@ -46,6 +52,7 @@ typedef struct options {
     int qos;
     const char *topic_prefix, *device_prefix;
     int device_in_payload;
+    int json; /* payloads as JSON objects, not roda.v1 */
     double spike, stuck;
     uint32_t silent;
     uint64_t seed, boot_epoch;
@@ -139,8 +146,35 @@ static void usage(void)
                     "  [--devices N] [--sensors N] [--batch N] [--rate MSG_PER_S (0 flat out)]\n"
                     "  [--count MESSAGES] [--seconds S] [--topic-prefix P] [--device-prefix P]\n"
                     "  [--device-in-topic-only] [--spike PROB] [--stuck PROB] [--silent N]\n"
-                    "  [--seed N] [--boot-epoch N] [--sensor-offset N]\n");
+                    "  [--seed N] [--boot-epoch N] [--sensor-offset N] [--json]\n");
     exit(2);
+}
+
+/* A batch as one JSON object (see --json above) into `payload`; 0 when it does not fit. */
+static size_t encode_json(const roda_encode_batch_t *batch, uint32_t device, uint8_t *payload,
+                          size_t size)
+{
+    char *out = (char *)payload;
+    int64_t ms = batch->reading_count > 0 ? batch->readings[0].time_us / 1000 : 0;
+    int n = batch->device != NULL ? snprintf(out, size, "{\"device\":\"%s\",\"ts\":%lld",
+                                             batch->device, (long long)ms)
+                                  : snprintf(out, size, "{\"ts\":%lld", (long long)ms);
+    size_t length = n > 0 ? (size_t)n : size;
+    for (uint32_t i = 0; i < batch->reading_count && length < size; i++) {
+        const roda_v1_Reading *r = &batch->readings[i];
+        /* %.17g reads back as the same double; shorter when %.15g already does. */
+        char value[32];
+        snprintf(value, sizeof value, "%.15g", r->value);
+        if (strtod(value, NULL) != r->value)
+            snprintf(value, sizeof value, "%.17g", r->value);
+        n = snprintf(out + length, size - length, ",\"s%llu\":%s",
+                     (unsigned long long)(r->sensor_id - (uint64_t)device * 1000u), value);
+        length += n > 0 ? (size_t)n : size;
+    }
+    if (length + 2 > size)
+        return 0;
+    out[length++] = '}';
+    return length;
 }
 
 static int split_host(const char *address, char *host, size_t size, int *port)
@@ -248,6 +282,7 @@ int main(int argc, char **argv)
                                                  {"seed", required_argument, 0, 'e'},
                                                  {"boot-epoch", required_argument, 0, 'E'},
                                                  {"sensor-offset", required_argument, 0, 'o'},
+                                                 {"json", no_argument, 0, 'j'},
                                                  {0, 0, 0, 0}};
     int option;
     while ((option = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
@@ -305,6 +340,9 @@ int main(int argc, char **argv)
             break;
         case 'o':
             o.sensor_offset = strtoull(optarg, NULL, 10);
+            break;
+        case 'j':
+            o.json = 1;
             break;
         default:
             usage();
@@ -381,7 +419,8 @@ int main(int argc, char **argv)
                                      .reading_count = o.batch};
         int use_udp = udp >= 0 && (mqtt == NULL || device % 2 == 0);
         uint8_t *payload = payloads[use_udp ? burst : UDP_BURST];
-        size_t size = roda_encode(&batch, payload, PAYLOAD_MAX);
+        size_t size = o.json ? encode_json(&batch, device, payload, PAYLOAD_MAX)
+                             : roda_encode(&batch, payload, PAYLOAD_MAX);
         if (size == 0) {
             fprintf(stderr, "roda-fleet: batch too large to encode\n");
             return 1;

@@ -8,7 +8,8 @@
  * --seconds per measurement, then paced (--paced-rate, batch 32) for latency without queues.
  * Latency: the reader's CLOCK_REALTIME minus the reading's device
  * timestamp (the sender's CLOCK_REALTIME when it encoded the batch), microsecond resolution.
- * First the decoder alone against nanopb's pb_decode. One RESULT line per measurement. */
+ * First the decoders alone: roda.v1 against nanopb's pb_decode, then JSON (decode_json). One
+ * RESULT line per measurement. */
 #include <arpa/inet.h>
 #include <libgen.h>
 #include <limits.h>
@@ -31,6 +32,8 @@
 #include "roda_encode.h"
 #include "roda_ingest.h"
 #include "roda_input_udp.h"
+#include "roda_json_decode.h"
+#include "roda_sensor_names.h"
 
 #define LATENCY_SLOTS (1u << 20) /* 1 us buckets up to ~1 s; slower readings land in the last */
 
@@ -336,8 +339,8 @@ static void measure(const char *path, int qos, uint32_t batch, double rate)
     if (receiver.latency == NULL ||
         roda_journal_create(&journal_config, &journal) != RODA_SUCCESS ||
         roda_journal_reader_open(journal, &receiver.reader) != RODA_SUCCESS ||
-        roda_ingest_create(config.limits.max_devices, RODA_INGEST_MAX_MESSAGE, journal, NULL,
-                           &ingest) != RODA_SUCCESS ||
+        roda_ingest_create(config.limits.max_devices, config.limits.max_sensors,
+                           RODA_INGEST_MAX_MESSAGE, journal, NULL, &ingest) != RODA_SUCCESS ||
         roda_ingest_add_configured(ingest, inputs, input_count, &config, why, sizeof why) !=
             RODA_SUCCESS ||
         roda_ingest_start(ingest) != RODA_SUCCESS) {
@@ -413,12 +416,13 @@ static void measure_decode(void)
     size_t size = roda_encode(&batch, payload, sizeof(payload));
     enum { ROUNDS = 200000 };
     roda_reading_t records[32];
-    uint64_t non_finite = 0, checksum = 0;
+    roda_decode_drops_t drops = {0};
+    uint64_t checksum = 0;
     uint64_t start = roda_now_ns();
     for (int round = 0; round < ROUNDS; round++) {
         roda_decode_batch_t decoded;
-        roda_decode_status_t status = roda_v1_decode_open(&decoded, payload, size);
-        checksum += roda_v1_decode_readings(&decoded, records, 32, &non_finite, &status);
+        roda_decode_status_t status = roda_v1_decode_open(&decoded, NULL, payload, size);
+        checksum += roda_v1_decode_readings(&decoded, records, NULL, 32, &drops, &status);
     }
     double ours = (double)(roda_now_ns() - start) / ROUNDS / 32;
     /* The reference: nanopb decoding the same 32 Reading submessages. */
@@ -452,9 +456,75 @@ static void measure_decode(void)
            1e9 / ours, ours, nanopb);
 }
 
+/* The JSON decoder alone: ns per reading for a batch of 16 objects of 4 listed sensors and an
+ * epoch-ms timestamp (64 readings, as a gateway publishing mqtt2prometheus-style JSON would send),
+ * both passes; then with what the ingest adds per named reading (the id from (device, name),
+ * the name registry's lookup). */
+static void measure_decode_json(void)
+{
+    static char payload[8192];
+    size_t size = 0;
+    payload[size++] = '[';
+    for (int row = 0; row < 16; row++)
+        size += (size_t)snprintf(payload + size, sizeof payload - size,
+                                 "%s{\"temperature\":%.17g,\"humidity\":%.17g,\"pressure\":%.17g,"
+                                 "\"battery\":%d,\"ts\":%lld}",
+                                 row > 0 ? "," : "", 21.5 + row * 0.123456789, 40.25 + row,
+                                 1013.25 - row / 3.0, 90 - row, 1700000000000LL + row * 1000);
+    payload[size++] = ']';
+    roda_json_settings_t settings = {
+        .device_field = "",
+        .sensor_fields = {"temperature", "humidity", "pressure", "battery"},
+        .sensor_field_count = 4,
+        .timestamp_field = "ts",
+        .timestamp_format = RODA_JSON_TIME_MS,
+        .max_depth = 8};
+    size_t scratch_size = RODA_DECODE_SCRATCH_PER_BYTE * sizeof payload + RODA_DECODE_SCRATCH_BASE;
+    void *scratch = aligned_alloc(64, scratch_size);
+    roda_sensor_names_t *registry = NULL;
+    uint32_t restored;
+    const char *discarded;
+    if (scratch == NULL ||
+        roda_sensor_names_create(1024, NULL, &restored, &discarded, &registry) != RODA_SUCCESS) {
+        fprintf(stderr, "roda-ingest-bench: no memory for the JSON decoder's scratch\n");
+        exit(1);
+    }
+    roda_decode_context_t context = {&settings, scratch, scratch_size};
+    enum { ROUNDS = 20000, READINGS = 64 };
+    roda_reading_t records[READINGS];
+    const char *names[READINGS];
+    roda_decode_drops_t drops = {0};
+    uint64_t checksum = 0;
+    double ns[2];
+    for (int named = 0; named < 2; named++) {
+        uint64_t start = roda_now_ns();
+        for (int round = 0; round < ROUNDS; round++) {
+            roda_decode_batch_t decoded;
+            roda_decode_status_t status =
+                roda_json_decode_open(&decoded, &context, (const uint8_t *)payload, size);
+            uint32_t written =
+                roda_json_decode_readings(&decoded, records, names, READINGS, &drops, &status);
+            for (uint32_t i = 0; named && i < written; i++) {
+                records[i].sensor_id = roda_sensor_name_id("dev17", 5, names[i], strlen(names[i]));
+                checksum += roda_sensor_names_intern(registry, records[i].sensor_id, names[i]);
+            }
+            checksum += written + (uint64_t)records[written - 1].device_time_us;
+        }
+        ns[named] = (double)(roda_now_ns() - start) / ROUNDS / READINGS;
+    }
+    printf("decode json: %.1f ns/reading (both passes, %zu-byte batch of %d readings), %.1f with "
+           "naming (checksum %llu)\n",
+           ns[0], size, READINGS, ns[1], (unsigned long long)checksum);
+    printf("RESULT name=decode_json events_per_sec=%.0f ns_per_reading=%.1f "
+           "named_events_per_sec=%.0f named_ns_per_reading=%.1f\n",
+           1e9 / ns[0], ns[0], 1e9 / ns[1], ns[1]);
+    roda_sensor_names_destroy(registry);
+    free(scratch);
+}
+
 int main(int argc, char **argv)
 {
-    int mqtt = 1, udp = 1;
+    int mqtt = 1, udp = 1, decode_only = 0;
     char self[PATH_MAX];
     snprintf(self, sizeof(self), "%s", argv[0]);
     snprintf(fleet_path, sizeof(fleet_path), "%s/roda-fleet", dirname(self));
@@ -471,16 +541,23 @@ int main(int argc, char **argv)
             mqtt = 0;
         else if (strcmp(argv[i], "--mqtt-only") == 0)
             udp = 0;
+        else if (strcmp(argv[i], "--decode-only") == 0)
+            decode_only = 1;
         else {
             fprintf(
                 stderr,
                 "usage: roda-ingest-bench [--seconds S] [--paced-rate MSG_PER_S] [--fleet PATH] "
-                "[--mosquitto PATH] [--udp-only | --mqtt-only]\n");
+                "[--mosquitto PATH] [--udp-only | --mqtt-only | --decode-only]\n");
             return 2;
         }
     }
     mosquitto_lib_init();
     measure_decode();
+    measure_decode_json();
+    if (decode_only) {
+        mosquitto_lib_cleanup();
+        return 0;
+    }
     static const uint32_t batches[] = {1, 32};
     for (int b = 0; b < 3; b++) {
         uint32_t batch = b < 2 ? batches[b] : 32;

@@ -17,12 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "roda_alert_cursor.h"
 #include "roda_config.h"
 #include "roda_devices.h"
 #include "roda_log.h"
 #include "roda_pipeline.h"
+#include "roda_sensor_names.h"
 
 /* Alerts received from the replay at a time. */
 #define RECEIVE_BATCH 1024u
@@ -45,6 +47,7 @@ typedef struct named_alert {
     uint64_t id;
     char rule[RODA_RULE_NAME_MAX];
     char device[RODA_DEVICE_NAME_SIZE];
+    char sensor[RODA_DEVICE_NAME_SIZE]; /* a named sensor's name, "" for a numbered one */
 } named_alert_t;
 
 /* What one replay produced. */
@@ -148,6 +151,8 @@ static void take(run_t *run, const options_t *o, const roda_alert_t *a, uint64_t
     roda_alert_rule_name(run->names, a, kept->rule, sizeof kept->rule);
     const char *device = run->names->device(run->names->context, a->device);
     snprintf(kept->device, sizeof kept->device, "%s", device != NULL ? device : "");
+    const char *sensor = run->names->sensor(run->names->context, a->sensor_id);
+    snprintf(kept->sensor, sizeof kept->sensor, "%s", sensor != NULL ? sensor : "");
 }
 
 static bool load_config(const char *path, roda_config_t *config)
@@ -211,9 +216,15 @@ static bool replay_with(const options_t *o, const char *config_path, run_t *run)
     roda_devices_t *devices = NULL;
     if (roda_devices_open_readonly(path, &devices) != RODA_SUCCESS)
         fprintf(stderr, "roda-replay: %s: no device registry; device names are unknown\n", path);
+    snprintf(path, sizeof path, "%s/%s", o->directory, RODA_SENSOR_NAMES_FILE_NAME);
+    roda_sensor_names_t *sensor_names = NULL;
+    if (access(path, F_OK) == 0 &&
+        roda_sensor_names_open_readonly(path, &sensor_names) != RODA_SUCCESS)
+        fprintf(stderr, "roda-replay: %s: unreadable; sensor names are unknown\n", path);
     roda_pipeline_t *pipeline = NULL;
     uint64_t start = roda_now_ns();
-    roda_result_t r = roda_pipeline_create_replay(&config, recording, end, devices, &pipeline);
+    roda_result_t r =
+        roda_pipeline_create_replay(&config, recording, end, devices, sensor_names, &pipeline);
     if (r == RODA_SUCCESS)
         r = roda_pipeline_start(pipeline);
     if (r == RODA_SUCCESS) {
@@ -236,6 +247,7 @@ static bool replay_with(const options_t *o, const char *config_path, run_t *run)
     }
     roda_pipeline_destroy(pipeline);
     roda_devices_destroy(devices);
+    roda_sensor_names_destroy(sensor_names);
     roda_journal_replay_close(recording);
     return r == RODA_SUCCESS;
 }
@@ -296,7 +308,8 @@ static void print_alert(FILE *out, const named_alert_t *a)
     char buf[RODA_ALERT_JSON_MAX];
     roda_json_t json;
     roda_json_init(&json, buf, sizeof buf);
-    roda_alert_json(&a->alert, a->id, a->rule, a->device[0] != '\0' ? a->device : NULL, &json);
+    roda_alert_json(&a->alert, a->id, a->rule, a->device[0] != '\0' ? a->device : NULL,
+                    a->sensor[0] != '\0' ? a->sensor : NULL, &json);
     fputs(buf, out);
 }
 

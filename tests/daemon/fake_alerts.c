@@ -49,7 +49,7 @@ void fake_alerts_append(void)
 static void alert_json(uint64_t position, roda_json_t *json)
 {
     const roda_alert_t *a = &ring.alerts[position % ring.capacity];
-    roda_alert_json(a, position, rule_names[a->rule], device_names[a->device], json);
+    roda_alert_json(a, position, rule_names[a->rule], device_names[a->device], NULL, json);
 }
 
 typedef struct cursor {

@@ -25,7 +25,7 @@ static bool sensor(void *context, uint64_t id, roda_json_t *json)
     roda_reading_t r = {.sensor_id = 42, .value = 21.5, .device_time_us = 1000, .device = 0};
     roda_summary_t s;
     roda_summary_init(&s, &r);
-    roda_summary_json(&s, "pump-1", "udp", json);
+    roda_summary_json(&s, "pump-1", NULL, "udp", json);
     return true;
 }
 
@@ -45,7 +45,7 @@ static void metrics(void *context, roda_metrics_t *m)
         roda_reading_t r = {.sensor_id = (uint64_t)i, .value = i * 1.5};
         roda_summary_t s;
         roda_summary_init(&s, &r);
-        roda_summary_metrics(&s, devices[i], m);
+        roda_summary_metrics(&s, devices[i], NULL, m);
     }
 }
 

@@ -88,13 +88,14 @@ START_TEST(alert_as_json)
     char buf[1024];
     roda_json_t j;
     roda_json_init(&j, buf, sizeof buf);
-    roda_alert_json(&a, 7, "over\"heat", "boiler-1", &j);
+    roda_alert_json(&a, 7, "over\"heat", "boiler-1", "temp", &j);
     ck_assert(roda_json_ok(&j));
-    ck_assert_str_eq(buf, "{\"id\":7,\"rule\":\"over\\\"heat\",\"kind\":\"above\","
-                          "\"severity\":\"critical\",\"state\":\"firing\",\"sensor\":42,"
-                          "\"device\":\"boiler-1\",\"value\":91.5,\"previous\":80,"
-                          "\"threshold\":90,\"suppressed\":2,"
-                          "\"device_time_us\":1700000000000000,\"ingest_time_ns\":123}");
+    ck_assert_str_eq(
+        buf, "{\"id\":7,\"rule\":\"over\\\"heat\",\"kind\":\"above\","
+             "\"severity\":\"critical\",\"state\":\"firing\",\"sensor\":42,"
+             "\"device\":\"boiler-1\",\"sensor_name\":\"temp\",\"value\":91.5,\"previous\":80,"
+             "\"threshold\":90,\"suppressed\":2,"
+             "\"device_time_us\":1700000000000000,\"ingest_time_ns\":123}");
 }
 END_TEST
 

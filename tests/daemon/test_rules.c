@@ -42,7 +42,8 @@ static roda_summary_t sum(uint64_t id, double value, double t)
 static roda_rules_t *make(const roda_rule_t *rules, uint32_t count)
 {
     roda_rules_t *r = NULL;
-    ck_assert_int_eq(roda_rules_create(rules, count, 8, SENSORS, NULL, NULL, &r), RODA_SUCCESS);
+    ck_assert_int_eq(roda_rules_create(rules, count, 8, SENSORS, NULL, NULL, NULL, &r),
+                     RODA_SUCCESS);
     return r;
 }
 
@@ -320,25 +321,38 @@ static const char *device_name(void *context, uint32_t device)
     return device < 4 ? names[device] : NULL;
 }
 
+/* Sensors 10 and 11 are named; 13 is numbered. */
+static const char *sensor_name(void *context, uint64_t sensor_id)
+{
+    (void)context;
+    return sensor_id == 10 ? "temperature" : sensor_id == 11 ? "humidity" : NULL;
+}
+
 START_TEST(scope_by_ids_and_glob)
 {
-    roda_rule_t defs[3] = {rule("ids", RODA_RULE_ABOVE, 0), rule("glob", RODA_RULE_ABOVE, 0),
-                           rule("all", RODA_RULE_ABOVE, 0)};
+    roda_rule_t defs[5] = {rule("ids", RODA_RULE_ABOVE, 0), rule("glob", RODA_RULE_ABOVE, 0),
+                           rule("all", RODA_RULE_ABOVE, 0), rule("temps", RODA_RULE_ABOVE, 0),
+                           rule("pump-temps", RODA_RULE_ABOVE, 0)};
     defs[0].sensor_count = 2;
     defs[0].sensors[0] = 10;
     defs[0].sensors[1] = 13;
     snprintf(defs[1].device_glob, sizeof defs[1].device_glob, "pump-*");
+    snprintf(defs[3].name_glob, sizeof defs[3].name_glob, "temp*");
+    snprintf(defs[4].name_glob, sizeof defs[4].name_glob, "*");
+    snprintf(defs[4].device_glob, sizeof defs[4].device_glob, "pump-*");
     roda_rules_t *r = NULL;
-    ck_assert_int_eq(roda_rules_create(defs, 3, 4, SENSORS, device_name, NULL, &r), RODA_SUCCESS);
-    /* Sensor 10 on pump-1: ids, glob, all. 11 on boiler-2: all. 13 on pump-2: ids, glob, all. */
+    ck_assert_int_eq(roda_rules_create(defs, 5, 8, SENSORS, device_name, sensor_name, NULL, &r),
+                     RODA_SUCCESS);
+    /* Sensor 10 (temperature) on pump-1: all five. 11 (humidity) on boiler-2: all. 13
+     * (unnamed) on pump-2: ids, glob, all (a name glob needs a name). */
     roda_summary_t s10 = sum(10, 1, 1), s11 = sum(11, 1, 1), s13 = sum(13, 1, 1);
     s10.device = 2;
     s11.device = 1;
     s13.device = 3;
-    ck_assert_uint_eq(roda_rules_evaluate(r, 0, &s10, NULL, out, 4), 3);
-    ck_assert_uint_eq(roda_rules_evaluate(r, 1, &s11, NULL, out, 4), 1);
+    ck_assert_uint_eq(roda_rules_evaluate(r, 0, &s10, NULL, out, 8), 5);
+    ck_assert_uint_eq(roda_rules_evaluate(r, 1, &s11, NULL, out, 8), 1);
     ck_assert_uint_eq(out[0].rule, 2);
-    ck_assert_uint_eq(roda_rules_evaluate(r, 2, &s13, NULL, out, 4), 3);
+    ck_assert_uint_eq(roda_rules_evaluate(r, 2, &s13, NULL, out, 8), 3);
     roda_rules_destroy(r);
 }
 END_TEST
@@ -456,8 +470,9 @@ START_TEST(validation)
     r = rule("ok", RODA_RULE_STALE, 30);
     ck_assert_int_eq(roda_rule_validate(&r, &why), RODA_SUCCESS);
     roda_rules_t *set = NULL;
-    ck_assert_int_eq(roda_rules_create(&r, 1, 0, 8, NULL, NULL, &set), RODA_ERROR_INVALID_ARG);
-    ck_assert_int_eq(roda_rules_create(&r, 1, RODA_RULES_MAX + 1, 8, NULL, NULL, &set),
+    ck_assert_int_eq(roda_rules_create(&r, 1, 0, 8, NULL, NULL, NULL, &set),
+                     RODA_ERROR_INVALID_ARG);
+    ck_assert_int_eq(roda_rules_create(&r, 1, RODA_RULES_MAX + 1, 8, NULL, NULL, NULL, &set),
                      RODA_ERROR_INVALID_ARG);
     ck_assert_ptr_null(set);
     ck_assert_uint_ge(roda_rules_memory(16, 1000), 1000 * 16 * 16);

@@ -87,9 +87,10 @@ START_TEST(as_json_and_metrics)
     char buf[512];
     roda_json_t j;
     roda_json_init(&j, buf, sizeof buf);
-    roda_summary_json(&s, "pump-\"1\"", "udp", &j);
+    roda_summary_json(&s, "pump-\"1\"", "temp", "udp", &j);
     ck_assert(roda_json_ok(&j));
-    ck_assert_str_eq(buf, "{\"sensor\":9,\"device\":\"pump-\\\"1\\\"\",\"device_index\":3,"
+    ck_assert_str_eq(buf, "{\"sensor\":9,\"device\":\"pump-\\\"1\\\"\",\"name\":\"temp\","
+                          "\"device_index\":3,"
                           "\"count\":1,\"last\":1.5,\"mean\":1.5,\"ewma\":1.5,\"min\":1.5,"
                           "\"max\":1.5,\"device_time_us\":100,\"ingest_time_ns\":100000,"
                           "\"quality\":1,\"input\":\"udp\"}");
@@ -97,15 +98,16 @@ START_TEST(as_json_and_metrics)
     ck_assert_int_eq(roda_metrics_init(&m, 4096), RODA_SUCCESS);
     roda_metrics_reset(&m);
     roda_summary_metrics_family(&m, 1);
-    roda_summary_metrics(&s, "pump-1", &m);
-    roda_summary_metrics(&s, "pump-2", &m); /* past the 1-series cap */
+    roda_summary_metrics(&s, "pump-1", "temp", &m);
+    roda_summary_metrics(&s, "pump-2", NULL, &m); /* past the 1-series cap */
     m.buf[m.len] = '\0';
-    ck_assert_str_eq(m.buf,
-                     "# HELP roda_sensor_value Latest per-sensor summary values (stat: last, "
-                     "mean, ewma).\n# TYPE roda_sensor_value gauge\n"
-                     "roda_sensor_value{device=\"pump-1\",sensor=\"9\",stat=\"last\"} 1.5\n"
-                     "roda_sensor_value{device=\"pump-1\",sensor=\"9\",stat=\"mean\"} 1.5\n"
-                     "roda_sensor_value{device=\"pump-1\",sensor=\"9\",stat=\"ewma\"} 1.5\n");
+    ck_assert_str_eq(
+        m.buf,
+        "# HELP roda_sensor_value Latest per-sensor summary values (stat: last, "
+        "mean, ewma).\n# TYPE roda_sensor_value gauge\n"
+        "roda_sensor_value{device=\"pump-1\",sensor=\"9\",stat=\"last\",name=\"temp\"} 1.5\n"
+        "roda_sensor_value{device=\"pump-1\",sensor=\"9\",stat=\"mean\",name=\"temp\"} 1.5\n"
+        "roda_sensor_value{device=\"pump-1\",sensor=\"9\",stat=\"ewma\",name=\"temp\"} 1.5\n");
     ck_assert_uint_eq(m.omitted_series_limit, 3);
     roda_metrics_destroy(&m);
 }

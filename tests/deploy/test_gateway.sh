@@ -33,7 +33,8 @@ fail() {
     exit 1
 }
 
-for conf in deploy/demo.conf deploy/docker/roda-gateway.conf deploy/roda-gateway.conf; do
+for conf in deploy/demo.conf deploy/docker/roda-gateway.conf deploy/roda-gateway.conf \
+    deploy/examples/json-mqtt2prometheus.conf; do
     "$bin/roda-gateway" -c "$root/$conf" --check-config > /dev/null || fail "$conf: --check-config"
 done
 

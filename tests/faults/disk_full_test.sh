@@ -22,7 +22,8 @@ trap 'cleanup; unmount' EXIT
 # Segments of 1024 readings (40 KiB); the first one is created at start.
 fault_config "$work/gw.conf" "$(printf 'input_capacity = 16384\ndirectory = %s/journal\nsegment_records = 1024\nretained_segments = 16\nalert_directory = %s/alerts' "$disk" "$disk")"
 # Alerts too: the alert journal's first segment (64 alerts) exists, the next cannot be made.
-sed -i 's/^alert_capacity = 1024$/alert_capacity = 256/; s/^\[limits\]$/[limits]\nrecent_alerts = 100/' "$work/gw.conf"
+# The sensor name registry's file (72 B per name of limits.max_sensors) fits the 1 MiB disk.
+sed -i 's/^alert_capacity = 1024$/alert_capacity = 256/; s/^\[limits\]$/[limits]\nrecent_alerts = 100/; s/^max_sensors = 100000$/max_sensors = 1000/' "$work/gw.conf"
 printf '[rule.any]\nkind = above\nthreshold = 0\n' >> "$work/gw.conf"
 start_broker
 start_gateway gw "$work/gw.conf"

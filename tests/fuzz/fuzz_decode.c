@@ -37,18 +37,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int theirs_ok = pb_decode(&stream, roda_v1_Batch_fields, &message);
 
     roda_decode_batch_t batch;
-    int ours_ok = roda_v1_decode_open(&batch, data, size) == RODA_DECODE_OK;
+    int ours_ok = roda_v1_decode_open(&batch, NULL, data, size) == RODA_DECODE_OK;
     if (ours_ok && (batch.reading_count > RODA_DECODE_MAX_READINGS ||
                     batch.device_length >= sizeof(batch.device)))
         abort();
     roda_reading_t records[3];
-    uint64_t non_finite = 0;
+    roda_decode_drops_t drops = {0};
     roda_decode_status_t status = RODA_DECODE_OK;
     uint32_t claim = 1 + (uint32_t)(size % 3), finite = 0;
     static roda_reading_t all[RODA_DECODE_MAX_READINGS];
     while (ours_ok && batch.readings_done < batch.reading_count && status == RODA_DECODE_OK) {
         uint32_t before = batch.readings_done;
-        uint32_t written = roda_v1_decode_readings(&batch, records, claim, &non_finite, &status);
+        uint32_t written = roda_v1_decode_readings(&batch, records, NULL, claim, &drops, &status);
         if (written > claim || (status == RODA_DECODE_OK && batch.readings_done == before))
             abort();
         memcpy(&all[finite], records, written * sizeof(records[0]));
@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (strcmp(batch.device, message.device) != 0 || batch.sequence != message.sequence ||
         batch.boot_epoch != message.boot_epoch || batch.reading_count != message.readings_count ||
-        finite + non_finite != message.readings_count)
+        finite + drops.non_finite != message.readings_count)
         abort();
     /* The finite readings, in order, as the reference decoded them. */
     for (uint32_t i = 0, j = 0; i < message.readings_count; i++) {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # run_fuzz.sh - builds the decoders' libFuzzer targets with clang (fuzzer + ASan + UBSan) and runs
-# each for a bounded time from its seed corpus (copied, so new inputs stay out of the source tree):
-# roda.v1 (fuzz_decode, corpus/) for SECONDS, Sparkplug B (fuzz_sparkplug, corpus_sparkplug/) for
-# RODA_FUZZ_SPARKPLUG_SECONDS (default 12).
+# each for a bounded time from its seed corpus (copied, so new inputs stay out of the source
+# tree): fuzz_decode (roda.v1, corpus/) and fuzz_json (the JSON decoder, corpus_json/; the first
+# byte of each input picks the mapping) for SECONDS each, Sparkplug B (fuzz_sparkplug,
+# corpus_sparkplug/) for RODA_FUZZ_SPARKPLUG_SECONDS (default 12).
 # Exits 77 (ctest: skipped) when clang or its fuzzer runtime is missing.
 # The reference decoder the target compares with is nanopb's, generated here from roda.proto
 # with roda_static.options. Usage: run_fuzz.sh SOURCE_DIR WORK_DIR [SECONDS]
@@ -31,10 +32,18 @@ clang -std=c11 -O1 -g -D_GNU_SOURCE -Wall -Wextra -Werror \
     -I "$src/gateway/decoders/roda_v1" -I "$src/gateway/decoders" -I "$src/gateway/common" -I "$src/engine" -I "$generated" \
     "$here/fuzz_decode.c" "$src/gateway/decoders/roda_v1/roda_v1_decode.c" "$generated/roda.pb.c" "$nanopb" -lm \
     -o "$work/fuzz_decode"
-rm -rf "$work/corpus"
-cp -r "$here/corpus" "$work/corpus"
-"$work/fuzz_decode" -max_total_time="$seconds" -rss_limit_mb=1024 -max_len=4096 \
-    -print_final_stats=1 "$work/corpus" 2>&1 | tail -n 20
+clang -std=c11 -O1 -g -D_GNU_SOURCE -Wall -Wextra -Werror \
+    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+    -I "$src/gateway/decoders/json" -I "$src/gateway/decoders" -I "$src/gateway/common" \
+    -I "$src/engine" "$here/fuzz_json.c" "$src/gateway/decoders/json/roda_json_decode.c" \
+    "$src/gateway/common/roda_devices.c" "$src/engine/roda_keytable.c" "$src/engine/roda_result.c" \
+    -lcjson -lm -lpthread -o "$work/fuzz_json"
+for target in fuzz_decode:corpus fuzz_json:corpus_json; do
+    rm -rf "$work/${target#*:}"
+    cp -r "$here/${target#*:}" "$work/${target#*:}"
+    "$work/${target%:*}" -max_total_time="$seconds" -rss_limit_mb=1024 -max_len=4096 \
+        -print_final_stats=1 "$work/${target#*:}" 2>&1 | tail -n 20
+done
 
 clang -std=c11 -O1 -g -D_GNU_SOURCE -Wall -Wextra -Werror \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \

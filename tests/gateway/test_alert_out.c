@@ -26,7 +26,7 @@ static const char *device_name(void *context, uint32_t device)
     return device == 0 ? "pump-1" : NULL;
 }
 
-static const roda_alert_names_t names = {NULL, rule_name, device_name};
+static const roda_alert_names_t names = {NULL, rule_name, device_name, NULL};
 
 static roda_journal_t *journal_of(uint64_t capacity)
 {

@@ -89,8 +89,9 @@ static uint64_t replay(const roda_config_t *config, const char *directory, roda_
     roda_journal_replay_t *recording;
     ck_assert_int_eq(roda_journal_open_readonly(directory, &recording), RODA_SUCCESS);
     roda_pipeline_t *pipeline;
-    ck_assert_int_eq(roda_pipeline_create_replay(config, recording, UINT64_MAX, NULL, &pipeline),
-                     RODA_SUCCESS);
+    ck_assert_int_eq(
+        roda_pipeline_create_replay(config, recording, UINT64_MAX, NULL, NULL, &pipeline),
+        RODA_SUCCESS);
     ck_assert_int_eq(roda_pipeline_start(pipeline), RODA_SUCCESS);
     uint64_t count = 0;
     bool done = false;

@@ -40,10 +40,12 @@ static bool next_field(roda_decode_batch_t *batch, uint64_t *sensor, double *val
     return *end == '\0';
 }
 
-static roda_decode_status_t text_open(roda_decode_batch_t *batch, const uint8_t *payload,
+static roda_decode_status_t text_open(roda_decode_batch_t *batch,
+                                      const roda_decode_context_t *context, const uint8_t *payload,
                                       size_t size)
 {
     memset(batch, 0, sizeof *batch);
+    batch->context = context;
     batch->payload = payload;
     batch->size = size;
     const char *semicolon = memchr(payload, ';', size);
@@ -62,10 +64,11 @@ static roda_decode_status_t text_open(roda_decode_batch_t *batch, const uint8_t 
     return batch->reading_count <= RODA_DECODE_MAX_READINGS ? RODA_DECODE_OK : RODA_DECODE_TOO_MANY;
 }
 
-static uint32_t text_readings(roda_decode_batch_t *batch, roda_reading_t *records, uint32_t max,
-                              uint64_t *non_finite, roda_decode_status_t *status)
+static uint32_t text_readings(roda_decode_batch_t *batch, roda_reading_t *records,
+                              const char **names, uint32_t max, roda_decode_drops_t *drops,
+                              roda_decode_status_t *status)
 {
-    (void)non_finite;
+    (void)drops;
     *status = RODA_DECODE_OK;
     uint32_t written = 0;
     while (written < max && batch->readings_done < batch->reading_count) {
@@ -76,6 +79,8 @@ static uint32_t text_readings(roda_decode_batch_t *batch, roda_reading_t *record
             break;
         }
         batch->readings_done++;
+        if (names != NULL)
+            names[written] = NULL;
         written++;
     }
     return written;
@@ -145,7 +150,7 @@ static void pipe_service(void *state, const struct pollfd *fds, uint32_t count)
                 in->line[in->length++] = buf[i];
             continue;
         }
-        roda_ingest_message(&in->port, &text_decoder, NULL, 0, (const uint8_t *)in->line,
+        roda_ingest_message(&in->port, &text_decoder, NULL, NULL, 0, (const uint8_t *)in->line,
                             in->length);
         in->length = 0;
     }

@@ -193,7 +193,7 @@ int main(int argc, char **argv)
     if (result == RODA_SUCCESS)
         result = roda_journal_reader_open(journal, &reader);
     if (result == RODA_SUCCESS)
-        result = roda_ingest_create(max_devices, max_message, journal, NULL, &ingest);
+        result = roda_ingest_create(max_devices, 1024, max_message, journal, NULL, &ingest);
     /* Both inputs, in the gateway's order; one without options is off. */
     if (result == RODA_SUCCESS)
         result = roda_ingest_add(ingest, &roda_input_mqtt, mqtt.conn.host != NULL ? &mqtt : NULL);

@@ -19,7 +19,7 @@ static int decode(const char *path)
     size_t size = fread(payload, 1, sizeof(payload), file);
     fclose(file);
     roda_decode_batch_t batch;
-    roda_decode_status_t status = roda_v1_decode_open(&batch, payload, size);
+    roda_decode_status_t status = roda_v1_decode_open(&batch, NULL, payload, size);
     if (status != RODA_DECODE_OK) {
         printf("error %s\n", roda_decode_status_str(status));
         return 1;
@@ -28,9 +28,9 @@ static int decode(const char *path)
            (unsigned long long)batch.sequence, (unsigned long long)batch.boot_epoch,
            batch.reading_count);
     roda_reading_t record;
-    uint64_t non_finite = 0;
+    roda_decode_drops_t drops = {0};
     while (batch.readings_done < batch.reading_count) {
-        if (roda_v1_decode_readings(&batch, &record, 1, &non_finite, &status) == 1)
+        if (roda_v1_decode_readings(&batch, &record, NULL, 1, &drops, &status) == 1)
             printf("reading sensor=%llu value=%.17g time_us=%lld quality=%u\n",
                    (unsigned long long)record.sensor_id, record.value,
                    (long long)record.device_time_us, record.quality);
@@ -39,7 +39,7 @@ static int decode(const char *path)
             return 1;
         }
     }
-    printf("non_finite=%llu\n", (unsigned long long)non_finite);
+    printf("non_finite=%llu\n", (unsigned long long)drops.non_finite);
     return 0;
 }
 

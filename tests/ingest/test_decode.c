@@ -33,18 +33,18 @@ START_TEST(round_trip)
 {
     size_t size = encode_sample("dev-1", sample, 3);
     roda_decode_batch_t batch;
-    ck_assert_int_eq(roda_v1_decode_open(&batch, buffer, size), RODA_DECODE_OK);
+    ck_assert_int_eq(roda_v1_decode_open(&batch, NULL, buffer, size), RODA_DECODE_OK);
     ck_assert_str_eq(batch.device, "dev-1");
     ck_assert_uint_eq(batch.device_length, 5);
     ck_assert_uint_eq(batch.sequence, 7);
     ck_assert_uint_eq(batch.boot_epoch, 3);
     ck_assert_uint_eq(batch.reading_count, 3);
     roda_reading_t records[3];
-    uint64_t non_finite = 0;
+    roda_decode_drops_t drops = {0};
     roda_decode_status_t status;
-    ck_assert_uint_eq(roda_v1_decode_readings(&batch, records, 3, &non_finite, &status), 3);
+    ck_assert_uint_eq(roda_v1_decode_readings(&batch, records, NULL, 3, &drops, &status), 3);
     ck_assert_int_eq(status, RODA_DECODE_OK);
-    ck_assert_uint_eq(non_finite, 0);
+    ck_assert_uint_eq(drops.non_finite, 0);
     for (int i = 0; i < 3; i++) {
         ck_assert_uint_eq(records[i].sensor_id, sample[i].sensor_id);
         ck_assert(records[i].value == sample[i].value);
@@ -58,12 +58,12 @@ START_TEST(resumes_across_split_claims)
 {
     size_t size = encode_sample("dev-1", sample, 3);
     roda_decode_batch_t batch;
-    ck_assert_int_eq(roda_v1_decode_open(&batch, buffer, size), RODA_DECODE_OK);
+    ck_assert_int_eq(roda_v1_decode_open(&batch, NULL, buffer, size), RODA_DECODE_OK);
     roda_reading_t record;
-    uint64_t non_finite = 0;
+    roda_decode_drops_t drops = {0};
     roda_decode_status_t status;
     for (int i = 0; i < 3; i++) {
-        ck_assert_uint_eq(roda_v1_decode_readings(&batch, &record, 1, &non_finite, &status), 1);
+        ck_assert_uint_eq(roda_v1_decode_readings(&batch, &record, NULL, 1, &drops, &status), 1);
         ck_assert_int_eq(status, RODA_DECODE_OK);
         ck_assert_uint_eq(record.sensor_id, sample[i].sensor_id);
     }
@@ -75,11 +75,11 @@ START_TEST(empty_batch_and_no_device)
 {
     size_t size = encode_sample(NULL, NULL, 0);
     roda_decode_batch_t batch;
-    ck_assert_int_eq(roda_v1_decode_open(&batch, buffer, size), RODA_DECODE_OK);
+    ck_assert_int_eq(roda_v1_decode_open(&batch, NULL, buffer, size), RODA_DECODE_OK);
     ck_assert_uint_eq(batch.device_length, 0);
     ck_assert_uint_eq(batch.reading_count, 0);
-    ck_assert_int_eq(roda_v1_decode_open(&batch, buffer, 0), RODA_DECODE_OK);
-    ck_assert_int_eq(roda_v1_decode_open(&batch, NULL, 0), RODA_DECODE_OK);
+    ck_assert_int_eq(roda_v1_decode_open(&batch, NULL, buffer, 0), RODA_DECODE_OK);
+    ck_assert_int_eq(roda_v1_decode_open(&batch, NULL, NULL, 0), RODA_DECODE_OK);
     ck_assert_uint_eq(batch.reading_count, 0);
 }
 END_TEST
@@ -99,14 +99,14 @@ START_TEST(unknown_fields_are_skipped)
         0x10, 0x04,                   /* sequence 4 */
     };
     roda_decode_batch_t batch;
-    ck_assert_int_eq(roda_v1_decode_open(&batch, payload, sizeof(payload)), RODA_DECODE_OK);
+    ck_assert_int_eq(roda_v1_decode_open(&batch, NULL, payload, sizeof(payload)), RODA_DECODE_OK);
     ck_assert_str_eq(batch.device, "d");
     ck_assert_uint_eq(batch.sequence, 4);
     ck_assert_uint_eq(batch.reading_count, 1);
     roda_reading_t record;
-    uint64_t non_finite = 0;
+    roda_decode_drops_t drops = {0};
     roda_decode_status_t status;
-    ck_assert_uint_eq(roda_v1_decode_readings(&batch, &record, 1, &non_finite, &status), 1);
+    ck_assert_uint_eq(roda_v1_decode_readings(&batch, &record, NULL, 1, &drops, &status), 1);
     ck_assert_int_eq(status, RODA_DECODE_OK);
     ck_assert_uint_eq(record.sensor_id, 5);
     ck_assert_uint_eq(record.quality, 9);
@@ -119,10 +119,10 @@ START_TEST(truncated_payloads)
     size_t size = encode_sample("dev-1", sample, 3);
     roda_decode_batch_t batch;
     /* Cut inside the last reading, inside a length prefix's field and inside the device. */
-    ck_assert_int_eq(roda_v1_decode_open(&batch, buffer, size - 1), RODA_DECODE_TRUNCATED);
-    ck_assert_int_eq(roda_v1_decode_open(&batch, buffer, 4), RODA_DECODE_TRUNCATED);
+    ck_assert_int_eq(roda_v1_decode_open(&batch, NULL, buffer, size - 1), RODA_DECODE_TRUNCATED);
+    ck_assert_int_eq(roda_v1_decode_open(&batch, NULL, buffer, 4), RODA_DECODE_TRUNCATED);
     static const uint8_t varint_cut[] = {0x10, 0x96};
-    ck_assert_int_eq(roda_v1_decode_open(&batch, varint_cut, sizeof(varint_cut)),
+    ck_assert_int_eq(roda_v1_decode_open(&batch, NULL, varint_cut, sizeof(varint_cut)),
                      RODA_DECODE_TRUNCATED);
 }
 END_TEST
@@ -142,21 +142,25 @@ START_TEST(wrong_wire_types)
                                           0xff, 0xff, 0xff, 0xff, 0x02};
     static const uint8_t group[] = {0x2b, 0x2c}; /* field 5 as a (deprecated) group */
     roda_decode_batch_t batch;
-    ck_assert_int_eq(roda_v1_decode_open(&batch, sequence_as_bytes, sizeof(sequence_as_bytes)),
+    ck_assert_int_eq(
+        roda_v1_decode_open(&batch, NULL, sequence_as_bytes, sizeof(sequence_as_bytes)),
+        RODA_DECODE_MALFORMED);
+    ck_assert_int_eq(
+        roda_v1_decode_open(&batch, NULL, reading_as_varint, sizeof(reading_as_varint)),
+        RODA_DECODE_MALFORMED);
+    ck_assert_int_eq(roda_v1_decode_open(&batch, NULL, device_as_varint, sizeof(device_as_varint)),
                      RODA_DECODE_MALFORMED);
-    ck_assert_int_eq(roda_v1_decode_open(&batch, reading_as_varint, sizeof(reading_as_varint)),
+    ck_assert_int_eq(roda_v1_decode_open(&batch, NULL, bad_varint, sizeof(bad_varint)),
                      RODA_DECODE_MALFORMED);
-    ck_assert_int_eq(roda_v1_decode_open(&batch, device_as_varint, sizeof(device_as_varint)),
+    ck_assert_int_eq(roda_v1_decode_open(&batch, NULL, field_zero, sizeof(field_zero)),
                      RODA_DECODE_MALFORMED);
-    ck_assert_int_eq(roda_v1_decode_open(&batch, bad_varint, sizeof(bad_varint)),
-                     RODA_DECODE_MALFORMED);
-    ck_assert_int_eq(roda_v1_decode_open(&batch, field_zero, sizeof(field_zero)),
-                     RODA_DECODE_MALFORMED);
-    ck_assert_int_eq(roda_v1_decode_open(&batch, varint_max, sizeof(varint_max)), RODA_DECODE_OK);
+    ck_assert_int_eq(roda_v1_decode_open(&batch, NULL, varint_max, sizeof(varint_max)),
+                     RODA_DECODE_OK);
     ck_assert_uint_eq(batch.sequence, UINT64_MAX);
-    ck_assert_int_eq(roda_v1_decode_open(&batch, varint_over, sizeof(varint_over)),
+    ck_assert_int_eq(roda_v1_decode_open(&batch, NULL, varint_over, sizeof(varint_over)),
                      RODA_DECODE_MALFORMED);
-    ck_assert_int_eq(roda_v1_decode_open(&batch, group, sizeof(group)), RODA_DECODE_MALFORMED);
+    ck_assert_int_eq(roda_v1_decode_open(&batch, NULL, group, sizeof(group)),
+                     RODA_DECODE_MALFORMED);
     /* quality is a uint32: a larger varint is out of range, as nanopb says. */
     static const uint8_t big_quality[] = {0x20, 0x80, 0x80, 0x80, 0x80, 0x10};
     roda_v1_reading_t reading;
@@ -176,12 +180,12 @@ START_TEST(malformed_reading_ends_the_batch)
         0x22, 0x02, 0x08, 0x03, /* reading: sensor_id 3 */
     };
     roda_decode_batch_t batch;
-    ck_assert_int_eq(roda_v1_decode_open(&batch, payload, sizeof(payload)), RODA_DECODE_OK);
+    ck_assert_int_eq(roda_v1_decode_open(&batch, NULL, payload, sizeof(payload)), RODA_DECODE_OK);
     ck_assert_uint_eq(batch.reading_count, 3);
     roda_reading_t records[3];
-    uint64_t non_finite = 0;
+    roda_decode_drops_t drops = {0};
     roda_decode_status_t status;
-    ck_assert_uint_eq(roda_v1_decode_readings(&batch, records, 3, &non_finite, &status), 1);
+    ck_assert_uint_eq(roda_v1_decode_readings(&batch, records, NULL, 3, &drops, &status), 1);
     ck_assert_int_eq(status, RODA_DECODE_MALFORMED);
     ck_assert_uint_eq(records[0].sensor_id, 1);
 }
@@ -194,7 +198,7 @@ START_TEST(device_name_bound)
     name[RODA_DEVICE_NAME_SIZE - 1] = '\0'; /* 63 bytes: the longest name */
     roda_decode_batch_t batch;
     size_t size = encode_sample(name, sample, 1);
-    ck_assert_int_eq(roda_v1_decode_open(&batch, buffer, size), RODA_DECODE_OK);
+    ck_assert_int_eq(roda_v1_decode_open(&batch, NULL, buffer, size), RODA_DECODE_OK);
     ck_assert_uint_eq(batch.device_length, RODA_DEVICE_NAME_SIZE - 1);
     /* 64 bytes: the encoder refuses, and a hand-made payload is malformed. */
     name[RODA_DEVICE_NAME_SIZE - 1] = 'x';
@@ -204,7 +208,7 @@ START_TEST(device_name_bound)
     buffer[0] = 0x0a;
     buffer[1] = RODA_DEVICE_NAME_SIZE;
     memset(buffer + 2, 'x', RODA_DEVICE_NAME_SIZE);
-    ck_assert_int_eq(roda_v1_decode_open(&batch, buffer, 2 + RODA_DEVICE_NAME_SIZE),
+    ck_assert_int_eq(roda_v1_decode_open(&batch, NULL, buffer, 2 + RODA_DEVICE_NAME_SIZE),
                      RODA_DECODE_MALFORMED);
 }
 END_TEST
@@ -216,11 +220,11 @@ START_TEST(batch_and_payload_bounds)
         many[i] = (roda_v1_Reading){.sensor_id = i, .value = 1.0};
     roda_decode_batch_t batch;
     size_t size = encode_sample("d", many, RODA_DECODE_MAX_READINGS);
-    ck_assert_int_eq(roda_v1_decode_open(&batch, buffer, size), RODA_DECODE_OK);
+    ck_assert_int_eq(roda_v1_decode_open(&batch, NULL, buffer, size), RODA_DECODE_OK);
     ck_assert_uint_eq(batch.reading_count, RODA_DECODE_MAX_READINGS);
     size = encode_sample("d", many, RODA_DECODE_MAX_READINGS + 1);
-    ck_assert_int_eq(roda_v1_decode_open(&batch, buffer, size), RODA_DECODE_TOO_MANY);
-    ck_assert_int_eq(roda_v1_decode_open(&batch, buffer, RODA_DECODE_MAX_PAYLOAD + 1),
+    ck_assert_int_eq(roda_v1_decode_open(&batch, NULL, buffer, size), RODA_DECODE_TOO_MANY);
+    ck_assert_int_eq(roda_v1_decode_open(&batch, NULL, buffer, RODA_DECODE_MAX_PAYLOAD + 1),
                      RODA_DECODE_OVERSIZE);
 }
 END_TEST
@@ -235,13 +239,13 @@ START_TEST(non_finite_values_are_dropped)
     };
     size_t size = encode_sample("d", readings, 4);
     roda_decode_batch_t batch;
-    ck_assert_int_eq(roda_v1_decode_open(&batch, buffer, size), RODA_DECODE_OK);
+    ck_assert_int_eq(roda_v1_decode_open(&batch, NULL, buffer, size), RODA_DECODE_OK);
     roda_reading_t records[4];
-    uint64_t non_finite = 0;
+    roda_decode_drops_t drops = {0};
     roda_decode_status_t status;
-    ck_assert_uint_eq(roda_v1_decode_readings(&batch, records, 4, &non_finite, &status), 1);
+    ck_assert_uint_eq(roda_v1_decode_readings(&batch, records, NULL, 4, &drops, &status), 1);
     ck_assert_int_eq(status, RODA_DECODE_OK);
-    ck_assert_uint_eq(non_finite, 3);
+    ck_assert_uint_eq(drops.non_finite, 3);
     ck_assert_uint_eq(records[0].sensor_id, 2);
     ck_assert_uint_eq(batch.readings_done, 4);
 }
@@ -273,13 +277,13 @@ START_TEST(random_bytes_never_crash)
                 buffer[i] = (uint8_t)state;
         }
         roda_decode_batch_t batch;
-        if (roda_v1_decode_open(&batch, buffer, size) != RODA_DECODE_OK)
+        if (roda_v1_decode_open(&batch, NULL, buffer, size) != RODA_DECODE_OK)
             continue;
         roda_reading_t records[8];
-        uint64_t non_finite = 0;
+        roda_decode_drops_t drops = {0};
         roda_decode_status_t status = RODA_DECODE_OK;
         while (batch.readings_done < batch.reading_count && status == RODA_DECODE_OK)
-            (void)roda_v1_decode_readings(&batch, records, 8, &non_finite, &status);
+            (void)roda_v1_decode_readings(&batch, records, NULL, 8, &drops, &status);
     }
 }
 END_TEST

@@ -43,9 +43,9 @@ static void setup_policy(fixture_t *f, uint64_t capacity, uint32_t max_devices,
                                      .max_datagram = max_datagram,
                                      .batch = 64,
                                      .decoder = roda_decoder_find("roda.v1")};
-    ck_assert_int_eq(
-        roda_ingest_create(max_devices, RODA_INGEST_MAX_MESSAGE, f->journal, NULL, &f->ingest),
-        RODA_SUCCESS);
+    ck_assert_int_eq(roda_ingest_create(max_devices, 1024, RODA_INGEST_MAX_MESSAGE, f->journal,
+                                        NULL, &f->ingest),
+                     RODA_SUCCESS);
     ck_assert_int_eq(roda_ingest_add(f->ingest, &roda_input_udp, &udp), RODA_SUCCESS);
     const void *state = roda_ingest_input_state(f->ingest, UDP_INPUT);
     ck_assert_uint_ne(roda_input_udp_port(state, 0), 0);
@@ -278,8 +278,9 @@ static void expect_identities(fixture_t *f, uint64_t sent)
         RODA_INGEST_OVERSIZE,   RODA_INGEST_TOO_MANY_READINGS, RODA_INGEST_UNKNOWN_TOPIC,
         RODA_INGEST_BAD_DEVICE, RODA_INGEST_TOO_MANY_DEVICES,  RODA_INGEST_DUPLICATE};
     static const roda_ingest_counter_t reading_outcomes[] = {
-        RODA_INGEST_READINGS, RODA_INGEST_NON_FINITE, RODA_INGEST_JOURNAL_FULL,
-        RODA_INGEST_MALFORMED_READING};
+        RODA_INGEST_READINGS,     RODA_INGEST_NON_FINITE,       RODA_INGEST_MISSING_FIELD,
+        RODA_INGEST_WRONG_TYPE,   RODA_INGEST_OUT_OF_RANGE,     RODA_INGEST_OTHER_DEVICE,
+        RODA_INGEST_JOURNAL_FULL, RODA_INGEST_MALFORMED_READING};
     roda_ingest_stats_t stats;
     uint64_t received = 0, messages = 0, outcomes = 0, batch_readings = 0, reading_sum = 0;
     for (int tries = 0; tries < 2000; tries++, pause_ms(5)) {
@@ -475,17 +476,19 @@ START_TEST(bad_configuration_is_refused)
     roda_journal_t *wrong_record;
     ck_assert_int_eq(roda_journal_create(&journal_config, &wrong_record), RODA_SUCCESS);
     roda_ingest_t *ingest = (roda_ingest_t *)1;
-    ck_assert_int_eq(roda_ingest_create(16, RODA_INGEST_MAX_MESSAGE, wrong_record, NULL, &ingest),
-                     RODA_ERROR_INVALID_ARG);
+    ck_assert_int_eq(
+        roda_ingest_create(16, 1024, RODA_INGEST_MAX_MESSAGE, wrong_record, NULL, &ingest),
+        RODA_ERROR_INVALID_ARG);
     ck_assert_ptr_null(ingest);
     roda_journal_destroy(wrong_record);
 
     journal_config.record_size = sizeof(roda_reading_t);
     roda_journal_t *journal;
     ck_assert_int_eq(roda_journal_create(&journal_config, &journal), RODA_SUCCESS);
-    ck_assert_int_eq(roda_ingest_create(16, RODA_DECODE_MAX_PAYLOAD + 1, journal, NULL, &ingest),
-                     RODA_ERROR_INVALID_ARG);
-    ck_assert_int_eq(roda_ingest_create(16, RODA_INGEST_MAX_MESSAGE, journal, NULL, &ingest),
+    ck_assert_int_eq(
+        roda_ingest_create(16, 1024, RODA_DECODE_MAX_PAYLOAD + 1, journal, NULL, &ingest),
+        RODA_ERROR_INVALID_ARG);
+    ck_assert_int_eq(roda_ingest_create(16, 1024, RODA_INGEST_MAX_MESSAGE, journal, NULL, &ingest),
                      RODA_SUCCESS);
     roda_input_udp_settings_t udp = {.binds = {"no-port"},
                                      .bind_count = 1,

@@ -69,11 +69,13 @@ static roda_decode_status_t read_batch_field(roda_wire_cursor_t *c, roda_decode_
     }
 }
 
-roda_decode_status_t roda_v1_decode_open(roda_decode_batch_t *batch, const uint8_t *payload,
-                                         size_t size)
+roda_decode_status_t roda_v1_decode_open(roda_decode_batch_t *batch,
+                                         const roda_decode_context_t *context,
+                                         const uint8_t *payload, size_t size)
 {
     static const uint8_t empty[1];
     memset(batch, 0, sizeof(*batch));
+    batch->context = context;
     if (size > RODA_DECODE_MAX_PAYLOAD)
         return RODA_DECODE_OVERSIZE;
     if (payload == NULL) /* an empty MQTT message has no buffer at all */
@@ -141,8 +143,9 @@ roda_decode_status_t roda_v1_decode_reading(const uint8_t *bytes, size_t size,
     return RODA_DECODE_OK;
 }
 
-uint32_t roda_v1_decode_readings(roda_decode_batch_t *batch, roda_reading_t *records, uint32_t max,
-                                 uint64_t *non_finite, roda_decode_status_t *status)
+uint32_t roda_v1_decode_readings(roda_decode_batch_t *batch, roda_reading_t *records,
+                                 const char **names, uint32_t max, roda_decode_drops_t *drops,
+                                 roda_decode_status_t *status)
 {
     *status = RODA_DECODE_OK;
     uint32_t written = 0;
@@ -168,9 +171,11 @@ uint32_t roda_v1_decode_readings(roda_decode_batch_t *batch, roda_reading_t *rec
         }
         batch->readings_done++;
         if (!isfinite(reading.value)) {
-            (*non_finite)++;
+            drops->non_finite++;
             continue;
         }
+        if (names != NULL)
+            names[written] = NULL;
         roda_reading_t *record = &records[written++];
         record->sensor_id = reading.sensor_id;
         record->value = reading.value;

@@ -30,10 +30,13 @@ typedef struct roda_v1_reading {
 roda_decode_status_t roda_v1_decode_reading(const uint8_t *bytes, size_t size,
                                             roda_v1_reading_t *reading);
 
-/* Pass 1 and pass 2 (roda_decoder_t's open and readings). */
-roda_decode_status_t roda_v1_decode_open(roda_decode_batch_t *batch, const uint8_t *payload,
-                                         size_t size);
-uint32_t roda_v1_decode_readings(roda_decode_batch_t *batch, roda_reading_t *records, uint32_t max,
-                                 uint64_t *non_finite, roda_decode_status_t *status);
+/* Pass 1 and pass 2 (roda_decoder_t's open and readings). No settings: `context` is kept but
+ * not used; readings are numbered, so every names[i] is NULL. */
+roda_decode_status_t roda_v1_decode_open(roda_decode_batch_t *batch,
+                                         const roda_decode_context_t *context,
+                                         const uint8_t *payload, size_t size);
+uint32_t roda_v1_decode_readings(roda_decode_batch_t *batch, roda_reading_t *records,
+                                 const char **names, uint32_t max, roda_decode_drops_t *drops,
+                                 roda_decode_status_t *status);
 
 #endif

@@ -109,6 +109,58 @@ static const char *optional(const char *text)
     return text[0] != '\0' ? text : NULL;
 }
 
+_Static_assert(RODA_CONFIG_MAX_SENSOR_FIELDS == RODA_JSON_MAX_SENSOR_FIELDS,
+               "[json] sensor_fields holds what the decoder takes");
+
+/* The [json] section as the JSON decoder's settings; false with the reason in `why`. */
+static bool configure_json(const roda_config_t *c, roda_json_settings_t *json, char *why,
+                           size_t size)
+{
+    *json = (roda_json_settings_t){.device_field = c->json.device_field,
+                                   .sensor_field_count = c->json.sensor_field_count,
+                                   .timestamp_field = c->json.timestamp_field,
+                                   .max_depth = c->json.max_depth};
+    for (uint32_t i = 0; i < c->json.sensor_field_count; i++) {
+        json->sensor_fields[i] = c->json.sensor_fields[i];
+        if (!roda_devices_name_valid(json->sensor_fields[i], strlen(json->sensor_fields[i]))) {
+            snprintf(why, size,
+                     "json.sensor_fields: '%s' is not a valid sensor name (1-63 printable ASCII "
+                     "characters, no quotes or backslashes)",
+                     json->sensor_fields[i]);
+            return false;
+        }
+    }
+    if (!roda_json_time_format_parse(c->json.timestamp_format, &json->timestamp_format)) {
+        snprintf(why, size, "json.timestamp_format: '%s' is not one of s, ms, us, rfc3339",
+                 c->json.timestamp_format);
+        return false;
+    }
+    return true;
+}
+
+/* Each filter's decoder (mqtt.formats, one per topic, or the default for all) and its
+ * settings; false with the reason in `why`. */
+static bool configure_formats(const roda_config_t *c, roda_input_mqtt_settings_t *s, char *why,
+                              size_t size)
+{
+    if (c->mqtt.format_count != 0 && c->mqtt.format_count != c->mqtt.topic_count) {
+        snprintf(why, size, "mqtt.formats: %u formats for %u topics (one per topic, or none)",
+                 (unsigned)c->mqtt.format_count, (unsigned)c->mqtt.topic_count);
+        return false;
+    }
+    for (uint32_t i = 0; i < s->topic_count; i++) {
+        s->decoders[i] = c->mqtt.format_count != 0 ? roda_decoder_find(c->mqtt.formats[i])
+                                                   : roda_decoder_default();
+        if (s->decoders[i] == NULL) {
+            snprintf(why, size, "mqtt.formats: '%s' is not a payload format (roda.v1, json)",
+                     c->mqtt.formats[i]);
+            return false;
+        }
+        s->decoder_settings[i] = s->decoders[i] == &roda_json_decoder ? &s->json : NULL;
+    }
+    return configure_json(c, &s->json, why, size);
+}
+
 static bool configure(const roda_config_t *c, void *out, bool *enabled, char *why, size_t size)
 {
     roda_input_mqtt_settings_t *s = out;
@@ -133,10 +185,10 @@ static bool configure(const roda_config_t *c, void *out, bool *enabled, char *wh
     };
     s->topic_count = c->mqtt.topic_count < RODA_INPUT_MQTT_MAX_TOPICS ? c->mqtt.topic_count
                                                                       : RODA_INPUT_MQTT_MAX_TOPICS;
-    for (uint32_t i = 0; i < s->topic_count; i++) {
+    for (uint32_t i = 0; i < s->topic_count; i++)
         s->topics[i] = c->mqtt.topics[i];
-        s->decoders[i] = roda_decoder_default();
-    }
+    if (!configure_formats(c, s, why, size))
+        return false;
     s->qos = (int)c->mqtt.qos;
     if (c->mqtt.device_from != RODA_DEVICE_FROM_TOPIC)
         return true;
@@ -178,8 +230,9 @@ static void on_message(void *context, const char *topic, const uint8_t *payload,
         roda_ingest_count(&m->port, RODA_INGEST_UNKNOWN_TOPIC, 1);
         return;
     }
-    roda_ingest_message(&m->port, s->decoders[filter < 0 ? 0 : filter], device, length, payload,
-                        size);
+    int chosen = filter < 0 ? 0 : filter;
+    roda_ingest_message(&m->port, s->decoders[chosen], s->decoder_settings[chosen], device, length,
+                        payload, size);
 }
 
 /* Resubscribing is harmless with a restored session and required with a new one. */
@@ -242,6 +295,10 @@ static roda_result_t create(const void *settings, const roda_input_port_t *port,
         return RODA_ERROR_NOMEM;
     m->settings = *s;
     m->port = *port;
+    /* The copy's json filters use the copy's mapping. */
+    for (uint32_t i = 0; i < s->topic_count; i++)
+        if (s->decoder_settings[i] == &s->json)
+            m->settings.decoder_settings[i] = &m->settings.json;
     for (uint32_t i = 1; i < s->topic_count; i++)
         m->match_filters |= s->decoders[i] != s->decoders[0] ||
                             strcmp(s->device_patterns[i], s->device_patterns[0]) != 0;

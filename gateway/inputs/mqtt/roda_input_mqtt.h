@@ -23,6 +23,7 @@
 #include <stddef.h>
 
 #include "roda_input.h"
+#include "roda_json_decode.h"
 #include "roda_mqtt_conn.h"
 
 #define RODA_INPUT_MQTT_MAX_TOPICS 8u
@@ -34,8 +35,11 @@ typedef struct roda_input_mqtt_settings {
     roda_mqtt_conn_config_t conn;
     const char *topics[RODA_INPUT_MQTT_MAX_TOPICS]; /* subscription filters, wildcards allowed */
     const roda_decoder_t *decoders[RODA_INPUT_MQTT_MAX_TOPICS]; /* per filter */
-    uint32_t topic_count;                                       /* >= 1 */
-    int qos;                                                    /* 0 or 1 */
+    /* Per filter, its decoder's settings (NULL for roda.v1; &json for json) */
+    const void *decoder_settings[RODA_INPUT_MQTT_MAX_TOPICS];
+    roda_json_settings_t json; /* the [json] mapping, shared by the json filters */
+    uint32_t topic_count;      /* >= 1 */
+    int qos;                   /* 0 or 1 */
     /* Per filter, a topic pattern naming the device, e.g. "roda/{device}/readings": levels are
      * matched literally, '+' matches any one level, "{device}" one level that becomes the device
      * name. A message takes the pattern (and decoder) of the first filter its topic matches.

@@ -75,8 +75,11 @@ static roda_sse_next_t stream_next(void *context, void *cursor, roda_sse_event_t
               stream->names.device(stream->names.context, alert->device));
     roda_json_t json;
     roda_json_init(&json, event->data, sizeof event->data);
-    roda_alert_json(alert, event->id, event->rule,
-                    stream->names.device(stream->names.context, alert->device), &json);
+    roda_alert_json(
+        alert, event->id, event->rule, stream->names.device(stream->names.context, alert->device),
+        stream->names.sensor != NULL ? stream->names.sensor(stream->names.context, alert->sensor_id)
+                                     : NULL,
+        &json);
     event->data_len = roda_json_ok(&json) ? json.len : 0;
     return RODA_SSE_EVENT;
 }
