@@ -145,7 +145,11 @@ static void alert_json(const output_alertmanager_t *p, const roda_alert_t *a, ui
     string_pair(json, "alertname", rule);
     string_pair(json, "severity", roda_severity_name((roda_severity_t)a->severity));
     string_pair(json, "device", device != NULL ? device : "");
-    string_pair(json, "sensor", sensor);
+    const char *name =
+        p->names.sensor != NULL ? p->names.sensor(p->names.context, a->sensor_id) : NULL;
+    string_pair(json, "sensor", name != NULL ? name : sensor);
+    if (name != NULL)
+        string_pair(json, "sensor_id", sensor);
     for (uint32_t i = 0; i < c->alertmanager.label_count; i++) {
         const char *label = c->alertmanager.labels[i];
         const char *equals = strchr(label, '=');

@@ -1,8 +1,8 @@
 /* roda_output_alertmanager.h - the Alertmanager output: a thread that POSTs every alert to
  * /api/v2/alerts of each configured Alertmanager ([alertmanager] urls), as Prometheus does.
  *
- * Each alert becomes {labels: alertname (the rule), severity, device, sensor, and the configured
- * static labels; annotations: value, threshold, summary; startsAt; endsAt (resolved only);
+ * Each alert becomes {labels: alertname (the rule), severity, device, sensor (its name for a named
+ * sensor, then also sensor_id; else the id), and the configured static labels; annotations: value, threshold, summary; startsAt; endsAt (resolved only);
  * generatorURL: <external_url>/sensors/<id>}. A firing alert's startsAt is its reading's ingest
  * time; its resolve carries the same startsAt and endsAt = the resolving reading's ingest time.
  *
