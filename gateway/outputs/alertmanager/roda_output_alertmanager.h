@@ -2,9 +2,10 @@
  * /api/v2/alerts of each configured Alertmanager ([alertmanager] urls), as Prometheus does.
  *
  * Each alert becomes {labels: alertname (the rule), severity, device, sensor (its name for a named
- * sensor, then also sensor_id; else the id), and the configured static labels; annotations: value, threshold, summary; startsAt; endsAt (resolved only);
- * generatorURL: <external_url>/sensors/<id>}. A firing alert's startsAt is its reading's ingest
- * time; its resolve carries the same startsAt and endsAt = the resolving reading's ingest time.
+ * sensor, then also sensor_id; else the id), and the configured static labels; annotations: value,
+ * threshold, summary; startsAt; endsAt (resolved only); generatorURL: <external_url>/sensors/<id>}.
+ * A firing alert's startsAt is its reading's ingest time; its resolve carries the same startsAt and
+ * endsAt = the resolving reading's ingest time.
  *
  * Delivery: an alert cursor over the alert journal, like the other outputs. Alerts go in batches
  * of at most `batch`; a batch is done when every Alertmanager accepted it (HTTP 2xx). A failed
