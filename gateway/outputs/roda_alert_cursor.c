@@ -1,8 +1,15 @@
-/* roda_alert_cursor.c - the alert journal cursor with gap accounting, and alerts as JSON (see
- * roda_alert_cursor.h). */
+/* roda_alert_cursor.c - the alert journal cursor with gap accounting, outputs' kept positions,
+ * and alerts as JSON (see roda_alert_cursor.h). */
 #include "roda_alert_cursor.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "roda_log.h"
 
 void roda_alert_rule_name(const roda_alert_names_t *names, const roda_alert_t *alert, char *buf,
                           size_t size)
@@ -123,4 +130,43 @@ uint64_t roda_alert_cursor_unread(const roda_alert_cursor_t *c, roda_journal_t *
     roda_journal_stats(journal, &stats);
     return (uint64_t)(c->count - c->next) +
            (stats.write_position > c->tail.position ? stats.write_position - c->tail.position : 0);
+}
+
+roda_result_t roda_alert_position_open(roda_alert_position_t *p, const char *directory,
+                                       const char *file)
+{
+    *p = (roda_alert_position_t){.fd = -1};
+    if (directory[0] == '\0')
+        return RODA_SUCCESS;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", directory, file);
+    p->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (p->fd < 0) {
+        roda_log(RODA_LOG_ERROR, "alert position not opened", "path=%s error=\"%s\"", path,
+                 strerror(errno));
+        return RODA_ERROR_IO;
+    }
+    p->kept = pread(p->fd, &p->last, sizeof p->last, 0) == (ssize_t)sizeof p->last;
+    return RODA_SUCCESS;
+}
+
+void roda_alert_position_save(roda_alert_position_t *p, uint64_t id)
+{
+    if (p->fd >= 0)
+        (void)!pwrite(p->fd, &id, sizeof id, 0);
+}
+
+void roda_alert_position_close(roda_alert_position_t *p)
+{
+    if (p->fd >= 0)
+        close(p->fd);
+    p->fd = -1;
+}
+
+roda_result_t roda_alert_cursor_open_kept(roda_alert_cursor_t *cursor, roda_journal_t *journal,
+                                          const roda_alert_position_t *p)
+{
+    if (p->fd >= 0 && !p->kept)
+        return roda_alert_cursor_open_at(cursor, journal, roda_journal_tail_oldest(journal));
+    return roda_alert_cursor_open(cursor, journal, p->kept, p->last);
 }

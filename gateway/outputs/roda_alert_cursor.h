@@ -83,4 +83,25 @@ roda_alert_step_t roda_alert_cursor_next(roda_alert_cursor_t *cursor, uint32_t m
 /* Alerts copied but not handed out yet, plus those the journal holds beyond the cursor. */
 uint64_t roda_alert_cursor_unread(const roda_alert_cursor_t *cursor, roda_journal_t *journal);
 
+/* An output's kept position: the id of the last alert it delivered, in a file of
+ * journal.alert_directory, so a restart resumes just after it. Writes land in the page cache (a
+ * process crash keeps them); a failed write only means alerts delivered again after a restart. */
+typedef struct roda_alert_position {
+    int fd;    /* -1: no alert_directory, nothing is kept */
+    bool kept; /* the file held a position at open */
+    uint64_t last;
+} roda_alert_position_t;
+
+/* Opens (creates) `directory`/`file` and reads a kept position; with an empty directory nothing
+ * is kept (fd -1). RODA_ERROR_IO (logged with the path). */
+roda_result_t roda_alert_position_open(roda_alert_position_t *position, const char *directory,
+                                       const char *file);
+void roda_alert_position_save(roda_alert_position_t *position, uint64_t id);
+void roda_alert_position_close(roda_alert_position_t *position);
+/* Opens `cursor` where an output with `position` resumes: just after the kept id; at the journal's
+ * oldest alert when the file exists but holds none yet (nothing in it was ever delivered); at the
+ * live end when nothing is kept. */
+roda_result_t roda_alert_cursor_open_kept(roda_alert_cursor_t *cursor, roda_journal_t *journal,
+                                          const roda_alert_position_t *position);
+
 #endif

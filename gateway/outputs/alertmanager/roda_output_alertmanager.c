@@ -4,8 +4,6 @@
 #include "roda_output_alertmanager.h"
 
 #include <curl/curl.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -13,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "roda_counter.h"
 #include "roda_idle.h"
@@ -53,9 +50,7 @@ typedef struct output_alertmanager {
     uint64_t body_last;  /* the id of its last alert */
     bool accepted[RODA_CONFIG_MAX_ALERTMANAGERS]; /* by whom, so far */
     uint64_t backoff_ns, next_attempt_ns, next_resend_ns;
-    int position_fd;
-    bool has_position;
-    uint64_t position;
+    roda_alert_position_t position; /* the last alert of the last batch done */
     /* Written by the sender thread, read by any. */
     _Atomic uint64_t sent;
     _Atomic uint64_t retried;
@@ -214,12 +209,6 @@ static bool send_batch(output_alertmanager_t *p)
     return all;
 }
 
-static void save_position(output_alertmanager_t *p, uint64_t id)
-{
-    if (p->position_fd >= 0)
-        (void)!pwrite(p->position_fd, &id, sizeof id, 0);
-}
-
 /* ---- The sender ------------------------------------------------------------------------------ */
 
 /* Fills the pending batch from the cursor (at most `batch` alerts); false when nothing new. */
@@ -300,7 +289,7 @@ static bool step(output_alertmanager_t *p, uint64_t now)
     }
     if (send_batch(p)) {
         roda_counter_add(&p->sent, p->body_count);
-        save_position(p, p->body_last);
+        roda_alert_position_save(&p->position, p->body_last);
         p->body_len = 0;
         p->backoff_ns = 0;
         return true;
@@ -358,8 +347,7 @@ static void destroy(void *state)
             curl_easy_cleanup(p->curl[i]);
     curl_slist_free_all(p->headers);
     roda_keytable_destroy(&p->active);
-    if (p->position_fd >= 0)
-        close(p->position_fd);
+    roda_alert_position_close(&p->position);
     free(p->body);
     free(p);
 }
@@ -389,24 +377,6 @@ static bool valid(const roda_config_t *c)
     return true;
 }
 
-static roda_result_t open_position(output_alertmanager_t *p, const char *directory)
-{
-    p->position_fd = -1;
-    if (directory[0] == '\0')
-        return RODA_SUCCESS;
-    char path[RODA_CONFIG_PATH_MAX + sizeof POSITION_FILE + 1];
-    snprintf(path, sizeof path, "%s/%s", directory, POSITION_FILE);
-    p->position_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (p->position_fd < 0) {
-        roda_log(RODA_LOG_ERROR, "alertmanager position not opened", "path=%s error=\"%s\"", path,
-                 strerror(errno));
-        return RODA_ERROR_IO;
-    }
-    p->has_position =
-        pread(p->position_fd, &p->position, sizeof p->position, 0) == (ssize_t)sizeof p->position;
-    return RODA_SUCCESS;
-}
-
 static roda_result_t create(const roda_output_context_t *context, void **state)
 {
     const roda_config_t *c = context->config;
@@ -415,6 +385,7 @@ static roda_result_t create(const roda_output_context_t *context, void **state)
     output_alertmanager_t *p = calloc(1, sizeof *p);
     if (p == NULL)
         return RODA_ERROR_NOMEM;
+    p->position.fd = -1; /* destroy may run before the position is opened */
     p->config = c;
     p->journal = context->alerts;
     p->names = *context->names;
@@ -429,7 +400,7 @@ static roda_result_t create(const roda_output_context_t *context, void **state)
     if (result == RODA_SUCCESS)
         result = roda_keytable_init(&p->active, c->alertmanager.max_active, sizeof(active_t));
     if (result == RODA_SUCCESS)
-        result = open_position(p, c->journal.alert_directory);
+        result = roda_alert_position_open(&p->position, c->journal.alert_directory, POSITION_FILE);
     if (result == RODA_SUCCESS && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         result = RODA_ERROR_SYSTEM;
     if (result == RODA_SUCCESS)
@@ -477,7 +448,7 @@ static void rebuild_active(output_alertmanager_t *p)
             roda_alert_cursor_next(&scan, RODA_ALERT_CURSOR_BATCH, &alert, &id, &missed);
         if (step == RODA_ALERT_STEP_GAP)
             continue;
-        if (step != RODA_ALERT_STEP_ALERT || id > p->position)
+        if (step != RODA_ALERT_STEP_ALERT || id > p->position.last)
             break;
         track(p, alert, id, &starts);
     }
@@ -488,15 +459,9 @@ static roda_result_t start(void *state)
     output_alertmanager_t *p = state;
     if (p->started)
         return RODA_ERROR_STATE;
-    if (p->has_position)
+    if (p->position.kept)
         rebuild_active(p);
-    /* A kept journal with no position yet: nothing in it was ever sent. */
-    roda_result_t opened =
-        p->position_fd >= 0 && !p->has_position
-            ? roda_alert_cursor_open_at(&p->cursor, p->journal,
-                                        roda_journal_tail_oldest(p->journal))
-            : roda_alert_cursor_open(&p->cursor, p->journal, p->has_position, p->position);
-    if (opened != RODA_SUCCESS)
+    if (roda_alert_cursor_open_kept(&p->cursor, p->journal, &p->position) != RODA_SUCCESS)
         return RODA_ERROR_STATE;
     if (pthread_create(&p->thread, NULL, sender_thread, p) != 0)
         return RODA_ERROR_SYSTEM;

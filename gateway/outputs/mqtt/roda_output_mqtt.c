@@ -2,14 +2,11 @@
  * connection on a thread of its own (see roda_output_mqtt.h). */
 #include "roda_output_mqtt.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "roda_counter.h"
 #include "roda_idle.h"
@@ -43,21 +40,11 @@ typedef struct output_mqtt {
     roda_alert_cursor_t cursor;
     pending_t pending[RODA_OUTPUT_MQTT_MAX_INFLIGHT]; /* in publish order, from pending_head */
     uint32_t pending_head, inflight;
-    int position_fd;   /* -1: no alert_directory, the position is not kept */
-    bool has_position; /* position_fd held a position at create */
-    uint64_t position; /* that position (the last alert acknowledged in order) */
+    roda_alert_position_t position; /* the last alert acknowledged in order */
     /* Written by the publisher thread, read by any. */
     _Atomic uint64_t published;
     _Atomic uint64_t dropped;
 } output_mqtt_t;
-
-/* Writes the output's position (a restart resumes after it). A process crash keeps it (page
- * cache); a failed write only means alerts published again after a restart. */
-static void save_position(output_mqtt_t *p, uint64_t id)
-{
-    if (p->position_fd >= 0)
-        (void)!pwrite(p->position_fd, &id, sizeof id, 0);
-}
 
 /* Settles messages in publish order: the position moves past every acknowledged prefix. */
 static void settle(output_mqtt_t *p)
@@ -71,7 +58,7 @@ static void settle(output_mqtt_t *p)
         moved = true;
     }
     if (moved)
-        save_position(p, last);
+        roda_alert_position_save(&p->position, last);
 }
 
 /* Queues alert `id` behind the messages in flight: acked (done with it: dropped or skipped) or
@@ -178,28 +165,8 @@ static void destroy(void *state)
     if (p == NULL)
         return;
     roda_mqtt_conn_destroy(p->conn);
-    if (p->position_fd >= 0)
-        close(p->position_fd);
+    roda_alert_position_close(&p->position);
     free(p);
-}
-
-/* Opens the position file in alert_directory (-1 without one) and reads a kept position. */
-static roda_result_t open_position(output_mqtt_t *p, const char *directory)
-{
-    p->position_fd = -1;
-    if (directory[0] == '\0')
-        return RODA_SUCCESS;
-    char path[RODA_CONFIG_PATH_MAX + sizeof POSITION_FILE + 1];
-    snprintf(path, sizeof path, "%s/%s", directory, POSITION_FILE);
-    p->position_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (p->position_fd < 0) {
-        roda_log(RODA_LOG_ERROR, "alert position not opened", "path=%s error=\"%s\"", path,
-                 strerror(errno));
-        return RODA_ERROR_IO;
-    }
-    p->has_position =
-        pread(p->position_fd, &p->position, sizeof p->position, 0) == (ssize_t)sizeof p->position;
-    return RODA_SUCCESS;
 }
 
 static roda_result_t create(const roda_output_context_t *context, void **state)
@@ -237,7 +204,8 @@ static roda_result_t create(const roda_output_context_t *context, void **state)
         .max_inflight = RODA_OUTPUT_MQTT_MAX_INFLIGHT,
     };
     roda_mqtt_conn_events_t events = {.context = p, .published = on_published};
-    roda_result_t result = open_position(p, c->journal.alert_directory);
+    roda_result_t result =
+        roda_alert_position_open(&p->position, c->journal.alert_directory, POSITION_FILE);
     if (result == RODA_SUCCESS)
         result = roda_mqtt_conn_create(&conn, &events, &p->conn);
     if (result != RODA_SUCCESS) {
@@ -258,13 +226,7 @@ static roda_result_t start(void *state)
     output_mqtt_t *p = state;
     if (p->started)
         return RODA_ERROR_STATE;
-    /* A kept journal with no position yet: nothing in it was ever published. */
-    roda_result_t opened =
-        p->position_fd >= 0 && !p->has_position
-            ? roda_alert_cursor_open_at(&p->cursor, p->journal,
-                                        roda_journal_tail_oldest(p->journal))
-            : roda_alert_cursor_open(&p->cursor, p->journal, p->has_position, p->position);
-    if (opened != RODA_SUCCESS)
+    if (roda_alert_cursor_open_kept(&p->cursor, p->journal, &p->position) != RODA_SUCCESS)
         return RODA_ERROR_STATE;
     if (pthread_create(&p->thread, NULL, publisher_thread, p) != 0)
         return RODA_ERROR_SYSTEM;
