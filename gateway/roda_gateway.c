@@ -174,6 +174,8 @@ static roda_result_t gateway_create(const roda_config_t *c, gateway_t *g)
     r = roda_http_create(&hc, &providers, &g->http);
     if (r == RODA_SUCCESS)
         r = roda_http_add_metrics(g->http, roda_pipeline_metrics, g->pipeline);
+    if (r == RODA_SUCCESS)
+        r = roda_pipeline_serve_api(g->pipeline, g->http);
     if (r != RODA_SUCCESS)
         return r;
     roda_output_context_t oc = {c, roda_pipeline_alert_journal(g->pipeline),

@@ -7,7 +7,7 @@
  *   [journal]   input_capacity, summary_capacity, alert_capacity (records, powers of two),
  *               directory (empty: anonymous memory), segment_records, retained_segments
  *   [limits]    max_sensors, sensor_idle_timeout, max_devices, max_rules, max_sse_clients,
- *               max_series, series_staleness, recent_alerts
+ *               max_series, series_staleness, recent_alerts, recent_values
  *   [http]      bind, port, max_connections, connection_timeout, sse_heartbeat, request_memory
  *   [mqtt]      enabled, host, port, client_id, topics, qos, clean_session, keepalive, username,
  *               password, ca_file, cert_file, key_file, device_from, device_topic_level,
@@ -93,6 +93,7 @@ typedef struct roda_config {
         uint32_t max_series; /* per-sensor series exported on /metrics */
         uint64_t series_staleness_ns;
         uint32_t recent_alerts; /* kept for /alerts/recent */
+        uint32_t recent_values; /* per sensor, for the page's charts; 0: none kept */
     } limits;
 
     /* [http] */

@@ -14,6 +14,7 @@
 #include "roda_metrics.h"
 #include "roda_output.h"
 #include "roda_reading.h"
+#include "roda_recent_values.h"
 #include "roda_sensor_index.h"
 #include "roda_sensor_names.h"
 #include "roda_slots.h"
@@ -66,6 +67,10 @@ void roda_config_memory_plan(const roda_config_t *c, roda_memory_plan_t *plan)
              roda_slots_memory(1, sizeof(roda_summary_t)));
     plan_add(plan, "sensor directory", "limits.max_sensors", roda_sensor_index_memory(sensors),
              "%" PRIu32 " sensors (id -> slot for HTTP)", sensors);
+    plan_add(plan, "recent values", "limits.recent_values x limits.max_sensors",
+             roda_recent_values_memory(sensors, c->limits.recent_values),
+             "%" PRIu32 " sensors x %" PRIu32 " values x 4 B (page charts)", sensors,
+             c->limits.recent_values);
     plan_add(plan, "rule state", "limits.max_rules x limits.max_sensors",
              roda_rules_memory(c->limits.max_rules, sensors),
              "%" PRIu32 " rules x %" PRIu32 " sensors", c->limits.max_rules, sensors);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "roda_config_internal.h"
+#include "roda_recent_values.h"
 
 #define OFF(member) offsetof(roda_config_t, member)
 #define SZ(member) sizeof(((roda_config_t *)0)->member)
@@ -48,6 +49,7 @@ const roda_config_field_t roda_config_fields[RODA_CONFIG_FIELD_COUNT] = {
     U32("limits", "max_series", limits.max_series, 0, 10000000, "10000"),
     NUM("limits", "series_staleness", DURATION, limits.series_staleness_ns, 0, 86400 * 7, "5m"),
     U32("limits", "recent_alerts", limits.recent_alerts, 1, 100000, "1000"),
+    U32("limits", "recent_values", limits.recent_values, 0, RODA_RECENT_VALUES_MAX, "24"),
     TEXT("http", "bind", http.bind, "127.0.0.1"),
     NUM("http", "port", PORT, http.port, 0, 65535, "9464"),
     U32("http", "max_connections", http.max_connections, 4, 4096, "64"),

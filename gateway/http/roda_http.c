@@ -20,6 +20,7 @@
 
 #include "roda_idle.h"
 #include "roda_log.h"
+#include "roda_page.h"
 
 /* Longest wait inside one SSE read, so a stopping server ends streams promptly. */
 #define SSE_POLL_MS 100u
@@ -46,6 +47,16 @@ typedef struct sse_client {
 _Static_assert(sizeof(sse_client_t) <= RODA_HTTP_SSE_CLIENT_BYTES,
                "RODA_HTTP_SSE_CLIENT_BYTES covers one client");
 
+typedef struct json_route {
+    const char *path;
+    roda_http_json_fn fn;
+    void *context;
+} json_route_t;
+
+struct roda_http_request {
+    struct MHD_Connection *connection;
+};
+
 typedef struct metrics_provider {
     roda_http_metrics_fn fn;
     void *context;
@@ -64,6 +75,8 @@ struct roda_http {
     } recent;
     metrics_provider_t metrics_providers[RODA_HTTP_MAX_METRICS_PROVIDERS];
     uint32_t metrics_provider_count;
+    json_route_t json_routes[RODA_HTTP_MAX_JSON_ROUTES];
+    uint32_t json_route_count;
     struct sockaddr_storage address;
     bool ipv6;
     struct MHD_Daemon *daemon;
@@ -99,6 +112,7 @@ static enum MHD_Result queue(roda_http_t *http, struct MHD_Connection *connectio
         return MHD_NO;
     MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
     enum MHD_Result result = MHD_queue_response(connection, status, response);
@@ -259,6 +273,53 @@ static enum MHD_Result serve_recent(roda_http_t *http, struct MHD_Connection *co
         roda_json_array_end(&json);
     }
     return json_response(http, connection, &json);
+}
+
+const char *roda_http_arg(const roda_http_request_t *request, const char *key)
+{
+    return MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, key);
+}
+
+bool roda_http_arg_u64(const roda_http_request_t *request, const char *key, uint64_t fallback,
+                       uint64_t min, uint64_t max, uint64_t *out, char *error, size_t size)
+{
+    const char *value = roda_http_arg(request, key);
+    *out = fallback;
+    if (value == NULL || (parse_u64(value, out) && *out >= min && *out <= max))
+        return true;
+    snprintf(error, size, "bad %s: use %" PRIu64 "..%" PRIu64, key, min, max);
+    return false;
+}
+
+static enum MHD_Result serve_json_route(roda_http_t *http, struct MHD_Connection *connection,
+                                        const json_route_t *route)
+{
+    char buf[RODA_HTTP_JSON_MAX];
+    roda_json_t json;
+    roda_json_init(&json, buf, sizeof buf);
+    char error[256] = "";
+    roda_http_request_t request = {connection};
+    unsigned int status = route->fn(route->context, &request, &json, error, sizeof error);
+    if (status == MHD_HTTP_OK)
+        return json_response(http, connection, &json);
+    char body[300];
+    snprintf(body, sizeof body, "%s\n", error);
+    return text(http, connection, status, body);
+}
+
+/* ---- The page ------------------------------------------------------------------------------ */
+
+static enum MHD_Result serve_page(roda_http_t *http, struct MHD_Connection *connection,
+                                  const roda_page_file_t *file)
+{
+    struct MHD_Response *response =
+        MHD_create_response_from_buffer(file->size, (void *)file->data, MHD_RESPMEM_PERSISTENT);
+    if (response == NULL)
+        return MHD_NO;
+    MHD_add_response_header(response, "Content-Security-Policy", RODA_PAGE_CSP);
+    MHD_add_response_header(response, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(response, "X-Frame-Options", "DENY");
+    return queue(http, connection, MHD_HTTP_OK, file->type, NULL, 0, response);
 }
 
 static enum MHD_Result serve_ready(roda_http_t *http, struct MHD_Connection *connection)
@@ -517,9 +578,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *connection, cons
         return serve_recent(http, connection);
     if (strncmp(url, "/sensors/", 9) == 0)
         return serve_sensor(http, connection, url + 9);
+    for (uint32_t i = 0; i < http->json_route_count; i++)
+        if (strcmp(url, http->json_routes[i].path) == 0)
+            return serve_json_route(http, connection, &http->json_routes[i]);
+    const roda_page_file_t *file = roda_page_find(url);
+    if (file != NULL)
+        return serve_page(http, connection, file);
     return text(http, connection, MHD_HTTP_NOT_FOUND,
-                "not found: try /metrics, /healthz, /readyz, /alerts, /alerts/recent, "
-                "/sensors/<id>\n");
+                "not found: try /, /metrics, /healthz, /readyz, /alerts, /alerts/recent, "
+                "/sensors/<id>, /api/summary, /api/devices, /api/sensors, /api/alerts\n");
 }
 
 static void mhd_log(void *cls, const char *format, va_list args)
@@ -638,6 +705,19 @@ roda_result_t roda_http_set_recent(roda_http_t *http, roda_http_recent_fn fn, vo
     http->recent.fn = fn;
     http->recent.context = context;
     http->recent.max = max;
+    return RODA_SUCCESS;
+}
+
+roda_result_t roda_http_add_json(roda_http_t *http, const char *path, roda_http_json_fn fn,
+                                 void *context)
+{
+    if (path == NULL || fn == NULL)
+        return RODA_ERROR_INVALID_ARG;
+    if (http->daemon != NULL)
+        return RODA_ERROR_STATE;
+    if (http->json_route_count == RODA_HTTP_MAX_JSON_ROUTES)
+        return RODA_ERROR_TOO_MANY;
+    http->json_routes[http->json_route_count++] = (json_route_t){path, fn, context};
     return RODA_SUCCESS;
 }
 

@@ -14,6 +14,10 @@
  *   /readyz           200 "ready" or 503 with the provider's reason.
  *   /sensors/{id}     200 JSON from the sensor provider, 404 unknown sensor, 400 bad id.
  *   /alerts/recent    200 JSON array from the recent provider; ?limit=N (1 .. its max).
+ *   /, /app.js, /style.css, /favicon.svg  the fleet page (roda_page.h), embedded, with its
+ *                     Content-Security-Policy.
+ *   JSON routes       200 JSON from the route's function (roda_http_add_json), or its status
+ *                     (400, 404) with its message as text.
  *   /alerts           text/event-stream from the alert source; ?rule=, ?severity= (exact) and
  *                     ?device= (glob) filter; Last-Event-ID (header) or ?last_event_id= resumes.
  *
@@ -131,6 +135,29 @@ typedef struct roda_http_stats {
 } roda_http_stats_t;
 
 typedef struct roda_http roda_http_t;
+
+/* ---- JSON routes -------------------------------------------------------------------------- */
+
+#define RODA_HTTP_MAX_JSON_ROUTES 8
+
+/* One request to a JSON route. */
+typedef struct roda_http_request roda_http_request_t;
+/* The value of query argument `key` (decoded by MHD; any bytes but NUL), NULL when absent. Valid
+ * during the route's call. */
+const char *roda_http_arg(const roda_http_request_t *request, const char *key);
+/* Argument `key` as a decimal in min .. max, `fallback` when absent; false (with "bad KEY: use
+ * MIN..MAX" in `error`) when it is not one. */
+bool roda_http_arg_u64(const roda_http_request_t *request, const char *key, uint64_t fallback,
+                       uint64_t min, uint64_t max, uint64_t *out, char *error, size_t size);
+/* Writes the response into `json` (RODA_HTTP_JSON_MAX bytes) and returns 200, or returns another
+ * status (400 a bad argument, 404 unknown) with a one-line message in `error` (< size). Called
+ * from connection threads, possibly concurrently. */
+typedef unsigned int (*roda_http_json_fn)(void *context, const roda_http_request_t *request,
+                                          roda_json_t *json, char *error, size_t size);
+/* Serves GET `path` (exact; kept, so a literal) from `fn` (before start). RODA_ERROR_INVALID_ARG,
+ * RODA_ERROR_STATE (started), RODA_ERROR_TOO_MANY past RODA_HTTP_MAX_JSON_ROUTES. */
+roda_result_t roda_http_add_json(roda_http_t *http, const char *path, roda_http_json_fn fn,
+                                 void *context);
 
 /* Adds a /metrics provider (before start; at most RODA_HTTP_MAX_METRICS_PROVIDERS).
  * RODA_ERROR_TOO_MANY past that. */

@@ -151,6 +151,17 @@ void roda_json_i64(roda_json_t *json, int64_t value)
     put_formatted(json, text, snprintf(text, sizeof text, "%" PRId64, value));
 }
 
+void roda_json_float(roda_json_t *json, float value)
+{
+    char text[32];
+    begin_value(json);
+    if (!isfinite(value)) {
+        put(json, "null", 4);
+        return;
+    }
+    put_formatted(json, text, snprintf(text, sizeof text, "%.7g", (double)value));
+}
+
 void roda_json_double(roda_json_t *json, double value)
 {
     char text[32];

@@ -46,6 +46,8 @@ void roda_json_string(roda_json_t *json, const char *value);
 void roda_json_u64(roda_json_t *json, uint64_t value);
 void roda_json_i64(roda_json_t *json, int64_t value);
 void roda_json_double(roda_json_t *json, double value);
+/* A float to 7 significant digits (chart points: short, not exact). */
+void roda_json_float(roda_json_t *json, float value);
 void roda_json_bool(roda_json_t *json, bool value);
 void roda_json_null(roda_json_t *json);
 

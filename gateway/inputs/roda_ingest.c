@@ -662,13 +662,19 @@ bool roda_ingest_ready(const roda_ingest_t *ingest, char *why, size_t size)
                  ingest->journal_path != NULL ? ingest->journal_path : "memory", strerror(error));
         return false;
     }
-    for (uint32_t i = 0; i < ingest->input_count; i++) {
-        const input_slot_t *slot = &ingest->inputs[i];
-        if (slot->state != NULL && slot->input->ready != NULL &&
-            !slot->input->ready(slot->state, why, size))
+    for (uint32_t i = 0; i < ingest->input_count; i++)
+        if (!roda_ingest_input_ready(ingest, i, why, size))
             return false;
-    }
     return true;
+}
+
+bool roda_ingest_input_ready(const roda_ingest_t *ingest, uint32_t index, char *why, size_t size)
+{
+    if (index >= ingest->input_count)
+        return true;
+    const input_slot_t *slot = &ingest->inputs[index];
+    return slot->state == NULL || slot->input->ready == NULL ||
+           slot->input->ready(slot->state, why, size);
 }
 
 void roda_ingest_stats(const roda_ingest_t *ingest, roda_ingest_stats_t *stats)

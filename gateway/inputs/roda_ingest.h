@@ -110,6 +110,8 @@ void roda_ingest_stop(roda_ingest_t *ingest);
 
 /* True when every enabled input is ready (for /readyz); else the first reason. */
 bool roda_ingest_ready(const roda_ingest_t *ingest, char *why, size_t size);
+/* The same for input `index` alone (true when off or out of range). */
+bool roda_ingest_input_ready(const roda_ingest_t *ingest, uint32_t index, char *why, size_t size);
 void roda_ingest_stats(const roda_ingest_t *ingest, roda_ingest_stats_t *stats);
 /* Writes each input's own families (roda_input_class_t.metrics). */
 void roda_ingest_input_metrics(const roda_ingest_t *ingest, roda_metrics_t *metrics);

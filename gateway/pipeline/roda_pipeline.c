@@ -119,6 +119,8 @@ static void state_batch(void *context, const void *records, uint64_t count, roda
              * them. */
             if (!st->offline) {
                 (void)roda_slots_write(st->slots, index, s);
+                if (st->recent != NULL)
+                    roda_recent_values_push(st->recent, index, s->count == 1, s->last);
                 if (s->count == 1)
                     (void)roda_sensor_index_insert(st->index, s->sensor_id, index);
             }
@@ -409,6 +411,11 @@ static roda_result_t build_state(roda_pipeline_t *p)
         r = made(roda_sensor_index_create(c->limits.max_sensors, &p->state.index),
                  "sensor directory", "limits.max_sensors");
     if (r == RODA_SUCCESS)
+        r = made(roda_recent_values_create(c->limits.max_sensors,
+                                           p->offline ? 0 : c->limits.recent_values,
+                                           &p->state.recent),
+                 "recent values", "limits.recent_values");
+    if (r == RODA_SUCCESS)
         r = made(
             roda_keytable_init(&p->rules.previous, c->limits.max_sensors, sizeof(roda_summary_t)),
             "rules previous", "limits.max_sensors");
@@ -662,6 +669,7 @@ void roda_pipeline_destroy(roda_pipeline_t *p)
     roda_rules_destroy(p->rules.rules);
     roda_keytable_destroy(&p->rules.previous);
     roda_sensor_index_destroy(p->state.index);
+    roda_recent_values_destroy(p->state.recent);
     roda_slots_destroy(p->state.slots);
     summarize_destroy(&p->state.pipe);
     free(p);

@@ -150,6 +150,14 @@ bool roda_pipeline_sensor_json(void *pipeline, uint64_t sensor_id, roda_json_t *
  * stages, alerts, latency histogram, sensors and per-sensor gauges. */
 void roda_pipeline_metrics(void *pipeline, roda_metrics_t *metrics);
 
+/* Serves the page's JSON endpoints on `http` (before it starts; roda_pipeline_api.c):
+ * /api/summary (version, uptime, inputs and their state and counters), /api/devices and
+ * /api/sensors (paged, filtered by device glob, and for sensors by the rule and severity of a
+ * firing alert; each sensor with its recent values), /api/alerts?sensor= (its newest alerts).
+ * roda_http_add_json's errors. */
+struct roda_http;
+roda_result_t roda_pipeline_serve_api(roda_pipeline_t *pipeline, struct roda_http *http);
+
 void roda_pipeline_totals(const roda_pipeline_t *pipeline, roda_pipeline_totals_t *totals);
 /* The ingest and its inputs (stats, names, descriptions for the start-up log). */
 const roda_ingest_t *roda_pipeline_ingest(const roda_pipeline_t *pipeline);

@@ -11,6 +11,7 @@
 #include "roda_log.h"
 #include "roda_pipe.h"
 #include "roda_pipeline.h"
+#include "roda_recent_values.h"
 #include "roda_rules.h"
 #include "roda_sensor_index.h"
 #include "roda_slots.h"
@@ -69,12 +70,13 @@ typedef struct state_stage {
     summarize_t pipe;
     roda_slots_t *slots;
     roda_sensor_index_t *index;
-    uint64_t idle_timeout_ns; /* limits.sensor_idle_timeout; 0: no eviction */
-    uint32_t evict_scan;      /* indexes each clock record's scan looks at */
-    uint32_t evict_cursor;    /* where the next scan starts */
-    uint64_t clock_ns;        /* event time: the newest clock record's ingest time */
-    uint64_t prelude_left;    /* recovery records still to replay (see recovery_t) */
-    bool offline;             /* roda-replay: no slot store or directory to keep */
+    roda_recent_values_t *recent; /* NULL: limits.recent_values is 0, or offline */
+    uint64_t idle_timeout_ns;     /* limits.sensor_idle_timeout; 0: no eviction */
+    uint32_t evict_scan;          /* indexes each clock record's scan looks at */
+    uint32_t evict_cursor;        /* where the next scan starts */
+    uint64_t clock_ns;            /* event time: the newest clock record's ingest time */
+    uint64_t prelude_left;        /* recovery records still to replay (see recovery_t) */
+    bool offline;                 /* roda-replay: no slot store or directory to keep */
     checkpoint_t *checkpoint;
     /* Mirrors of the component's counters for other threads (single writer). */
     _Atomic uint64_t tracked;
@@ -136,6 +138,7 @@ struct roda_pipeline {
     checkpoint_t checkpoint;
     recovery_t recovery;
     _Atomic uint64_t series_capped;
+    uint64_t api_since_ns; /* roda_wall_ns() when the page's endpoints were set up (uptime) */
     bool started;
 };
 

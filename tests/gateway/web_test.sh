@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# web_test.sh - the fleet page (GET /) in a real headless Chromium (web_driver.py, Selenium with
+# Debian's chromium-driver) against a real gateway fed by roda-fleet over UDP: the page loads with
+# no console errors, alerts appear on it within seconds (the time from a reading sent to its alert
+# on screen is measured), the sensor table shows the fleet's sensors, a device filter narrows it,
+# a sensor view shows its chart and alert history, and a device named
+# <img/src=x/onerror=alert(1)> (sent by protoc, the test's own encoder; device names cannot hold
+# spaces, and HTML parses '/' between attributes as it does a space) shows as text with no
+# dialog. The JSON endpoints refuse hostile query strings with 400. A second gateway with TLS and
+# basic auth serves the page to a browser that has the CA's certificate and the password. The
+# screenshots are kept in ARTIFACT_DIR.
+#   web_test.sh RODA_GATEWAY PROTO_DIR RODA_FLEET ARTIFACT_DIR
+set -euo pipefail
+gateway=$1
+proto_dir=$2
+fleet=$3
+artifacts=$4
+here=$(dirname "$0")
+source "$here/lib.sh"
+python=/usr/bin/python3
+for tool in chromium chromedriver; do
+    command -v "$tool" > /dev/null || fail "$tool is missing: deploy/install-deps.sh installs it"
+done
+mkdir -p "$artifacts"
+
+rules() {
+    printf '[rule.spike]\nkind = above\nthreshold = 50\nseverity = warning\n'
+    printf '[rule.probe]\nkind = above\nthreshold = 1000\nseverity = critical\n'
+}
+{
+    udp_only_config
+    rules
+} > "$work/gw.conf"
+start_gateway web "$work/gw.conf"
+
+echo "== a fleet of 30 devices x 4 sensors, and a device with markup in its name"
+"$fleet" --udp "127.0.0.1:$udp_port" --devices 30 --sensors 4 --rate 60 --seconds 90 \
+    --spike 0.002 --seed 7 > "$work/fleet.out" 2>&1 &
+bg_pids+=($!)
+xss='<img/src=x/onerror=alert(1)>'
+printf 'device: "%s"\nsequence: 1\nboot_epoch: 1\nreadings { sensor_id: 777042 value: 5000 }\n' \
+    "$xss" | protoc --encode=roda.v1.Batch -I "$proto_dir" "$proto_dir/roda.proto" > "$work/xss.bin"
+cat "$work/xss.bin" > "/dev/udp/127.0.0.1/$udp_port"
+wait_at_least 'roda_sensors_tracked' 121
+
+echo "== hostile query strings get 400, never a 5xx"
+code() { curl -g -s -o /dev/null -w '%{http_code}' "$@"; }
+long=$(head -c 5000 /dev/zero | tr '\0' a)
+for query in "sensors?limit=0" "sensors?limit=101" "sensors?offset=-1" \
+    "sensors?offset=99999999999999999999999999" "sensors?limit=1e3" "sensors?device=$long" \
+    "sensors?rule=$long" "sensors?severity=$long" "sensors?id=x" "devices?limit=18446744073709551616" \
+    "alerts" "alerts?sensor=1&limit=51" "alerts?sensor=%ff"; do
+    [ "$(code "$base/api/$query")" = 400 ] || fail "/api/$query: not 400"
+done
+for query in "sensors?device=%ff%fe%80*" "sensors?device=%c0%af" "sensors?device=\[\[\[" \
+    "sensors?device=$(printf '*%.0s' $(seq 60))a" "devices?device=%00x" "sensors?rule=%ff"; do
+    [ "$(code "$base/api/$query")" = 200 ] || fail "/api/$query: not 200"
+done
+[ "$(code "$base/api/sensors?id=77777")" = 404 ] || fail "an unknown sensor id is not 404"
+curl -s "$base/api/devices?limit=100" | "$python" -c '
+import json, sys
+names = [d["name"] for d in json.load(sys.stdin)["devices"]]
+assert sys.argv[1] in names, names' "$xss" || fail "/api/devices does not list the device"
+
+echo "== the page in Chromium"
+"$python" "$here/web_driver.py" --base "$base" --udp-port "$udp_port" --proto "$proto_dir" \
+    --artifacts "$artifacts" --xss "$xss" || fail "the page (web_driver.py)"
+weight=$(for path in / /app.js /style.css /favicon.svg; do curl -s "$base$path"; done | wc -c)
+[ "$weight" -lt 102400 ] || fail "the page weighs $weight bytes (over 100 KB)"
+echo "page weight: $weight bytes (/, /app.js, /style.css, /favicon.svg)"
+stop_gateway
+
+echo "== over TLS with basic auth"
+cd "$work"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=ca \
+    -addext basicConstraints=critical,CA:TRUE 2> /dev/null
+openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=server \
+    2> /dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' > server.ext
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem \
+    -days 2 -extfile server.ext 2> /dev/null
+hash=$("$python" -W ignore -c \
+    'import crypt; print(crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << 6)))')
+cd - > /dev/null
+{
+    udp_only_config
+    printf '[http]\ntls_cert_file = %s\ntls_key_file = %s\nbasic_auth_users = admin:%s\n' \
+        "$work/server.pem" "$work/server.key" "$hash"
+    rules
+} > "$work/tls.conf"
+scheme=https
+curl_opts=(--cacert "$work/ca.pem" -u admin:s3cret)
+start_gateway tls "$work/tls.conf"
+[ "$(code --cacert "$work/ca.pem" "$base/")" = 401 ] || fail "the page without the password"
+[ "$(code --cacert "$work/ca.pem" "$base/app.js")" = 401 ] || fail "app.js without the password"
+"$fleet" --udp "127.0.0.1:$udp_port" --devices 5 --sensors 2 --rate 20 --seconds 30 \
+    > "$work/fleet-tls.out" 2>&1 &
+bg_pids+=($!)
+wait_at_least 'roda_sensors_tracked' 10
+"$python" "$here/web_driver.py" --base "$base" --udp-port "$udp_port" --proto "$proto_dir" \
+    --artifacts "$artifacts" --user admin:s3cret --secure || fail "the page over TLS (web_driver.py)"
+stop_gateway
+echo "PASS: web"
