@@ -200,6 +200,7 @@ started roda-fleet $!
 started roda-fleet-lost $!
 
 cat << EOF
+demo: open the fleet page: $url/
 demo: Roda is running: mosquitto on 127.0.0.1:$mqtt_port, roda-gateway, roda-fleet ($devices devices x 4 sensors over MQTT and UDP)
 demo:   metrics         $url/metrics
 demo:   alert stream    $url/alerts          (Server-Sent Events; ?rule=spike, ?severity=critical, ?device=dev-1*)

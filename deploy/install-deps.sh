@@ -22,11 +22,13 @@ build=(
 )
 # Tests, sanitizers, lint and the demo: brokers, Prometheus' promtool, Alertmanager, lintian and
 # systemd-analyze for the package, curl/jq for the alert
-# stream, python3-yaml for the compose file check, process tools for cleanup checks.
+# stream, python3-yaml for the compose file check, process tools for cleanup checks, headless
+# Chromium driven by Selenium for the fleet page's test.
 tools=(
     clang libclang-rt-14-dev clang-format clang-tidy cppcheck
     mosquitto mosquitto-clients python3-paho-mqtt
     prometheus prometheus-alertmanager lintian systemd curl jq python3-yaml iproute2 procps openssl
+    chromium chromium-driver python3-selenium
 )
 
 case "${1:-all}" in

@@ -411,11 +411,6 @@ static roda_result_t build_state(roda_pipeline_t *p)
         r = made(roda_sensor_index_create(c->limits.max_sensors, &p->state.index),
                  "sensor directory", "limits.max_sensors");
     if (r == RODA_SUCCESS)
-        r = made(roda_recent_values_create(c->limits.max_sensors,
-                                           p->offline ? 0 : c->limits.recent_values,
-                                           &p->state.recent),
-                 "recent values", "limits.recent_values");
-    if (r == RODA_SUCCESS)
         r = made(
             roda_keytable_init(&p->rules.previous, c->limits.max_sensors, sizeof(roda_summary_t)),
             "rules previous", "limits.max_sensors");
@@ -427,6 +422,12 @@ static roda_result_t build_state(roda_pipeline_t *p)
                                    c->limits.max_sensors, roda_pipeline_device_name,
                                    roda_pipeline_sensor_name, p, &p->rules.rules),
                  "rule state", "limits.max_rules x limits.max_sensors");
+    /* Last: the parts the stages cannot run without fail first when memory is short. */
+    if (r == RODA_SUCCESS)
+        r = made(roda_recent_values_create(c->limits.max_sensors,
+                                           p->offline ? 0 : c->limits.recent_values,
+                                           &p->state.recent),
+                 "recent values", "limits.recent_values x limits.max_sensors");
     if (r != RODA_SUCCESS)
         return r;
     p->rules.stale_tick_ns = c->stale_tick_ns;
