@@ -142,7 +142,7 @@ typedef struct reference_example {
     }
 
 typedef struct reference_options {
-    uint64_t events, capacity, batch, pin, fused;
+    uint64_t events, capacity, batch, pin, fused, pipelined;
     roda_idle_config_t idle; /* of the stages and the receiver */
 } reference_options_t;
 
@@ -233,11 +233,11 @@ static double reference_run_pipelined(const reference_example_t *x, const refere
 }
 
 /* Parses NAME [--events N] [--capacity RECORDS] [--batch RECORDS] [--pin 0|1] [--fused 0|1]
- * [--spins N] [--yields N]; returns 0 (and says why) on a bad option. */
+ * [--pipelined 0|1] [--spins N] [--yields N]; returns 0 (and says why) on a bad option. */
 static int reference_parse(const char *name, int argc, char **argv, reference_options_t *o)
 {
     *o = (reference_options_t){
-        .events = 100000000, .capacity = 65536, .batch = 256, .pin = 0, .fused = 1};
+        .events = 100000000, .capacity = 65536, .batch = 256, .fused = 1, .pipelined = 1};
     o->idle = RODA_IDLE_DEFAULT;
     uint64_t spins = o->idle.spins, yields = o->idle.yields;
     if (!bench_option_u64(argc, argv, "--events", &o->events) ||
@@ -246,7 +246,8 @@ static int reference_parse(const char *name, int argc, char **argv, reference_op
         !bench_option_u64(argc, argv, "--capacity", &o->capacity) ||
         !bench_option_u64(argc, argv, "--batch", &o->batch) ||
         !bench_option_u64(argc, argv, "--pin", &o->pin) ||
-        !bench_option_u64(argc, argv, "--fused", &o->fused))
+        !bench_option_u64(argc, argv, "--fused", &o->fused) ||
+        !bench_option_u64(argc, argv, "--pipelined", &o->pipelined))
         return 0;
     if (o->events == 0 || o->batch == 0 || o->events / REFERENCE_BUCKET > UINT32_MAX / 2 ||
         spins > UINT32_MAX || yields > UINT32_MAX) {
@@ -271,15 +272,17 @@ static inline uint32_t reference_key_capacity(const reference_options_t *o)
 static int reference_run(const reference_example_t *x, const reference_options_t *o)
 {
     uint64_t expected = x->expected_alerts(o->events);
-    uint64_t alerts = 0;
-    double seconds = reference_run_pipelined(x, o, &alerts);
+    uint64_t alerts = expected;
+    double rate = 0.0;
+    if (o->pipelined)
+        rate = (double)o->events / reference_run_pipelined(x, o, &alerts);
     uint64_t rss_kib = bench_rss_kib();
-    double rate = (double)o->events / seconds;
     printf("%s: %" PRIu64 " readings, journals of %" PRIu64 " records\n", x->name, o->events,
            o->capacity);
-    printf("  pipelined (2 stages, fully drained): %8.1f M events/s  %.3f s  alerts %" PRIu64
-           " (expected %" PRIu64 ")\n",
-           rate / 1e6, seconds, alerts, expected);
+    if (o->pipelined)
+        printf("  pipelined (2 stages, fully drained): %8.1f M events/s  alerts %" PRIu64
+               " (expected %" PRIu64 ")\n",
+               rate / 1e6, alerts, expected);
     double fused_rate = 0.0;
     uint64_t fused_alerts = expected;
     if (o->fused) {

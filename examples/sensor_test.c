@@ -8,7 +8,8 @@
  * (1, 22.0, 120000). The reference raises 25,000,001 alerts for 100M readings; the run checks
  * the count for any N.
  *
- *   sensor_test [--events N] [--capacity RECORDS] [--batch RECORDS] [--pin 0|1] [--fused 0|1] */
+ *   sensor_test [--events N] [--capacity RECORDS] [--batch RECORDS] [--pin 0|1] [--fused 0|1]
+ *               [--pipelined 0|1] [--spins N] [--yields N] */
 #include "reference_workload.h"
 
 RODA_STATEFUL(summary, reference_reading_t, reference_summary_t, reference_bucket_key,

@@ -10,6 +10,7 @@
  * in all. The reference raises 1,001 alerts for 100M; the run checks the count for any N.
  *
  *   service_health [--events N] [--capacity RECORDS] [--batch RECORDS] [--pin 0|1] [--fused 0|1]
+ *                  [--pipelined 0|1] [--spins N] [--yields N]
  */
 #include "reference_workload.h"
 
