@@ -60,6 +60,7 @@ roda_result_t roda_keytable_init(roda_keytable_t *table, uint32_t key_capacity, 
     table->mask = slot_count - 1;
     table->state_size = state_size;
     table->capacity = key_capacity;
+    table->last_index = RODA_KEYTABLE_NONE;
     return RODA_SUCCESS;
 }
 
@@ -95,6 +96,7 @@ static void remove_slot(roda_keytable_t *table, uint64_t hole)
     table->index_slot[freed] = RODA_KEYTABLE_NONE;
     table->free_indexes[table->free_count++] = freed;
     table->count--;
+    table->last_index = RODA_KEYTABLE_NONE;
 }
 
 uint32_t roda_keytable_remove(roda_keytable_t *table, uint64_t key)
@@ -140,4 +142,5 @@ void roda_keytable_visit(roda_keytable_t *table, roda_visit_fn blob, void *conte
     blob(context, &table->next_index, sizeof(table->next_index));
     blob(context, &table->count, sizeof(table->count));
     blob(context, &table->refused, sizeof(table->refused));
+    table->last_index = RODA_KEYTABLE_NONE; /* a load may have replaced every key */
 }

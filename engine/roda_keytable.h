@@ -15,8 +15,11 @@
  *
  * Bounded: a new key when key_capacity keys live is refused (RODA_ERROR_TOO_MANY) and counted in
  * `refused`; the table never grows. Find and insert are inline (the per-record hot path): a
- * multiply-xorshift hash and linear probing, usually one cache line. Removal (a cold path, e.g.
- * expiring stale sensors) uses backward-shift deletion, so no tombstones lengthen later probes.
+ * multiply-xorshift hash and linear probing, usually one cache line. Insert first compares the
+ * key with the last one it returned (a one-entry cache, for streams where a key repeats: a
+ * sensor's readings in a batch, one service's summaries); a removal or a load empties that cache.
+ * Removal (a cold path, e.g. expiring stale sensors) uses backward-shift deletion, so no
+ * tombstones lengthen later probes.
  *
  * Threads: none. A table belongs to one thread (a stage); nothing in it is atomic. */
 #ifndef RODA_KEYTABLE_H
@@ -52,6 +55,8 @@ typedef struct roda_keytable {
     uint32_t capacity;   /* key_capacity */
     uint32_t count;      /* live keys */
     uint64_t refused;    /* new keys refused because `capacity` keys were live */
+    uint64_t last_key;   /* the key insert last returned, with its index (RODA_KEYTABLE_NONE: */
+    uint32_t last_index; /* nothing cached) */
 } roda_keytable_t;
 
 /* Prepares `table` for up to `key_capacity` (1 .. RODA_KEYTABLE_MAX_KEYS) keys, with `state_size`
@@ -118,6 +123,11 @@ RODA_HOT uint32_t roda_keytable_find(const roda_keytable_t *table, uint64_t key)
 RODA_HOT roda_result_t roda_keytable_insert(roda_keytable_t *table, uint64_t key, uint32_t *index,
                                             bool *inserted)
 {
+    if (key == table->last_key && table->last_index != RODA_KEYTABLE_NONE) {
+        *index = table->last_index;
+        *inserted = false;
+        return RODA_SUCCESS;
+    }
     uint64_t slot = roda_keytable_hash(key) & table->mask;
     roda_keytable_slot_t *entry;
     for (;;) {
@@ -125,7 +135,8 @@ RODA_HOT roda_result_t roda_keytable_insert(roda_keytable_t *table, uint64_t key
         if (entry->index == RODA_KEYTABLE_NONE)
             break;
         if (entry->key == key) {
-            *index = entry->index;
+            *index = table->last_index = entry->index;
+            table->last_key = key;
             *inserted = false;
             return RODA_SUCCESS;
         }
@@ -141,7 +152,8 @@ RODA_HOT roda_result_t roda_keytable_insert(roda_keytable_t *table, uint64_t key
     entry->index = fresh;
     table->index_slot[fresh] = (uint32_t)slot;
     table->count++;
-    *index = fresh;
+    *index = table->last_index = fresh;
+    table->last_key = key;
     *inserted = true;
     return RODA_SUCCESS;
 }

@@ -49,13 +49,16 @@ static void record(const char *directory)
     roda_journal_destroy(journal);
 }
 
+/* The recording's times are years old and the live ingest's clock records carry today's: sensors
+ * never expire here, or a clock record arriving before a check would evict them all. */
 static void configure(roda_config_t *config, const char *directory)
 {
     char text[1024];
     snprintf(text, sizeof text,
              "[journal]\ninput_capacity = 4096\nsummary_capacity = 4096\nalert_capacity = 4096\n"
              "directory = %s\nsegment_records = 1024\nretained_segments = 64\n"
-             "snapshot_interval = 20ms\n[limits]\nmax_sensors = 1000\n[mqtt]\nenabled = false\n"
+             "snapshot_interval = 20ms\n[limits]\nmax_sensors = 1000\nsensor_idle_timeout = 0\n"
+             "[mqtt]\nenabled = false\n"
              "[udp]\nenabled = false\n[http]\nport = 0\n"
              "[rule.high]\nkind = above\nthreshold = 15\nhysteresis = 5\n"
              "[rule.low]\nkind = below\nthreshold = 2\nhysteresis = 3\n",

@@ -245,6 +245,50 @@ START_TEST(the_state_array_is_zeroed_and_indexed)
 }
 END_TEST
 
+/* Insert's one-entry cache (the last key it returned) never outlives its key: after a removal,
+ * or a load that replaces the table's memory, the same key is new again. */
+static void copy_blob(void *context, void *data, size_t length)
+{
+    uint8_t **cursor = context;
+    memcpy(data, *cursor, length);
+    *cursor += length;
+}
+static void save_blob(void *context, void *data, size_t length)
+{
+    uint8_t **cursor = context;
+    memcpy(*cursor, data, length);
+    *cursor += length;
+}
+
+START_TEST(the_last_key_cache_follows_removal_and_load)
+{
+    roda_keytable_t table, empty;
+    ck_assert_int_eq(roda_keytable_init(&table, 4, 8), RODA_SUCCESS);
+    ck_assert_int_eq(roda_keytable_init(&empty, 4, 8), RODA_SUCCESS);
+    uint32_t index;
+    bool inserted;
+    ck_assert_uint_eq(insert_new(&table, 42), 0);
+    ck_assert_int_eq(roda_keytable_insert(&table, 42, &index, &inserted), RODA_SUCCESS);
+    ck_assert(!inserted);
+    ck_assert_uint_eq(index, 0);
+    ck_assert_uint_eq(roda_keytable_remove(&table, 42), 0);
+    ck_assert_uint_eq(insert_new(&table, 42), 0); /* new again, its index reused */
+    ck_assert(roda_keytable_remove_index(&table, 0));
+    ck_assert_uint_eq(insert_new(&table, 7), 0);
+    ck_assert_uint_eq(insert_new(&table, 42), 1);
+
+    static uint8_t saved[4096];
+    uint8_t *cursor = saved;
+    roda_keytable_visit(&empty, save_blob, &cursor);
+    cursor = saved;
+    roda_keytable_visit(&table, copy_blob, &cursor); /* load the empty table's memory */
+    ck_assert_uint_eq(table.count, 0);
+    ck_assert_uint_eq(insert_new(&table, 42), 0);
+    roda_keytable_destroy(&table);
+    roda_keytable_destroy(&empty);
+}
+END_TEST
+
 Suite *keytable_suite(void)
 {
     Suite *suite = suite_create("keytable");
@@ -257,6 +301,7 @@ Suite *keytable_suite(void)
     tcase_add_test(core, churn_through_many_generations_keeps_the_table_exact);
     tcase_add_test(core, iteration_visits_each_live_key_once_and_allows_removal);
     tcase_add_test(core, the_state_array_is_zeroed_and_indexed);
+    tcase_add_test(core, the_last_key_cache_follows_removal_and_load);
     suite_add_tcase(suite, core);
     return suite;
 }
