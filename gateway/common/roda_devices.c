@@ -387,11 +387,12 @@ roda_devices_opened_t roda_devices_opened(const roda_devices_t *devices)
 
 int roda_devices_name_valid(const char *name, size_t length)
 {
-    if (name == NULL || length == 0 || length >= RODA_DEVICE_NAME_SIZE)
+    if (name == NULL || length == 0 || length >= RODA_DEVICE_NAME_SIZE || name[0] == ' ' ||
+        name[length - 1] == ' ')
         return 0;
     for (size_t i = 0; i < length; i++) {
         unsigned char c = (unsigned char)name[i];
-        if (c < 0x21 || c > 0x7e || c == '"' || c == '\\')
+        if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
             return 0;
     }
     return 1;

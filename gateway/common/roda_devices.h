@@ -122,7 +122,9 @@ typedef struct roda_devices_opened {
 roda_devices_opened_t roda_devices_opened(const roda_devices_t *devices);
 
 /* Checks a device name: 1 .. RODA_DEVICE_NAME_SIZE - 1 bytes of printable ASCII other than
- * '"' and '\\' (names become metric label values). Returns 1 when valid. */
+ * '"' and '\\' (names become metric label values), spaces inside but not at either end (SCADA
+ * names such as "Boiler 1"; no look-alikes that differ by a trailing space). Returns 1 when
+ * valid. */
 int roda_devices_name_valid(const char *name, size_t length);
 
 /* Finds or adds `name` (not NUL-terminated, `length` bytes); *index receives its index.

@@ -53,7 +53,9 @@ START_TEST(names_must_be_label_safe)
 {
     ck_assert(roda_devices_name_valid("sensor-01.site_a", 16));
     ck_assert(!roda_devices_name_valid("", 0));
-    ck_assert(!roda_devices_name_valid("a b", 3));
+    ck_assert(roda_devices_name_valid("a b", 3));
+    ck_assert(!roda_devices_name_valid(" ab", 3));
+    ck_assert(!roda_devices_name_valid("ab ", 3));
     ck_assert(!roda_devices_name_valid("a\"b", 3));
     ck_assert(!roda_devices_name_valid("a\\b", 3));
     ck_assert(!roda_devices_name_valid("a\nb", 3));
@@ -65,7 +67,7 @@ START_TEST(names_must_be_label_safe)
     roda_devices_t *devices;
     ck_assert_int_eq(roda_devices_create(4, NULL, &devices), RODA_SUCCESS);
     uint32_t index;
-    ck_assert_int_eq(roda_devices_intern(devices, "a b", 3, &index), RODA_ERROR_INVALID_ARG);
+    ck_assert_int_eq(roda_devices_intern(devices, "a\tb", 3, &index), RODA_ERROR_INVALID_ARG);
     roda_devices_destroy(devices);
 }
 END_TEST
