@@ -100,6 +100,11 @@ run_fleet killed-fleet --mqtt "127.0.0.1:$broker_port" --client-id killed-fleet 
     --pattern sawtooth
 for round in 2 3; do
     sleep 1.3
+    # A loaded machine may start the gateway slowly: kill it only once a snapshot is on disk.
+    for _ in $(seq 100); do
+        ls "$work"/killed-journal/snapshot-*.rds > /dev/null 2>&1 && break
+        sleep 0.1
+    done
     kill -KILL "$gateway_pid"
     wait "$gateway_pid" 2> /dev/null || true
     gateway_pid=""

@@ -395,7 +395,7 @@ START_TEST(untrusted_files_are_discarded)
     expect_discarded(8, "shorter than its header", 1);
 
     make_file(8);
-    overwrite(-1, "beta", "be ta", 5);
+    overwrite(-1, "beta", "be\tta", 5);
     expect_discarded(8, "invalid device name", 1);
 
     make_file(8);

@@ -222,7 +222,7 @@ START_TEST(bad_input_is_counted_by_reason)
     expect_counter(&f, RODA_INGEST_OVERSIZE, 1);
 
     send_batch(f.sender4, "", 1, 0, &one, 1);
-    send_batch(f.sender4, "bad name", 1, 0, &one, 1);
+    send_batch(f.sender4, "bad\"name", 1, 0, &one, 1);
     THEN_GOOD();
     expect_counter(&f, RODA_INGEST_BAD_DEVICE, 2);
 
@@ -324,7 +324,7 @@ START_TEST(counters_reconcile)
     send_bytes(f.sender4, cut, sizeof(cut));
     static uint8_t big[5000];
     send_bytes(f.sender4, big, sizeof(big));
-    send_batch(f.sender4, "bad name", 1, 1, &one, 1);
+    send_batch(f.sender4, "bad\"name", 1, 1, &one, 1);
     send_batch(f.sender4, "h", 0, RODA_SEQUENCE_ABSENT, &one, 1); /* no sequence */
     send_batch(f.sender4, "third", 1, 1, &one, 1);                /* past max_devices 2 */
     send_batch(f.sender4, "g", 1, 1, two, 2);                     /* duplicate */

@@ -222,7 +222,7 @@ END_TEST
 
 START_TEST(bad_sensor_names_are_wrong_type)
 {
-    ck_assert_uint_eq(decode("{\"a b\":1,\"q\\\"\":2,\"ok\":3}"), 1);
+    ck_assert_uint_eq(decode("{\"a\\tb\":1,\"q\\\"\":2,\"ok\":3}"), 1);
     ck_assert_str_eq(names[0], "ok");
     ck_assert_uint_eq(drops.wrong_type, 2);
 }
@@ -260,7 +260,7 @@ START_TEST(sensor_name_ids_and_registry)
     ck_assert_int_eq(roda_sensor_names_create(2, NULL, &restored, &why, &registry), RODA_SUCCESS);
     ck_assert_int_eq(roda_sensor_names_intern(registry, id, "temp"), RODA_SUCCESS);
     ck_assert_int_eq(roda_sensor_names_intern(registry, id, "temp"), RODA_SUCCESS);
-    ck_assert_int_eq(roda_sensor_names_intern(registry, id ^ 1, "bad name"),
+    ck_assert_int_eq(roda_sensor_names_intern(registry, id ^ 1, "bad\tname"),
                      RODA_ERROR_INVALID_ARG);
     ck_assert_int_eq(roda_sensor_names_intern(registry, id ^ 2, "hum"), RODA_SUCCESS);
     ck_assert_int_eq(roda_sensor_names_intern(registry, id ^ 4, "wind"), RODA_ERROR_TOO_MANY);

@@ -68,8 +68,8 @@ async function refreshSummary() {
     const now = totals(s);
     if (previous) {
       const dt = (now.at - previous.at) / 1000;
-      $('rate').textContent = fmt(Math.max(0, (now.readings - previous.readings) / dt));
-      $('drops').textContent = fmt(Math.max(0, (now.drops - previous.drops) / dt));
+      $('rate').textContent = fmt(Math.round(Math.max(0, (now.readings - previous.readings) / dt)));
+      $('drops').textContent = fmt(Math.round(Math.max(0, (now.drops - previous.drops) / dt)));
     }
     previous = now;
     const inputs = $('inputs');
