@@ -151,15 +151,20 @@ START_TEST(readers_never_see_a_torn_slot)
 {
     roda_slots_t *store;
     ck_assert_int_eq(roda_slots_create(SLOTS, sizeof(record_t), &store), RODA_SUCCESS);
+    /* Write n to slot n % SLOTS: each slot's value only grows. Every 8th write is preceded by a
+     * clear, which readers see as an empty slot, never as a torn or older one. The readers start
+     * once every slot holds a value, so a reader scheduled before the writer still reads some. */
+    for (uint64_t n = 1; n <= SLOTS; n++) {
+        record_t record = record_of(n);
+        ck_assert_int_eq(roda_slots_write(store, n % SLOTS, &record), RODA_SUCCESS);
+    }
     job_t jobs[READERS];
     pthread_t threads[READERS];
     for (int i = 0; i < READERS; i++) {
         jobs[i] = (job_t){.store = store};
         ck_assert_int_eq(pthread_create(&threads[i], NULL, reader_thread, &jobs[i]), 0);
     }
-    /* Write n to slot n % SLOTS: each slot's value only grows. Every 8th write is preceded by a
-     * clear, which readers see as an empty slot, never as a torn or older one. */
-    for (uint64_t n = 1; n <= WRITES; n++) {
+    for (uint64_t n = SLOTS + 1; n <= WRITES; n++) {
         record_t record = record_of(n);
         if (n % 8 == 0)
             ck_assert_int_eq(roda_slots_clear(store, n % SLOTS), RODA_SUCCESS);
