@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what the build and tests need (Debian 12 packages), builds, and runs
-# every test: unit and integration tests in the normal build, unit tests again under ASan+UBSan
-# and under ThreadSanitizer (the Docker image and package tests in the normal build). Idempotent; safe to run again. Exit status is non-zero on any failure.
+# every test: unit and integration tests in the normal build (the Docker image and package tests
+# among them), unit tests again under ASan+UBSan and under ThreadSanitizer. Idempotent; safe to
+# run again. Exit status is non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

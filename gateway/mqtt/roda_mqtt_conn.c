@@ -46,11 +46,11 @@ static bool text_set(const char *text)
     return text != NULL && text[0] != '\0';
 }
 
-#define HINT_BROKER                                                                               \
-    "check that the broker runs at that address and accepts this client (login, TLS, ACL); "      \
+#define HINT_BROKER                                                                                \
+    "check that the broker runs at that address and accepts this client (login, TLS, ACL); "       \
     "retries continue with back-off"
-#define HINT_RESOLVE                                                                              \
-    "the broker's host name does not resolve here (a compose service name resolves only inside "  \
+#define HINT_RESOLVE                                                                               \
+    "the broker's host name does not resolve here (a compose service name resolves only inside "   \
     "compose): set mqtt.host; retries continue with back-off"
 
 /* One warning per RODA_MQTT_LOG_INTERVAL_MS at most; the lines left out are counted into the

@@ -155,8 +155,7 @@ static void publish_offline(output_mqtt_t *p)
 {
     if (p->availability_topic[0] == '\0' ||
         roda_mqtt_conn_publish(p->conn, p->availability_topic, AVAILABLE_OFFLINE,
-                               strlen(AVAILABLE_OFFLINE), 1, true,
-                               &p->offline_mid) != RODA_SUCCESS)
+                               strlen(AVAILABLE_OFFLINE), 1, true, &p->offline_mid) != RODA_SUCCESS)
         return;
     uint64_t deadline = roda_now_ns() + OFFLINE_ACK_MS * 1000000ull;
     while (!p->offline_acked && roda_mqtt_conn_connected(p->conn) && roda_now_ns() < deadline)
@@ -173,10 +172,9 @@ static void *publisher_thread(void *arg)
             publish_available(p);
         if (atomic_load_explicit(&p->stopping, memory_order_acquire)) {
             /* Unacknowledged messages wait for the broker only while it is connected. */
-            bool drained = !alerts ||
-                           (roda_journal_tail_status(&p->cursor.tail) == RODA_CLOSED &&
-                            p->cursor.next == p->cursor.count &&
-                            (p->inflight == 0 || !roda_mqtt_conn_connected(p->conn)));
+            bool drained = !alerts || (roda_journal_tail_status(&p->cursor.tail) == RODA_CLOSED &&
+                                       p->cursor.next == p->cursor.count &&
+                                       (p->inflight == 0 || !roda_mqtt_conn_connected(p->conn)));
             if (drained ||
                 roda_now_ns() >= atomic_load_explicit(&p->flush_deadline_ns, memory_order_relaxed))
                 break;
