@@ -21,7 +21,8 @@ build=(
     libcurl4-openssl-dev libgnutls28-dev libcrypt-dev
 )
 # Tests, sanitizers, lint and the demo: brokers, Prometheus' promtool, Alertmanager, lintian and
-# systemd-analyze for the package, curl/jq for the alert
+# systemd-analyze for the package, the Docker engine, compose 1.29 and debootstrap for the image
+# tests (tests/deploy/docker_env.sh), curl/jq for the alert
 # stream, python3-yaml for the compose file check, process tools for cleanup checks, headless
 # Chromium driven by Selenium for the fleet page's test.
 tools=(
@@ -29,6 +30,7 @@ tools=(
     mosquitto mosquitto-clients python3-paho-mqtt
     prometheus prometheus-alertmanager lintian systemd curl jq python3-yaml iproute2 procps openssl
     chromium chromium-driver python3-selenium
+    docker.io debootstrap docker-compose
 )
 
 case "${1:-all}" in

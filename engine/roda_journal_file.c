@@ -372,8 +372,11 @@ static roda_result_t make_directories(const char *directory)
             continue;
         char saved = path[i];
         path[i] = '\0';
-        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+            roda_journal_file_detail("%s: cannot create the directory: %s (errno %d)", path,
+                                     strerror(errno), errno);
             return RODA_ERROR_IO;
+        }
         path[i] = saved;
     }
     return RODA_SUCCESS;
@@ -441,8 +444,11 @@ static roda_result_t new_segment(roda_journal_t *journal, uint64_t first)
     segment_name(partial, first, 1);
     segment_name(name, first, 0);
     int fd = openat(file->dir_fd, partial, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
+    if (fd < 0) {
+        roda_journal_file_detail("%s: cannot create it: %s (errno %d)", partial, strerror(errno),
+                                 errno);
         return RODA_ERROR_IO;
+    }
     roda_journal_segment_header_t header = {.magic = RODA_JOURNAL_SEGMENT_MAGIC,
                                             .version = RODA_JOURNAL_SEGMENT_VERSION,
                                             .record_size = journal->record_size,
@@ -573,8 +579,11 @@ roda_result_t roda_journal_file_create(roda_journal_t *journal, const roda_journ
     if (result != RODA_SUCCESS)
         return result;
     int dir_fd = open(config->directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir_fd < 0)
+    if (dir_fd < 0) {
+        roda_journal_file_detail("%s: cannot open the directory: %s (errno %d)", config->directory,
+                                 strerror(errno), errno);
         return RODA_ERROR_IO;
+    }
     struct roda_journal_file *file = calloc(1, sizeof(*file));
     if (file == NULL) {
         close(dir_fd);

@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # The test command: installs what the build and tests need (Debian 12 packages), builds, and runs
-# every test: unit and integration tests in the normal build, unit tests again under ASan+UBSan
-# and under ThreadSanitizer. Idempotent; safe to run again. Exit status is non-zero on any failure.
+# every test: unit and integration tests in the normal build (the Docker image and package tests
+# among them), unit tests again under ASan+UBSan and under ThreadSanitizer. Idempotent; safe to
+# run again. Exit status is non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash deploy/install-deps.sh
+
+# The Docker tests (tests/deploy: deploy_docker, deploy_install) need an engine: one is started
+# when none runs, and stopped at exit (RODA_SKIP_DOCKER=1: neither, and those tests skip).
+source tests/deploy/docker_env.sh
+if [ "${RODA_SKIP_DOCKER:-0}" != 1 ]; then
+    trap docker_env_down EXIT
+    docker_env_up || echo "warning: no Docker engine; the Docker tests will fail" >&2
+fi
 
 jobs=$(nproc)
 # run_preset PRESET [WRAPPER...]: configure, build and test one preset, the tests under WRAPPER.

@@ -269,8 +269,12 @@ roda_result_t roda_config_load(const char *path, roda_config_t *config,
     roda_result_t result;
     struct stat status;
     if (p->file == NULL) {
-        roda_config_report(p, 0, "", "cannot open: %s (check the path given with -c)",
-                           strerror(errno));
+        int error = errno;
+        roda_config_report(p, 0, "", "cannot open: %s (check the path given with -c%s)",
+                           strerror(error),
+                           error == EACCES ? "; the file must be readable by the gateway's user "
+                                             "(uid and gid in `id`), e.g. mode 640 and group roda"
+                                           : "");
         result = RODA_ERROR_INVALID_ARG;
     } else if (fstat(fileno(p->file), &status) == 0 && S_ISDIR(status.st_mode)) {
         /* fopen opens a directory for reading, and reading it looks like an empty file. */

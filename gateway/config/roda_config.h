@@ -11,7 +11,8 @@
  *   [http]      bind, port, max_connections, connection_timeout, sse_heartbeat, request_memory
  *   [mqtt]      enabled, host, port, client_id, topics, qos, clean_session, keepalive, username,
  *               password, ca_file, cert_file, key_file, device_from, device_topic_level,
- *               reconnect_min, reconnect_max, alert_topic, alert_qos, formats
+ *               reconnect_min, reconnect_max, alert_topic, alert_qos, availability_topic,
+ *               formats
  *   [json]      device_field, sensor_fields, timestamp_field, timestamp_format, max_depth
  *   [udp]       enabled, bind, receive_buffer, max_datagram, batch
  *   [rule.NAME] or [rule "NAME"]   kind (above|below|jump|rate|stale), threshold (above, below,
@@ -134,6 +135,8 @@ typedef struct roda_config {
         uint64_t reconnect_max_ns;
         char alert_topic[RODA_CONFIG_TEXT_MAX]; /* "" = alerts not published */
         uint32_t alert_qos;
+        /* "" = none; else "online" retained on connect, "offline" at stop and as the will */
+        char availability_topic[RODA_CONFIG_TEXT_MAX];
         /* payload format per topic filter (decoder names); none: the default for every one */
         uint32_t format_count;
         char formats[RODA_CONFIG_MAX_TOPICS][RODA_CONFIG_TEXT_MAX];

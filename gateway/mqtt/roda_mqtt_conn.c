@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -45,9 +46,17 @@ static bool text_set(const char *text)
     return text != NULL && text[0] != '\0';
 }
 
+#define HINT_BROKER                                                                                \
+    "check that the broker runs at that address and accepts this client (login, TLS, ACL); "       \
+    "retries continue with back-off"
+#define HINT_RESOLVE                                                                               \
+    "the broker's host name does not resolve here (a compose service name resolves only inside "   \
+    "compose): set mqtt.host; retries continue with back-off"
+
 /* One warning per RODA_MQTT_LOG_INTERVAL_MS at most; the lines left out are counted into the
  * next one. */
-static void log_trouble(roda_mqtt_conn_t *conn, const char *msg, const char *reason)
+static void log_trouble(roda_mqtt_conn_t *conn, const char *msg, const char *reason,
+                        const char *hint)
 {
     uint64_t suppressed;
     if (!roda_log_limiter_allow(&conn->log_limiter, roda_now_ns(), &suppressed))
@@ -57,13 +66,14 @@ static void log_trouble(roda_mqtt_conn_t *conn, const char *msg, const char *rea
              "role=%s broker=%s:%u reason=%s retry_ms=%u suppressed=%llu hint=\"%s\"",
              conn->config.role, conn->config.host, (unsigned)conn->config.port,
              roda_log_quote(quoted, sizeof quoted, reason), (unsigned)conn->backoff_ms,
-             (unsigned long long)suppressed,
-             "check that the broker runs at that address and accepts this client (login, TLS, "
-             "ACL); retries continue with back-off");
+             (unsigned long long)suppressed, hint);
 }
 
+/* libmosquitto leaves errno for MOSQ_ERR_ERRNO, and getaddrinfo's code for MOSQ_ERR_EAI. */
 static const char *result_reason(int rc)
 {
+    if (rc == MOSQ_ERR_EAI)
+        return gai_strerror(errno);
     return rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc);
 }
 
@@ -87,7 +97,8 @@ static void fail(roda_mqtt_conn_t *conn, const char *reason)
         return;
     bool established = conn->state == STATE_CONNECTED;
     roda_counter_add(established ? &conn->disconnects : &conn->connect_failures, 1);
-    log_trouble(conn, established ? "mqtt disconnected" : "mqtt connect failed", reason);
+    log_trouble(conn, established ? "mqtt disconnected" : "mqtt connect failed", reason,
+                HINT_BROKER);
     schedule_retry(conn);
     (void)mosquitto_disconnect(conn->mosq);
 }
@@ -158,6 +169,11 @@ static roda_result_t configure(roda_mqtt_conn_t *conn)
         mosquitto_tls_set(
             mosq, config->ca_file, NULL, text_set(config->cert_file) ? config->cert_file : NULL,
             text_set(config->key_file) ? config->key_file : NULL, NULL) != MOSQ_ERR_SUCCESS)
+        return RODA_ERROR_INVALID_ARG;
+    if (text_set(config->will_topic) &&
+        mosquitto_will_set(mosq, config->will_topic,
+                           (int)(config->will_payload != NULL ? strlen(config->will_payload) : 0),
+                           config->will_payload, 1, true) != MOSQ_ERR_SUCCESS)
         return RODA_ERROR_INVALID_ARG;
     if (config->max_inflight != 0 &&
         mosquitto_max_inflight_messages_set(mosq, config->max_inflight) != MOSQ_ERR_SUCCESS)
@@ -246,7 +262,8 @@ static void attempt(roda_mqtt_conn_t *conn, uint64_t now)
                                      (int)config->keepalive_s);
     if (rc != MOSQ_ERR_SUCCESS) {
         roda_counter_add(&conn->connect_failures, 1);
-        log_trouble(conn, "mqtt connect failed", result_reason(rc));
+        log_trouble(conn, "mqtt connect failed", result_reason(rc),
+                    rc == MOSQ_ERR_EAI ? HINT_RESOLVE : HINT_BROKER);
         schedule_retry(conn);
         return;
     }
@@ -302,11 +319,11 @@ roda_result_t roda_mqtt_conn_subscribe(roda_mqtt_conn_t *conn, const char *const
 }
 
 roda_result_t roda_mqtt_conn_publish(roda_mqtt_conn_t *conn, const char *topic, const void *payload,
-                                     size_t size, int qos, int *mid)
+                                     size_t size, int qos, bool retain, int *mid)
 {
     if (conn->state != STATE_CONNECTED)
         return RODA_ERROR_STATE;
-    int rc = mosquitto_publish(conn->mosq, mid, topic, (int)size, payload, qos, false);
+    int rc = mosquitto_publish(conn->mosq, mid, topic, (int)size, payload, qos, retain);
     if (rc == MOSQ_ERR_OVERSIZE_PACKET)
         return RODA_ERROR_INVALID_ARG;
     return rc == MOSQ_ERR_SUCCESS ? RODA_SUCCESS : RODA_ERROR_SYSTEM;

@@ -1,7 +1,7 @@
 /* roda_mqtt_conn.h - one MQTT connection (libmosquitto), used by the MQTT input and by the alert
  * publisher: library init once, login and TLS, MQTT 3.1.1 or 5, capped exponential reconnect
- * back-off, and a rate-limited log line on every failed connect and every lost connection that
- * names the broker and the reason.
+ * back-off, an optional last will, and a rate-limited log line on every failed connect and every
+ * lost connection that names the broker and the reason (a host name that does not resolve too).
  *
  * Loop contract: the owner's thread polls roda_mqtt_conn_fd() (when >= 0) for reading, and for
  * writing when roda_mqtt_conn_want_write(); then calls roda_mqtt_conn_service() with what poll
@@ -51,6 +51,10 @@ typedef struct roda_mqtt_conn_config {
     uint32_t reconnect_min_ms; /* > 0 */
     uint32_t reconnect_max_ms; /* >= reconnect_min_ms */
     uint32_t max_inflight;     /* QoS 1 messages unacknowledged at once; 0: libmosquitto's */
+    /* The last will, NULL or "": none. The broker publishes `will_payload` to `will_topic`,
+     * retained at QoS 1, when the connection ends without a DISCONNECT (crash, kill, network). */
+    const char *will_topic;
+    const char *will_payload;
 } roda_mqtt_conn_config_t;
 
 /* What the owner is told; every member may be NULL. All run inside roda_mqtt_conn_service. */
@@ -97,11 +101,11 @@ void roda_mqtt_conn_run_once(roda_mqtt_conn_t *conn, int timeout_ms);
  * RODA_ERROR_STATE (not connected), RODA_ERROR_INVALID_ARG (a filter libmosquitto refuses). */
 roda_result_t roda_mqtt_conn_subscribe(roda_mqtt_conn_t *conn, const char *const *filters,
                                        uint32_t count, int qos, int *mid);
-/* Publishes one message (not retained); *mid identifies it in the `published` event.
+/* Publishes one message (retained when `retain`); *mid identifies it in the `published` event.
  * RODA_ERROR_STATE (not connected), RODA_ERROR_INVALID_ARG (too large), RODA_ERROR_SYSTEM
  * (libmosquitto refused it). */
 roda_result_t roda_mqtt_conn_publish(roda_mqtt_conn_t *conn, const char *topic, const void *payload,
-                                     size_t size, int qos, int *mid);
+                                     size_t size, int qos, bool retain, int *mid);
 /* Drops the connection now and retries after the back-off (e.g. a refused subscription). */
 void roda_mqtt_conn_fail(roda_mqtt_conn_t *conn, const char *reason);
 

@@ -378,8 +378,8 @@ static roda_result_t made(roda_result_t result, const char *part, const char *se
     if (detail[0] != '\0')
         roda_log(RODA_LOG_ERROR, "cannot create", "part=\"%s\" error=\"%s\" detail=%s hint=\"%s\"",
                  part, roda_result_str(result), roda_log_quote(quoted, sizeof quoted, detail),
-                 "move the file named away (roda-audit DIRECTORY checks them all), or use another "
-                 "directory");
+                 "make the directory writable by the gateway's user, or move a damaged file named "
+                 "away (roda-audit DIRECTORY checks them all), or use another directory");
     else
         roda_log(RODA_LOG_ERROR, "cannot create",
                  "part=\"%s\" setting=\"%s\" error=\"%s\" hint=\"%s\"", part, setting,
@@ -522,7 +522,14 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
     p->devices = roda_ingest_devices(p->ingest);
     p->sensor_names = roda_ingest_sensor_names(p->ingest);
     roda_ingest_set_clock_interval(p->ingest, clock_interval(c));
-    return roda_ingest_add_configured(p->ingest, inputs, input_count, c, why, sizeof why);
+    r = roda_ingest_add_configured(p->ingest, inputs, input_count, c, why, sizeof why);
+    if (r != RODA_SUCCESS) {
+        char quoted[300];
+        roda_log(RODA_LOG_ERROR, "input not created", "error=%s hint=\"%s\"",
+                 roda_log_quote(quoted, sizeof quoted, why),
+                 "a port in use (udp.bind), or a setting of the input named");
+    }
+    return r;
 }
 
 /* Offline: no ingest and nothing on disk; stage 0 reads the recording, its live input is an
@@ -559,8 +566,8 @@ roda_result_t roda_pipeline_create(const roda_config_t *config,
     if (r != RODA_SUCCESS) {
         roda_log(RODA_LOG_ERROR, "pipeline not created", "error=%s hint=\"%s\"", roda_result_str(r),
                  r == RODA_ERROR_NOMEM ? "lower the journal capacities or limits.max_sensors"
-                                       : "fix the setting named above (roda-gateway "
-                                         "--check-config), or free the UDP port");
+                                       : "fix what the error above names (roda-gateway "
+                                         "--check-config checks the settings)");
         roda_pipeline_destroy(p);
         return r;
     }

@@ -54,7 +54,7 @@ START_TEST(daemon_defaults)
     ck_assert_uint_eq(defaults.mqtt.reconnect_max_ns, 30000000000ull);
     ck_assert_uint_eq(defaults.udp.max_datagram, 1472);
     ck_assert_uint_eq(defaults.limits.max_devices, 10000);
-    ck_assert_uint_eq(defaults.limits.recent_alerts, 1000);
+    ck_assert_uint_eq(defaults.limits.recent_alerts, 100);
     ck_assert_str_eq(defaults.http.bind, "127.0.0.1");
     ck_assert(!defaults.mqtt.enabled);
 }

@@ -124,8 +124,11 @@ def check_compose(root):
     build = gateway.get("build", {})
     if not (deploy / build.get("context", "") / build.get("dockerfile", "")).is_file():
         fail(f"compose: roda-gateway build {build} does not name the Dockerfile")
-    if "./docker/roda-gateway.conf:/etc/roda/roda-gateway.conf:ro" not in gateway.get("volumes", []):
-        fail("compose: roda-gateway does not mount docker/roda-gateway.conf at /etc/roda")
+    # The directory, not the file (a reload after an editor replaced the file sees the new one).
+    if "./docker:/etc/roda:ro" not in gateway.get("volumes", []):
+        fail("compose: roda-gateway does not mount the directory docker/ at /etc/roda")
+    if "name" in compose:
+        fail("compose: a top-level name: (Debian 12's docker-compose 1.29 rejects it)")
     ports = {str(p).rsplit(":", 1)[-1] for p in gateway.get("ports", [])}
     for port in ("9464", "9465/udp"):
         if port not in ports:

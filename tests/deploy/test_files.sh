@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_files.sh - the deploy files without a Docker engine: Prometheus config and rules
 # (promtool check, and promtool's rule unit tests), Alertmanager's config (amtool), the compose
-# file (`docker compose config` when a compose client is there, and always the YAML checks of
+# file (Debian's docker-compose 1.29 `config`, compose v2's where installed, and the YAML checks of
 # check_deploy.py), the Dockerfile's
 # stages and commands, Grafana provisioning, and every dashboard query as PromQL.
 # Usage: test_files.sh SOURCE_DIR
@@ -16,10 +16,11 @@ promtool check rules "$root/deploy/prometheus/rules.yml"
 promtool test rules "$here/prometheus_rules_test.yml"
 amtool check-config "$root/deploy/alertmanager/alertmanager.yml"
 
+# Debian 12's docker-compose (1.29, install-deps.sh tools) must accept it (no top-level `name:`),
+# and compose v2 too where its client is installed.
+docker-compose -f "$root/deploy/docker-compose.yml" config --quiet
 if docker compose version > /dev/null 2>&1; then
     docker compose -f "$root/deploy/docker-compose.yml" --profile fleet config --quiet
-else
-    echo "test_files: no docker compose client here; checking the compose file as YAML"
 fi
 python3 "$here/check_deploy.py" "$root" files > "$work/dashboard-rules.yml"
 # The dashboard's queries, Grafana variables replaced, as recording rules: promtool parses each.

@@ -17,6 +17,11 @@
 #define LOOP_MS 20
 /* The output's position in alert_directory: the id of the last alert acknowledged in order. */
 #define POSITION_FILE "mqtt-alerts.position"
+/* mqtt.availability_topic's payloads, and how long a clean stop waits for the broker's PUBACK of
+ * "offline" (beyond the flush deadline). */
+#define AVAILABLE_ONLINE "online"
+#define AVAILABLE_OFFLINE "offline"
+#define OFFLINE_ACK_MS 1000
 
 /* A message handed to libmosquitto: its mid, its alert id, whether it was acknowledged. */
 typedef struct pending {
@@ -27,7 +32,8 @@ typedef struct pending {
 
 typedef struct output_mqtt {
     char client_id[RODA_CONFIG_TEXT_MAX + 8];
-    const char *topic;
+    const char *topic;              /* "": only the availability topic */
+    const char *availability_topic; /* "": none */
     int qos;
     roda_journal_t *journal;
     roda_alert_names_t names;
@@ -41,6 +47,8 @@ typedef struct output_mqtt {
     pending_t pending[RODA_OUTPUT_MQTT_MAX_INFLIGHT]; /* in publish order, from pending_head */
     uint32_t pending_head, inflight;
     roda_alert_position_t position; /* the last alert acknowledged in order */
+    int offline_mid;                /* the "offline" message at stop, 0 until sent */
+    bool offline_acked;
     /* Written by the publisher thread, read by any. */
     _Atomic uint64_t published;
     _Atomic uint64_t dropped;
@@ -74,6 +82,8 @@ static void enqueue(output_mqtt_t *p, uint64_t id, int mid, bool acked)
 static void on_published(void *context, int mid)
 {
     output_mqtt_t *p = context;
+    if (p->offline_mid != 0 && mid == p->offline_mid)
+        p->offline_acked = true;
     for (uint32_t i = 0; i < p->inflight; i++) {
         pending_t *m = &p->pending[(p->pending_head + i) % RODA_OUTPUT_MQTT_MAX_INFLIGHT];
         if (!m->acked && m->mid == mid) {
@@ -93,7 +103,7 @@ static void publish_one(output_mqtt_t *p, const roda_alert_t *alert, uint64_t id
     roda_alert_named_json(&p->names, alert, id, &json);
     int mid = 0;
     bool sent = roda_json_ok(&json) && roda_mqtt_conn_publish(p->conn, p->topic, buf, json.len,
-                                                              p->qos, &mid) == RODA_SUCCESS;
+                                                              p->qos, false, &mid) == RODA_SUCCESS;
     if (!sent)
         roda_counter_add(&p->dropped, 1);
     enqueue(p, id, mid, !sent);
@@ -128,24 +138,51 @@ static void publish_available(output_mqtt_t *p)
     }
 }
 
+/* Every connect: "online", retained, to the availability topic (the will says "offline"). */
+static void on_connected(void *context)
+{
+    output_mqtt_t *p = context;
+    int mid;
+    if (p->availability_topic[0] != '\0' &&
+        roda_mqtt_conn_publish(p->conn, p->availability_topic, AVAILABLE_ONLINE,
+                               strlen(AVAILABLE_ONLINE), 1, true, &mid) != RODA_SUCCESS)
+        roda_mqtt_conn_fail(p->conn, "cannot publish to mqtt.availability_topic");
+}
+
+/* A clean stop: "offline", retained, before the DISCONNECT (after which the broker drops the
+ * will), waiting up to OFFLINE_ACK_MS for its PUBACK. */
+static void publish_offline(output_mqtt_t *p)
+{
+    if (p->availability_topic[0] == '\0' ||
+        roda_mqtt_conn_publish(p->conn, p->availability_topic, AVAILABLE_OFFLINE,
+                               strlen(AVAILABLE_OFFLINE), 1, true, &p->offline_mid) != RODA_SUCCESS)
+        return;
+    uint64_t deadline = roda_now_ns() + OFFLINE_ACK_MS * 1000000ull;
+    while (!p->offline_acked && roda_mqtt_conn_connected(p->conn) && roda_now_ns() < deadline)
+        roda_mqtt_conn_run_once(p->conn, LOOP_MS);
+}
+
 static void *publisher_thread(void *arg)
 {
     output_mqtt_t *p = arg;
+    bool alerts = p->topic[0] != '\0';
     for (;;) {
         roda_mqtt_conn_run_once(p->conn, LOOP_MS);
-        publish_available(p);
+        if (alerts)
+            publish_available(p);
         if (atomic_load_explicit(&p->stopping, memory_order_acquire)) {
             /* Unacknowledged messages wait for the broker only while it is connected. */
-            bool drained = roda_journal_tail_status(&p->cursor.tail) == RODA_CLOSED &&
-                           p->cursor.next == p->cursor.count &&
-                           (p->inflight == 0 || !roda_mqtt_conn_connected(p->conn));
+            bool drained = !alerts || (roda_journal_tail_status(&p->cursor.tail) == RODA_CLOSED &&
+                                       p->cursor.next == p->cursor.count &&
+                                       (p->inflight == 0 || !roda_mqtt_conn_connected(p->conn)));
             if (drained ||
                 roda_now_ns() >= atomic_load_explicit(&p->flush_deadline_ns, memory_order_relaxed))
                 break;
         }
     }
+    publish_offline(p);
     /* What the deadline left: unacknowledged messages, and alerts never read. */
-    uint64_t unread = roda_alert_cursor_unread(&p->cursor, p->journal);
+    uint64_t unread = alerts ? roda_alert_cursor_unread(&p->cursor, p->journal) : 0;
     roda_counter_add(&p->dropped, p->inflight + unread);
     if (p->inflight + unread != 0)
         roda_log(RODA_LOG_WARN, "alerts not published at stop", "unacknowledged=%llu unread=%llu",
@@ -156,7 +193,14 @@ static void *publisher_thread(void *arg)
 
 static bool enabled(const roda_config_t *config)
 {
-    return config->mqtt.enabled && config->mqtt.alert_topic[0] != '\0';
+    return config->mqtt.enabled &&
+           (config->mqtt.alert_topic[0] != '\0' || config->mqtt.availability_topic[0] != '\0');
+}
+
+/* A topic to publish to, or "" (not published). */
+static bool topic_ok(const char *topic)
+{
+    return topic[0] == '\0' || roda_mqtt_topic_valid(topic, false);
 }
 
 static void destroy(void *state)
@@ -172,10 +216,12 @@ static void destroy(void *state)
 static roda_result_t create(const roda_output_context_t *context, void **state)
 {
     const roda_config_t *c = context->config;
-    if (!roda_mqtt_topic_valid(c->mqtt.alert_topic, false) || c->mqtt.alert_qos > 1) {
+    if (!topic_ok(c->mqtt.alert_topic) || !topic_ok(c->mqtt.availability_topic) ||
+        c->mqtt.alert_qos > 1) {
         roda_log(RODA_LOG_ERROR, "alert publisher not created", "error=%s hint=\"%s\"",
                  roda_result_str(RODA_ERROR_INVALID_ARG),
-                 "check mqtt.alert_topic (no wildcards) and mqtt.alert_qos");
+                 "check mqtt.alert_topic and mqtt.availability_topic (no wildcards) and "
+                 "mqtt.alert_qos");
         return RODA_ERROR_INVALID_ARG;
     }
     output_mqtt_t *p = calloc(1, sizeof *p);
@@ -183,6 +229,7 @@ static roda_result_t create(const roda_output_context_t *context, void **state)
         return RODA_ERROR_NOMEM;
     snprintf(p->client_id, sizeof p->client_id, "%s-alerts", c->mqtt.client_id);
     p->topic = c->mqtt.alert_topic;
+    p->availability_topic = c->mqtt.availability_topic;
     p->qos = (int)c->mqtt.alert_qos;
     p->journal = context->alerts;
     p->names = *context->names;
@@ -202,8 +249,11 @@ static roda_result_t create(const roda_output_context_t *context, void **state)
         .reconnect_min_ms = (uint32_t)(c->mqtt.reconnect_min_ns / 1000000ull),
         .reconnect_max_ms = (uint32_t)(c->mqtt.reconnect_max_ns / 1000000ull),
         .max_inflight = RODA_OUTPUT_MQTT_MAX_INFLIGHT,
+        .will_topic = c->mqtt.availability_topic,
+        .will_payload = AVAILABLE_OFFLINE,
     };
-    roda_mqtt_conn_events_t events = {.context = p, .published = on_published};
+    roda_mqtt_conn_events_t events = {
+        .context = p, .connected = on_connected, .published = on_published};
     roda_result_t result =
         roda_alert_position_open(&p->position, c->journal.alert_directory, POSITION_FILE);
     if (result == RODA_SUCCESS)

@@ -19,6 +19,13 @@
  * publishes, and what was still unacknowledged or unread when stop's flush deadline passed.
  * Exported as roda_alert_publish_total{result}.
  *
+ * Availability (mqtt.availability_topic, on this connection; also without alert_topic): on every
+ * connect "online", retained at QoS 1; the connection's last will "offline", retained at QoS 1,
+ * which the broker publishes when the connection ends without a DISCONNECT (the gateway killed,
+ * at once; its network lost, after 1.5 x mqtt.keepalive);
+ * on a clean stop "offline" is published (waiting up to a second for the PUBACK) before the
+ * DISCONNECT that makes the broker discard the will.
+ *
  * Threads: its own publisher thread; metrics and totals from any thread. */
 #ifndef RODA_OUTPUT_MQTT_H
 #define RODA_OUTPUT_MQTT_H
