@@ -274,5 +274,9 @@ int roda_sparkplug_state_alive(const roda_sparkplug_state_t *state, uint32_t sco
 int roda_sparkplug_state_rebirth_take(roda_sparkplug_state_t *state, uint32_t node);
 /* The state's counters. */
 roda_sparkplug_counters_t roda_sparkplug_state_counters(const roda_sparkplug_state_t *state);
+/* The devices of edge node `node`, one per call: *cursor starts at 0; a call that returns 1 sets
+ * *device to the next device's ids (type DDEATH; pointing into the state), 0 after the last. */
+int roda_sparkplug_state_devices(const roda_sparkplug_state_t *state, uint32_t node,
+                                 uint32_t *cursor, roda_sparkplug_topic_t *device);
 
 #endif
