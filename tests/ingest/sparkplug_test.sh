@@ -185,4 +185,31 @@ for event, count in events.items():
     assert v("roda_sparkplug_events_total", f'event="{event}"') == count, event
 PY
 [ "$(grep -c '^spBv1.0/G1/NCMD/edge-n1 ' "$work/ncmd.out")" = 1 ] || fail "more than one Rebirth"
+stop_gateway
+
+echo "== 8. roda-fleet --sparkplug: NBIRTH then NDATA by alias, nothing lost"
+cat > "$work/fleet.conf" << CONF
+[limits]
+max_series = 100
+series_staleness = 0
+[http]
+port = 0
+[mqtt]
+enabled = true
+port = $broker_port
+client_id = roda-sparkplug-fleet
+topics = spBv1.0/#
+formats = sparkplug.b
+CONF
+start_gateway fleet "$work/fleet.conf"
+"$fleet" --sparkplug --mqtt "127.0.0.1:$broker_port" --topic-prefix fleet --devices 3 --sensors 4 \
+    --batch 4 --count 30 --seconds 10 > "$work/fleet.out" || fail "roda-fleet --sparkplug"
+sent=$(sed -n 's/^RESULT name=fleet .*readings=\([0-9]*\).*/\1/p' "$work/fleet.out")
+[ "$sent" = 123 ] || fail "fleet sent '$sent' readings: $(cat "$work/fleet.out")"
+wait_metric 'roda_ingest_readings_total{input="mqtt"}' 123
+wait_metric 'roda_sensors_tracked' 15
+wait_metric 'roda_sparkplug_events_total{event="birth"}' 3
+[ "$(metric 'roda_ingest_lost_upstream_total{input="mqtt"}')" = 0 ] || fail "fleet messages lost"
+[ "$(metric 'roda_sparkplug_metrics_dropped_total{reason="unknown_metric"}')" = 0 ] ||
+    fail "fleet aliases not resolved"
 echo "PASS sparkplug_test"
