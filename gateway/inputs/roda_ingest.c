@@ -290,8 +290,8 @@ static void append_silence(const roda_input_port_t *port, const roda_decoder_t *
     for (bool first = true; decoder->silenced(batch); first = false) {
         uint32_t index;
         if (first ? !intern_device(port, batch->device, batch->device_length, &index)
-                  : roda_devices_intern(port->ingest->devices, batch->device,
-                                        batch->device_length, &index) != RODA_SUCCESS)
+                  : roda_devices_intern(port->ingest->devices, batch->device, batch->device_length,
+                                        &index) != RODA_SUCCESS)
             continue;
         if (first)
             roda_ingest_count(port, RODA_INGEST_BATCHES, 1);

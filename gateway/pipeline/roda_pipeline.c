@@ -87,7 +87,7 @@ static void state_control(state_stage_t *st, const roda_reading_t *r, roda_journ
     roda_summary_t control = {.sensor_id = r->sensor_id,
                               .ingest_time_ns = st->clock_ns,
                               .device = r->device,
-                              .flags = checkpoint                         ? RODA_SUMMARY_CHECKPOINT
+                              .flags = checkpoint                       ? RODA_SUMMARY_CHECKPOINT
                                        : r->kind == RODA_RECORD_SILENCE ? RODA_SUMMARY_SILENCE
                                                                         : RODA_SUMMARY_CLOCK};
     append_summary(output, &control);

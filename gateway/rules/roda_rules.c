@@ -531,8 +531,8 @@ static void judge_stale(roda_rules_t *r, sink_t *sink, uint32_t sensor_index, ui
             continue;
         double silent =
             now_ns > sensor->ingest_time_ns ? (double)(now_ns - sensor->ingest_time_ns) / 1e9 : 0.0;
-        transition(r, sink, i, &row[i], silenced || silent > rule->threshold, false, now_ns,
-                   sensor, silent, sensor->last);
+        transition(r, sink, i, &row[i], silenced || silent > rule->threshold, false, now_ns, sensor,
+                   silent, sensor->last);
     }
 }
 

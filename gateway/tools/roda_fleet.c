@@ -196,12 +196,12 @@ static size_t encode_sparkplug(const roda_encode_batch_t *batch, uint32_t device
     static char names[MAX_BATCH][24];
     uint32_t count = 0;
     if (birth)
-        metrics[count++] = (roda_sparkplug_metric_t){
-            .name = RODA_SPARKPLUG_BDSEQ_METRIC,
-            .name_length = sizeof(RODA_SPARKPLUG_BDSEQ_METRIC) - 1,
-            .datatype = RODA_SPARKPLUG_UINT64,
-            .has = RODA_SPARKPLUG_HAS_NAME | RODA_SPARKPLUG_HAS_DATATYPE,
-            .field = RODA_SPARKPLUG_FIELD_LONG};
+        metrics[count++] =
+            (roda_sparkplug_metric_t){.name = RODA_SPARKPLUG_BDSEQ_METRIC,
+                                      .name_length = sizeof(RODA_SPARKPLUG_BDSEQ_METRIC) - 1,
+                                      .datatype = RODA_SPARKPLUG_UINT64,
+                                      .has = RODA_SPARKPLUG_HAS_NAME | RODA_SPARKPLUG_HAS_DATATYPE,
+                                      .field = RODA_SPARKPLUG_FIELD_LONG};
     for (uint32_t i = 0; i < batch->reading_count; i++) {
         const roda_v1_Reading *r = &batch->readings[i];
         uint64_t number = r->sensor_id - (uint64_t)device * 1000u, bits;

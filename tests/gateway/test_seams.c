@@ -151,8 +151,8 @@ static void pipe_service(void *state, const struct pollfd *fds, uint32_t count)
                 in->line[in->length++] = buf[i];
             continue;
         }
-        roda_ingest_message(&in->port, &text_decoder, NULL, NULL, NULL, 0, (const uint8_t *)in->line,
-                            in->length);
+        roda_ingest_message(&in->port, &text_decoder, NULL, NULL, NULL, 0,
+                            (const uint8_t *)in->line, in->length);
         in->length = 0;
     }
 }

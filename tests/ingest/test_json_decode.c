@@ -29,7 +29,8 @@ static void setup(void)
                                       .timestamp_field = "",
                                       .timestamp_format = RODA_JSON_TIME_MS,
                                       .max_depth = 8};
-    context = (roda_decode_context_t){.settings = &settings, .scratch = scratch, .scratch_size = sizeof scratch};
+    context = (roda_decode_context_t){
+        .settings = &settings, .scratch = scratch, .scratch_size = sizeof scratch};
     memset(&drops, 0, sizeof drops);
 }
 

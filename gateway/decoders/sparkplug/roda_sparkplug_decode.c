@@ -68,9 +68,8 @@ static roda_decode_status_t sparkplug_open(roda_decode_batch_t *batch,
     roda_sparkplug_host_t *host = host_of(batch);
     host->last_node = NO_NODE;
     roda_sparkplug_topic_t topic;
-    if (context->topic == NULL ||
-        roda_sparkplug_topic_parse(context->topic, strlen(context->topic), &topic) !=
-            RODA_SPARKPLUG_TOPIC_OK)
+    if (context->topic == NULL || roda_sparkplug_topic_parse(context->topic, strlen(context->topic),
+                                                             &topic) != RODA_SPARKPLUG_TOPIC_OK)
         return RODA_DECODE_TOPIC;
     message_t *message = context->scratch;
     if (context->scratch_size < sizeof *message + size)
@@ -210,8 +209,7 @@ static int sparkplug_silenced(roda_decode_batch_t *batch)
     if (host->silence_scope != host->last_node)
         return 0; /* a DDEATH: that device only */
     roda_sparkplug_topic_t device;
-    if (!roda_sparkplug_state_devices(host->state, host->last_node, &host->silence_cursor,
-                                      &device))
+    if (!roda_sparkplug_state_devices(host->state, host->last_node, &host->silence_cursor, &device))
         return 0;
     name_device(batch, &device);
     return 1;

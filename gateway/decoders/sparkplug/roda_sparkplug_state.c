@@ -190,8 +190,8 @@ int roda_sparkplug_state_devices(const roda_sparkplug_state_t *state, uint32_t n
 {
     if (node >= state->scope_count)
         return 0;
-    uint32_t next = *cursor == 0 ? state->scopes[node].first_child
-                                 : state->scopes[*cursor - 1].next_sibling;
+    uint32_t next =
+        *cursor == 0 ? state->scopes[node].first_child : state->scopes[*cursor - 1].next_sibling;
     if (next == NONE)
         return 0;
     const scope_t *s = &state->scopes[next];

@@ -25,7 +25,7 @@ typedef struct input_mqtt {
     bool match_filters; /* filters differ in decoder or device pattern: match each topic */
     roda_sparkplug_host_t sparkplug; /* state NULL: no sparkplug.b filter */
     roda_sparkplug_settings_t sparkplug_settings;
-    int subscribe_mid;  /* the SUBSCRIBE whose SUBACK makes the input ready */
+    int subscribe_mid; /* the SUBSCRIBE whose SUBACK makes the input ready */
     uint64_t last_service_ns;
     bool paused; /* not reading: the journal has no room for a whole message */
     _Atomic bool subscribed;
@@ -230,10 +230,10 @@ static void request_rebirth(input_mqtt_t *m)
 {
     char topic[RODA_SPARKPLUG_TOPIC_SIZE];
     uint8_t payload[RODA_SPARKPLUG_REBIRTH_SIZE];
-    size_t size = roda_sparkplug_host_after(&m->sparkplug, roda_wall_ns() / 1000000u, topic, payload);
+    size_t size =
+        roda_sparkplug_host_after(&m->sparkplug, roda_wall_ns() / 1000000u, topic, payload);
     int mid;
-    if (size != 0 &&
-        roda_mqtt_conn_publish(m->conn, topic, payload, size, 0, &mid) != RODA_SUCCESS)
+    if (size != 0 && roda_mqtt_conn_publish(m->conn, topic, payload, size, 0, &mid) != RODA_SUCCESS)
         roda_sparkplug_host_unsent(&m->sparkplug);
 }
 
@@ -454,10 +454,10 @@ static uint64_t memory(const void *settings)
 {
     const roda_input_mqtt_settings_t *s = settings;
     /* libmosquitto allocates each packet as it comes */
-    return sizeof(input_mqtt_t) + (uses_sparkplug(s) ? roda_sparkplug_state_memory(
-                                                           s->sparkplug_max_scopes,
-                                                           s->sparkplug_max_aliases)
-                                                     : 0);
+    return sizeof(input_mqtt_t) +
+           (uses_sparkplug(s)
+                ? roda_sparkplug_state_memory(s->sparkplug_max_scopes, s->sparkplug_max_aliases)
+                : 0);
 }
 
 const roda_input_class_t roda_input_mqtt = {

@@ -50,8 +50,8 @@ typedef struct roda_input_mqtt_settings {
     bool sparkplug_rebirth;
     uint32_t sparkplug_max_scopes;
     uint32_t sparkplug_max_aliases;
-    uint32_t topic_count;      /* >= 1 */
-    int qos;                   /* 0 or 1 */
+    uint32_t topic_count; /* >= 1 */
+    int qos;              /* 0 or 1 */
     /* Per filter, a topic pattern naming the device, e.g. "roda/{device}/readings": levels are
      * matched literally, '+' matches any one level, "{device}" one level that becomes the device
      * name. A message takes the pattern (and decoder) of the first filter its topic matches.
