@@ -25,7 +25,8 @@
  * (device, name) and keeps the name (roda_sensor_names.h). Numbered formats (roda.v1) keep
  * their ids.
  *
- * Threads: decoders keep no shared state; a roda_decode_batch_t belongs to one thread. */
+ * Threads: decoders keep no shared state (a stateful format keeps its state in its settings,
+ * owned by one input on the ingest thread); a roda_decode_batch_t belongs to one thread. */
 #ifndef RODA_DECODER_H
 #define RODA_DECODER_H
 
