@@ -10,8 +10,10 @@
  * replay of the journal makes the same decisions as the live run. While nothing arrives, the
  * ingest still writes a CLOCK record every clock interval, carrying only its ingest_time_ns. A
  * CHECKPOINT record is a CLOCK record that also asks the stages to write their part of snapshot
- * `sensor_id` (roda_snapshot.h). Control records carry no reading: device, value and the other
- * fields are zero. */
+ * `sensor_id` (roda_snapshot.h). A SILENCE record is a clock record that also says device
+ * `device` went silent (a Sparkplug B DEATH): the rules treat its sensors as silent at once.
+ * Control records carry no reading: value and the other fields are zero (SILENCE: but `device`
+ * and `input`). */
 #ifndef RODA_READING_H
 #define RODA_READING_H
 
@@ -32,6 +34,7 @@ typedef enum roda_record_kind {
     RODA_RECORD_READING = 0,
     RODA_RECORD_CLOCK = 1,      /* the ingest's clock while idle: ingest_time_ns only */
     RODA_RECORD_CHECKPOINT = 2, /* a clock record that starts snapshot `sensor_id` */
+    RODA_RECORD_SILENCE = 3,    /* a clock record: device `device` went silent */
 } roda_record_kind_t;
 
 _Static_assert(sizeof(roda_reading_t) == 40, "roda_reading_t is a 40-byte journal record");

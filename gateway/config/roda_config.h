@@ -14,6 +14,7 @@
  *               reconnect_min, reconnect_max, alert_topic, alert_qos, availability_topic,
  *               formats
  *   [json]      device_field, sensor_fields, timestamp_field, timestamp_format, max_depth
+ *   [sparkplug] rebirth, max_scopes, max_aliases
  *   [udp]       enabled, bind, receive_buffer, max_datagram, batch
  *   [rule.NAME] or [rule "NAME"]   kind (above|below|jump|rate|stale), threshold (above, below,
  *               rate per second), factor (jump), after (stale), value (last|mean|ewma),
@@ -151,6 +152,14 @@ typedef struct roda_config {
         char timestamp_format[RODA_CONFIG_NAME_MAX]; /* s, ms, us or rfc3339 */
         uint32_t max_depth;
     } json;
+
+    /* [sparkplug]: the Sparkplug B host state (roda_sparkplug_decode.h) of topics of format
+     * sparkplug.b */
+    struct {
+        bool rebirth;         /* publish Rebirth requests (NCMD) on gaps and unknown aliases */
+        uint32_t max_scopes;  /* edge nodes and devices */
+        uint32_t max_aliases; /* metric definitions from BIRTH certificates */
+    } sparkplug;
 
     /* [udp] */
     struct {

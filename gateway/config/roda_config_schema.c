@@ -4,6 +4,7 @@
 
 #include "roda_config_internal.h"
 #include "roda_recent_values.h"
+#include "roda_sparkplug.h"
 
 #define OFF(member) offsetof(roda_config_t, member)
 #define SZ(member) sizeof(((roda_config_t *)0)->member)
@@ -86,6 +87,9 @@ const roda_config_field_t roda_config_fields[RODA_CONFIG_FIELD_COUNT] = {
     TEXT("json", "timestamp_field", json.timestamp_field, ""),
     TEXT("json", "timestamp_format", json.timestamp_format, "ms"),
     U32("json", "max_depth", json.max_depth, 1, 64, "8"),
+    KIND("sparkplug", "rebirth", BOOL, sparkplug.rebirth, "true"),
+    U32("sparkplug", "max_scopes", sparkplug.max_scopes, 1, RODA_SPARKPLUG_MAX_SCOPES, "10000"),
+    U32("sparkplug", "max_aliases", sparkplug.max_aliases, 1, RODA_SPARKPLUG_MAX_ALIASES, "100000"),
     KIND("udp", "enabled", BOOL, udp.enabled, "false"),
     LIST("udp", "bind", udp.binds, udp.bind_count),
     NUM("udp", "receive_buffer", BYTES, udp.receive_buffer, 4096, 1ull << 30, "32M"),
@@ -104,7 +108,7 @@ const roda_config_field_t roda_config_fields[RODA_CONFIG_FIELD_COUNT] = {
 };
 
 const char *const roda_config_sections[RODA_CONFIG_SECTION_COUNT] = {
-    "gateway", "journal", "limits", "http", "mqtt", "udp", "alertmanager", "json"};
+    "gateway", "journal", "limits", "http", "mqtt", "udp", "alertmanager", "json", "sparkplug"};
 
 const roda_config_rule_field_t roda_config_rule_fields[RODA_CONFIG_RULE_KEY_COUNT] = {
     [RODA_CONFIG_RULE_KIND] = {"kind", NULL},

@@ -13,12 +13,20 @@
  * own settings for that filter (roda_decode_context_t.settings, e.g. the JSON field mapping). A
  * new payload format is one folder under decoders/ plus one line in that table.
  *
+ * Stateful formats (Sparkplug B): the context also carries the message's topic, the settings
+ * point at the input's state for the format (alias tables, sequences), and pass 1 may report
+ * what the format's own bookkeeping found: messages lost upstream just before this one (`lost`),
+ * a repeated message (`duplicate`: dropped and counted as such), or devices that went silent
+ * (`silence`: the message has no readings; the decoder's `silenced` lists the devices, whose
+ * sensors the rules then treat as silent at once). Formats without such state leave them 0.
+ *
  * Named sensors: a format that names its sensors instead of numbering them (JSON's "temp")
  * returns each record's name from pass 2; the ingest then derives the record's sensor_id from
  * (device, name) and keeps the name (roda_sensor_names.h). Numbered formats (roda.v1) keep
  * their ids.
  *
- * Threads: decoders keep no shared state; a roda_decode_batch_t belongs to one thread. */
+ * Threads: decoders keep no shared state (a stateful format keeps its state in its settings,
+ * owned by one input on the ingest thread); a roda_decode_batch_t belongs to one thread. */
 #ifndef RODA_DECODER_H
 #define RODA_DECODER_H
 
@@ -39,6 +47,9 @@ typedef enum roda_decode_status {
     RODA_DECODE_MALFORMED = 2, /* bad framing, wrong type, bad length, name too long */
     RODA_DECODE_TOO_MANY = 3,  /* more than RODA_DECODE_MAX_READINGS readings */
     RODA_DECODE_OVERSIZE = 4,  /* payload over RODA_DECODE_MAX_PAYLOAD */
+    RODA_DECODE_TOPIC = 5,     /* a topic the format does not read (unknown_topic) */
+    RODA_DECODE_IGNORED = 6,   /* a well-formed message with nothing to read (e.g. a command) */
+    RODA_DECODE_NO_ROOM = 7,   /* the format's state has no room for the message's device */
 } roda_decode_status_t;
 
 /* What the input gives a decoder besides the payload, valid until the batch is finished. */
@@ -46,6 +57,7 @@ typedef struct roda_decode_context {
     const void *settings; /* the decoder's own settings type for this filter; NULL: defaults */
     void *scratch;        /* memory the decoder may use for this message (e.g. a parse tree) */
     size_t scratch_size;  /* >= RODA_DECODE_SCRATCH_PER_BYTE * the payload's size */
+    const char *topic;    /* the message's topic, NUL-terminated (MQTT); NULL: none */
 } roda_decode_context_t;
 
 /* Scratch bytes per payload byte a caller provides (the JSON decoder's parse tree, bounded). */
@@ -71,6 +83,9 @@ typedef struct roda_decode_batch {
     uint64_t boot_epoch; /* 0 when the message carries none */
     uint32_t reading_count;
     uint32_t readings_done; /* readings consumed so far (written or dropped as non-finite) */
+    uint32_t lost;          /* messages the format's own sequence found missing before this one */
+    uint8_t duplicate;      /* the format's own sequence says this message came before */
+    uint8_t silence;        /* no readings: the devices `silenced` lists went silent */
     const uint8_t *payload;
     size_t size;
     size_t offset;                        /* the decoder's own resume point in payload */
@@ -94,6 +109,10 @@ typedef struct roda_decoder {
      * reading_count or *status is not OK. */
     uint32_t (*readings)(roda_decode_batch_t *batch, roda_reading_t *records, const char **names,
                          uint32_t max, roda_decode_drops_t *drops, roda_decode_status_t *status);
+    /* For a batch with `silence` set: the next device that went silent into batch->device and
+     * device_length (the first is the message's own); 0 after the last. NULL for formats that
+     * never set `silence`. */
+    int (*silenced)(roda_decode_batch_t *batch);
 } roda_decoder_t;
 
 /* The registered decoder called `name`, or NULL. */

@@ -4,12 +4,14 @@
 #include <string.h>
 
 #include "roda_json_decode.h"
+#include "roda_sparkplug_decode.h"
 #include "roda_v1_decode.h"
 
 /* One line per format; the first is the default. */
 static const roda_decoder_t *const decoders[] = {
     &roda_v1_decoder,
     &roda_json_decoder,
+    &roda_sparkplug_decoder,
 };
 
 const roda_decoder_t *roda_decoder_find(const char *name)
@@ -38,6 +40,12 @@ const char *roda_decode_status_str(roda_decode_status_t status)
         return "too_many_readings";
     case RODA_DECODE_OVERSIZE:
         return "oversize";
+    case RODA_DECODE_TOPIC:
+        return "unknown_topic";
+    case RODA_DECODE_IGNORED:
+        return "ignored";
+    case RODA_DECODE_NO_ROOM:
+        return "no_room";
     }
     return "unknown";
 }

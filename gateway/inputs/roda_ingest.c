@@ -94,6 +94,7 @@ static const char *const counter_names[RODA_INGEST_COUNTER_COUNT] = {
     [RODA_INGEST_CONNECT_FAILURES] = "connect_failures",
     [RODA_INGEST_DISCONNECTS] = "disconnects",
     [RODA_INGEST_UNNAMED_SENSORS] = "unnamed_sensors",
+    [RODA_INGEST_IGNORED] = "ignored",
 };
 
 const char *roda_ingest_counter_name(roda_ingest_counter_t counter)
@@ -115,6 +116,9 @@ static const roda_ingest_counter_t decode_reasons[] = {
     [RODA_DECODE_MALFORMED] = RODA_INGEST_DECODE_ERROR,
     [RODA_DECODE_TOO_MANY] = RODA_INGEST_TOO_MANY_READINGS,
     [RODA_DECODE_OVERSIZE] = RODA_INGEST_OVERSIZE,
+    [RODA_DECODE_TOPIC] = RODA_INGEST_UNKNOWN_TOPIC,
+    [RODA_DECODE_IGNORED] = RODA_INGEST_IGNORED,
+    [RODA_DECODE_NO_ROOM] = RODA_INGEST_TOO_MANY_DEVICES,
 };
 
 /* Records the input journal has room for (0 when full, or when its file cannot grow): at least
@@ -264,9 +268,48 @@ static void append_readings(const roda_input_port_t *port, const roda_decoder_t 
                           batch->reading_count - batch->readings_done);
 }
 
+/* Interns a device, counting a refusal (bad name, registry full); false then. */
+static bool intern_device(const roda_input_port_t *port, const char *device, size_t length,
+                          uint32_t *index)
+{
+    roda_result_t result = roda_devices_intern(port->ingest->devices, device, length, index);
+    if (result != RODA_SUCCESS)
+        roda_ingest_count(port,
+                          result == RODA_ERROR_TOO_MANY ? RODA_INGEST_TOO_MANY_DEVICES
+                                                        : RODA_INGEST_BAD_DEVICE,
+                          1);
+    return result == RODA_SUCCESS;
+}
+
+/* A batch that says its devices went silent: a SILENCE record for each (the rules stage treats
+ * their sensors as silent at once). The message is accepted once its own device is known; a
+ * further device the registry refuses has no sensors to silence. */
+static void append_silence(const roda_input_port_t *port, const roda_decoder_t *decoder,
+                           roda_decode_batch_t *batch, uint64_t now)
+{
+    for (bool first = true; decoder->silenced(batch); first = false) {
+        uint32_t index;
+        if (first ? !intern_device(port, batch->device, batch->device_length, &index)
+                  : roda_devices_intern(port->ingest->devices, batch->device, batch->device_length,
+                                        &index) != RODA_SUCCESS)
+            continue;
+        if (first)
+            roda_ingest_count(port, RODA_INGEST_BATCHES, 1);
+        void *slot;
+        uint64_t granted;
+        if (claim(port, 1, &slot, &granted) != RODA_SUCCESS)
+            continue; /* no reading is lost: its sensors go silent by the clock instead */
+        *(roda_reading_t *)slot = (roda_reading_t){.ingest_time_ns = now,
+                                                   .device = index,
+                                                   .input = port->index,
+                                                   .kind = RODA_RECORD_SILENCE};
+        roda_journal_commit(port->ingest->journal, 1);
+    }
+}
+
 void roda_ingest_message(const roda_input_port_t *port, const roda_decoder_t *decoder,
-                         const void *settings, const char *device, size_t device_length,
-                         const uint8_t *payload, size_t size)
+                         const void *settings, const char *topic, const char *device,
+                         size_t device_length, const uint8_t *payload, size_t size)
 {
     roda_ingest_t *ingest = port->ingest;
     uint64_t now = roda_wall_ns();
@@ -276,10 +319,17 @@ void roda_ingest_message(const roda_input_port_t *port, const roda_decoder_t *de
         return;
     }
     roda_decode_batch_t batch;
-    const roda_decode_context_t context = {settings, ingest->scratch, ingest->scratch_size};
+    const roda_decode_context_t context = {.settings = settings,
+                                           .scratch = ingest->scratch,
+                                           .scratch_size = ingest->scratch_size,
+                                           .topic = topic};
     roda_decode_status_t status = decoder->open(&batch, &context, payload, size);
     if (status != RODA_DECODE_OK) {
         roda_ingest_count(port, decode_reasons[status], 1);
+        return;
+    }
+    if (batch.silence) {
+        append_silence(port, decoder, &batch, now);
         return;
     }
     if (device == NULL) {
@@ -287,12 +337,12 @@ void roda_ingest_message(const roda_input_port_t *port, const roda_decoder_t *de
         device_length = batch.device_length;
     }
     uint32_t index;
-    roda_result_t result = roda_devices_intern(ingest->devices, device, device_length, &index);
-    if (result != RODA_SUCCESS) {
-        roda_ingest_count(port,
-                          result == RODA_ERROR_TOO_MANY ? RODA_INGEST_TOO_MANY_DEVICES
-                                                        : RODA_INGEST_BAD_DEVICE,
-                          1);
+    if (!intern_device(port, device, device_length, &index))
+        return;
+    if (batch.lost != 0)
+        roda_ingest_count(port, RODA_INGEST_LOST_UPSTREAM, batch.lost);
+    if (batch.duplicate) {
+        roda_ingest_count(port, RODA_INGEST_DUPLICATE, 1);
         return;
     }
     uint64_t lost;

@@ -36,7 +36,7 @@
 /* Counters per input. Units: messages unless the name says readings. Each received message is
  * counted once more: as an accepted batch or under one rejection reason, so that
  *   messages = batches + decode_error + truncated + oversize + too_many_readings + unknown_topic
- *              + bad_device + too_many_devices + duplicate
+ *              + bad_device + too_many_devices + duplicate + ignored
  * and each reading of an accepted batch once more: accepted or under one drop reason, so that
  *   batch_readings = readings + non_finite + missing_field + wrong_type + out_of_range
  *                    + other_device + journal_full + disk_full + malformed_reading
@@ -74,6 +74,7 @@ typedef enum roda_ingest_counter {
     RODA_INGEST_CONNECT_FAILURES,    /* connection attempts that failed */
     RODA_INGEST_DISCONNECTS,         /* connections lost */
     RODA_INGEST_UNNAMED_SENSORS,     /* readings committed unnamed: the name registry was full */
+    RODA_INGEST_IGNORED,             /* messages with nothing to read (Sparkplug NCMD, STATE) */
     RODA_INGEST_COUNTER_COUNT
 } roda_ingest_counter_t;
 
@@ -133,11 +134,12 @@ bool roda_input_configure(const roda_input_class_t *input, const roda_config_t *
 const roda_input_class_t *const *roda_inputs(uint32_t *count);
 
 /* One message of `port`'s input, decoded with `decoder` and its `settings` for this message's
- * filter (the decoder's own settings type; NULL: its defaults). `device` names the device when
- * the input knows it (an MQTT topic level); NULL: the payload names it. Ingest thread only. */
+ * filter (the decoder's own settings type; NULL: its defaults). `topic` is the message's topic
+ * for decoders that read it (NULL: none). `device` names the device when the input knows it (an
+ * MQTT topic level); NULL: the payload names it. Ingest thread only. */
 void roda_ingest_message(const roda_input_port_t *port, const roda_decoder_t *decoder,
-                         const void *settings, const char *device, size_t device_length,
-                         const uint8_t *payload, size_t size);
+                         const void *settings, const char *topic, const char *device,
+                         size_t device_length, const uint8_t *payload, size_t size);
 /* True when the input journal has room for `readings` more readings now and its file (if any)
  * can grow: an acknowledging input reads its next message only then. Ingest thread only. */
 bool roda_ingest_can_take(const roda_input_port_t *port, uint32_t readings);

@@ -86,7 +86,10 @@ static void state_control(state_stage_t *st, const roda_reading_t *r, roda_journ
         checkpoint_state(st, r->sensor_id);
     roda_summary_t control = {.sensor_id = r->sensor_id,
                               .ingest_time_ns = st->clock_ns,
-                              .flags = checkpoint ? RODA_SUMMARY_CHECKPOINT : RODA_SUMMARY_CLOCK};
+                              .device = r->device,
+                              .flags = checkpoint                       ? RODA_SUMMARY_CHECKPOINT
+                                       : r->kind == RODA_RECORD_SILENCE ? RODA_SUMMARY_SILENCE
+                                                                        : RODA_SUMMARY_CLOCK};
     append_summary(output, &control);
     roda_counter_add(&st->controls, 1);
 }
@@ -231,6 +234,16 @@ static void rules_control(rules_stage_t *rs, const roda_summary_t *s, roda_journ
     }
     if (s->ingest_time_ns > rs->clock_ns)
         rs->clock_ns = s->ingest_time_ns;
+    if (s->flags & RODA_SUMMARY_SILENCE) {
+        roda_alert_t alerts[RODA_RULES_MAX];
+        uint32_t cursor = 0;
+        bool done = false;
+        while (!done) {
+            uint32_t n = roda_rules_silence(rs->rules, s->device, rs->clock_ns, alerts,
+                                            RODA_RULES_MAX, &cursor, &done);
+            emit_alerts(rs, alerts, n, output);
+        }
+    }
     if (rs->clock_ns >= rs->next_scan_ns) {
         rs->next_scan_ns = rs->clock_ns + rs->stale_tick_ns;
         roda_alert_t alerts[RODA_RULES_MAX];

@@ -12,7 +12,7 @@ static const roda_ingest_counter_t drop_reasons[] = {
     RODA_INGEST_TOO_MANY_DEVICES,  RODA_INGEST_NON_FINITE,        RODA_INGEST_JOURNAL_FULL,
     RODA_INGEST_DISK_FULL,         RODA_INGEST_MALFORMED_READING, RODA_INGEST_KERNEL_DROPS,
     RODA_INGEST_RECEIVE_ERRORS,    RODA_INGEST_MISSING_FIELD,     RODA_INGEST_WRONG_TYPE,
-    RODA_INGEST_OUT_OF_RANGE,      RODA_INGEST_OTHER_DEVICE};
+    RODA_INGEST_OUT_OF_RANGE,      RODA_INGEST_OTHER_DEVICE,      RODA_INGEST_IGNORED};
 
 /* One counter family with a sample per input. */
 static void per_input(roda_metrics_t *m, const roda_ingest_stats_t *is, const char *name,
@@ -43,7 +43,7 @@ static void ingest_metrics(roda_pipeline_t *p, roda_metrics_t *m)
     roda_metrics_family(
         m, "roda_ingest_dropped_total", RODA_METRIC_COUNTER,
         "Input dropped, by input and reason. Messages: decode_error, truncated, oversize, "
-        "too_many_readings, unknown_topic, bad_device, too_many_devices (messages_total = "
+        "too_many_readings, unknown_topic, bad_device, too_many_devices, ignored (messages_total = "
         "batches_total + these + duplicates_total). Readings of accepted batches: non_finite, "
         "missing_field, wrong_type, out_of_range, other_device, journal_full, disk_full, "
         "malformed_reading (batch_readings_total = readings_total + these). "

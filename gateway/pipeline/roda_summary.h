@@ -50,11 +50,14 @@ _Static_assert(sizeof(roda_summary_t) == 80, "roda_summary_t is an 80-byte journ
 /* `flags`: not a reading's summary but a control record of the state stage for the rules stage:
  * the sensor's eviction (see above; ingest_time_ns is the clock that evicted it), the clock
  * (roda_reading.h: ingest_time_ns only), a checkpoint (a clock that also asks for the rules
- * stage's section of snapshot `sensor_id`), or the end of the recovery replay. */
+ * stage's section of snapshot `sensor_id`), the end of the recovery replay, or a device gone
+ * silent (`device`; a clock too). */
 #define RODA_SUMMARY_EVICTED 1u
 #define RODA_SUMMARY_CLOCK 2u
 #define RODA_SUMMARY_CHECKPOINT 4u
 #define RODA_SUMMARY_RECOVERED 8u
+/* A device went silent (roda_reading.h SILENCE): `device` and the clock in ingest_time_ns. */
+#define RODA_SUMMARY_SILENCE 16u
 
 /* The EWMA weight of a new reading, in (0, 1]. Set once from the config (ewma_alpha) before the
  * stateful stage starts; a reload cannot change it live. */

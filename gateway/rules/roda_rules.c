@@ -517,8 +517,10 @@ uint32_t roda_rules_evaluate(roda_rules_t *r, uint32_t sensor_index, const roda_
     return sink.used;
 }
 
-/* Judges every STALE rule in scope of sensor `sensor_index` at `now_ns`. */
-static void judge_stale(roda_rules_t *r, sink_t *sink, uint32_t sensor_index, uint64_t now_ns)
+/* Judges every STALE rule in scope of sensor `sensor_index` at `now_ns`; a `silenced` sensor
+ * is silent past every threshold. */
+static void judge_stale(roda_rules_t *r, sink_t *sink, uint32_t sensor_index, uint64_t now_ns,
+                        bool silenced)
 {
     const sensor_t *sensor = &r->sensors[sensor_index];
     pair_t *row = r->pairs + (size_t)sensor_index * r->max_rules;
@@ -529,8 +531,8 @@ static void judge_stale(roda_rules_t *r, sink_t *sink, uint32_t sensor_index, ui
             continue;
         double silent =
             now_ns > sensor->ingest_time_ns ? (double)(now_ns - sensor->ingest_time_ns) / 1e9 : 0.0;
-        transition(r, sink, i, &row[i], silent > rule->threshold, false, now_ns, sensor, silent,
-                   sensor->last);
+        transition(r, sink, i, &row[i], silenced || silent > rule->threshold, false, now_ns, sensor,
+                   silent, sensor->last);
     }
 }
 
@@ -546,7 +548,7 @@ uint32_t roda_rules_tick(roda_rules_t *r, uint64_t now_ns, roda_alert_t *out, ui
             /* Room for every stale rule of this sensor, so a sensor is never half scanned. */
             if (sink.max - sink.used < r->stale_rules)
                 break;
-            judge_stale(r, &sink, r->tick_cursor, now_ns);
+            judge_stale(r, &sink, r->tick_cursor, now_ns, false);
         }
         r->tick_cursor++;
     }
@@ -554,6 +556,25 @@ uint32_t roda_rules_tick(roda_rules_t *r, uint64_t now_ns, roda_alert_t *out, ui
         r->tick_cursor = 0;
         *done = true;
     }
+    return sink.used;
+}
+
+uint32_t roda_rules_silence(roda_rules_t *r, uint32_t device, uint64_t now_ns, roda_alert_t *out,
+                            uint32_t max_out, uint32_t *cursor, bool *done)
+{
+    sink_t sink = {out, max_out, 0};
+    *done = false;
+    if (r->stale_rules == 0)
+        *cursor = r->max_sensors;
+    for (; *cursor < r->max_sensors; (*cursor)++) {
+        const sensor_t *sensor = &r->sensors[*cursor];
+        if (!sensor->seen || sensor->device != device)
+            continue;
+        if (sink.max - sink.used < r->stale_rules)
+            return sink.used;
+        judge_stale(r, &sink, *cursor, now_ns, true);
+    }
+    *done = true;
     return sink.used;
 }
 
@@ -566,7 +587,7 @@ uint32_t roda_rules_evict(roda_rules_t *r, uint32_t sensor_index, uint64_t now_n
     }
     sink_t sink = {out, max_out, 0};
     if (r->sensors[sensor_index].seen)
-        judge_stale(r, &sink, sensor_index, now_ns);
+        judge_stale(r, &sink, sensor_index, now_ns, false);
     pair_t *row = r->pairs + (size_t)sensor_index * r->max_rules;
     for (uint32_t i = 0; i < r->count; i++) {
         if (row[i].state == PAIR_FIRING)

@@ -23,7 +23,8 @@
  *          and a positive time delta): fires when rate > threshold; resolves when
  *          rate <= threshold - hysteresis.
  *   STALE  fires from the tick when no reading arrived for `threshold` seconds (gateway ingest
- *          clock, not the device's); resolves on the sensor's next reading.
+ *          clock, not the device's), or at once when its device went silent
+ *          (roda_rules_silence); resolves on the sensor's next reading.
  * Summaries that cannot be evaluated (no previous, ratio or time delta undefined) leave the
  * alert state as it is and are counted (not_evaluable).
  *
@@ -187,6 +188,13 @@ uint32_t roda_rules_evaluate(roda_rules_t *rules, uint32_t sensor_index,
  * and sets *done when the scan covered every sensor (the next call starts a new scan). */
 uint32_t roda_rules_tick(roda_rules_t *rules, uint64_t now_ns, roda_alert_t *out, uint32_t max_out,
                          bool *done);
+
+/* Device `device` went silent at `now_ns` (a Sparkplug B DEATH): every STALE rule in scope of
+ * each of its sensors fires now, whatever its threshold (resolving on the sensor's next reading
+ * as usual). Writes up to `max_out` alerts and returns how many; *cursor (0 at the start) keeps
+ * the place, *done is set once every sensor was judged. */
+uint32_t roda_rules_silence(roda_rules_t *rules, uint32_t device, uint64_t now_ns,
+                            roda_alert_t *out, uint32_t max_out, uint32_t *cursor, bool *done);
 
 /* Forgets sensor `sensor_index` (evicted after limits.sensor_idle_timeout without a reading; the
  * index will be given to another sensor): first judges its STALE rules at `now_ns`, so a silent

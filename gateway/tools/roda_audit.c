@@ -25,6 +25,11 @@ static const char *input_name(uint8_t input)
 
 static void print_record(uint64_t position, const roda_reading_t *r)
 {
+    if (r->kind == RODA_RECORD_SILENCE) {
+        printf("position=%" PRIu64 " silence device=%" PRIu32 " ingest_time_ns=%" PRIu64 "\n",
+               position, r->device, r->ingest_time_ns);
+        return;
+    }
     if (r->kind != RODA_RECORD_READING) {
         printf("position=%" PRIu64 " %s=%" PRIu64 " ingest_time_ns=%" PRIu64 "\n", position,
                r->kind == RODA_RECORD_CHECKPOINT ? "checkpoint" : "clock", r->sensor_id,

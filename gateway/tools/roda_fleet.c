@@ -18,6 +18,13 @@
  * "ts", and each reading as "s<N>": value, N the sensor's number in its device plus
  * --sensor-offset (the value as the shortest text that reads back as the same double). JSON
  * carries no sequence, so the gateway cannot count JSON batches lost upstream.
+ *
+ * --sparkplug makes each device a Sparkplug B edge node (the gateway's sparkplug.b format, on
+ * spBv1.0/<topic prefix>/...): its first message is an NBIRTH (seq 0, bdSeq 0, and every sensor
+ * as metric "s<N>" of datatype Double with alias N + 1 and its current value), each later one an
+ * NDATA of the batch's readings by alias only, seq + 1 modulo 256; the payload's timestamp is
+ * the batch's time. The NBIRTH's readings (bdSeq too) count as sent readings. Encoded with the
+ * gateway's own roda_sparkplug_encode (the tests use an independent encoder).
  */
 #include <getopt.h>
 #include <math.h>
@@ -34,6 +41,7 @@
 
 #include "roda_encode.h"
 #include "roda_idle.h"
+#include "roda_sparkplug.h"
 
 #define MAX_BATCH 1024u
 #define UDP_BURST 32u
@@ -52,7 +60,8 @@ typedef struct options {
     int qos;
     const char *topic_prefix, *device_prefix;
     int device_in_payload;
-    int json; /* payloads as JSON objects, not roda.v1 */
+    int json;      /* payloads as JSON objects, not roda.v1 */
+    int sparkplug; /* payloads as Sparkplug B NBIRTH and NDATA */
     double spike, stuck;
     uint32_t silent;
     uint64_t seed, boot_epoch;
@@ -146,7 +155,7 @@ static void usage(void)
                     "  [--devices N] [--sensors N] [--batch N] [--rate MSG_PER_S (0 flat out)]\n"
                     "  [--count MESSAGES] [--seconds S] [--topic-prefix P] [--device-prefix P]\n"
                     "  [--device-in-topic-only] [--spike PROB] [--stuck PROB] [--silent N]\n"
-                    "  [--seed N] [--boot-epoch N] [--sensor-offset N] [--json]\n");
+                    "  [--seed N] [--boot-epoch N] [--sensor-offset N] [--json | --sparkplug]\n");
     exit(2);
 }
 
@@ -175,6 +184,44 @@ static size_t encode_json(const roda_encode_batch_t *batch, uint32_t device, uin
         return 0;
     out[length++] = '}';
     return length;
+}
+
+/* A batch as a Sparkplug B payload (see --sparkplug above) into `payload`: an NBIRTH of every
+ * reading (named, aliased, typed) after the bdSeq metric when `birth`, else an NDATA by alias;
+ * 0 when it does not fit. */
+static size_t encode_sparkplug(const roda_encode_batch_t *batch, uint32_t device, int birth,
+                               uint8_t *payload, size_t size)
+{
+    static roda_sparkplug_metric_t metrics[MAX_BATCH + 1];
+    static char names[MAX_BATCH][24];
+    uint32_t count = 0;
+    if (birth)
+        metrics[count++] =
+            (roda_sparkplug_metric_t){.name = RODA_SPARKPLUG_BDSEQ_METRIC,
+                                      .name_length = sizeof(RODA_SPARKPLUG_BDSEQ_METRIC) - 1,
+                                      .datatype = RODA_SPARKPLUG_UINT64,
+                                      .has = RODA_SPARKPLUG_HAS_NAME | RODA_SPARKPLUG_HAS_DATATYPE,
+                                      .field = RODA_SPARKPLUG_FIELD_LONG};
+    for (uint32_t i = 0; i < batch->reading_count; i++) {
+        const roda_v1_Reading *r = &batch->readings[i];
+        uint64_t number = r->sensor_id - (uint64_t)device * 1000u, bits;
+        memcpy(&bits, &r->value, sizeof bits);
+        roda_sparkplug_metric_t *m = &metrics[count++];
+        *m = (roda_sparkplug_metric_t){.alias = number + 1,
+                                       .has = RODA_SPARKPLUG_HAS_ALIAS,
+                                       .field = RODA_SPARKPLUG_FIELD_DOUBLE,
+                                       .raw = bits};
+        if (birth) {
+            int n = snprintf(names[i], sizeof names[i], "s%llu", (unsigned long long)number);
+            m->name = names[i];
+            m->name_length = n > 0 ? (size_t)n : 0;
+            m->datatype = RODA_SPARKPLUG_DOUBLE;
+            m->has |= RODA_SPARKPLUG_HAS_NAME | RODA_SPARKPLUG_HAS_DATATYPE;
+        }
+    }
+    int64_t ms = batch->reading_count > 0 ? batch->readings[0].time_us / 1000 : 0;
+    return roda_sparkplug_encode(payload, size, (uint64_t)ms, 1, (batch->sequence - 1) % 256,
+                                 metrics, count);
 }
 
 static int split_host(const char *address, char *host, size_t size, int *port)
@@ -283,6 +330,7 @@ int main(int argc, char **argv)
                                                  {"boot-epoch", required_argument, 0, 'E'},
                                                  {"sensor-offset", required_argument, 0, 'o'},
                                                  {"json", no_argument, 0, 'j'},
+                                                 {"sparkplug", no_argument, 0, 'B'},
                                                  {0, 0, 0, 0}};
     int option;
     while ((option = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
@@ -344,12 +392,16 @@ int main(int argc, char **argv)
         case 'j':
             o.json = 1;
             break;
+        case 'B':
+            o.sparkplug = 1;
+            break;
         default:
             usage();
         }
     }
     if ((o.udp == NULL && o.mqtt == NULL) || o.devices == 0 || o.sensors == 0 || o.batch == 0 ||
-        o.batch > MAX_BATCH || o.silent >= o.sensors || o.qos < 0 || o.qos > 1 || o.seconds <= 0)
+        o.batch > MAX_BATCH || o.silent >= o.sensors || o.qos < 0 || o.qos > 1 || o.seconds <= 0 ||
+        (o.sparkplug && (o.json || o.udp != NULL || o.sensors > MAX_BATCH)))
         usage();
     if (o.boot_epoch == 0)
         o.boot_epoch = (uint64_t)time(NULL);
@@ -397,12 +449,15 @@ int main(int argc, char **argv)
             nanosleep(&pause, NULL);
             continue;
         }
-        /* One batch of `device`: its sensors in turn, skipping the silent ones. */
-        uint32_t talking = o.sensors - o.silent;
+        /* One batch of `device`: its sensors in turn, skipping the silent ones; a Sparkplug
+         * node's first message is its NBIRTH, of every sensor. */
+        int birth = o.sparkplug && sequences[device] == 0;
+        uint32_t talking = birth ? o.sensors : o.sensors - o.silent;
+        uint32_t first = birth ? 0 : o.silent, count = birth ? o.sensors : o.batch;
         uint64_t s0 = sequences[device] * o.batch;
         int64_t t_us = realtime_us();
-        for (uint32_t i = 0; i < o.batch; i++) {
-            uint32_t sensor = o.silent + (uint32_t)((s0 + i) % talking);
+        for (uint32_t i = 0; i < count; i++) {
+            uint32_t sensor = first + (uint32_t)((s0 + i) % talking);
             sensor_state_t *state = &sensors[(size_t)device * o.sensors + sensor];
             readings[i] =
                 (roda_v1_Reading){.sensor_id = o.sensor_offset + (uint64_t)device * 1000 + sensor,
@@ -416,11 +471,12 @@ int main(int argc, char **argv)
                                      .sequence = ++sequences[device],
                                      .boot_epoch = o.boot_epoch,
                                      .readings = readings,
-                                     .reading_count = o.batch};
+                                     .reading_count = count};
         int use_udp = udp >= 0 && (mqtt == NULL || device % 2 == 0);
         uint8_t *payload = payloads[use_udp ? burst : UDP_BURST];
-        size_t size = o.json ? encode_json(&batch, device, payload, PAYLOAD_MAX)
-                             : roda_encode(&batch, payload, PAYLOAD_MAX);
+        size_t size = o.json        ? encode_json(&batch, device, payload, PAYLOAD_MAX)
+                      : o.sparkplug ? encode_sparkplug(&batch, device, birth, payload, PAYLOAD_MAX)
+                                    : roda_encode(&batch, payload, PAYLOAD_MAX);
         if (size == 0) {
             fprintf(stderr, "roda-fleet: batch too large to encode\n");
             return 1;
@@ -438,7 +494,11 @@ int main(int argc, char **argv)
             if (mqtt_outstanding() >= MQTT_WINDOW)
                 break; /* stopped, or --seconds ran out, with the window full */
             char topic[256];
-            snprintf(topic, sizeof(topic), "%s/%s/readings", o.topic_prefix, name);
+            if (o.sparkplug)
+                snprintf(topic, sizeof(topic), "spBv1.0/%s/%s/%s", o.topic_prefix,
+                         birth ? "NBIRTH" : "NDATA", name);
+            else
+                snprintf(topic, sizeof(topic), "%s/%s/readings", o.topic_prefix, name);
             if (mosquitto_publish(mqtt, NULL, topic, (int)size, payload, o.qos, false) ==
                 MOSQ_ERR_SUCCESS)
                 atomic_fetch_add(&mqtt_published, 1);
@@ -446,7 +506,7 @@ int main(int argc, char **argv)
                 send_errors++;
         }
         sent++;
-        readings_sent += o.batch;
+        readings_sent += count + (uint32_t)birth; /* an NBIRTH's bdSeq is a reading too */
         device = (device + 1) % o.devices;
         /* Flush the UDP burst when full, when paced (each message leaves on time), or at the end.
          */

@@ -489,7 +489,8 @@ static void measure_decode_json(void)
         fprintf(stderr, "roda-ingest-bench: no memory for the JSON decoder's scratch\n");
         exit(1);
     }
-    roda_decode_context_t context = {&settings, scratch, scratch_size};
+    roda_decode_context_t context = {
+        .settings = &settings, .scratch = scratch, .scratch_size = scratch_size};
     enum { ROUNDS = 20000, READINGS = 64 };
     roda_reading_t records[READINGS];
     const char *names[READINGS];

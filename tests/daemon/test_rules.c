@@ -240,6 +240,46 @@ START_TEST(stale_tick_resumes_when_output_is_full)
 }
 END_TEST
 
+/* A device gone silent (Sparkplug DEATH): the stale rule fires at once for its sensors only,
+ * over as many calls as the output takes, stays firing through the tick and resolves on the next
+ * reading. */
+START_TEST(silence_fires_stale_at_once_for_the_device)
+{
+    roda_rule_t defs[2] = {rule("silent", RODA_RULE_STALE, 30), rule("hot", RODA_RULE_ABOVE, 80)};
+    roda_rules_t *r = make(defs, 2);
+    const uint64_t ids[3] = {5, 9, 6}; /* devices 1, 1, 2 */
+    for (uint32_t i = 0; i < 3; i++) {
+        roda_summary_t s = sum(ids[i], 1.0, 100);
+        ck_assert_uint_eq(roda_rules_evaluate(r, i, &s, NULL, out, 4), 0);
+    }
+    uint32_t cursor = 0, calls = 0, total = 0;
+    uint64_t fired[10] = {0};
+    bool done = false;
+    while (!done && calls++ < 10) {
+        uint32_t n = roda_rules_silence(r, 1, 101 * S, out, 1, &cursor, &done);
+        ck_assert_uint_le(n, 1);
+        if (n == 1) {
+            ck_assert_uint_eq(out[0].rule, 0);
+            ck_assert_uint_eq(out[0].state, RODA_ALERT_FIRING);
+            ck_assert_double_eq(out[0].value, 1);
+            fired[total++] = out[0].sensor_id;
+        }
+    }
+    ck_assert_uint_eq(total, 2);
+    ck_assert_uint_eq(fired[0], 5);
+    ck_assert_uint_eq(fired[1], 9);
+    ck_assert_uint_eq(calls, 2);
+    ck_assert_uint_eq(roda_rules_tick(r, 102 * S, out, 4, &done), 0); /* firing, not resolved */
+    roda_summary_t b = sum(5, 2.0, 103);
+    ck_assert_uint_eq(roda_rules_evaluate(r, 0, &b, NULL, out, 4), 1);
+    ck_assert_uint_eq(out[0].state, RODA_ALERT_RESOLVED);
+    cursor = 0;
+    ck_assert_uint_eq(roda_rules_silence(r, 3, 104 * S, out, 4, &cursor, &done), 0);
+    ck_assert(done);
+    roda_rules_destroy(r);
+}
+END_TEST
+
 /* Eviction: a silent sensor's stale alert comes out first, then its state goes, so a new sensor
  * given the same index starts clean (scope decided again, nothing firing, no stale scan). */
 START_TEST(evict_emits_the_stale_alert_then_resets_the_index)
@@ -493,6 +533,7 @@ int main(void)
     tcase_add_test(tc, rate_needs_positive_time_delta);
     tcase_add_test(tc, stale_fires_from_tick_and_resolves_on_reading);
     tcase_add_test(tc, stale_tick_resumes_when_output_is_full);
+    tcase_add_test(tc, silence_fires_stale_at_once_for_the_device);
     tcase_add_test(tc, evict_emits_the_stale_alert_then_resets_the_index);
     tcase_add_test(tc, holdoff_suppresses_flapping_and_counts);
     tcase_add_test(tc, holdoff_is_per_sensor);

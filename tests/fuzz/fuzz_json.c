@@ -34,7 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .timestamp_format = (roda_json_time_format_t)((mode >> 3) & 3),
         .max_depth = 1u + ((mode >> 5) & 7u),
     };
-    roda_decode_context_t context = {&settings, scratch, sizeof scratch};
+    roda_decode_context_t context = {
+        .settings = &settings, .scratch = scratch, .scratch_size = sizeof scratch};
     roda_decode_batch_t batch;
     roda_decode_status_t status = roda_json_decode_open(&batch, &context, data + 1, size - 1);
     if (status != RODA_DECODE_OK) {

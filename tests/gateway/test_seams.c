@@ -86,7 +86,8 @@ static uint32_t text_readings(roda_decode_batch_t *batch, roda_reading_t *record
     return written;
 }
 
-static const roda_decoder_t text_decoder = {"test.text", text_open, text_readings};
+static const roda_decoder_t text_decoder = {
+    .name = "test.text", .open = text_open, .readings = text_readings};
 
 /* ---- A test input: one message per line written to a pipe ------------------------------------ */
 
@@ -150,8 +151,8 @@ static void pipe_service(void *state, const struct pollfd *fds, uint32_t count)
                 in->line[in->length++] = buf[i];
             continue;
         }
-        roda_ingest_message(&in->port, &text_decoder, NULL, NULL, 0, (const uint8_t *)in->line,
-                            in->length);
+        roda_ingest_message(&in->port, &text_decoder, NULL, NULL, NULL, 0,
+                            (const uint8_t *)in->line, in->length);
         in->length = 0;
     }
 }

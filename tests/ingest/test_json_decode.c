@@ -29,7 +29,8 @@ static void setup(void)
                                       .timestamp_field = "",
                                       .timestamp_format = RODA_JSON_TIME_MS,
                                       .max_depth = 8};
-    context = (roda_decode_context_t){&settings, scratch, sizeof scratch};
+    context = (roda_decode_context_t){
+        .settings = &settings, .scratch = scratch, .scratch_size = sizeof scratch};
     memset(&drops, 0, sizeof drops);
 }
 
@@ -215,7 +216,7 @@ START_TEST(refused_messages)
     /* Too little scratch, and no settings. */
     context.scratch_size = 100;
     ck_assert_int_eq(open_text("{\"a\":1}"), RODA_DECODE_OVERSIZE);
-    context = (roda_decode_context_t){NULL, scratch, sizeof scratch};
+    context = (roda_decode_context_t){.scratch = scratch, .scratch_size = sizeof scratch};
     ck_assert_int_eq(open_text("{\"a\":1}"), RODA_DECODE_MALFORMED);
 }
 END_TEST

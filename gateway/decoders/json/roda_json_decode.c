@@ -449,4 +449,5 @@ bool roda_json_parse_rfc3339(const char *text, size_t length, int64_t *time_us)
     return true;
 }
 
-const roda_decoder_t roda_json_decoder = {"json", roda_json_decode_open, roda_json_decode_readings};
+const roda_decoder_t roda_json_decoder = {
+    .name = "json", .open = roda_json_decode_open, .readings = roda_json_decode_readings};

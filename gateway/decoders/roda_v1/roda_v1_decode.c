@@ -188,4 +188,5 @@ uint32_t roda_v1_decode_readings(roda_decode_batch_t *batch, roda_reading_t *rec
     return written;
 }
 
-const roda_decoder_t roda_v1_decoder = {"roda.v1", roda_v1_decode_open, roda_v1_decode_readings};
+const roda_decoder_t roda_v1_decoder = {
+    .name = "roda.v1", .open = roda_v1_decode_open, .readings = roda_v1_decode_readings};

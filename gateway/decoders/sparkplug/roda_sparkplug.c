@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "roda_wire.h"
@@ -379,32 +380,109 @@ static uint8_t *put_varint(uint8_t *at, uint64_t value)
     return at;
 }
 
+static uint8_t *put_fixed(uint8_t *at, uint64_t value, unsigned bytes)
+{
+    for (unsigned i = 0; i < bytes; i++)
+        *at++ = (uint8_t)(value >> (8 * i));
+    return at;
+}
+
+/* Bytes one metric's fields take at most: a name of RODA_SPARKPLUG_METRIC_NAME_MAX bytes with
+ * its tag and length, three varint fields and the value, each with its tag. */
+#define METRIC_MAX (RODA_SPARKPLUG_METRIC_NAME_MAX + 2u + 4u * 11u)
+
+/* One metric's fields (without its tag and length) at `at` (METRIC_MAX bytes); its end. */
+static uint8_t *put_metric(uint8_t *at, const roda_sparkplug_metric_t *m)
+{
+    if (m->has & RODA_SPARKPLUG_HAS_NAME) {
+        *at++ = METRIC_NAME << 3 | RODA_WIRE_LENGTH;
+        at = put_varint(at, m->name_length);
+        memcpy(at, m->name, m->name_length);
+        at += m->name_length;
+    }
+    const struct {
+        uint32_t bit, field;
+        uint64_t value;
+    } varints[] = {{RODA_SPARKPLUG_HAS_ALIAS, METRIC_ALIAS, m->alias},
+                   {RODA_SPARKPLUG_HAS_TIMESTAMP, METRIC_TIMESTAMP, m->timestamp},
+                   {RODA_SPARKPLUG_HAS_DATATYPE, METRIC_DATATYPE, m->datatype}};
+    for (size_t i = 0; i < sizeof varints / sizeof varints[0]; i++) {
+        if (m->has & varints[i].bit) {
+            *at++ = (uint8_t)(varints[i].field << 3 | RODA_WIRE_VARINT);
+            at = put_varint(at, varints[i].value);
+        }
+    }
+    switch (m->field) {
+    case RODA_SPARKPLUG_FIELD_INT:
+    case RODA_SPARKPLUG_FIELD_LONG:
+    case RODA_SPARKPLUG_FIELD_BOOL:
+        *at++ = (uint8_t)(m->field << 3 | RODA_WIRE_VARINT);
+        return put_varint(at, m->raw);
+    case RODA_SPARKPLUG_FIELD_FLOAT:
+        *at++ = RODA_SPARKPLUG_FIELD_FLOAT << 3 | RODA_WIRE_32BIT;
+        return put_fixed(at, m->raw, 4);
+    case RODA_SPARKPLUG_FIELD_DOUBLE:
+        *at++ = RODA_SPARKPLUG_FIELD_DOUBLE << 3 | RODA_WIRE_64BIT;
+        return put_fixed(at, m->raw, 8);
+    default:
+        return at; /* no value (or one the encoder does not write) */
+    }
+}
+
+/* Appends `length` bytes of `piece` at *at when they fit before `end`; false otherwise. */
+static bool append(uint8_t **at, const uint8_t *end, const uint8_t *piece, size_t length)
+{
+    if ((size_t)(end - *at) < length)
+        return false;
+    memcpy(*at, piece, length);
+    *at += length;
+    return true;
+}
+
+size_t roda_sparkplug_encode(uint8_t *buffer, size_t size, uint64_t timestamp_ms, int has_seq,
+                             uint64_t seq, const roda_sparkplug_metric_t *metrics, uint32_t count)
+{
+    uint8_t *at = buffer, *end = buffer + size;
+    uint8_t piece[16 + METRIC_MAX], *p = piece;
+    *p++ = PAYLOAD_TIMESTAMP << 3 | RODA_WIRE_VARINT;
+    p = put_varint(p, timestamp_ms);
+    if (!append(&at, end, piece, (size_t)(p - piece)))
+        return 0;
+    for (uint32_t i = 0; i < count; i++) {
+        if (metrics[i].name_length > RODA_SPARKPLUG_METRIC_NAME_MAX)
+            return 0;
+        uint8_t body[METRIC_MAX];
+        size_t length = (size_t)(put_metric(body, &metrics[i]) - body);
+        p = piece;
+        *p++ = PAYLOAD_METRICS << 3 | RODA_WIRE_LENGTH;
+        p = put_varint(p, length);
+        memcpy(p, body, length);
+        p += length;
+        if (!append(&at, end, piece, (size_t)(p - piece)))
+            return 0;
+    }
+    if (has_seq) {
+        p = piece;
+        *p++ = PAYLOAD_SEQ << 3 | RODA_WIRE_VARINT;
+        p = put_varint(p, seq);
+        if (!append(&at, end, piece, (size_t)(p - piece)))
+            return 0;
+    }
+    return (size_t)(at - buffer);
+}
+
 size_t roda_sparkplug_encode_rebirth(uint8_t *buffer, size_t size, uint64_t timestamp_ms)
 {
     static const char name[] = RODA_SPARKPLUG_REBIRTH_METRIC;
-    uint8_t metric[64], *at = metric;
-    *at++ = METRIC_NAME << 3 | RODA_WIRE_LENGTH;
-    *at++ = (uint8_t)(sizeof(name) - 1);
-    memcpy(at, name, sizeof(name) - 1);
-    at += sizeof(name) - 1;
-    *at++ = METRIC_TIMESTAMP << 3 | RODA_WIRE_VARINT;
-    at = put_varint(at, timestamp_ms);
-    *at++ = METRIC_DATATYPE << 3 | RODA_WIRE_VARINT;
-    *at++ = RODA_SPARKPLUG_BOOLEAN;
-    *at++ = RODA_SPARKPLUG_FIELD_BOOL << 3 | RODA_WIRE_VARINT;
-    *at++ = 1;
-    size_t metric_size = (size_t)(at - metric);
-    uint8_t header[16], *h = header;
-    *h++ = PAYLOAD_TIMESTAMP << 3 | RODA_WIRE_VARINT;
-    h = put_varint(h, timestamp_ms);
-    *h++ = PAYLOAD_METRICS << 3 | RODA_WIRE_LENGTH;
-    *h++ = (uint8_t)metric_size;
-    size_t header_size = (size_t)(h - header);
-    if (header_size + metric_size > size)
-        return 0;
-    memcpy(buffer, header, header_size);
-    memcpy(buffer + header_size, metric, metric_size);
-    return header_size + metric_size;
+    roda_sparkplug_metric_t rebirth = {
+        .name = name,
+        .name_length = sizeof(name) - 1,
+        .timestamp = timestamp_ms,
+        .datatype = RODA_SPARKPLUG_BOOLEAN,
+        .has = RODA_SPARKPLUG_HAS_NAME | RODA_SPARKPLUG_HAS_TIMESTAMP | RODA_SPARKPLUG_HAS_DATATYPE,
+        .field = RODA_SPARKPLUG_FIELD_BOOL,
+        .raw = 1};
+    return roda_sparkplug_encode(buffer, size, timestamp_ms, 0, 0, &rebirth, 1);
 }
 
 size_t roda_sparkplug_rebirth_topic(const roda_sparkplug_topic_t *topic, char *buffer, size_t size)

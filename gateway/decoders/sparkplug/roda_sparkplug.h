@@ -198,6 +198,11 @@ typedef enum roda_sparkplug_value_kind {
 roda_sparkplug_value_kind_t roda_sparkplug_value(const roda_sparkplug_metric_t *metric,
                                                  double *value);
 
+/* Writes a payload: `timestamp_ms`, the metrics (each field its `has` bits and `field` say,
+ * the value from `raw`), and `seq` when `has_seq`. Returns the bytes written, or 0 when `size`
+ * is too small. The gateway sends only Rebirth requests; roda-fleet sends BIRTH and DATA. */
+size_t roda_sparkplug_encode(uint8_t *buffer, size_t size, uint64_t timestamp_ms, int has_seq,
+                             uint64_t seq, const roda_sparkplug_metric_t *metrics, uint32_t count);
 /* Writes the payload of a Rebirth request (NCMD): timestamp `timestamp_ms`, one metric
  * "Node Control/Rebirth", Boolean, true, with the same timestamp. Returns the bytes written, or
  * 0 when `size` is too small (64 bytes always suffice). */
@@ -274,5 +279,9 @@ int roda_sparkplug_state_alive(const roda_sparkplug_state_t *state, uint32_t sco
 int roda_sparkplug_state_rebirth_take(roda_sparkplug_state_t *state, uint32_t node);
 /* The state's counters. */
 roda_sparkplug_counters_t roda_sparkplug_state_counters(const roda_sparkplug_state_t *state);
+/* The devices of edge node `node`, one per call: *cursor starts at 0; a call that returns 1 sets
+ * *device to the next device's ids (type DDEATH; pointing into the state), 0 after the last. */
+int roda_sparkplug_state_devices(const roda_sparkplug_state_t *state, uint32_t node,
+                                 uint32_t *cursor, roda_sparkplug_topic_t *device);
 
 #endif

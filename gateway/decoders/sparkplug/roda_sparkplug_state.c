@@ -185,6 +185,22 @@ int roda_sparkplug_state_rebirth_take(roda_sparkplug_state_t *state, uint32_t no
     return 1;
 }
 
+int roda_sparkplug_state_devices(const roda_sparkplug_state_t *state, uint32_t node,
+                                 uint32_t *cursor, roda_sparkplug_topic_t *device)
+{
+    if (node >= state->scope_count)
+        return 0;
+    uint32_t next =
+        *cursor == 0 ? state->scopes[node].first_child : state->scopes[*cursor - 1].next_sibling;
+    if (next == NONE)
+        return 0;
+    const scope_t *s = &state->scopes[next];
+    *device = (roda_sparkplug_topic_t){RODA_SPARKPLUG_DDEATH, s->ids[0], s->lengths[0], s->ids[1],
+                                       s->lengths[1],         s->ids[2], s->lengths[2]};
+    *cursor = next + 1;
+    return 1;
+}
+
 /* ---- definitions ---- */
 
 static uint32_t alias_hash(uint32_t scope, uint64_t alias)

@@ -23,7 +23,9 @@ typedef struct input_mqtt {
     roda_input_port_t port;
     roda_mqtt_conn_t *conn;
     bool match_filters; /* filters differ in decoder or device pattern: match each topic */
-    int subscribe_mid;  /* the SUBSCRIBE whose SUBACK makes the input ready */
+    roda_sparkplug_host_t sparkplug; /* state NULL: no sparkplug.b filter */
+    roda_sparkplug_settings_t sparkplug_settings;
+    int subscribe_mid; /* the SUBSCRIBE whose SUBACK makes the input ready */
     uint64_t last_service_ns;
     bool paused; /* not reading: the journal has no room for a whole message */
     _Atomic bool subscribed;
@@ -152,12 +154,16 @@ static bool configure_formats(const roda_config_t *c, roda_input_mqtt_settings_t
         s->decoders[i] = c->mqtt.format_count != 0 ? roda_decoder_find(c->mqtt.formats[i])
                                                    : roda_decoder_default();
         if (s->decoders[i] == NULL) {
-            snprintf(why, size, "mqtt.formats: '%s' is not a payload format (roda.v1, json)",
+            snprintf(why, size,
+                     "mqtt.formats: '%s' is not a payload format (roda.v1, json, sparkplug.b)",
                      c->mqtt.formats[i]);
             return false;
         }
         s->decoder_settings[i] = s->decoders[i] == &roda_json_decoder ? &s->json : NULL;
     }
+    s->sparkplug_rebirth = c->sparkplug.rebirth;
+    s->sparkplug_max_scopes = c->sparkplug.max_scopes;
+    s->sparkplug_max_aliases = c->sparkplug.max_aliases;
     return configure_json(c, &s->json, why, size);
 }
 
@@ -193,6 +199,8 @@ static bool configure(const roda_config_t *c, void *out, bool *enabled, char *wh
     if (c->mqtt.device_from != RODA_DEVICE_FROM_TOPIC)
         return true;
     for (uint32_t i = 0; i < s->topic_count; i++) {
+        if (s->decoders[i] == &roda_sparkplug_decoder)
+            continue; /* the Sparkplug topic names the device */
         if (roda_mqtt_device_pattern(s->topics[i], c->mqtt.device_topic_level,
                                      s->device_patterns[i],
                                      sizeof s->device_patterns[i]) != RODA_SUCCESS) {
@@ -216,6 +224,19 @@ static int filter_for(const input_mqtt_t *m, const char *topic)
     return -1;
 }
 
+/* Publishes the Rebirth request the last Sparkplug message made due, if any (QoS 0: a lost one
+ * is asked again on the node's next gap or unknown alias after its next NBIRTH). */
+static void request_rebirth(input_mqtt_t *m)
+{
+    char topic[RODA_SPARKPLUG_TOPIC_SIZE];
+    uint8_t payload[RODA_SPARKPLUG_REBIRTH_SIZE];
+    size_t size =
+        roda_sparkplug_host_after(&m->sparkplug, roda_wall_ns() / 1000000u, topic, payload);
+    int mid;
+    if (size != 0 && roda_mqtt_conn_publish(m->conn, topic, payload, size, 0, &mid) != RODA_SUCCESS)
+        roda_sparkplug_host_unsent(&m->sparkplug);
+}
+
 static void on_message(void *context, const char *topic, const uint8_t *payload, size_t size)
 {
     input_mqtt_t *m = context;
@@ -223,16 +244,18 @@ static void on_message(void *context, const char *topic, const uint8_t *payload,
     int filter = m->match_filters ? filter_for(m, topic) : 0;
     const char *device = NULL;
     size_t length = 0;
-    bool device_from_topic = s->device_patterns[0][0] != '\0';
+    int chosen = filter < 0 ? 0 : filter;
+    bool device_from_topic = s->device_patterns[chosen][0] != '\0';
     if (device_from_topic && (filter < 0 || !roda_mqtt_topic_device(s->device_patterns[filter],
                                                                     topic, &device, &length))) {
         roda_ingest_count(&m->port, RODA_INGEST_MESSAGES, 1);
         roda_ingest_count(&m->port, RODA_INGEST_UNKNOWN_TOPIC, 1);
         return;
     }
-    int chosen = filter < 0 ? 0 : filter;
-    roda_ingest_message(&m->port, s->decoders[chosen], s->decoder_settings[chosen], device, length,
-                        payload, size);
+    roda_ingest_message(&m->port, s->decoders[chosen], s->decoder_settings[chosen], topic, device,
+                        length, payload, size);
+    if (s->decoders[chosen] == &roda_sparkplug_decoder)
+        request_rebirth(m);
 }
 
 /* Resubscribing is harmless with a restored session and required with a new one. */
@@ -269,18 +292,37 @@ static roda_result_t validate(const roda_input_mqtt_settings_t *s)
     for (uint32_t i = 0; i < s->topic_count; i++)
         if (!roda_mqtt_topic_valid(s->topics[i], true) || s->decoders[i] == NULL)
             return RODA_ERROR_INVALID_ARG;
-    bool device_from_topic = s->device_patterns[0][0] != '\0';
-    for (uint32_t i = 0; i < s->topic_count; i++)
-        if (device_from_topic != (s->device_patterns[i][0] != '\0') ||
-            (device_from_topic && !roda_mqtt_pattern_valid(s->device_patterns[i])))
+    /* Every filter but sparkplug.b ones names the device by a pattern, or none does. */
+    int device_from_topic = -1;
+    for (uint32_t i = 0; i < s->topic_count; i++) {
+        bool has_pattern = s->device_patterns[i][0] != '\0';
+        if (s->decoders[i] == &roda_sparkplug_decoder) {
+            if (has_pattern)
+                return RODA_ERROR_INVALID_ARG;
+            continue;
+        }
+        if (device_from_topic == -1)
+            device_from_topic = has_pattern;
+        if (device_from_topic != has_pattern ||
+            (has_pattern && !roda_mqtt_pattern_valid(s->device_patterns[i])))
             return RODA_ERROR_INVALID_ARG;
+    }
     return RODA_SUCCESS;
+}
+
+static bool uses_sparkplug(const roda_input_mqtt_settings_t *s)
+{
+    for (uint32_t i = 0; i < s->topic_count; i++)
+        if (s->decoders[i] == &roda_sparkplug_decoder)
+            return true;
+    return false;
 }
 
 static void destroy(void *state)
 {
     input_mqtt_t *m = state;
     roda_mqtt_conn_destroy(m->conn);
+    roda_sparkplug_host_fini(&m->sparkplug);
     free(m);
 }
 
@@ -295,10 +337,22 @@ static roda_result_t create(const void *settings, const roda_input_port_t *port,
         return RODA_ERROR_NOMEM;
     m->settings = *s;
     m->port = *port;
-    /* The copy's json filters use the copy's mapping. */
-    for (uint32_t i = 0; i < s->topic_count; i++)
+    /* The copy's json filters use the copy's mapping; sparkplug.b filters the input's host. */
+    m->sparkplug_settings.host = &m->sparkplug;
+    for (uint32_t i = 0; i < s->topic_count; i++) {
         if (s->decoder_settings[i] == &s->json)
             m->settings.decoder_settings[i] = &m->settings.json;
+        if (s->decoders[i] == &roda_sparkplug_decoder)
+            m->settings.decoder_settings[i] = &m->sparkplug_settings;
+    }
+    if (uses_sparkplug(s)) {
+        result = roda_sparkplug_host_init(&m->sparkplug, s->sparkplug_max_scopes,
+                                          s->sparkplug_max_aliases, s->sparkplug_rebirth);
+        if (result != RODA_SUCCESS) {
+            free(m);
+            return result;
+        }
+    }
     for (uint32_t i = 1; i < s->topic_count; i++)
         m->match_filters |= s->decoders[i] != s->decoders[0] ||
                             strcmp(s->device_patterns[i], s->device_patterns[0]) != 0;
@@ -309,6 +363,7 @@ static roda_result_t create(const void *settings, const roda_input_port_t *port,
                                       .subscribed = on_subscribed};
     result = roda_mqtt_conn_create(&m->settings.conn, &events, &m->conn);
     if (result != RODA_SUCCESS) {
+        roda_sparkplug_host_fini(&m->sparkplug);
         free(m);
         return result;
     }
@@ -386,6 +441,8 @@ static void metrics(const void *state, roda_metrics_t *out)
     roda_metrics_family(out, "roda_mqtt_disconnects_total", RODA_METRIC_COUNTER,
                         "Established MQTT input connections that were lost.");
     roda_metrics_u64(out, NULL, 0, c.disconnects);
+    if (m != NULL && m->sparkplug.state != NULL)
+        roda_sparkplug_host_metrics(&m->sparkplug, out);
 }
 
 static void describe(const void *state, char *buf, size_t size)
@@ -395,8 +452,12 @@ static void describe(const void *state, char *buf, size_t size)
 
 static uint64_t memory(const void *settings)
 {
-    (void)settings;
-    return sizeof(input_mqtt_t); /* libmosquitto allocates each packet as it comes */
+    const roda_input_mqtt_settings_t *s = settings;
+    /* libmosquitto allocates each packet as it comes */
+    return sizeof(input_mqtt_t) +
+           (uses_sparkplug(s)
+                ? roda_sparkplug_state_memory(s->sparkplug_max_scopes, s->sparkplug_max_aliases)
+                : 0);
 }
 
 const roda_input_class_t roda_input_mqtt = {

@@ -13,6 +13,10 @@
  * counts the batches its peers took and is no loss measure; for loss detection with several
  * gateways, give each gateway its own partition of the devices' topics instead.
  *
+ * Sparkplug B (filters of format sparkplug.b): one host state per input (aliases, sequences;
+ * roda_sparkplug_decode.h), sized by [sparkplug]; after each such message a due Rebirth request
+ * is published at QoS 0 on this connection (sparkplug.rebirth), counted when it cannot be.
+ *
  * Ready (for /readyz and roda_mqtt_connected) once the broker acknowledged every subscription:
  * from then on nothing published to the filters is missed; a refused filter (e.g. by an ACL)
  * leaves it not ready. */
@@ -25,6 +29,7 @@
 #include "roda_input.h"
 #include "roda_json_decode.h"
 #include "roda_mqtt_conn.h"
+#include "roda_sparkplug_decode.h"
 
 #define RODA_INPUT_MQTT_MAX_TOPICS 8u
 #define RODA_INPUT_MQTT_PATTERN_SIZE 160u
@@ -35,11 +40,18 @@ typedef struct roda_input_mqtt_settings {
     roda_mqtt_conn_config_t conn;
     const char *topics[RODA_INPUT_MQTT_MAX_TOPICS]; /* subscription filters, wildcards allowed */
     const roda_decoder_t *decoders[RODA_INPUT_MQTT_MAX_TOPICS]; /* per filter */
-    /* Per filter, its decoder's settings (NULL for roda.v1; &json for json) */
+    /* Per filter, its decoder's settings (NULL for roda.v1; &json for json; for sparkplug.b
+     * the input's host, set at create) */
     const void *decoder_settings[RODA_INPUT_MQTT_MAX_TOPICS];
     roda_json_settings_t json; /* the [json] mapping, shared by the json filters */
-    uint32_t topic_count;      /* >= 1 */
-    int qos;                   /* 0 or 1 */
+    /* The [sparkplug] host state's bounds and rebirth switch, for the sparkplug.b filters (one
+     * host state for all of them, created with the input; their device_patterns stay empty:
+     * the Sparkplug topic names the device). */
+    bool sparkplug_rebirth;
+    uint32_t sparkplug_max_scopes;
+    uint32_t sparkplug_max_aliases;
+    uint32_t topic_count; /* >= 1 */
+    int qos;              /* 0 or 1 */
     /* Per filter, a topic pattern naming the device, e.g. "roda/{device}/readings": levels are
      * matched literally, '+' matches any one level, "{device}" one level that becomes the device
      * name. A message takes the pattern (and decoder) of the first filter its topic matches.

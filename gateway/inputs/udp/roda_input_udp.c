@@ -99,7 +99,7 @@ static void drain(input_udp_t *udp, roda_udp_t *socket)
                 roda_ingest_count(port, RODA_INGEST_OVERSIZE, 1);
                 continue;
             }
-            roda_ingest_message(port, udp->settings.decoder, NULL, NULL, 0, data, size);
+            roda_ingest_message(port, udp->settings.decoder, NULL, NULL, NULL, 0, data, size);
         }
         if (received < udp->settings.batch)
             return;
