@@ -233,7 +233,8 @@ static void request_rebirth(input_mqtt_t *m)
     size_t size =
         roda_sparkplug_host_after(&m->sparkplug, roda_wall_ns() / 1000000u, topic, payload);
     int mid;
-    if (size != 0 && roda_mqtt_conn_publish(m->conn, topic, payload, size, 0, &mid) != RODA_SUCCESS)
+    if (size != 0 &&
+        roda_mqtt_conn_publish(m->conn, topic, payload, size, 0, false, &mid) != RODA_SUCCESS)
         roda_sparkplug_host_unsent(&m->sparkplug);
 }
 
