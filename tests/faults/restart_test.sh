@@ -45,6 +45,11 @@ follow() {
     mosquitto_sub -h 127.0.0.1 -p "$broker_port" -q 1 -c -i "$1-sub" -t "roda/$1-alerts" \
         > "$work/$1.mqtt" 2> "$work/$1-sub.log" &
     bg_pids+=($!)
+    for _ in $(seq 100); do # the stream must be open before the first alert can fire
+        [ -e "$work/$1.sse.connected" ] && return
+        sleep 0.1
+    done
+    fail "the SSE client did not connect to run $1 in 10 s"
 }
 
 start_run() { # start_run NAME LOG_NAME

@@ -2,7 +2,8 @@
 """sse_client.py - an /alerts client that outlives gateway restarts: it reads the gateway's HTTP
 port from PORT_FILE (rewritten by the test at each start), follows the stream, and reconnects
 with Last-Event-ID after every disconnect, as a browser's EventSource does. Every event goes to
-OUT as one JSON line {"id", "event", "data"}. It stops when STOP_FILE exists.
+OUT as one JSON line {"id", "event", "data"}. OUT.connected appears once the first stream is
+open (a test waits for it before it sends anything). It stops when STOP_FILE exists.
 
   sse_client.py PORT_FILE OUT STOP_FILE
 """
@@ -24,6 +25,7 @@ def follow(port, last_id, out):
     if response.status != 200:
         conn.close()
         return last_id
+    open(out.name + ".connected", "a").close()
     event = {}
     while True:
         line = response.fp.readline()
