@@ -23,6 +23,11 @@ for workload in reference realistic; do
     median "$bin/sensor_pipeline" --workload "$workload" --events "$events"
 done
 
+echo "## market-by-order replay: order books, then order-flow imbalance signals (stages pinned)"
+for instruments in 1000 100; do
+    median "$bin/mbo_replay" --events $((events / 5)) --instruments "$instruments"
+done
+
 echo "## journal capacity (small vs large) with more threads than cores"
 for capacity in 1024 4096 65536 1048576; do
     median "$bin/sensor_pipeline" --workload realistic --events $((events / 4)) --capacity "$capacity" --fused 0
