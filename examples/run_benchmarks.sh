@@ -23,6 +23,11 @@ for workload in reference realistic; do
     median "$bin/sensor_pipeline" --workload "$workload" --events "$events"
 done
 
+echo "## the reference's exact workloads, fully drained (alert counts checked)"
+for example in sensor_test service_health; do
+    median "$bin/$example" --events "$events"
+done
+
 echo "## market-by-order replay: order books, then order-flow imbalance signals (stages pinned)"
 for instruments in 1000 100; do
     median "$bin/mbo_replay" --events $((events / 5)) --instruments "$instruments"
