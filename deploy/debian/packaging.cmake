@@ -8,7 +8,10 @@ set(RODA_DEBIAN_DIR ${PROJECT_SOURCE_DIR}/deploy/debian)
 
 install(TARGETS roda-gateway roda-fleet roda-audit roda-replay RUNTIME DESTINATION bin)
 
-# The package's config: the documented one, keeping its journal in the state directory.
+# The package's config: the documented one, keeping its journal in the state directory (made
+# again whenever the documented one changes).
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+             ${PROJECT_SOURCE_DIR}/deploy/roda-gateway.conf)
 file(READ ${PROJECT_SOURCE_DIR}/deploy/roda-gateway.conf RODA_PACKAGE_CONFIG)
 string(REGEX REPLACE "\ndirectory = +;" "\ndirectory = /var/lib/roda/journal ; not the default (package): state in /var/lib/roda;"
        RODA_PACKAGE_CONFIG "${RODA_PACKAGE_CONFIG}")
