@@ -147,8 +147,9 @@ sent=$(sed -n 's/^RESULT name=fleet .*readings=\([0-9]*\).*/\1/p' "$work/fleet.o
 [ "$sent" = 120 ] || fail "fleet sent '$sent' readings: $(cat "$work/fleet.out")"
 wait_metric 'roda_ingest_readings_total{input="mqtt"}' 120
 wait_metric 'roda_sensors_tracked' 12
-# The scrape may come before the last summaries reach the slot store: look again for 5 s.
-for _ in $(seq 50); do
+# The scrape may come before the last summaries reach the slot store: look again for 15 s (a
+# loaded machine).
+for _ in $(seq 150); do
     curl -s "$base/metrics" |
         grep -q 'roda_sensor_value{device="dev2",sensor="[0-9]*",stat="last",name="s3"}' && break
     sleep 0.1
