@@ -20,16 +20,14 @@
  *              [--pin 0|1] [--fused 0|1]
  */
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bench_common.h"
+#include "bench_engine.h"
 #include "mbo_book.h"
 #include "mbo_generate.h"
-#include "roda_engine.h"
 
 RODA_STAGE_BATCH(mbo_book_batch, mbo_book_step, mbo_book_t, mbo_event_t, mbo_top_t)
 RODA_STAGE_BATCH(mbo_signals_batch, mbo_signals, mbo_signals_t, mbo_top_t, mbo_signal_t)
@@ -211,35 +209,17 @@ static void finish_pipes(mbo_book_t *book, mbo_signals_t *signals, outcome_t *ou
     mbo_signals_destroy(signals);
 }
 
-typedef struct receiver {
-    roda_engine_t *engine;
-    outcome_t outcome;
-    uint64_t end_ns, end_allocations;
-} receiver_t;
-
-static void *receiver_main(void *arg)
+static void take_signals(void *context, const void *records, uint64_t count, uint64_t now_ns)
 {
-    receiver_t *r = arg;
-    roda_idle_state_t state = {0};
-    for (;;) {
-        roda_journal_view_t view;
-        uint64_t count = roda_engine_receive_view(r->engine, 4096, &view);
-        if (count == 0) {
-            if (roda_engine_receive_wait(r->engine, &state) == RODA_CLOSED)
-                break;
-            continue;
-        }
-        roda_idle_reset(&state);
-        for (int run = 0; run < 2; run++) {
-            const mbo_signal_t *signals = view.run[run];
-            for (uint64_t i = 0; i < view.run_count[run]; i++)
-                tally_signal(&r->outcome, &signals[i]);
-        }
-        roda_engine_receive_release(r->engine, count);
-    }
-    r->end_ns = roda_now_ns();
-    r->end_allocations = allocations_now();
-    return NULL;
+    (void)now_ns;
+    const mbo_signal_t *signals = records;
+    for (uint64_t i = 0; i < count; i++)
+        tally_signal(context, &signals[i]);
+}
+
+static void note_drained(void *context)
+{
+    ((outcome_t *)context)->allocations = allocations_now(); /* the end of the counted span */
 }
 
 static void run_pipelined(const options_t *o, const mbo_event_t *events, outcome_t *out)
@@ -248,58 +228,28 @@ static void run_pipelined(const options_t *o, const mbo_event_t *events, outcome
     mbo_book_t book;
     mbo_signals_t signals;
     init_pipes(o, &book, &signals);
-    roda_engine_config_t config = {.input_record_size = sizeof(mbo_event_t),
-                                   .input_capacity = o->capacity,
-                                   .input_policy = RODA_JOURNAL_BLOCK,
-                                   .default_capacity = o->capacity,
-                                   .receive = true};
-    roda_engine_t *engine;
-    roda_result_t result = roda_engine_create(&config, &engine);
-    if (result != RODA_SUCCESS)
-        fail("engine create", result);
-    int cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    roda_stage_config_t stages[2] = {
-        {.name = "book",
-         .batch = mbo_book_batch,
-         .context = &book,
-         .output_record_size = sizeof(mbo_top_t),
-         .cpu = o->pin ? 1 % cpus : -1},
-        {.name = "signals",
-         .batch = mbo_signals_batch,
-         .context = &signals,
-         .output_record_size = sizeof(mbo_signal_t),
-         .cpu = o->pin ? 2 % cpus : -1},
-    };
-    for (int i = 0; i < 2; i++)
-        if ((result = roda_engine_add_stage(engine, &stages[i])) != RODA_SUCCESS)
-            fail("add stage", result);
-    if ((result = roda_engine_start(engine)) != RODA_SUCCESS)
-        fail("engine start", result);
-    receiver_t receiver = {.engine = engine};
-    pthread_t receiver_thread;
-    if (pthread_create(&receiver_thread, NULL, receiver_main, &receiver) != 0)
-        fail("receiver thread", RODA_ERROR_SYSTEM);
-
-    roda_journal_t *input = roda_engine_input(engine);
+    *out = (outcome_t){0};
+    bench_engine_t b = {
+        .program = "mbo_replay", .take = take_signals, .drained = note_drained, .context = out};
+    bench_stage_t stages[2] = {{"book", mbo_book_batch, &book, sizeof(mbo_top_t)},
+                               {"signals", mbo_signals_batch, &signals, sizeof(mbo_signal_t)}};
+    bench_engine_start(&b, sizeof(mbo_event_t), o->capacity, RODA_IDLE_DEFAULT, stages, 2,
+                       o->pin != 0);
     uint64_t start_allocations = allocations_now();
     uint64_t start = roda_now_ns();
     for (uint64_t sent = 0; sent < o->events;) {
         void *slots;
-        uint64_t granted;
         uint64_t wanted = o->events - sent < o->batch ? o->events - sent : o->batch;
-        if ((result = roda_journal_claim(input, wanted, &slots, &granted)) != RODA_SUCCESS)
-            fail("claim", result);
+        uint64_t granted = bench_engine_claim(&b, wanted, &slots);
         memcpy(slots, &events[sent], granted * sizeof(mbo_event_t));
-        roda_journal_commit(input, granted);
+        bench_engine_commit(&b, granted);
         sent += granted;
     }
-    roda_engine_stop(engine);
-    pthread_join(receiver_thread, NULL);
-    *out = receiver.outcome;
-    out->allocations = receiver.end_allocations - start_allocations;
-    out->seconds = (double)(receiver.end_ns - start) / 1e9;
+    bench_engine_finish(&b);
+    out->allocations -= start_allocations;
+    out->seconds = (double)(b.end_ns - start) / 1e9;
     out->setup_seconds = (double)(start - setup) / 1e9;
-    roda_engine_destroy(engine);
+    roda_engine_destroy(b.engine);
     finish_pipes(&book, &signals, out);
 }
 

@@ -17,12 +17,9 @@
 #ifndef RODA_REFERENCE_WORKLOAD_H
 #define RODA_REFERENCE_WORKLOAD_H
 
-#include <pthread.h>
 #include <stdbool.h>
-#include <unistd.h>
 
-#include "bench_common.h"
-#include "roda_engine.h"
+#include "bench_engine.h"
 #include "roda_pipe.h"
 
 #define REFERENCE_BUCKET 100000u
@@ -146,90 +143,42 @@ typedef struct reference_options {
     roda_idle_config_t idle; /* of the stages and the receiver */
 } reference_options_t;
 
-typedef struct reference_receiver {
-    roda_engine_t *engine;
-    uint64_t alerts;
-    uint64_t end_ns;
-} reference_receiver_t;
-
-static void *reference_receiver_main(void *arg)
-{
-    reference_receiver_t *r = arg;
-    roda_idle_state_t state = {0};
-    for (;;) {
-        roda_journal_view_t view;
-        uint64_t count = roda_engine_receive_view(r->engine, 4096, &view);
-        if (count == 0) {
-            if (roda_engine_receive_wait(r->engine, &state) == RODA_CLOSED)
-                break;
-            continue;
-        }
-        roda_idle_reset(&state);
-        r->alerts += count;
-        roda_engine_receive_release(r->engine, count);
-    }
-    r->end_ns = roda_now_ns();
-    return NULL;
-}
-
 static void reference_fail(const char *name, const char *what, roda_result_t result)
 {
     fprintf(stderr, "%s: %s: %s\n", name, what, roda_result_str(result));
     exit(1);
 }
 
+static void reference_take(void *context, const void *records, uint64_t count, uint64_t now_ns)
+{
+    (void)records;
+    (void)now_ns;
+    *(uint64_t *)context += count; /* every output of the last stage is an alert */
+}
+
 /* The pipelined run; returns seconds from the first reading to the last alert received. */
 static double reference_run_pipelined(const reference_example_t *x, const reference_options_t *o,
                                       uint64_t *alerts)
 {
-    uint64_t events = o->events, batch = o->batch;
-    roda_engine_config_t config = {.input_record_size = sizeof(reference_reading_t),
-                                   .input_capacity = o->capacity,
-                                   .input_policy = RODA_JOURNAL_BLOCK,
-                                   .default_capacity = o->capacity,
-                                   .receive = true,
-                                   .idle = o->idle};
-    roda_engine_t *engine;
-    roda_result_t result = roda_engine_create(&config, &engine);
-    if (result != RODA_SUCCESS)
-        reference_fail(x->name, "engine create", result);
-    static const uint32_t output_size[2] = {sizeof(reference_summary_t), sizeof(reference_alert_t)};
-    static const char *const stage_name[2] = {"summary", "alert"};
-    int cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    for (int i = 0; i < 2; i++) {
-        roda_stage_config_t stage = {.name = stage_name[i],
-                                     .batch = x->stage_batch[i],
-                                     .context = x->stage_context[i],
-                                     .output_record_size = output_size[i],
-                                     .cpu = o->pin ? (i + 1) % cpus : -1};
-        if ((result = roda_engine_add_stage(engine, &stage)) != RODA_SUCCESS)
-            reference_fail(x->name, "add stage", result);
-    }
-    if ((result = roda_engine_start(engine)) != RODA_SUCCESS)
-        reference_fail(x->name, "engine start", result);
-    reference_receiver_t receiver = {.engine = engine};
-    pthread_t receiver_thread;
-    if (pthread_create(&receiver_thread, NULL, reference_receiver_main, &receiver) != 0) {
-        fprintf(stderr, "%s: cannot start the receiver thread\n", x->name);
-        exit(1);
-    }
-    roda_journal_t *input = roda_engine_input(engine);
+    *alerts = 0;
+    bench_engine_t b = {.program = x->name, .take = reference_take, .context = alerts};
+    bench_stage_t stages[2] = {
+        {"summary", x->stage_batch[0], x->stage_context[0], sizeof(reference_summary_t)},
+        {"alert", x->stage_batch[1], x->stage_context[1], sizeof(reference_alert_t)}};
+    bench_engine_start(&b, sizeof(reference_reading_t), o->capacity, o->idle, stages, 2,
+                       o->pin != 0);
     uint64_t start = roda_now_ns();
-    for (uint64_t sent = 0; sent < events;) {
+    for (uint64_t sent = 0; sent < o->events;) {
         void *slots;
-        uint64_t granted;
-        uint64_t wanted = events - sent < batch ? events - sent : batch;
-        if ((result = roda_journal_claim(input, wanted, &slots, &granted)) != RODA_SUCCESS)
-            reference_fail(x->name, "claim", result);
+        uint64_t wanted = o->events - sent < o->batch ? o->events - sent : o->batch;
+        uint64_t granted = bench_engine_claim(&b, wanted, &slots);
         x->generate(sent, granted, slots);
-        roda_journal_commit(input, granted);
+        bench_engine_commit(&b, granted);
         sent += granted;
     }
-    roda_engine_stop(engine);
-    pthread_join(receiver_thread, NULL);
-    *alerts = receiver.alerts;
-    roda_engine_destroy(engine);
-    return (double)(receiver.end_ns - start) / 1e9;
+    bench_engine_finish(&b);
+    roda_engine_destroy(b.engine);
+    return (double)(b.end_ns - start) / 1e9;
 }
 
 /* Parses NAME [--events N] [--capacity RECORDS] [--batch RECORDS] [--pin 0|1] [--fused 0|1]

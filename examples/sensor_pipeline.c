@@ -18,12 +18,9 @@
  * Workloads: reference = one sensor, four repeating values (the seed's); realistic = --sensors
  * sensors (default 10k) in random order, noisy values with rare spikes. */
 #include <math.h>
-#include <pthread.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "bench_common.h"
-#include "roda_engine.h"
+#include "bench_engine.h"
 #include "roda_pipe.h"
 
 typedef struct reading {
@@ -154,35 +151,11 @@ static inline void tally_output(tally_t *t, const output_t *o, uint64_t now)
         t->latencies[t->probes++] = now - o->sent_ns;
 }
 
-typedef struct receiver {
-    roda_engine_t *engine;
-    tally_t tally;
-    uint64_t end_ns;
-} receiver_t;
-
-static void *receiver_main(void *arg)
+static void take_outputs(void *context, const void *records, uint64_t count, uint64_t now_ns)
 {
-    receiver_t *r = arg;
-    roda_idle_state_t state = {0};
-    for (;;) {
-        roda_journal_view_t view;
-        uint64_t count = roda_engine_receive_view(r->engine, 4096, &view);
-        if (count == 0) {
-            if (roda_engine_receive_wait(r->engine, &state) == RODA_CLOSED)
-                break;
-            continue;
-        }
-        roda_idle_reset(&state);
-        uint64_t now = roda_now_ns();
-        for (int run = 0; run < 2; run++) {
-            const output_t *outputs = view.run[run];
-            for (uint64_t i = 0; i < view.run_count[run]; i++)
-                tally_output(&r->tally, &outputs[i], now);
-        }
-        roda_engine_receive_release(r->engine, count);
-    }
-    r->end_ns = roda_now_ns();
-    return NULL;
+    const output_t *outputs = records;
+    for (uint64_t i = 0; i < count; i++)
+        tally_output(context, &outputs[i], now_ns);
 }
 
 /* ---- The runs ------------------------------------------------------------------------------ */
@@ -223,63 +196,31 @@ static double run_pipelined(const options_t *o, tally_t *tally, uint64_t *rss_ki
     if (result != RODA_SUCCESS)
         fail("pipe init", result);
 
-    roda_engine_config_t config = {.input_record_size = sizeof(reading_t),
-                                   .input_capacity = o->capacity,
-                                   .input_policy = RODA_JOURNAL_BLOCK,
-                                   .default_capacity = o->capacity,
-                                   .receive = true,
-                                   .idle = o->idle};
-    roda_engine_t *engine;
-    if ((result = roda_engine_create(&config, &engine)) != RODA_SUCCESS)
-        fail("engine create", result);
-    int cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    roda_stage_config_t stages[2] = {
-        {.name = "average",
-         .batch = average_batch,
-         .context = &average_state,
-         .output_record_size = sizeof(summary_t),
-         .cpu = o->pin ? 1 % cpus : -1},
-        {.name = "jump",
-         .batch = jump_batch,
-         .context = &jump_state,
-         .output_record_size = sizeof(output_t),
-         .cpu = o->pin ? 2 % cpus : -1},
-    };
-    for (int i = 0; i < 2; i++)
-        if ((result = roda_engine_add_stage(engine, &stages[i])) != RODA_SUCCESS)
-            fail("add stage", result);
-    if ((result = roda_engine_start(engine)) != RODA_SUCCESS)
-        fail("engine start", result);
-    receiver_t receiver = {.engine = engine, .tally = *tally};
-    pthread_t receiver_thread;
-    pthread_create(&receiver_thread, NULL, receiver_main, &receiver);
-
+    bench_engine_t b = {.program = "sensor_pipeline", .take = take_outputs, .context = tally};
+    bench_stage_t stages[2] = {{"average", average_batch, &average_state, sizeof(summary_t)},
+                               {"jump", jump_batch, &jump_state, sizeof(output_t)}};
+    bench_engine_start(&b, sizeof(reading_t), o->capacity, o->idle, stages, 2, o->pin != 0);
     workload_t w = o->workload;
-    roda_journal_t *input = roda_engine_input(engine);
     uint64_t start = roda_now_ns();
     for (uint64_t sent = 0; sent < o->events;) {
         if (o->rate != 0)
             pace(start, sent, o->rate);
         void *slots;
-        uint64_t granted;
         uint64_t wanted = o->events - sent < o->batch ? o->events - sent : o->batch;
-        if ((result = roda_journal_claim(input, wanted, &slots, &granted)) != RODA_SUCCESS)
-            fail("claim", result);
+        uint64_t granted = bench_engine_claim(&b, wanted, &slots);
         reading_t *readings = slots;
         for (uint64_t i = 0; i < granted; i++)
             generate(&w, sent + i, &readings[i]);
-        roda_journal_commit(input, granted);
+        bench_engine_commit(&b, granted);
         sent += granted;
     }
-    roda_engine_stop(engine);
-    pthread_join(receiver_thread, NULL);
-    double seconds = (double)(receiver.end_ns - start) / 1e9;
+    bench_engine_finish(&b);
+    double seconds = (double)(b.end_ns - start) / 1e9;
     *rss_kib = bench_rss_kib();
-    *tally = receiver.tally;
     if (average_state.counters.refused + jump_state.counters.refused != 0)
         fprintf(stderr, "sensor_pipeline: %" PRIu64 " readings refused for key capacity\n",
                 average_state.counters.refused + jump_state.counters.refused);
-    roda_engine_destroy(engine);
+    roda_engine_destroy(b.engine);
     average_destroy(&average_state);
     jump_destroy(&jump_state);
     return seconds;
