@@ -5,7 +5,7 @@
 # sequences. Mid-stream A is SIGKILLed and taken over by a restarted instance on its directory,
 # and a NATS node (not the devices' one) is SIGKILLed and restarted. Every sensor ends in exactly
 # one gateway with every reading counted once (union equals sent, no overlap), no partition has
-# anything pending, no batch was journaled twice, and no alert id was announced twice on either
+# anything pending, and no alert id was announced twice on either
 # gateway's /alerts (an SSE client that reconnects with Last-Event-ID across the takeover).
 #   nats_cluster_test.sh RODA_GATEWAY PROTO_DIR
 set -euo pipefail
@@ -96,9 +96,12 @@ for d in $(seq 0 $((devices - 1))); do
     done
 done
 finished=$(date +%s.%N)
+# Batches the device registry dropped as repeats (reported, not asserted: besides a kill between
+# a commit and its position's store, MQTT QoS 1 from the devices to nats-server is at-least-once).
+duplicates=0
 for g in a b; do
     eval "base=\$${g}_base"
-    [ "$(metric 'roda_ingest_duplicates_total{input="nats"}')" = 0 ] || fail "$g journaled a batch twice"
+    duplicates=$((duplicates + $(metric 'roda_ingest_duplicates_total{input="nats"}')))
     for p in $(seq 0 7); do
         v=$(metric "roda_nats_pending{partition=\"$p\"}")
         [ -z "$v" ] || [ "$v" = 0 ] || fail "$g: partition $p has $v pending"
@@ -120,5 +123,5 @@ for g in a b; do
 done
 gateway_pid=""
 takeover=$(awk -v a="$killed" -v b="$ready" 'BEGIN { printf "%.2f", b - a }')
-report "nats_cluster gateways=2 partitions=8 nats_nodes=3 batches=$((devices * batches)) alerts=$alerts takeover_s=$takeover wall_s=$(awk -v a="$started" -v b="$finished" 'BEGIN { printf "%.1f", b - a }')"
+report "nats_cluster gateways=2 partitions=8 nats_nodes=3 batches=$((devices * batches)) alerts=$alerts duplicates_dropped=$duplicates takeover_s=$takeover wall_s=$(awk -v a="$started" -v b="$finished" 'BEGIN { printf "%.1f", b - a }')"
 echo "PASS"
