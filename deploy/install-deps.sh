@@ -10,7 +10,7 @@ set -euo pipefail
 # Shared libraries the binaries link (tests/deploy checks this against readelf of the real
 # binaries), curl for the container's HEALTHCHECK, CA certificates for MQTT over TLS.
 runtime=(libmosquitto1 libmicrohttpd12 libinih1 libxxhash0 libcurl4 libgnutls30 libcrypt1 libcjson1
-    curl ca-certificates)
+    libnats3.4 curl ca-certificates)
 # The configure step also finds the test framework (check), so the build list carries it.
 build=(
     build-essential cmake pkg-config
@@ -19,15 +19,16 @@ build=(
     nanopb libnanopb-dev protobuf-compiler python3-protobuf
     libmicrohttpd-dev libinih-dev libjansson-dev libxxhash-dev libcjson-dev
     libcurl4-openssl-dev libgnutls28-dev libcrypt-dev
+    libnats-dev
 )
-# Tests, sanitizers, lint and the demo: brokers, Prometheus' promtool, Alertmanager, lintian and
+# Tests, sanitizers, lint and the demo: brokers (mosquitto, nats-server), Prometheus' promtool, Alertmanager, lintian and
 # systemd-analyze for the package, the Docker engine, compose 1.29 and debootstrap for the image
 # tests (tests/deploy/docker_env.sh), curl/jq for the alert
 # stream, python3-yaml for the compose file check, process tools for cleanup checks, headless
 # Chromium driven by Selenium for the fleet page's test.
 tools=(
     clang libclang-rt-14-dev clang-format clang-tidy cppcheck
-    mosquitto mosquitto-clients python3-paho-mqtt
+    mosquitto mosquitto-clients python3-paho-mqtt nats-server
     prometheus prometheus-alertmanager lintian systemd curl jq python3-yaml iproute2 procps openssl
     chromium chromium-driver python3-selenium
     docker.io debootstrap docker-compose

@@ -16,6 +16,8 @@
  *   [json]      device_field, sensor_fields, timestamp_field, timestamp_format, max_depth
  *   [sparkplug] rebirth, max_scopes, max_aliases
  *   [udp]       enabled, bind, receive_buffer, max_datagram, batch
+ *   [nats]      enabled, servers, stream, subject, partitions, durable_prefix, batch, fetch_wait,
+ *               ack_wait, format, replicas
  *   [rule.NAME] or [rule "NAME"]   kind (above|below|jump|rate|stale), threshold (above, below,
  *               rate per second), factor (jump), after (stale), value (last|mean|ewma),
  *               severity (info|warning|critical), hysteresis, holdoff, sensors (ids), devices
@@ -57,6 +59,8 @@
 #define RODA_CONFIG_TEXT_MAX 128
 #define RODA_CONFIG_MAX_SENSOR_FIELDS 16
 #define RODA_CONFIG_NAME_MAX 64
+#define RODA_CONFIG_MAX_NATS_SERVERS 8
+#define RODA_CONFIG_MAX_PARTITIONS 32
 
 typedef enum roda_device_source {
     RODA_DEVICE_FROM_PAYLOAD = 0, /* the batch message names its device */
@@ -170,6 +174,23 @@ typedef struct roda_config {
         uint32_t max_datagram; /* bytes; longer ones are counted as truncated */
         uint32_t batch;        /* datagrams per recvmmsg */
     } udp;
+
+    /* [nats]: the NATS JetStream input (roda_input_nats.h) */
+    struct {
+        bool enabled;
+        uint32_t server_count;
+        char servers[RODA_CONFIG_MAX_NATS_SERVERS][RODA_CONFIG_TEXT_MAX]; /* nats://host:port */
+        char stream[RODA_CONFIG_NAME_MAX];
+        char subject[RODA_CONFIG_TEXT_MAX]; /* tokens {partition} and {device} */
+        uint32_t partition_count;           /* the partitions this gateway owns */
+        char partitions[RODA_CONFIG_MAX_PARTITIONS][RODA_CONFIG_NAME_MAX];
+        char durable_prefix[RODA_CONFIG_NAME_MAX]; /* consumer <prefix>-p<partition> */
+        uint32_t batch;                            /* messages per fetch */
+        uint64_t fetch_wait_ns;                    /* idle wait between empty fetches */
+        uint64_t ack_wait_ns;                      /* redelivery of an unacknowledged message */
+        char format[RODA_CONFIG_NAME_MAX];         /* roda.v1 or json */
+        uint32_t replicas;                         /* of the stream when the gateway makes it */
+    } nats;
 
     /* [alertmanager] */
     struct {

@@ -95,6 +95,17 @@ const roda_config_field_t roda_config_fields[RODA_CONFIG_FIELD_COUNT] = {
     NUM("udp", "receive_buffer", BYTES, udp.receive_buffer, 4096, 1ull << 30, "32M"),
     U32("udp", "max_datagram", udp.max_datagram, 64, 65507, "1472"),
     U32("udp", "batch", udp.batch, 1, 1024, "64"),
+    KIND("nats", "enabled", BOOL, nats.enabled, "false"),
+    LIST("nats", "servers", nats.servers, nats.server_count),
+    TEXT("nats", "stream", nats.stream, "FLEET"),
+    TEXT("nats", "subject", nats.subject, "fleet.{partition}.{device}.readings"),
+    LIST("nats", "partitions", nats.partitions, nats.partition_count),
+    TEXT("nats", "durable_prefix", nats.durable_prefix, "roda"),
+    U32("nats", "batch", nats.batch, 1, 1000, "256"),
+    NUM("nats", "fetch_wait", DURATION, nats.fetch_wait_ns, 0.001, 10, "20ms"),
+    NUM("nats", "ack_wait", DURATION, nats.ack_wait_ns, 1, 3600, "30s"),
+    TEXT("nats", "format", nats.format, "roda.v1"),
+    U32("nats", "replicas", nats.replicas, 1, 5, "1"),
     LIST("alertmanager", "urls", alertmanager.urls, alertmanager.url_count),
     LIST("alertmanager", "labels", alertmanager.labels, alertmanager.label_count),
     TEXT("alertmanager", "external_url", alertmanager.external_url, ""),
@@ -108,7 +119,8 @@ const roda_config_field_t roda_config_fields[RODA_CONFIG_FIELD_COUNT] = {
 };
 
 const char *const roda_config_sections[RODA_CONFIG_SECTION_COUNT] = {
-    "gateway", "journal", "limits", "http", "mqtt", "udp", "alertmanager", "json", "sparkplug"};
+    "gateway", "journal",      "limits", "http",      "mqtt",
+    "udp",     "alertmanager", "json",   "sparkplug", "nats"};
 
 const roda_config_rule_field_t roda_config_rule_fields[RODA_CONFIG_RULE_KEY_COUNT] = {
     [RODA_CONFIG_RULE_KIND] = {"kind", NULL},

@@ -111,6 +111,16 @@ void roda_ingest_count(const roda_input_port_t *port, roda_ingest_counter_t coun
     roda_counter_add(&port->ingest->counters[port->index].value[counter], amount);
 }
 
+roda_result_t roda_ingest_sync(const roda_input_port_t *port)
+{
+    return roda_journal_sync(port->ingest->journal);
+}
+
+const char *roda_ingest_directory(const roda_input_port_t *port)
+{
+    return port->ingest->journal_path;
+}
+
 static const roda_ingest_counter_t decode_reasons[] = {
     [RODA_DECODE_TRUNCATED] = RODA_INGEST_TRUNCATED,
     [RODA_DECODE_MALFORMED] = RODA_INGEST_DECODE_ERROR,

@@ -143,6 +143,14 @@ void roda_ingest_message(const roda_input_port_t *port, const roda_decoder_t *de
 /* True when the input journal has room for `readings` more readings now and its file (if any)
  * can grow: an acknowledging input reads its next message only then. Ingest thread only. */
 bool roda_ingest_can_take(const roda_input_port_t *port, uint32_t readings);
+/* Makes every reading committed so far durable when the input journal is file-backed (fdatasync
+ * of its segments; a no-op in memory): an input whose sender keeps a message until it is
+ * acknowledged (JetStream) calls it before acknowledging. RODA_ERROR_IO (errno kept). Ingest
+ * thread only. */
+roda_result_t roda_ingest_sync(const roda_input_port_t *port);
+/* The input journal's directory, where an input keeps its own small state files; NULL when the
+ * journal is in memory. */
+const char *roda_ingest_directory(const roda_input_port_t *port);
 /* Adds `amount` to one of the input's counters (drops the input sees before decoding). */
 void roda_ingest_count(const roda_input_port_t *port, roda_ingest_counter_t counter,
                        uint64_t amount);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "roda_input_mqtt.h"
+#include "roda_input_nats.h"
 #include "roda_input_udp.h"
 
 /* One line per input. The order is each input's index in the journal's records and in
@@ -11,6 +12,7 @@
 static const roda_input_class_t *const inputs[] = {
     &roda_input_mqtt,
     &roda_input_udp,
+    &roda_input_nats,
 };
 
 _Static_assert(sizeof inputs / sizeof inputs[0] <= RODA_INGEST_MAX_INPUTS,

@@ -12,6 +12,7 @@ in seconds: two runs send exactly the same bytes.
 
   fleet.py --proto-dir DIR --work DIR [--mqtt HOST:PORT] [--udp HOST:PORT] --devices D
            --batches N --readings R --rate MSGS_PER_S --seconds LIMIT [--pattern sawtooth]
+           [--topic fleet/{device}/readings]
 
 Prints one line at the end: RESULT sent=<batches> acked=<batches> readings=<readings acked or sent>
 """
@@ -60,6 +61,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--pattern", choices=["sequence", "sawtooth"], default="sequence")
     ap.add_argument("--boot-epoch", type=int, default=1)
+    ap.add_argument("--topic", default="roda/{device}/readings",
+                    help="MQTT topic, {device} is the device's name")
     a = ap.parse_args()
     pb = load_schema(a.proto_dir, a.work)
     deadline = time.monotonic() + a.seconds
@@ -99,7 +102,7 @@ def main():
             payload = batch_bytes(pb, name, device, sequence, a.readings, a.pattern == "sawtooth",
                                   a.boot_epoch)
             if client is not None:
-                client.publish(f"roda/{name}/readings", payload, qos=1)
+                client.publish(a.topic.replace("{device}", name), payload, qos=1)
             else:
                 udp.send(payload)
             sent += 1

@@ -114,9 +114,8 @@ static const char *optional(const char *text)
 _Static_assert(RODA_CONFIG_MAX_SENSOR_FIELDS == RODA_JSON_MAX_SENSOR_FIELDS,
                "[json] sensor_fields holds what the decoder takes");
 
-/* The [json] section as the JSON decoder's settings; false with the reason in `why`. */
-static bool configure_json(const roda_config_t *c, roda_json_settings_t *json, char *why,
-                           size_t size)
+bool roda_input_json_settings(const roda_config_t *c, roda_json_settings_t *json, char *why,
+                              size_t size)
 {
     *json = (roda_json_settings_t){.device_field = c->json.device_field,
                                    .sensor_field_count = c->json.sensor_field_count,
@@ -164,7 +163,7 @@ static bool configure_formats(const roda_config_t *c, roda_input_mqtt_settings_t
     s->sparkplug_rebirth = c->sparkplug.rebirth;
     s->sparkplug_max_scopes = c->sparkplug.max_scopes;
     s->sparkplug_max_aliases = c->sparkplug.max_aliases;
-    return configure_json(c, &s->json, why, size);
+    return roda_input_json_settings(c, &s->json, why, size);
 }
 
 static bool configure(const roda_config_t *c, void *out, bool *enabled, char *why, size_t size)

@@ -61,6 +61,11 @@ typedef struct roda_input_mqtt_settings {
 
 extern const roda_input_class_t roda_input_mqtt;
 
+/* The [json] section as the JSON decoder's settings (shared by the inputs that offer the json
+ * format); false with "json.field: what is wrong" in `why`. */
+bool roda_input_json_settings(const roda_config_t *config, roda_json_settings_t *json, char *why,
+                              size_t size);
+
 /* Matches `topic` against a device pattern. True with *device and *length set to the
  * "{device}" level of `topic` when it matches. */
 bool roda_mqtt_topic_device(const char *pattern, const char *topic, const char **device,
