@@ -84,7 +84,9 @@ wait_healthy() {
 wait_healthy
 step "healthy"
 http=$(docker port "$name" 9464/tcp | head -n 1)
-curl -fsS "http://$http/metrics" | grep -q '^roda_' || fail "/metrics"
+# Saved first: `curl | grep -q` under pipefail fails when grep stops reading early.
+curl -fsS -o "$work/metrics.txt" "http://$http/metrics" && grep -q '^roda_' "$work/metrics.txt" ||
+    fail "/metrics"
 
 # roda-fleet from the image: 5 devices over MQTT with frequent spikes (the image's spike rule).
 docker run --rm --entrypoint /usr/local/bin/roda-fleet "$tag" --mqtt "$bridge:$port" \
@@ -105,7 +107,8 @@ start=$(date +%s%N)
 docker restart "$name" > /dev/null
 echo "docker_test: restart took $((($(date +%s%N) - start) / 1000000)) ms"
 wait_healthy
-docker logs "$name" 2>&1 | grep 'msg="recovery"' | tail -n 1 | grep -q 'sensors=[1-9]' ||
+docker logs "$name" > "$work/restart.log" 2>&1
+grep 'msg="recovery"' "$work/restart.log" | tail -n 1 | grep -q 'sensors=[1-9]' ||
     fail "the restart did not resume from the volume: $(docker logs "$name" 2>&1 | grep 'msg="recovery"')"
 step "restarted from the journal in the volume"
 
