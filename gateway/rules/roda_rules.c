@@ -830,6 +830,20 @@ void roda_rules_visit(roda_rules_t *r, roda_visit_fn blob, void *context)
     (void)map_windows(r, r->rules, r->count, r->rule_window);
 }
 
+uint32_t roda_rules_windows(roda_rules_t *r, uint32_t sensor_index, uint64_t now_ns,
+                            roda_twindow_spec_t *specs, roda_twindow_stats_t *stats, uint32_t max)
+{
+    if (sensor_index >= r->max_sensors)
+        return 0;
+    uint32_t n = r->window_count < max ? r->window_count : max;
+    for (uint32_t w = 0; w < n; w++) {
+        specs[w] = r->windows[w];
+        roda_twindow_stats(&r->windows[w], window_row(r, sensor_index) + r->window_offset[w],
+                           now_ns, &stats[w]);
+    }
+    return n;
+}
+
 uint32_t roda_rules_count(const roda_rules_t *r)
 {
     return r->count;

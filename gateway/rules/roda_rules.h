@@ -261,6 +261,12 @@ roda_result_t roda_rules_snapshot(roda_rules_t *rules, uint32_t index, roda_rule
 #define RODA_RULES_NAME_HISTORY 8u
 bool roda_rules_name(roda_rules_t *rules, uint32_t index, uint16_t generation, char *buf,
                      size_t size);
+/* Rules thread only: the statistics of sensor `sensor_index`'s windows at `now_ns` (see
+ * roda_twindow_stats), up to `max` of them in `stats`, their specs in `specs`; returns how many
+ * it wrote (0 for a bad index). */
+uint32_t roda_rules_windows(roda_rules_t *rules, uint32_t sensor_index, uint64_t now_ns,
+                            roda_twindow_spec_t *specs, roda_twindow_stats_t *stats, uint32_t max);
+
 /* Summaries with an index >= max_sensors, and alerts that did not fit in `out`. Any thread. */
 uint64_t roda_rules_bad_index(const roda_rules_t *rules);
 uint64_t roda_rules_lost_output(const roda_rules_t *rules);
