@@ -93,15 +93,111 @@ static void expire(const roda_twindow_spec_t *spec, void *state, uint32_t slot)
     memset(b, 0, sizeof *b);
 }
 
+/* Chan et al.: merges a group (count, mean, m2) into the running one. */
+static void merge(double *count, double *mean, double *m2, double c, double m, double s)
+{
+    double total = *count + c;
+    double delta = m - *mean;
+    *mean += delta * c / total;
+    *m2 += s + delta * delta * *count * c / total;
+    *count = total;
+}
+
+/* Merges ends of a group into ends of `count` readings. */
+static void merge_ends(roda_twindow_ends_t *e, double count, const roda_twindow_ends_t *group)
+{
+    if (count == 0) {
+        *e = *group;
+        return;
+    }
+    e->min = group->min < e->min ? group->min : e->min;
+    e->max = group->max > e->max ? group->max : e->max;
+    if (group->first_ns < e->first_ns) {
+        e->first = group->first;
+        e->first_ns = group->first_ns;
+    }
+    if (group->last_ns >= e->last_ns) {
+        e->last = group->last;
+        e->last_ns = group->last_ns;
+    }
+}
+
+/* The whole window's count, mean, m2 and ends from its buckets, leaving out those marked in
+ * `skip` (NULL: none); mean and m2 stay 0 without `moments`. */
+static void gather(const roda_twindow_spec_t *spec, const void *state, const bool *skip,
+                   bool moments, double *count, double *mean, double *m2, roda_twindow_ends_t *ends)
+{
+    const roda_twindow_bucket_t *buckets = roda_twindow_buckets_(state);
+    *count = *mean = *m2 = 0.0;
+    for (uint32_t s = 0; s < spec->buckets; s++) {
+        const roda_twindow_bucket_t *b = &buckets[s];
+        if (b->number == 0 || (skip != NULL && skip[s]))
+            continue;
+        double c = (double)b->count, m = b->sum / c;
+        merge_ends(ends, *count, &b->ends);
+        if (moments)
+            merge(count, mean, m2, c, b->shift + m, b->squares - b->sum * m);
+        else
+            *count += c;
+    }
+}
+
+/* Takes bucket `b` out of the head's count, mean and m2 (Chan's merge backwards). */
+static void unmerge(roda_twindow_head_t *head, const roda_twindow_bucket_t *b)
+{
+    double n = (double)head->count, c = (double)b->count, rest = n - c;
+    if (rest <= 0) {
+        head->count = 0;
+        head->mean = head->m2 = 0.0;
+        return;
+    }
+    double m = b->shift + b->sum / c, s = b->squares - b->sum * (b->sum / c);
+    double mean = (n * head->mean - c * m) / rest;
+    double delta = m - mean;
+    head->m2 -= s + delta * delta * c * rest / n;
+    head->m2 = head->m2 > 0 ? head->m2 : 0.0;
+    head->mean = mean;
+    head->count = (uint64_t)rest;
+}
+
+/* Moves the sketch's span down when the top quarter of the window's counters is empty. */
+static void recentre(const roda_twindow_spec_t *spec, void *state)
+{
+    const uint32_t *total = roda_twindow_total_(spec, state);
+    int32_t n = RODA_TWINDOW_KEYS, room = 0;
+    if (roda_twindow_head_(state)->sketched == 0)
+        return;
+    while (room < n && total[n - 1 - room] == 0)
+        room++;
+    if (room > n / 4)
+        move_counters(spec, state, -(room - n / 8));
+}
+
 void roda_twindow_advance_(const roda_twindow_spec_t *spec, void *state, uint64_t number)
 {
     roda_twindow_head_t *head = roda_twindow_head_(state);
     roda_twindow_bucket_t *buckets = roda_twindow_buckets_(state);
+    bool rebuild = head->unmerged >= spec->buckets;
     for (uint32_t s = 0; s < spec->buckets; s++) {
-        if (buckets[s].number != 0 && buckets[s].number + spec->buckets <= number)
-            expire(spec, state, s);
+        if (buckets[s].number == 0 || buckets[s].number + spec->buckets > number)
+            continue;
+        if (!rebuild)
+            unmerge(head, &buckets[s]);
+        head->unmerged++;
+        expire(spec, state, s);
     }
+    double count, mean, m2;
+    gather(spec, state, NULL, rebuild, &count, &mean, &m2, &head->ends);
+    if (rebuild) {
+        head->mean = mean;
+        head->m2 = m2;
+        head->unmerged = 0;
+    }
+    head->count = (uint64_t)count;
+    if (spec->sketch)
+        recentre(spec, state);
     head->newest = number;
+    head->start_ns = (number - 1) * spec->hop_ns;
 }
 
 /* Makes room in the sketch for `key`; returns its counter index. */
@@ -116,15 +212,6 @@ static uint32_t place(const roda_twindow_spec_t *spec, void *state, int32_t key)
     }
     if (key >= head->base + n)
         move_counters(spec, state, key - (head->base + n - 1));
-    else if (key < head->base) {
-        const uint32_t *total = roda_twindow_total_(spec, state);
-        int32_t room = 0;
-        while (room < n && total[n - 1 - room] == 0)
-            room++;
-        int32_t want = head->base - key;
-        if (room > 0)
-            move_counters(spec, state, -(want < room ? want : room));
-    }
     return key < head->base ? 0u : (uint32_t)(key - head->base);
 }
 
@@ -149,42 +236,37 @@ void roda_twindow_sketch_add_(const roda_twindow_spec_t *spec, void *state, uint
     head->sketched++;
 }
 
-/* Chan et al.: merges a group (count, mean, m2) into the running one. */
-static void merge(double *count, double *mean, double *m2, double c, double m, double s)
-{
-    double total = *count + c;
-    double delta = m - *mean;
-    *mean += delta * c / total;
-    *m2 += s + delta * delta * *count * c / total;
-    *count = total;
-}
-
-/* The quantiles from the window's counters less those of expired buckets (`skip` marks them). */
+/* The quantiles from the window's counters, less those of the buckets marked in `skip` (NULL:
+ * none; then the counters are read in place). Scans down from the top: p99 first. */
 static void quantiles(const roda_twindow_spec_t *spec, const void *state, const bool *skip,
                       roda_twindow_stats_t *out)
 {
     const roda_twindow_head_t *head = roda_twindow_head_(state);
-    const uint32_t *total = roda_twindow_total_(spec, state);
-    uint32_t counts[RODA_TWINDOW_KEYS];
-    uint64_t all = 0;
-    for (int32_t i = 0; i < RODA_TWINDOW_KEYS; i++)
-        counts[i] = total[i];
-    for (uint32_t b = 0; b < spec->buckets; b++) {
-        if (!skip[b])
-            continue;
-        const uint16_t *c = roda_twindow_counts_(spec, state, b);
-        for (int32_t i = 0; i < RODA_TWINDOW_KEYS; i++)
-            counts[i] -= c[i];
+    const uint32_t *counts = roda_twindow_total_(spec, state);
+    uint32_t left[RODA_TWINDOW_KEYS];
+    uint64_t all = head->sketched;
+    if (skip != NULL) {
+        memcpy(left, counts, sizeof left);
+        for (uint32_t b = 0; b < spec->buckets; b++) {
+            const uint16_t *c = roda_twindow_counts_(spec, state, b);
+            for (int32_t i = 0; i < RODA_TWINDOW_KEYS && skip[b]; i++) {
+                left[i] -= c[i];
+                all -= c[i];
+            }
+        }
+        counts = left;
     }
-    for (int32_t i = 0; i < RODA_TWINDOW_KEYS; i++)
-        all += counts[i];
-    int q = 0;
-    uint64_t seen = 0;
-    for (int32_t i = 0; i < RODA_TWINDOW_KEYS && q < RODA_TWINDOW_QUANTILES && all != 0; i++) {
-        seen += counts[i];
-        while (q < RODA_TWINDOW_QUANTILES &&
-               (double)seen > floor(roda_twindow_quantile_ranks[q] * (double)(all - 1)))
-            out->quantiles[q++] = roda_twindow_key_value(head->base + i);
+    if (all == 0)
+        return;
+    /* Quantile q is at the lowest counter i with more than its rank below and at i, that is with
+     * fewer than `need` = all - rank above i. */
+    uint64_t above = 0;
+    int q = RODA_TWINDOW_QUANTILES - 1;
+    for (int32_t i = RODA_TWINDOW_KEYS - 1; i >= 0 && q >= 0; i--) {
+        above += counts[i];
+        while (q >= 0 && (double)above >= (double)all - floor(roda_twindow_quantile_ranks[q] *
+                                                              (double)(all - 1)))
+            out->quantiles[q--] = roda_twindow_key_value(head->base + i);
     }
 }
 
@@ -192,44 +274,30 @@ void roda_twindow_stats(const roda_twindow_spec_t *spec, const void *state, uint
                         roda_twindow_stats_t *out)
 {
     const roda_twindow_head_t *head = roda_twindow_head_(state);
-    const roda_twindow_bucket_t *buckets = roda_twindow_buckets_(state);
-    uint64_t now = now_ns / spec->hop_ns + 1;
-    if (head->newest > now)
-        now = head->newest;
-    double count = 0.0, mean = 0.0, m2 = 0.0, min = NAN, max = NAN, first = NAN, last = NAN;
-    uint64_t first_ns = UINT64_MAX, last_ns = 0;
-    bool skip[RODA_TWINDOW_MAX_BUCKETS] = {false};
-    for (uint32_t s = 0; s < spec->buckets; s++) {
-        const roda_twindow_bucket_t *b = &buckets[s];
-        if (b->number == 0)
-            continue;
-        if (b->number + spec->buckets <= now) {
-            skip[s] = true;
-            continue;
-        }
-        double c = (double)b->count, m = b->sum / c;
-        merge(&count, &mean, &m2, c, b->shift + m, b->squares - b->sum * m);
-        min = !(b->min >= min) ? b->min : min;
-        max = !(b->max <= max) ? b->max : max;
-        if (b->first_ns < first_ns) {
-            first_ns = b->first_ns;
-            first = b->first;
-        }
-        if (b->last_ns >= last_ns) {
-            last_ns = b->last_ns;
-            last = b->last;
-        }
+    double count = (double)head->count, mean = head->mean, m2 = head->m2;
+    roda_twindow_ends_t ends = head->ends;
+    bool skip[RODA_TWINDOW_MAX_BUCKETS];
+    bool past =
+        now_ns >= head->start_ns && now_ns - head->start_ns >= spec->hop_ns && head->newest != 0;
+    /* Past the newest bucket (a silent key): without the buckets that have left the window. */
+    if (past) {
+        uint64_t now = now_ns / spec->hop_ns + 1;
+        const roda_twindow_bucket_t *buckets = roda_twindow_buckets_(state);
+        for (uint32_t s = 0; s < spec->buckets; s++)
+            skip[s] = buckets[s].number != 0 && buckets[s].number + spec->buckets <= now;
+        gather(spec, state, skip, true, &count, &mean, &m2, &ends);
     }
-    *out =
-        (roda_twindow_stats_t){.count = (uint64_t)count,
-                               .mean = count > 0 ? mean : NAN,
-                               .min = min,
-                               .max = max,
-                               .stddev = count > 0 ? sqrt(m2 > 0 ? m2 / count : 0.0) : NAN,
-                               .slope = last_ns > first_ns && count > 0
-                                            ? (last - first) / ((double)(last_ns - first_ns) / 1e9)
-                                            : NAN,
-                               .quantiles = {NAN, NAN, NAN, NAN}};
-    if (spec->sketch && count > 0)
-        quantiles(spec, state, skip, out);
+    bool some = count > 0;
+    *out = (roda_twindow_stats_t){.count = (uint64_t)count,
+                                  .mean = some ? mean : NAN,
+                                  .min = some ? ends.min : NAN,
+                                  .max = some ? ends.max : NAN,
+                                  .stddev = some ? sqrt(m2 > 0 ? m2 / count : 0.0) : NAN,
+                                  .slope = some && ends.last_ns > ends.first_ns
+                                               ? (ends.last - ends.first) /
+                                                     ((double)(ends.last_ns - ends.first_ns) / 1e9)
+                                               : NAN,
+                                  .quantiles = {NAN, NAN, NAN, NAN}};
+    if (spec->sketch && some)
+        quantiles(spec, state, past ? skip : NULL, out);
 }

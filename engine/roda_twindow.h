@@ -19,8 +19,9 @@
  *       (usually the newest reading's time): buckets that ended `buckets` hops before it are left
  *       out, so a key silent longer than the window reads as empty (count 0, the rest NaN).
  *
- * Statistics: count, mean, min, max, population stddev (per bucket: sums of value - the bucket's
- * first value, so no cancellation for values far from 0; buckets merged with Chan's formula),
+ * Statistics: count, mean, min, max, population stddev (Welford for the window; per bucket, sums
+ * of value - the bucket's first value, so no cancellation for values far from 0; buckets merged
+ * with Chan's formula when the window moves),
  * slope (value change per second from the earliest reading to the newest one in the window, by
  * their times; NaN when they share a time) and, with a sketch, the quantiles p50, p90, p95, p99.
  *
@@ -32,14 +33,16 @@
  * head.unsketched) and the window keeps their sum (uint32), so a quantile is one scan. All of a
  * key's counters share one base key; the RODA_TWINDOW_KEYS keys span a factor g^256 = 165 of
  * magnitude. A value above the span moves it up and folds the lowest keys into the lowest
- * counter; a value below it moves it down when the top counters are empty, else goes into the
- * lowest counter. Error bound: a quantile whose value has the sign of the window's largest
- * value and is within a factor 165 below it is within 1% (relative) of a value of the window
- * at that rank (rank = q * (count - 1), rounded down); a lower one reads as the lowest counter's
- * key, too high.
+ * counter; a value below it goes into the lowest counter; when the window moves and the top
+ * quarter of the counters is empty, the span moves down (keeping an eighth as headroom). Error
+ * bound: a quantile whose value has the sign of the window's largest value and is within a factor
+ * 165 below it is within 1% (relative) of a value of the window at that rank (rank = q * (count -
+ * 1), rounded down); a lower one reads as the lowest counter's key, too high.
  *
- * Cost: add is a compare on the hot path (a division when the bucket changes), a few additions
- * and, with a sketch, one log(). Stats scan the buckets (and the sketch's counters).
+ * Cost: add is a compare on the hot path (a division when the bucket changes), one division and
+ * a few additions, and, with a sketch, one log(); when the window moves (once per hop), a scan
+ * of the buckets. Stats at the newest bucket read the head (and scan the sketch's counters);
+ * at a later time (a silent key) they scan the buckets.
  *
  * Component: RODA_TIME_WINDOW(name, IN, KEY, VALUE, TIME, HOP_NS, BUCKETS, SKETCH), composable in
  * a RODA_PIPE like those of roda_pipe.h: KEY(const IN *) -> uint64_t, VALUE(const IN *) ->
@@ -80,14 +83,28 @@ typedef struct roda_twindow_stats {
 
 extern const double roda_twindow_quantile_ranks[RODA_TWINDOW_QUANTILES]; /* 0.5 ... 0.99 */
 
+/* Smallest, largest, earliest and newest (by time) value of a set of readings. */
+typedef struct roda_twindow_ends {
+    double min, max;
+    double first, last;
+    uint64_t first_ns, last_ns;
+} roda_twindow_ends_t;
+
 /* The state: head, then `buckets` buckets, then (sketch) the window's uint32 counters and each
- * bucket's uint16 ones. */
+ * bucket's uint16 ones. The head keeps the whole window's count, mean and m2 (Welford) and ends:
+ * rebuilt from the buckets when the window moves (a bucket leaves), updated by every reading in
+ * between, so the statistics at the newest reading cost no scan. */
 typedef struct roda_twindow_head {
     uint64_t newest;     /* newest bucket number + 1 (0: no reading yet) */
+    uint64_t start_ns;   /* where the newest bucket starts */
     uint64_t late;       /* readings dropped: older than the window */
     uint64_t unsketched; /* readings left out of the sketch (a saturated counter) */
     int32_t base;        /* the sketch key of counter 0 */
     uint32_t sketched;   /* readings in the window's counters */
+    uint64_t unmerged;   /* buckets taken out of count/mean/m2 since they were last rebuilt */
+    uint64_t count;
+    double mean, m2;
+    roda_twindow_ends_t ends;
 } roda_twindow_head_t;
 
 typedef struct roda_twindow_bucket {
@@ -95,9 +112,7 @@ typedef struct roda_twindow_bucket {
     uint64_t count;
     double shift;        /* the bucket's first value: sums are of value - shift */
     double sum, squares; /* of value - shift */
-    double min, max;
-    double first, last; /* values of the earliest and newest readings by time */
-    uint64_t first_ns, last_ns;
+    roda_twindow_ends_t ends;
 } roda_twindow_bucket_t;
 
 /* Bytes of one key's state (a multiple of 8). */
@@ -146,49 +161,63 @@ int32_t roda_twindow_key(double value);
 /* The value a key stands for. */
 double roda_twindow_key_value(int32_t key);
 
-/* Out of line (once per hop per key): empties the buckets that ended before `number`'s window. */
+/* Out of line (once per hop per key): empties the buckets that ended before `number`'s window,
+ * taking them out of the head's count, mean and m2 (rebuilt from the buckets instead once every
+ * `buckets` times, so rounding does not pile up) and rebuilding its ends from the others. */
 void roda_twindow_advance_(const roda_twindow_spec_t *spec, void *state, uint64_t number);
 /* Counts `value` in bucket `slot`'s sketch and the window's (out of line: it takes a log()). */
 void roda_twindow_sketch_add_(const roda_twindow_spec_t *spec, void *state, uint32_t slot,
                               double value);
 
+/* Folds a reading into ends that already hold `count` readings. */
+RODA_HOT void roda_twindow_ends_add(roda_twindow_ends_t *e, uint64_t count, uint64_t time_ns,
+                                    double value)
+{
+    if (count == 0) {
+        *e = (roda_twindow_ends_t){value, value, value, value, time_ns, time_ns};
+        return;
+    }
+    e->min = value < e->min ? value : e->min;
+    e->max = value > e->max ? value : e->max;
+    if (time_ns >= e->last_ns) {
+        e->last = value;
+        e->last_ns = time_ns;
+    }
+    if (time_ns < e->first_ns) {
+        e->first = value;
+        e->first_ns = time_ns;
+    }
+}
+
 RODA_HOT bool roda_twindow_add(const roda_twindow_spec_t *spec, void *state, uint64_t time_ns,
                                double value)
 {
     roda_twindow_head_t *head = roda_twindow_head_(state);
-    uint64_t number = time_ns / spec->hop_ns + 1;
-    if (__builtin_expect(number > head->newest, 0))
-        roda_twindow_advance_(spec, state, number);
-    else if (__builtin_expect(number + spec->buckets <= head->newest, 0)) {
-        head->late++;
-        return false;
+    uint64_t number = head->newest;
+    /* Most readings fall in the newest bucket: no division. */
+    if (__builtin_expect(time_ns - head->start_ns >= spec->hop_ns || number == 0, 0)) {
+        number = time_ns / spec->hop_ns + 1;
+        if (number > head->newest)
+            roda_twindow_advance_(spec, state, number);
+        else if (number + spec->buckets <= head->newest) {
+            head->late++;
+            return false;
+        }
     }
     uint32_t slot = (uint32_t)(number % spec->buckets);
     roda_twindow_bucket_t *b = &roda_twindow_buckets_(state)[slot];
-    if (b->number != number) {
-        *b = (roda_twindow_bucket_t){.number = number,
-                                     .shift = value,
-                                     .min = value,
-                                     .max = value,
-                                     .first = value,
-                                     .last = value,
-                                     .first_ns = time_ns,
-                                     .last_ns = time_ns};
-    }
+    if (b->number != number)
+        *b = (roda_twindow_bucket_t){.number = number, .shift = value};
     double d = value - b->shift;
+    roda_twindow_ends_add(&b->ends, b->count, time_ns, value);
     b->count++;
     b->sum += d;
     b->squares += d * d;
-    b->min = value < b->min ? value : b->min;
-    b->max = value > b->max ? value : b->max;
-    if (time_ns >= b->last_ns) {
-        b->last = value;
-        b->last_ns = time_ns;
-    }
-    if (time_ns < b->first_ns) {
-        b->first = value;
-        b->first_ns = time_ns;
-    }
+    roda_twindow_ends_add(&head->ends, head->count, time_ns, value);
+    head->count++;
+    double delta = value - head->mean;
+    head->mean += delta / (double)head->count;
+    head->m2 += delta * (value - head->mean);
     if (spec->sketch)
         roda_twindow_sketch_add_(spec, state, slot, value);
     return true;

@@ -647,7 +647,8 @@ uint32_t roda_rules_evaluate(roda_rules_t *r, uint32_t sensor_index, const roda_
                          cur->last,      cur->device,         1};
     pair_t *row = r->pairs + (size_t)sensor_index * r->max_rules;
     uint8_t *windows = r->window_count != 0 ? window_row(r, sensor_index) : NULL;
-    window_now_t now = {0};
+    window_now_t now; /* stats[w] written before use (computed) */
+    now.computed = 0;
     if (windows != NULL)
         windows_add(r, windows, cur);
     for (uint32_t i = 0; i < r->count; i++) {
