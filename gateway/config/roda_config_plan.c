@@ -71,9 +71,13 @@ void roda_config_memory_plan(const roda_config_t *c, roda_memory_plan_t *plan)
              roda_recent_values_memory(sensors, c->limits.recent_values),
              "%" PRIu32 " sensors x %" PRIu32 " values x 4 B (page charts)", sensors,
              c->limits.recent_values);
+    uint64_t windows = roda_rules_window_memory(c->rules, c->rule_count, sensors);
     plan_add(plan, "rule state", "limits.max_rules x limits.max_sensors",
-             roda_rules_memory(c->limits.max_rules, sensors),
+             roda_rules_memory(c->rules, c->rule_count, c->limits.max_rules, sensors) - windows,
              "%" PRIu32 " rules x %" PRIu32 " sensors", c->limits.max_rules, sensors);
+    plan_add(plan, "rule windows", "the rules' windows x limits.max_sensors", windows,
+             "%" PRIu32 " sensors x %" PRIu64 " B (windows of the rules: value = STAT over ...)",
+             sensors, windows / sensors);
     plan_add(
         plan, "device registry", "limits.max_devices", roda_devices_memory(c->limits.max_devices),
         "%" PRIu32 " devices (name, sequence window, counters) + index", c->limits.max_devices);
@@ -202,7 +206,15 @@ static void print_rule(FILE *out, const roda_rule_t *rule)
     if (rule->kind == RODA_RULE_STALE) {
         fprintf(out, "after = %gs\n", rule->threshold);
     } else {
-        fprintf(out, "value = %s\n%s = %g\nhysteresis = %g\n", roda_rule_value_name(rule->value),
+        fprintf(out, "value = %s", roda_rule_value_name(rule->value));
+        if (rule->window_ns != 0) {
+            fprintf(out, " over ");
+            print_duration(out, rule->window_ns);
+            fprintf(out, " every ");
+            print_duration(out, rule->hop_ns);
+            fprintf(out, "\nmin_count = %" PRIu32, rule->min_count);
+        }
+        fprintf(out, "\n%s = %g\nhysteresis = %g\n",
                 rule->kind == RODA_RULE_JUMP ? "factor" : "threshold", rule->threshold,
                 rule->hysteresis);
     }

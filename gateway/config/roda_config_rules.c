@@ -6,6 +6,52 @@
 
 #include "roda_config_internal.h"
 
+/* A window given without `every` slides in this many hops. */
+#define WINDOW_BUCKETS 6u
+
+/* A duration of whole nanoseconds > 0 (at most a day) from `text`; NULL or the reason. */
+static const char *window_duration(const char *text, uint64_t *ns)
+{
+    double seconds;
+    const char *reason = roda_config_parse_duration(text, &seconds);
+    if (reason == NULL && !(seconds > 0 && seconds <= 86400))
+        reason = "is out of range (a window or hop of 0s .. 24h)";
+    if (reason == NULL)
+        *ns = (uint64_t)llround(seconds * 1e9);
+    return reason;
+}
+
+/* `value`: NAME, or a window statistic NAME over LENGTH [every HOP]; the rule changes only when
+ * it parses. */
+static const char *rule_value(roda_rule_t *rule, const char *value)
+{
+    char name[16], length[32], hop[32] = "";
+    char over[8], every[8] = "";
+    int n = sscanf(value, "%15s %7s %31s %7s %31s", name, over, length, every, hop);
+    roda_rule_value_t which;
+    uint64_t window_ns = 0, hop_ns = 0;
+    if (roda_rule_value_from_name(n >= 1 ? name : value, &which) != RODA_SUCCESS)
+        return "is not a value (last, mean, ewma, or a window's mean, min, max, stddev, slope, "
+               "p50, p90, p95 or p99 over LENGTH [every HOP])";
+    if (n != 1 && ((n != 3 && n != 5) || strcmp(over, "over") != 0 ||
+                   (n == 5 && strcmp(every, "every") != 0)))
+        return "is not STAT over LENGTH [every HOP] (e.g. p95 over 1m, mean over 5m every 1m)";
+    const char *reason = n == 1 ? NULL : window_duration(length, &window_ns);
+    if (reason == NULL && n == 5)
+        reason = window_duration(hop, &hop_ns);
+    else if (reason == NULL && n == 3)
+        hop_ns = window_ns % WINDOW_BUCKETS == 0 ? window_ns / WINDOW_BUCKETS : 0;
+    if (reason == NULL && n != 1 &&
+        (hop_ns == 0 || window_ns % hop_ns != 0 || window_ns / hop_ns > RODA_TWINDOW_MAX_BUCKETS))
+        reason = "needs a hop (every) that divides the length into 1 to 60 parts";
+    if (reason == NULL) {
+        rule->value = which;
+        rule->window_ns = window_ns;
+        rule->hop_ns = hop_ns;
+    }
+    return reason;
+}
+
 /* Parses `value` into rule key `key`. RODA_SUCCESS, or RODA_ERROR_INVALID_ARG with the message
  * in `why`. */
 static roda_result_t rule_value_set(roda_rule_t *rule, int key, const char *value, char *why,
@@ -23,9 +69,17 @@ static roda_result_t rule_value_set(roda_rule_t *rule, int key, const char *valu
             reason = "is not a severity (info, warning or critical)";
         break;
     case RODA_CONFIG_RULE_VALUE:
-        if (roda_rule_value_from_name(value, &rule->value) != RODA_SUCCESS)
-            reason = "is not a summary value (last, mean or ewma)";
+        reason = rule_value(rule, value);
         break;
+    case RODA_CONFIG_RULE_MIN_COUNT: {
+        uint64_t count;
+        reason = roda_config_parse_u64(value, &count);
+        if (reason == NULL && count > UINT32_MAX)
+            reason = "is out of range (0 .. 4294967295)";
+        if (reason == NULL)
+            rule->min_count = (uint32_t)count;
+        break;
+    }
     case RODA_CONFIG_RULE_THRESHOLD:
     case RODA_CONFIG_RULE_FACTOR:
         reason = roda_config_parse_double(value, &rule->threshold);
@@ -176,7 +230,7 @@ void roda_config_rule_key(roda_config_parser_t *p, const char *key, const char *
     if (k == RODA_CONFIG_RULE_KEY_COUNT) {
         roda_config_report(p, p->line, field_name,
                            "unknown key '%s' (known: kind, severity, value, threshold, factor, "
-                           "after, hysteresis, holdoff, sensors, devices, names)",
+                           "after, hysteresis, holdoff, sensors, devices, names, min_count)",
                            key);
     } else if (p->rule_key_line[p->rule][k] != 0) {
         roda_config_report(p, p->line, field_name, "set twice (first on line %" PRIu32 ")",
@@ -232,6 +286,11 @@ static bool finish_rule(roda_config_parser_t *p, uint32_t r)
     }
     if (rule->kind == RODA_RULE_JUMP && seen[RODA_CONFIG_RULE_VALUE] == 0)
         rule->value = RODA_RULE_VALUE_MEAN;
+    if (rule->window_ns == 0 && seen[RODA_CONFIG_RULE_MIN_COUNT] != 0) {
+        rule_field(field, sizeof field, rule, RODA_CONFIG_RULE_MIN_COUNT);
+        roda_config_report(p, seen[RODA_CONFIG_RULE_MIN_COUNT], field,
+                           "applies to a window value only (value = STAT over LENGTH)");
+    }
     if (rule->sensor_count > 0 && rule->device_glob[0] != '\0') {
         rule_field(field, sizeof field, rule, RODA_CONFIG_RULE_DEVICES);
         roda_config_report(p, seen[RODA_CONFIG_RULE_DEVICES], field,
@@ -244,7 +303,9 @@ static bool finish_rule(roda_config_parser_t *p, uint32_t r)
     }
     const char *why;
     if (roda_rule_validate(rule, &why) != RODA_SUCCESS) {
-        int key = strstr(why, "hysteresis") != NULL ? RODA_CONFIG_RULE_HYSTERESIS : wanted;
+        int key = strstr(why, "hysteresis") != NULL ? RODA_CONFIG_RULE_HYSTERESIS
+                  : strstr(why, "window") != NULL   ? RODA_CONFIG_RULE_VALUE
+                                                    : wanted;
         rule_field(field, sizeof field, rule, key);
         roda_config_report(p, seen[key] != 0 ? seen[key] : p->rule_line[r], field, "%s", why);
     }

@@ -291,13 +291,28 @@ static void rules_batch(void *context, const void *records, uint64_t count, roda
     }
 }
 
-/* Applies a handed-over rule reload. */
+/* Answers a posted /sensors/{id} question: the sensor's windows at the event clock. */
+static void answer_windows(rules_stage_t *rs)
+{
+    window_box_t *box = &rs->windows;
+    if (atomic_load_explicit(&box->state, memory_order_acquire) != RELOAD_PENDING)
+        return;
+    uint32_t index = roda_keytable_find(&rs->previous, box->sensor_id);
+    box->count = index == RODA_KEYTABLE_NONE
+                     ? 0
+                     : roda_rules_windows(rs->rules, index, rs->clock_ns, box->specs, box->stats,
+                                          RODA_RULES_WINDOWS);
+    atomic_store_explicit(&box->state, RELOAD_DONE, memory_order_release);
+}
+
+/* Applies a handed-over rule reload, and answers a window question. */
 static void rules_tick(void *context, uint64_t now_ns, roda_journal_t *output)
 {
     rules_stage_t *rs = context;
     reload_box_t *box = &rs->reload;
     (void)now_ns;
     (void)output;
+    answer_windows(rs);
     if (atomic_load_explicit(&box->state, memory_order_acquire) == RELOAD_PENDING) {
         box->dropped_active = 0;
         box->result = roda_rules_reload(rs->rules, box->rules, box->count, &box->dropped_active);
@@ -556,6 +571,10 @@ static roda_pipeline_t *pipeline_alloc(const roda_config_t *config)
     if (p == NULL)
         return NULL;
     p->config = *config;
+    if (pthread_mutex_init(&p->rules.windows.lock, NULL) != 0) {
+        free(p);
+        return NULL;
+    }
     p->checkpoint.writer.fd = -1;
     p->checkpoint.writer.dir_fd = -1;
     p->names =
@@ -693,6 +712,7 @@ void roda_pipeline_destroy(roda_pipeline_t *p)
     roda_recent_values_destroy(p->state.recent);
     roda_slots_destroy(p->state.slots);
     summarize_destroy(&p->state.pipe);
+    pthread_mutex_destroy(&p->rules.windows.lock);
     free(p);
 }
 
@@ -786,15 +806,83 @@ bool roda_pipeline_ready(void *context, char *reason, size_t size)
     return true;
 }
 
+/* How long /sensors/{id} waits for the rules stage's answer (its tick runs every TICK_MAX_NS). */
+#define WINDOW_WAIT_NS (5 * TICK_MAX_NS)
+
+/* Sensor `sensor_id`'s windows, asked of the rules stage; 0 when it has none or does not answer
+ * in time (a question left pending is answered later and overwritten by the next one). */
+static uint32_t sensor_windows(roda_pipeline_t *p, uint64_t sensor_id, roda_twindow_spec_t *specs,
+                               roda_twindow_stats_t *stats)
+{
+    window_box_t *box = &p->rules.windows;
+    uint32_t count = 0;
+    if (roda_rules_window_memory(p->config.rules, p->config.rule_count, 1) == 0)
+        return 0;
+    pthread_mutex_lock(&box->lock);
+    if (atomic_load_explicit(&box->state, memory_order_acquire) != RELOAD_PENDING) {
+        box->sensor_id = sensor_id;
+        atomic_store_explicit(&box->state, RELOAD_PENDING, memory_order_release);
+        uint64_t deadline = roda_now_ns() + WINDOW_WAIT_NS;
+        while (atomic_load_explicit(&box->state, memory_order_acquire) != RELOAD_DONE &&
+               roda_now_ns() < deadline) {
+            struct timespec pause = {0, 1000000L};
+            nanosleep(&pause, NULL);
+        }
+        if (atomic_load_explicit(&box->state, memory_order_acquire) == RELOAD_DONE) {
+            count = box->count;
+            memcpy(specs, box->specs, count * sizeof *specs);
+            memcpy(stats, box->stats, count * sizeof *stats);
+            atomic_store_explicit(&box->state, RELOAD_IDLE, memory_order_relaxed);
+        }
+    }
+    pthread_mutex_unlock(&box->lock);
+    return count;
+}
+
+/* A window's statistics as a JSON object. */
+static void window_json(const roda_twindow_spec_t *spec, const roda_twindow_stats_t *s,
+                        roda_json_t *json)
+{
+    static const char *const quantiles[RODA_TWINDOW_QUANTILES] = {"p50", "p90", "p95", "p99"};
+    roda_json_object_begin(json);
+    roda_json_key(json, "length_ns");
+    roda_json_u64(json, spec->hop_ns * spec->buckets);
+    roda_json_key(json, "hop_ns");
+    roda_json_u64(json, spec->hop_ns);
+    roda_json_key(json, "count");
+    roda_json_u64(json, s->count);
+    const char *names[] = {"mean", "min", "max", "stddev", "slope"};
+    const double values[] = {s->mean, s->min, s->max, s->stddev, s->slope};
+    for (int i = 0; i < 5; i++) {
+        roda_json_key(json, names[i]);
+        roda_json_double(json, values[i]);
+    }
+    for (int q = 0; q < RODA_TWINDOW_QUANTILES && spec->sketch; q++) {
+        roda_json_key(json, quantiles[q]);
+        roda_json_double(json, s->quantiles[q]);
+    }
+    roda_json_object_end(json);
+}
+
 bool roda_pipeline_sensor_json(void *context, uint64_t sensor_id, roda_json_t *json)
 {
     roda_pipeline_t *p = context;
     roda_summary_t s = {0};
     if (roda_pipeline_sensor(p, sensor_id, &s) != RODA_SUCCESS)
         return false;
+    roda_twindow_spec_t specs[RODA_RULES_WINDOWS];
+    roda_twindow_stats_t stats[RODA_RULES_WINDOWS];
+    uint32_t windows = sensor_windows(p, sensor_id, specs, stats);
+    roda_json_object_begin(json);
     roda_summary_json(&s, roda_pipeline_device_name(p, s.device),
                       roda_pipeline_sensor_name(p, s.sensor_id),
                       roda_ingest_input_name(p->ingest, s.input), json);
+    roda_json_key(json, "windows");
+    roda_json_array_begin(json);
+    for (uint32_t w = 0; w < windows; w++)
+        window_json(&specs[w], &stats[w], json);
+    roda_json_array_end(json);
+    roda_json_object_end(json);
     return true;
 }
 

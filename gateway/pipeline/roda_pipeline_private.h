@@ -3,6 +3,7 @@
 #ifndef RODA_PIPELINE_PRIVATE_H
 #define RODA_PIPELINE_PRIVATE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "roda_counter.h"
@@ -97,6 +98,17 @@ typedef struct reload_box {
     roda_rule_t rules[RODA_RULES_MAX];
 } reload_box_t;
 
+/* /sensors/{id} asks the rules stage (which owns the windows) for a sensor's window statistics:
+ * an HTTP thread (one at a time: the lock) posts the sensor id, the rules stage's tick answers. */
+typedef struct window_box {
+    pthread_mutex_t lock;
+    _Atomic int state; /* RELOAD_IDLE, _PENDING (asked), _DONE (answered) */
+    uint64_t sensor_id;
+    uint32_t count;
+    roda_twindow_spec_t specs[RODA_RULES_WINDOWS];
+    roda_twindow_stats_t stats[RODA_RULES_WINDOWS];
+} window_box_t;
+
 typedef struct rules_stage {
     roda_keytable_t previous; /* sensor id -> its previous summary (the rules' sensor index) */
     roda_rules_t *rules;
@@ -120,6 +132,7 @@ typedef struct rules_stage {
     _Atomic uint64_t controls;           /* clock, checkpoint and recovered summaries */
     roda_log_limiter_t unwritten_log;
     reload_box_t reload;
+    window_box_t windows;
 } rules_stage_t;
 
 /* The engine's stages, in pipeline order (also their output journals). */

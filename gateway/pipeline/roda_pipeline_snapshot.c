@@ -56,7 +56,7 @@ static void geometry(const roda_config_t *c, uint64_t words[RODA_SNAPSHOT_GEOMET
         c->limits.max_rules,
         sizeof(roda_summary_t),
         sizeof(roda_rule_t),
-        roda_rules_memory(c->limits.max_rules, c->limits.max_sensors),
+        roda_rules_memory(c->rules, c->rule_count, c->limits.max_rules, c->limits.max_sensors),
         roda_keytable_memory(c->limits.max_sensors, sizeof(roda_summary_t)),
         sizeof(roda_reading_t),
         sizeof(roda_alert_t),

@@ -13,7 +13,6 @@ double roda_summary_alpha = RODA_SUMMARY_DEFAULT_ALPHA;
 void roda_summary_json(const roda_summary_t *s, const char *device_name, const char *sensor_name,
                        const char *input_name, roda_json_t *json)
 {
-    roda_json_object_begin(json);
     roda_json_key(json, "sensor");
     roda_json_u64(json, s->sensor_id);
     roda_json_key(json, "device");
@@ -48,7 +47,6 @@ void roda_summary_json(const roda_summary_t *s, const char *device_name, const c
     roda_json_u64(json, s->quality);
     roda_json_key(json, "input");
     roda_json_string(json, input_name != NULL ? input_name : "unknown");
-    roda_json_object_end(json);
 }
 
 void roda_summary_metrics_family(roda_metrics_t *metrics, uint32_t max_series)

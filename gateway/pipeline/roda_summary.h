@@ -124,9 +124,9 @@ static inline int roda_summary_is_fresh(const roda_summary_t *s, uint64_t now_ns
            now_ns - s->ingest_time_ns <= staleness_ns;
 }
 
-/* Writes the summary as one JSON object (for /sensors/{id}); `device_name`, `sensor_name` (a
- * named sensor's name, roda_sensor_names.h; "name" is null otherwise) and `input_name` (the
- * name of the input of its last reading) may be NULL. */
+/* Writes the summary's fields into an open JSON object (for /sensors/{id}, which may add more);
+ * `device_name`, `sensor_name` (a named sensor's name, roda_sensor_names.h; "name" is null
+ * otherwise) and `input_name` (the name of the input of its last reading) may be NULL. */
 struct roda_json;
 void roda_summary_json(const roda_summary_t *s, const char *device_name, const char *sensor_name,
                        const char *input_name, struct roda_json *json);

@@ -64,13 +64,27 @@ struct roda_rules {
     pair_t *pairs;        /* [max_sensors][max_rules] */
     pair_t *row;          /* [max_rules]: reload's scratch row */
     sensor_t *sensors;    /* [max_sensors] */
+    /* Windows (fixed by create): per sensor `window_bytes` at window_state + index * bytes, each
+     * window's state at window_offset[w], then window_count statistics after the previous
+     * summary. rule_window[i]: the window of rule i (NO_WINDOW: none). */
+    uint32_t window_count;
+    roda_twindow_spec_t windows[RODA_RULES_WINDOWS];
+    size_t window_offset[RODA_RULES_WINDOWS + 1]; /* [window_count]: the previous statistics */
+    size_t window_bytes;
+    uint8_t *window_state;
+    uint8_t rule_window[RODA_RULES_MAX];
     _Atomic uint64_t bad_index;
     _Atomic uint64_t lost_output;
 };
 
 static const char *const kind_names[] = {"above", "below", "jump", "rate", "stale"};
 static const char *const severity_names[] = {"info", "warning", "critical"};
-static const char *const value_names[] = {"last", "mean", "ewma"};
+static const char *const value_names[] = {"last",  "mean", "ewma", "min", "max", "stddev",
+                                          "slope", "p50",  "p90",  "p95", "p99"};
+_Static_assert(sizeof value_names / sizeof value_names[0] == RODA_RULE_VALUE_COUNT,
+               "a name per value");
+
+#define NO_WINDOW 0xFFu
 
 const char *roda_rule_kind_name(roda_rule_kind_t kind)
 {
@@ -84,7 +98,7 @@ const char *roda_severity_name(roda_severity_t severity)
 
 const char *roda_rule_value_name(roda_rule_value_t value)
 {
-    return (unsigned)value <= RODA_RULE_VALUE_EWMA ? value_names[value] : "unknown";
+    return (unsigned)value < RODA_RULE_VALUE_COUNT ? value_names[value] : "unknown";
 }
 
 /* Index of `name` in `names` (count entries), or -1. */
@@ -117,7 +131,7 @@ roda_result_t roda_severity_from_name(const char *name, roda_severity_t *severit
 
 roda_result_t roda_rule_value_from_name(const char *name, roda_rule_value_t *value)
 {
-    int i = name_index(name, value_names, RODA_RULE_VALUE_EWMA + 1);
+    int i = name_index(name, value_names, RODA_RULE_VALUE_COUNT);
     if (i < 0)
         return RODA_ERROR_INVALID_ARG;
     *value = (roda_rule_value_t)i;
@@ -137,11 +151,85 @@ static inline void bump(_Atomic uint64_t *counter, int64_t delta)
     roda_counter_add(counter, (uint64_t)delta);
 }
 
-size_t roda_rules_memory(uint32_t max_rules, uint32_t max_sensors)
+/* The window a rule's statistic needs (buckets 0 for a rule without one). */
+static roda_twindow_spec_t rule_spec(const roda_rule_t *rule)
+{
+    if (rule->window_ns == 0 || rule->hop_ns == 0)
+        return (roda_twindow_spec_t){0};
+    return (roda_twindow_spec_t){.hop_ns = rule->hop_ns,
+                                 .buckets = (uint32_t)(rule->window_ns / rule->hop_ns),
+                                 .sketch = rule->value >= RODA_RULE_VALUE_P50};
+}
+
+/* The distinct windows of `rules` (same hop and buckets: one window, with a sketch if any of its
+ * rules wants a quantile) in specs[]; returns how many, RODA_RULES_WINDOWS + 1 when too many. */
+static uint32_t window_specs(const roda_rule_t *rules, uint32_t count,
+                             roda_twindow_spec_t specs[RODA_RULES_WINDOWS])
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        roda_twindow_spec_t want = rule_spec(&rules[i]);
+        if (want.buckets == 0)
+            continue;
+        uint32_t w = 0;
+        while (w < n && (specs[w].hop_ns != want.hop_ns || specs[w].buckets != want.buckets))
+            w++;
+        if (w == RODA_RULES_WINDOWS)
+            return RODA_RULES_WINDOWS + 1;
+        if (w == n)
+            specs[n++] = want;
+        specs[w].sketch |= want.sketch;
+    }
+    return n;
+}
+
+/* Per sensor bytes of these windows: their states, then their previous statistics. */
+static size_t window_layout(const roda_twindow_spec_t *specs, uint32_t n, size_t *offsets)
+{
+    size_t bytes = 0;
+    for (uint32_t w = 0; w < n; w++) {
+        if (offsets != NULL)
+            offsets[w] = bytes;
+        bytes += roda_twindow_size(&specs[w]);
+    }
+    if (offsets != NULL)
+        offsets[n] = bytes;
+    return bytes + n * sizeof(roda_twindow_stats_t);
+}
+
+size_t roda_rules_window_memory(const roda_rule_t *rules, uint32_t count, uint32_t max_sensors)
+{
+    roda_twindow_spec_t specs[RODA_RULES_WINDOWS];
+    uint32_t n = window_specs(rules, count, specs);
+    return n > RODA_RULES_WINDOWS ? 0 : (size_t)max_sensors * window_layout(specs, n, NULL);
+}
+
+size_t roda_rules_memory(const roda_rule_t *rules, uint32_t count, uint32_t max_rules,
+                         uint32_t max_sensors)
 {
     return sizeof(roda_rules_t) + (size_t)max_rules * (sizeof(roda_rule_t) + sizeof(counters_t)) +
            (size_t)max_sensors * max_rules * sizeof(pair_t) + (size_t)max_rules * sizeof(pair_t) +
-           (size_t)max_sensors * sizeof(sensor_t);
+           (size_t)max_sensors * sizeof(sensor_t) +
+           roda_rules_window_memory(rules, count, max_sensors);
+}
+
+/* Maps each current rule to its window; false when one needs a window the set lacks. */
+static bool map_windows(roda_rules_t *r, const roda_rule_t *rules, uint32_t count,
+                        uint8_t *rule_window)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        roda_twindow_spec_t want = rule_spec(&rules[i]);
+        rule_window[i] = NO_WINDOW;
+        for (uint32_t w = 0; w < r->window_count && want.buckets != 0; w++) {
+            const roda_twindow_spec_t *have = &r->windows[w];
+            if (have->hop_ns == want.hop_ns && have->buckets == want.buckets &&
+                have->sketch >= want.sketch)
+                rule_window[i] = (uint8_t)w;
+        }
+        if (want.buckets != 0 && rule_window[i] == NO_WINDOW)
+            return false;
+    }
+    return true;
 }
 
 roda_result_t roda_rule_validate(const roda_rule_t *rule, const char **why)
@@ -153,8 +241,17 @@ roda_result_t roda_rule_validate(const roda_rule_t *rule, const char **why)
         *why = "unknown kind";
     else if ((unsigned)rule->severity >= RODA_SEVERITY_COUNT)
         *why = "unknown severity";
-    else if ((unsigned)rule->value > RODA_RULE_VALUE_EWMA)
+    else if ((unsigned)rule->value >= RODA_RULE_VALUE_COUNT)
         *why = "unknown value";
+    else if (rule->window_ns != 0 && (rule->hop_ns == 0 || rule->window_ns % rule->hop_ns != 0 ||
+                                      rule->window_ns / rule->hop_ns > RODA_TWINDOW_MAX_BUCKETS))
+        *why = "a window's length must be 1 to 60 whole hops";
+    else if (rule->window_ns != 0 &&
+             (rule->kind == RODA_RULE_STALE || rule->value == RODA_RULE_VALUE_LAST ||
+              rule->value == RODA_RULE_VALUE_EWMA))
+        *why = "a window takes mean, min, max, stddev, slope, p50, p90, p95 or p99";
+    else if (rule->window_ns == 0 && rule->value > RODA_RULE_VALUE_EWMA)
+        *why = "this value needs a window (value = STAT over DURATION)";
     else if (!isfinite(rule->threshold))
         *why = "threshold must be a finite number";
     else if (rule->kind == RODA_RULE_JUMP && rule->threshold <= 1.0)
@@ -216,6 +313,7 @@ static void free_rules(roda_rules_t *r)
     free(r->pairs);
     free(r->row);
     free(r->sensors);
+    free(r->window_state);
     free(r);
 }
 
@@ -228,9 +326,18 @@ roda_result_t roda_rules_create(const roda_rule_t *rules, uint32_t count, uint32
     if (max_rules == 0 || max_rules > RODA_RULES_MAX || max_sensors == 0 || count > max_rules ||
         validate_set(rules, count) != RODA_SUCCESS)
         return RODA_ERROR_INVALID_ARG;
+    roda_twindow_spec_t specs[RODA_RULES_WINDOWS];
+    uint32_t windows = window_specs(rules, count, specs);
+    if (windows > RODA_RULES_WINDOWS)
+        return RODA_ERROR_INVALID_ARG;
     roda_rules_t *r = calloc(1, sizeof *r);
     if (r == NULL)
         return RODA_ERROR_NOMEM;
+    r->window_count = windows;
+    memcpy(r->windows, specs, windows * sizeof specs[0]);
+    r->window_bytes = window_layout(specs, windows, r->window_offset);
+    if (r->window_bytes != 0)
+        r->window_state = calloc(max_sensors, r->window_bytes);
     r->rules = calloc(max_rules, sizeof *r->rules);
     r->counters = calloc(max_rules, sizeof *r->counters);
     r->pairs = calloc((size_t)max_sensors * max_rules, sizeof *r->pairs);
@@ -238,14 +345,19 @@ roda_result_t roda_rules_create(const roda_rule_t *rules, uint32_t count, uint32
     r->sensors = calloc(max_sensors, sizeof *r->sensors);
     r->names = calloc((size_t)RODA_RULES_NAME_HISTORY * max_rules, sizeof *r->names);
     if (r->rules == NULL || r->counters == NULL || r->pairs == NULL || r->row == NULL ||
-        r->sensors == NULL || r->names == NULL || pthread_mutex_init(&r->lock, NULL) != 0) {
+        r->sensors == NULL || r->names == NULL ||
+        (r->window_bytes != 0 && r->window_state == NULL) ||
+        pthread_mutex_init(&r->lock, NULL) != 0) {
         free_rules(r);
         return RODA_ERROR_NOMEM;
     }
     /* Resident now: the rules stage must not page-fault when a new sensor arrives. */
     roda_prefault_zeroed(r->pairs, (size_t)max_sensors * max_rules * sizeof *r->pairs);
     roda_prefault_zeroed(r->sensors, (size_t)max_sensors * sizeof *r->sensors);
+    if (r->window_state != NULL)
+        roda_prefault_zeroed(r->window_state, (size_t)max_sensors * r->window_bytes);
     memcpy(r->rules, rules, count * sizeof *rules);
+    (void)map_windows(r, rules, count, r->rule_window); /* fits: the windows are the rules' */
     r->count = count;
     r->max_rules = max_rules;
     remember_names(r);
@@ -276,8 +388,9 @@ static bool same_scope(const roda_rule_t *a, const roda_rule_t *b)
 bool roda_rule_equal(const roda_rule_t *a, const roda_rule_t *b)
 {
     return strcmp(a->name, b->name) == 0 && same_scope(a, b) && a->severity == b->severity &&
-           a->value == b->value && a->threshold == b->threshold && a->hysteresis == b->hysteresis &&
-           a->holdoff_ns == b->holdoff_ns;
+           a->value == b->value && a->window_ns == b->window_ns && a->hop_ns == b->hop_ns &&
+           a->min_count == b->min_count && a->threshold == b->threshold &&
+           a->hysteresis == b->hysteresis && a->holdoff_ns == b->holdoff_ns;
 }
 
 roda_result_t roda_rules_reload(roda_rules_t *r, const roda_rule_t *new_rules, uint32_t count,
@@ -285,7 +398,9 @@ roda_result_t roda_rules_reload(roda_rules_t *r, const roda_rule_t *new_rules, u
 {
     if (count > r->max_rules)
         return RODA_ERROR_TOO_MANY;
-    if (validate_set(new_rules, count) != RODA_SUCCESS)
+    uint8_t rule_window[RODA_RULES_MAX];
+    if (validate_set(new_rules, count) != RODA_SUCCESS ||
+        !map_windows(r, new_rules, count, rule_window))
         return RODA_ERROR_INVALID_ARG;
     /* from[i]: the old column that new rule i keeps, or -1. */
     int32_t from[RODA_RULES_MAX];
@@ -335,6 +450,7 @@ roda_result_t roda_rules_reload(roda_rules_t *r, const roda_rule_t *new_rules, u
         atomic_store_explicit(&c->active, keep ? v[4] : 0, memory_order_relaxed);
     }
     memcpy(r->rules, new_rules, count * sizeof *new_rules);
+    memcpy(r->rule_window, rule_window, count);
     r->count = count;
     r->generation++;
     remember_names(r);
@@ -378,6 +494,77 @@ static double pick(const roda_summary_t *s, roda_rule_value_t which)
     return which == RODA_RULE_VALUE_MEAN   ? s->mean
            : which == RODA_RULE_VALUE_EWMA ? s->ewma
                                            : s->last;
+}
+
+static double window_pick(const roda_twindow_stats_t *s, roda_rule_value_t which)
+{
+    switch (which) {
+    case RODA_RULE_VALUE_MEAN:
+        return s->mean;
+    case RODA_RULE_VALUE_MIN:
+        return s->min;
+    case RODA_RULE_VALUE_MAX:
+        return s->max;
+    case RODA_RULE_VALUE_STDDEV:
+        return s->stddev;
+    case RODA_RULE_VALUE_SLOPE:
+        return s->slope;
+    default: /* p50 .. p99 */
+        return s->quantiles[which - RODA_RULE_VALUE_P50];
+    }
+}
+
+/* Sensor `index`'s window bytes. */
+static uint8_t *window_row(const roda_rules_t *r, uint32_t index)
+{
+    return r->window_state + (size_t)index * r->window_bytes;
+}
+
+/* Feeds the summary to the sensor's windows. */
+static void windows_add(roda_rules_t *r, uint8_t *row, const roda_summary_t *cur)
+{
+    for (uint32_t w = 0; w < r->window_count; w++)
+        (void)roda_twindow_add(&r->windows[w], row + r->window_offset[w], cur->ingest_time_ns,
+                               cur->last);
+}
+
+/* The windows' statistics of one evaluation, computed on first use. */
+typedef struct window_now {
+    uint32_t computed; /* bit w: stats[w] holds window w's */
+    roda_twindow_stats_t stats[RODA_RULES_WINDOWS];
+} window_now_t;
+
+/* Window rule i's value now (*v) and after the previous summary (*p); false when not evaluable
+ * (no window, fewer readings than min_count). */
+static bool window_values(roda_rules_t *r, uint32_t i, uint8_t *row, uint64_t now_ns,
+                          window_now_t *now, double *v, double *p)
+{
+    const roda_rule_t *rule = &r->rules[i];
+    uint32_t w = r->rule_window[i];
+    if (w == NO_WINDOW || row == NULL) /* a loaded rule set's window this set lacks */
+        return false;
+    if ((now->computed & (1u << w)) == 0) {
+        roda_twindow_stats(&r->windows[w], row + r->window_offset[w], now_ns, &now->stats[w]);
+        now->computed |= 1u << w;
+    }
+    const roda_twindow_stats_t *previous =
+        (const roda_twindow_stats_t *)(void *)(row + r->window_offset[r->window_count]) + w;
+    *v = window_pick(&now->stats[w], rule->value);
+    *p = window_pick(previous, rule->value);
+    /* JUMP and RATE compare with the previous statistic: NaN before the window held a value. */
+    bool compares = rule->kind == RODA_RULE_JUMP || rule->kind == RODA_RULE_RATE;
+    return now->stats[w].count >= rule->min_count && !isnan(*v) && !(compares && isnan(*p));
+}
+
+/* Keeps the statistics computed now as the previous ones of the next evaluation. */
+static void windows_keep(const roda_rules_t *r, uint8_t *row, const window_now_t *now)
+{
+    roda_twindow_stats_t *previous =
+        (roda_twindow_stats_t *)(void *)(row + r->window_offset[r->window_count]);
+    for (uint32_t w = 0; w < r->window_count; w++) {
+        if (now->computed & (1u << w))
+            previous[w] = now->stats[w];
+    }
 }
 
 /* Output sink of one evaluate/tick call. */
@@ -459,15 +646,26 @@ uint32_t roda_rules_evaluate(roda_rules_t *r, uint32_t sensor_index, const roda_
     *sensor = (sensor_t){cur->sensor_id, cur->ingest_time_ns, cur->device_time_us,
                          cur->last,      cur->device,         1};
     pair_t *row = r->pairs + (size_t)sensor_index * r->max_rules;
+    uint8_t *windows = r->window_count != 0 ? window_row(r, sensor_index) : NULL;
+    window_now_t now; /* stats[w] written before use (computed) */
+    now.computed = 0;
+    if (windows != NULL)
+        windows_add(r, windows, cur);
     for (uint32_t i = 0; i < r->count; i++) {
         const roda_rule_t *rule = &r->rules[i];
         pair_t *pair = &row[i];
         if (pair->scope != SCOPE_IN && !in_scope(r, rule, pair, cur->sensor_id, cur->device))
             continue;
-        double v = pick(cur, rule->value);
+        double v, p;
+        if (rule->window_ns == 0) {
+            v = pick(cur, rule->value);
+            p = prev != NULL ? pick(prev, rule->value) : cur->last;
+        } else if (!window_values(r, i, windows, cur->ingest_time_ns, &now, &v, &p)) {
+            bump(&r->counters[i].not_evaluable, 1);
+            continue;
+        }
         double t = rule->threshold;
         double h = rule->hysteresis;
-        double p = prev != NULL ? pick(prev, rule->value) : cur->last;
         bool firing = false;
         bool clear = false;
         switch (rule->kind) {
@@ -514,6 +712,8 @@ uint32_t roda_rules_evaluate(roda_rules_t *r, uint32_t sensor_index, const roda_
             continue;
         transition(r, &sink, i, pair, firing, clear, cur->ingest_time_ns, sensor, v, p);
     }
+    if (now.computed != 0)
+        windows_keep(r, windows, &now);
     return sink.used;
 }
 
@@ -595,6 +795,8 @@ uint32_t roda_rules_evict(roda_rules_t *r, uint32_t sensor_index, uint64_t now_n
     }
     memset(row, 0, r->max_rules * sizeof *row);
     memset(&r->sensors[sensor_index], 0, sizeof r->sensors[sensor_index]);
+    if (r->window_state != NULL)
+        memset(window_row(r, sensor_index), 0, r->window_bytes);
     return sink.used;
 }
 
@@ -609,8 +811,38 @@ void roda_rules_visit(roda_rules_t *r, roda_visit_fn blob, void *context)
     blob(context, r->pairs, (size_t)r->max_sensors * r->max_rules * sizeof *r->pairs);
     blob(context, r->sensors, (size_t)r->max_sensors * sizeof *r->sensors);
     blob(context, &r->tick_cursor, sizeof r->tick_cursor);
+    /* The windows: a loaded set of other specs than this set's (same size by chance) is emptied,
+     * since its states would be read with the wrong layout. */
+    uint32_t window_count = r->window_count;
+    roda_twindow_spec_t windows[RODA_RULES_WINDOWS];
+    memcpy(windows, r->windows, sizeof windows);
+    blob(context, &r->window_count, sizeof r->window_count);
+    blob(context, r->windows, sizeof r->windows);
+    if (r->window_state != NULL)
+        blob(context, r->window_state, (size_t)r->max_sensors * r->window_bytes);
+    if (r->window_count != window_count || memcmp(windows, r->windows, sizeof windows) != 0) {
+        r->window_count = window_count;
+        memcpy(r->windows, windows, sizeof windows);
+        if (r->window_state != NULL)
+            memset(r->window_state, 0, (size_t)r->max_sensors * r->window_bytes);
+    }
     /* Derived from the definitions: right after a load as after a write. */
     count_stale(r);
+    (void)map_windows(r, r->rules, r->count, r->rule_window);
+}
+
+uint32_t roda_rules_windows(roda_rules_t *r, uint32_t sensor_index, uint64_t now_ns,
+                            roda_twindow_spec_t *specs, roda_twindow_stats_t *stats, uint32_t max)
+{
+    if (sensor_index >= r->max_sensors)
+        return 0;
+    uint32_t n = r->window_count < max ? r->window_count : max;
+    for (uint32_t w = 0; w < n; w++) {
+        specs[w] = r->windows[w];
+        roda_twindow_stats(&r->windows[w], window_row(r, sensor_index) + r->window_offset[w],
+                           now_ns, &stats[w]);
+    }
+    return n;
 }
 
 uint32_t roda_rules_count(const roda_rules_t *r)

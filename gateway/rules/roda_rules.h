@@ -13,7 +13,7 @@
  *
  * `sensor_index` is the dense index (0 .. max_sensors-1) the stateful stage gives each sensor.
  *
- * Kinds (the compared value is the summary's last, mean or ewma, per rule):
+ * Kinds (the compared value is the summary's last, mean or ewma, or a window statistic, per rule):
  *   ABOVE  fires when value >  threshold; resolves when value <= threshold - hysteresis
  *   BELOW  fires when value <  threshold; resolves when value >= threshold + hysteresis
  *   JUMP   ratio = value / previous value (needs a previous summary with a value > 0):
@@ -27,6 +27,17 @@
  *          (roda_rules_silence); resolves on the sensor's next reading.
  * Summaries that cannot be evaluated (no previous, ratio or time delta undefined) leave the
  * alert state as it is and are counted (not_evaluable).
+ *
+ * Windows: a rule with `window_ns` > 0 compares a statistic of the sensor's time window
+ * (roda_twindow.h) of that length, hop `hop_ns` (window_ns / hop_ns buckets, at most
+ * RODA_TWINDOW_MAX_BUCKETS; hop == length is a tumbling window): value mean, min, max, stddev,
+ * slope (per second) or p50/p90/p95/p99 (the window then keeps a quantile sketch). The windows
+ * are fed with every summary's last value at its ingest time (the recorded time: a replay gives
+ * the same windows), before the rules are evaluated. JUMP and RATE compare with the statistic as
+ * it was after the sensor's previous summary. A window holding fewer than the rule's `min_count`
+ * readings (or none: NaN) is not evaluable. Rules with the same length and hop share one window;
+ * at most RODA_RULES_WINDOWS distinct windows, fixed by the rules given to create (a reload may
+ * use those windows, and add none: RODA_ERROR_INVALID_ARG).
  *
  * Lifecycle per (rule, sensor): OK -> FIRING (an alert record, state FIRING) -> OK (an alert
  * record, state RESOLVED). Hold-off: a firing within `holdoff_ns` (ingest clock) of the last
@@ -42,7 +53,9 @@
  *
  * Memory: everything is allocated by roda_rules_create() (roda_rules_memory() bytes): per sensor
  * a 40-byte record (for STALE) and per (sensor, rule slot) a 16-byte state, for max_sensors x
- * max_rules; evaluate, tick, evict and reload never allocate.
+ * max_rules, plus per sensor each window's state (roda_twindow_size) and its statistics after
+ * the previous summary (roda_rules_window_memory()); evaluate, tick, evict and reload never
+ * allocate.
  *
  * Threads: one thread (the rules stage) calls evaluate, tick, evict, reload, count and get.
  * roda_rules_snapshot() and the counters may be read from any thread (single-writer atomics; the
@@ -58,11 +71,13 @@
 #include "roda_keytable.h"
 #include "roda_result.h"
 #include "roda_summary.h"
+#include "roda_twindow.h"
 
 #define RODA_RULE_NAME_MAX 48       /* bytes including the NUL */
 #define RODA_RULE_MAX_SENSOR_IDS 32 /* ids in one rule's scope list */
 #define RODA_RULE_GLOB_MAX 64       /* bytes of a device or sensor name glob including the NUL */
 #define RODA_RULES_MAX 64           /* upper bound of max_rules */
+#define RODA_RULES_WINDOWS 4        /* distinct windows (length, hop) of one rule set */
 
 typedef enum roda_rule_kind {
     RODA_RULE_ABOVE = 0,
@@ -84,6 +99,16 @@ typedef enum roda_rule_value {
     RODA_RULE_VALUE_LAST = 0,
     RODA_RULE_VALUE_MEAN = 1,
     RODA_RULE_VALUE_EWMA = 2,
+    /* Window statistics (the rule's window_ns > 0; mean too). */
+    RODA_RULE_VALUE_MIN = 3,
+    RODA_RULE_VALUE_MAX = 4,
+    RODA_RULE_VALUE_STDDEV = 5,
+    RODA_RULE_VALUE_SLOPE = 6,
+    RODA_RULE_VALUE_P50 = 7,
+    RODA_RULE_VALUE_P90 = 8,
+    RODA_RULE_VALUE_P95 = 9,
+    RODA_RULE_VALUE_P99 = 10,
+    RODA_RULE_VALUE_COUNT = 11,
 } roda_rule_value_t;
 
 typedef enum roda_alert_state {
@@ -100,6 +125,9 @@ typedef struct roda_rule {
                           STALE: seconds without a reading */
     double hysteresis; /* >= 0, in the unit of threshold; unused by STALE */
     uint64_t holdoff_ns;
+    uint64_t window_ns;    /* 0: a summary value; else the window's length (see Windows) */
+    uint64_t hop_ns;       /* the window's bucket width: window_ns / hop_ns whole buckets */
+    uint32_t min_count;    /* a window rule judges a window of at least this many readings */
     uint32_t sensor_count; /* 0: scope by the globs (or everything) */
     uint64_t sensors[RODA_RULE_MAX_SENSOR_IDS];
     char device_glob[RODA_RULE_GLOB_MAX]; /* "" matches every device */
@@ -147,21 +175,25 @@ typedef const char *(*roda_rules_sensor_name_fn)(void *context, uint64_t sensor_
 
 typedef struct roda_rules roda_rules_t;
 
-/* Bytes that roda_rules_create() allocates for these bounds. */
-size_t roda_rules_memory(uint32_t max_rules, uint32_t max_sensors);
+/* Bytes that roda_rules_create() allocates for these bounds and rules (count of them). */
+size_t roda_rules_memory(const roda_rule_t *rules, uint32_t count, uint32_t max_rules,
+                         uint32_t max_sensors);
+/* Of which the windows: per sensor, each distinct window's state and previous statistics. */
+size_t roda_rules_window_memory(const roda_rule_t *rules, uint32_t count, uint32_t max_sensors);
 
 /* Checks one rule: a name, a known kind/severity/value, a finite threshold (JUMP > 1, RATE > 0,
- * STALE > 0), hysteresis >= 0 and below the threshold for JUMP/RATE, sensor_count within bounds.
+ * STALE > 0), hysteresis >= 0 and below the threshold for JUMP/RATE, sensor_count within bounds,
+ * and a window (see Windows) for a window statistic, none for last/ewma or STALE.
  * RODA_SUCCESS or RODA_ERROR_INVALID_ARG with a static reason in *why. */
 roda_result_t roda_rule_validate(const roda_rule_t *rule, const char **why);
 
 /* Whether two rules are the same in every field that matters (name, kind, scope, severity,
- * value, threshold, hysteresis, hold-off). */
+ * value, window, threshold, hysteresis, hold-off). */
 bool roda_rule_equal(const roda_rule_t *a, const roda_rule_t *b);
 
 /* Creates the rule set. max_rules 1 .. RODA_RULES_MAX (room kept for reloads), max_sensors >= 1,
- * count <= max_rules, every rule valid and names unique. RODA_ERROR_INVALID_ARG,
- * RODA_ERROR_NOMEM. */
+ * count <= max_rules, every rule valid, names unique, at most RODA_RULES_WINDOWS windows.
+ * RODA_ERROR_INVALID_ARG, RODA_ERROR_NOMEM. */
 roda_result_t roda_rules_create(const roda_rule_t *rules, uint32_t count, uint32_t max_rules,
                                 uint32_t max_sensors, roda_rules_device_name_fn device_name,
                                 roda_rules_sensor_name_fn sensor_name, void *context,
@@ -172,7 +204,8 @@ void roda_rules_destroy(roda_rules_t *rules);
  * old one keeps its alert states and counters (its threshold, severity and timings may change);
  * others start fresh. Alerts FIRING for a removed or reset rule are dropped without a RESOLVED
  * record (counted in *dropped_active when not NULL). On error nothing changes:
- * RODA_ERROR_TOO_MANY (count > max_rules), RODA_ERROR_INVALID_ARG (invalid or duplicate rule). */
+ * RODA_ERROR_TOO_MANY (count > max_rules), RODA_ERROR_INVALID_ARG (invalid or duplicate rule, or
+ * a window the set was not created with). */
 roda_result_t roda_rules_reload(roda_rules_t *rules, const roda_rule_t *new_rules, uint32_t count,
                                 uint64_t *dropped_active);
 
@@ -206,7 +239,8 @@ uint32_t roda_rules_evict(roda_rules_t *rules, uint32_t sensor_index, uint64_t n
                           roda_alert_t *out, uint32_t max_out);
 
 /* Calls `blob` on every piece of the rule set's state (definitions, generation and name history,
- * counters, per (sensor, rule) alert states, per sensor stale records, the stale scan's cursor)
+ * counters, per (sensor, rule) alert states, per sensor stale records, the stale scan's cursor,
+ * the windows and their states; loaded windows of other specs than the set's are emptied)
  * in a fixed order: a snapshot writes them; a load reads them back into a set created with the
  * same max_rules and max_sensors before its thread starts (then roda_rules_reload applies the
  * config's rules, keeping the states of those it keeps). Rules thread, or before it starts. */
@@ -227,13 +261,19 @@ roda_result_t roda_rules_snapshot(roda_rules_t *rules, uint32_t index, roda_rule
 #define RODA_RULES_NAME_HISTORY 8u
 bool roda_rules_name(roda_rules_t *rules, uint32_t index, uint16_t generation, char *buf,
                      size_t size);
+/* Rules thread only: the statistics of sensor `sensor_index`'s windows at `now_ns` (see
+ * roda_twindow_stats), up to `max` of them in `stats`, their specs in `specs`; returns how many
+ * it wrote (0 for a bad index). */
+uint32_t roda_rules_windows(roda_rules_t *rules, uint32_t sensor_index, uint64_t now_ns,
+                            roda_twindow_spec_t *specs, roda_twindow_stats_t *stats, uint32_t max);
+
 /* Summaries with an index >= max_sensors, and alerts that did not fit in `out`. Any thread. */
 uint64_t roda_rules_bad_index(const roda_rules_t *rules);
 uint64_t roda_rules_lost_output(const roda_rules_t *rules);
 
 const char *roda_rule_kind_name(roda_rule_kind_t kind);      /* "above", ... "stale" */
 const char *roda_severity_name(roda_severity_t severity);    /* "info", ... */
-const char *roda_rule_value_name(roda_rule_value_t value);   /* "last", "mean", "ewma" */
+const char *roda_rule_value_name(roda_rule_value_t value);   /* "last", "mean", ... "p99" */
 const char *roda_alert_state_name(roda_alert_state_t state); /* "firing", "resolved" */
 
 /* The reverse of the names above (the config's rule sections): RODA_SUCCESS with the enum in

@@ -22,3 +22,7 @@ target_link_libraries(roda-durable-bench PRIVATE roda_gateway_lib)
 # roda-sparkplug-bench: Sparkplug B decode speed, metrics/s on one thread (BENCHMARKS.md).
 add_executable(roda-sparkplug-bench ${CMAKE_CURRENT_LIST_DIR}/roda_sparkplug_bench.c)
 target_link_libraries(roda-sparkplug-bench PRIVATE roda_gateway_lib)
+
+# roda-window-bench: the cost of time windows per reading, rules and update (BENCHMARKS.md).
+add_executable(roda-window-bench ${CMAKE_CURRENT_LIST_DIR}/roda_window_bench.c)
+target_link_libraries(roda-window-bench PRIVATE roda_gateway_lib)

@@ -25,7 +25,9 @@ static bool sensor(void *context, uint64_t id, roda_json_t *json)
     roda_reading_t r = {.sensor_id = 42, .value = 21.5, .device_time_us = 1000, .device = 0};
     roda_summary_t s;
     roda_summary_init(&s, &r);
+    roda_json_object_begin(json);
     roda_summary_json(&s, "pump-1", NULL, "udp", json);
+    roda_json_object_end(json);
     return true;
 }
 

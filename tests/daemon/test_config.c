@@ -65,7 +65,8 @@ START_TEST(defaults_and_full_file)
         "[rule.hot]\nkind = above\nthreshold = 80.5\nvalue = ewma\n"
         "severity = critical\nhysteresis = 2\nholdoff = 90s\ndevices = boiler-*\n"
         "[rule \"a jump\"]\nkind = jump\nfactor = 1.5\n"
-        "[rule.quiet]\nkind = stale\nafter = 45s\nsensors = 1, 2,3\n";
+        "[rule.quiet]\nkind = stale\nafter = 45s\nsensors = 1, 2,3\n"
+        "[rule.p95]\nkind = jump\nfactor = 2\nvalue = p95 over 1m every 1m\nmin_count = 30\n";
     expect_ok(roda_config_load_string(text, "full.conf", &config, &errors));
     ck_assert_int_eq(config.log_level, RODA_LOG_DEBUG);
     ck_assert_double_eq(config.ewma_alpha, 0.25);
@@ -87,8 +88,12 @@ START_TEST(defaults_and_full_file)
     ck_assert_uint_eq(config.udp.bind_count, 2);
     ck_assert_str_eq(config.udp.binds[1], "[::1]:9000");
     ck_assert_uint_eq(config.udp.receive_buffer, 8u << 20);
-    ck_assert_uint_eq(config.rule_count, 3);
+    ck_assert_uint_eq(config.rule_count, 4);
     ck_assert_str_eq(config.rules[0].name, "hot");
+    ck_assert_int_eq(config.rules[3].value, RODA_RULE_VALUE_P95);
+    ck_assert_uint_eq(config.rules[3].window_ns, 60000000000ull); /* tumbling: hop = length */
+    ck_assert_uint_eq(config.rules[3].hop_ns, 60000000000ull);
+    ck_assert_uint_eq(config.rules[3].min_count, 30);
     ck_assert_int_eq(config.rules[0].kind, RODA_RULE_ABOVE);
     ck_assert_double_eq(config.rules[0].threshold, 80.5);
     ck_assert_int_eq(config.rules[0].value, RODA_RULE_VALUE_EWMA);
@@ -117,7 +122,7 @@ END_TEST
 START_TEST(example_config_is_valid)
 {
     expect_ok(roda_config_load(RODA_EXAMPLE_CONFIG, &config, &errors));
-    ck_assert_uint_eq(config.rule_count, 4);
+    ck_assert_uint_eq(config.rule_count, 4); /* the windowed example is commented out */
     ck_assert_str_eq(config.rules[1].name, "mean jump");
     ck_assert_str_eq(config.source, RODA_EXAMPLE_CONFIG);
     ck_assert_str_eq(config.journal.directory, "");
@@ -202,6 +207,16 @@ START_TEST(rule_errors)
     assert_prefix(one_error("[rule.a]\nkind = above\nthreshold = 1\nsensors = 1\ndevices = d*\n"),
                   "t.conf:5: rule.a.devices: give either sensors or devices, not both");
     assert_prefix(one_error("[rule \"unterminated]\n"), "t.conf:1: rule \"unterminated: bad rule");
+    assert_prefix(one_error("[rule.w]\nkind = above\nthreshold = 1\nvalue = p95 over\n"),
+                  "t.conf:4: rule.w.value: 'p95 over' is not STAT over LENGTH");
+    assert_prefix(one_error("[rule.w]\nkind = above\nthreshold = 1\nvalue = p95 over 7s\n"),
+                  "t.conf:4: rule.w.value: 'p95 over 7s' needs a hop (every)");
+    assert_prefix(one_error("[rule.w]\nkind = above\nthreshold = 1\nvalue = ewma over 1m\n"),
+                  "t.conf:4: rule.w.value: a window takes mean, min, max");
+    assert_prefix(one_error("[rule.w]\nkind = above\nthreshold = 1\nvalue = p95\n"),
+                  "t.conf:4: rule.w.value: this value needs a window");
+    assert_prefix(one_error("[rule.w]\nkind = above\nthreshold = 1\nmin_count = 5\n"),
+                  "t.conf:4: rule.w.min_count: applies to a window value only");
     assert_prefix(one_error("[limits]\nmax_rules = 1\n[rule.a]\nkind = above\nthreshold = 1\n"
                             "[rule.b]\nkind = above\nthreshold = 1\n"),
                   "t.conf:6: limits.max_rules: rule 'b' is past limits.max_rules (1)");
@@ -329,6 +344,8 @@ START_TEST(print_and_memory_plan)
     ck_assert_ptr_nonnull(strstr(text, "[http]\nbind = 127.0.0.1\nport = 9464\n"));
     ck_assert_ptr_nonnull(strstr(text, "[rule.mean jump]\nkind = jump\n"));
     ck_assert_ptr_nonnull(strstr(text, "holdoff = 60s\n"));
+    ck_assert_ptr_nonnull(strstr(text, "value = stddev over 300s every 50s\nmin_count = 10\n"));
+    ck_assert_ptr_nonnull(strstr(text, "rule windows"));
     ck_assert_ptr_nonnull(strstr(text, "; memory plan"));
     ck_assert_ptr_nonnull(strstr(text, "journal input"));
     ck_assert_ptr_nonnull(strstr(text, "total"));
@@ -343,6 +360,12 @@ START_TEST(print_and_memory_plan)
     ck_assert_int_eq(roda_config_load_string(text, "printed", &again, &errors), RODA_SUCCESS);
     ck_assert_uint_eq(again.rule_count, config.rule_count);
     ck_assert_uint_eq(again.rules[0].holdoff_ns, config.rules[0].holdoff_ns);
+    for (uint32_t r = 0; r < config.rule_count; r++) {
+        ck_assert_int_eq(again.rules[r].value, config.rules[r].value);
+        ck_assert_uint_eq(again.rules[r].window_ns, config.rules[r].window_ns);
+        ck_assert_uint_eq(again.rules[r].hop_ns, config.rules[r].hop_ns);
+        ck_assert_uint_eq(again.rules[r].min_count, config.rules[r].min_count);
+    }
     ck_assert_uint_eq(again.http.connection_timeout_ns, config.http.connection_timeout_ns);
     ck_assert_str_eq(again.udp.binds[1], config.udp.binds[1]);
     free(text);

@@ -515,7 +515,7 @@ START_TEST(validation)
     ck_assert_int_eq(roda_rules_create(&r, 1, RODA_RULES_MAX + 1, 8, NULL, NULL, NULL, &set),
                      RODA_ERROR_INVALID_ARG);
     ck_assert_ptr_null(set);
-    ck_assert_uint_ge(roda_rules_memory(16, 1000), 1000 * 16 * 16);
+    ck_assert_uint_ge(roda_rules_memory(NULL, 0, 16, 1000), 1000 * 16 * 16);
 }
 END_TEST
 

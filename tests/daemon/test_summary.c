@@ -87,7 +87,9 @@ START_TEST(as_json_and_metrics)
     char buf[512];
     roda_json_t j;
     roda_json_init(&j, buf, sizeof buf);
+    roda_json_object_begin(&j);
     roda_summary_json(&s, "pump-\"1\"", "temp", "udp", &j);
+    roda_json_object_end(&j);
     ck_assert(roda_json_ok(&j));
     ck_assert_str_eq(buf, "{\"sensor\":9,\"device\":\"pump-\\\"1\\\"\",\"name\":\"temp\","
                           "\"device_index\":3,"

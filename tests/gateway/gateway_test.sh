@@ -64,6 +64,11 @@ sensors = 5, 7
 kind = stale
 after = 300ms
 sensors = 9
+[rule.spread]
+kind = above
+value = p95 over 1h
+threshold = 1000000
+sensors = 5
 CONF
 }
 
@@ -162,6 +167,10 @@ echo "== 3. /sensors/{id}"
 sensor=$(curl -s "$base/sensors/5")
 grep -q '"count":3' <<< "$sensor" || fail "sensor 5: $sensor"
 grep -q '"device":"pump-1"' <<< "$sensor" || fail "sensor 5 device: $sensor"
+# The rules' one window (p95 over 1h: 6 hops of 10m) with its statistics.
+grep -q '"windows":\[{"length_ns":3600000000000,"hop_ns":600000000000,"count":3,"mean":' \
+    <<< "$sensor" || fail "sensor 5 windows: $sensor"
+grep -q '"p99":[0-9]' <<< "$sensor" || fail "sensor 5 window quantiles: $sensor"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/sensors/6")" = 404 ] || fail "unknown sensor"
 
 echo "== 4. SSE resume with Last-Event-ID"

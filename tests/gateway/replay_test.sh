@@ -9,7 +9,8 @@ set -euo pipefail
 replay=$3
 source "$(dirname "$0")/../faults/lib.sh" "$1" "$2"
 
-# replay_config FILE HIGH: UDP in, a journal directory, three rules (HIGH: the above threshold).
+# replay_config FILE HIGH: UDP in, a journal directory, four rules (HIGH: the above threshold;
+# p90: over a sliding time window, fed by the recorded ingest times).
 replay_config() {
     cat > "$1" << CONF
 [gateway]
@@ -38,6 +39,12 @@ hysteresis = 3
 [rule.silent]
 kind = stale
 after = 500ms
+[rule.p90]
+kind = above
+value = p90 over 1s every 250ms
+threshold = 12
+hysteresis = 4
+min_count = 8
 CONF
 }
 replay_config "$work/a.conf" 15
@@ -68,6 +75,10 @@ echo "== replay twice: byte-identical, equal to the live alerts"
     fail "roda-replay -o: $(cat "$work/r2.err")"
 cmp "$work/r1.json" "$work/r2.json" || fail "two replays differ"
 grep -q '"rule":"silent"' "$work/r1.json" || fail "no stale alert in the replay"
+# The p90 window fires in part 1 and, after a silence longer than the window, part 2's first
+# low readings resolve it (12 sensors go on).
+[ "$(jq -c 'select(.rule == "p90" and .state == "resolved")' "$work/r1.json" | wc -l)" = 12 ] ||
+    fail "window rule p90: not 12 resolved alerts in the replay"
 jq -c 'select(.event == "alert") | .data' "$work/live.sse" | jq -cS . > "$work/live.alerts"
 jq -cS . "$work/r1.json" > "$work/replayed.alerts"
 [ -s "$work/live.alerts" ] || fail "no live alerts"
@@ -94,6 +105,7 @@ grep -qx "rule=high a=$((2 * expected)) b=$((2 * expected)) only_a=$expected onl
     fail "rule high: $(grep '^rule=high' "$work/diff.txt"), expected only_a=only_b=changed=$expected"
 grep -q '^rule=low .* only_a=0 only_b=0 changed=0$' "$work/diff.txt" || fail "rule low differs"
 grep -q '^rule=silent .* only_a=0 only_b=0 changed=0$' "$work/diff.txt" || fail "rule silent differs"
+grep -q '^rule=p90 .* only_a=0 only_b=0 changed=0$' "$work/diff.txt" || fail "rule p90 differs"
 [ "$(grep -c '^only_a .*"value":16,' "$work/diff.txt")" = "$expected" ] || fail "only_a not the 16s"
 [ "$(grep -c '^only_b .*"value":18,' "$work/diff.txt")" = "$expected" ] || fail "only_b not the 18s"
 
