@@ -344,11 +344,21 @@ START_TEST(print_and_memory_plan)
     ck_assert_ptr_nonnull(strstr(text, "[http]\nbind = 127.0.0.1\nport = 9464\n"));
     ck_assert_ptr_nonnull(strstr(text, "[rule.mean jump]\nkind = jump\n"));
     ck_assert_ptr_nonnull(strstr(text, "holdoff = 60s\n"));
-    ck_assert_ptr_nonnull(strstr(text, "value = stddev over 300s every 50s\nmin_count = 10\n"));
-    ck_assert_ptr_nonnull(strstr(text, "rule windows"));
     ck_assert_ptr_nonnull(strstr(text, "; memory plan"));
     ck_assert_ptr_nonnull(strstr(text, "journal input"));
     ck_assert_ptr_nonnull(strstr(text, "total"));
+    free(text);
+
+    /* A windowed rule (the example's is commented out) prints its window and plans its memory. */
+    roda_config_t windowed;
+    expect_ok(roda_config_load_string("[rule.stuck]\nkind = below\nthreshold = 0.001\n"
+                                      "value = stddev over 5m\nmin_count = 10\n",
+                                      "windowed.conf", &windowed, &errors));
+    out = open_memstream(&text, &size);
+    roda_config_print(&windowed, out);
+    fclose(out);
+    ck_assert_ptr_nonnull(strstr(text, "value = stddev over 300s every 50s\nmin_count = 10\n"));
+    ck_assert_ptr_nonnull(strstr(text, "rule windows"));
     free(text);
 
     /* The printed configuration loads back to the same values. */
