@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# mqtt_compare.sh - roda-gateway side by side with mqtt2prometheus (Debian's
+# prometheus-mqtt-exporter) on one mosquitto: one roda-fleet publisher sends the very same JSON
+# messages (same seed; 1000 devices, 4 readings per message, QoS 0) to each in turn, at fixed
+# rates and flat out, in bounded runs. Per subject and rate: messages/s accepted, loss, CPU
+# microseconds per message and share of a core (utime + stime of /proc/PID/stat over the run and
+# its drain), context switches per message (voluntary + nonvoluntary of every thread in
+# /proc/PID/task/*/status), RSS. Each figure is the median of RUNS runs; the two subjects
+# alternate within a run, so each baseline is from the same minutes. Ends with RESULT lines.
+#   tests/bench/mqtt_compare.sh BUILD_DIR [SECONDS] [RUNS] [RATES]
+# RATES: messages/s, space-separated, 0 = flat out (default "100 1000 10000 60000 0"). The
+# gateway runs its defaults (those deploy/roda-gateway.conf lists) plus an MQTT JSON input and
+# one rule. Not a ctest test: it loads the machine for minutes. Installs
+# prometheus-mqtt-exporter with apt-get when it is missing (as root).
+set -euo pipefail
+build=${1:?usage: mqtt_compare.sh BUILD_DIR [SECONDS] [RUNS] [RATES]}
+seconds=${2:-10}
+runs=${3:-3}
+rates=${4:-100 1000 10000 60000 0}
+gateway=$build/gateway/roda-gateway
+fleet=$build/gateway/roda-fleet
+exporter=prometheus-mqtt-exporter
+devices=1000
+readings=4
+work=$(mktemp -d)
+broker_pid=""
+pids=()
+cleanup() {
+    set +e
+    for pid in "${pids[@]}"; do kill "$pid" 2> /dev/null; done
+    [ -n "$broker_pid" ] && kill "$broker_pid" 2> /dev/null
+    wait 2> /dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+if ! command -v "$exporter" > /dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "$exporter" > "$work/apt.log" 2>&1 ||
+        fail "$exporter missing and not installable (apt-get install -y $exporter)"
+fi
+source "$(dirname "$0")/../lib/broker.sh"
+broker_config false
+start_broker
+
+# The gateway: its defaults plus an MQTT JSON input on its own topics (bench-roda/<device>).
+http_port=$(free_port)
+cat > "$work/roda.conf" << CONF
+[http]
+port = $http_port
+[udp]
+enabled = false
+[mqtt]
+enabled = true
+port = $broker_port
+client_id = roda-bench
+topics = bench-roda/+/readings
+formats = json
+qos = 0
+device_from = topic
+device_topic_level = 1
+alert_topic =
+[json]
+sensor_fields =
+timestamp_field = ts
+[rule.hot]
+kind = above
+threshold = 90
+CONF
+"$gateway" -c "$work/roda.conf" 2> "$work/roda.log" &
+roda_pid=$!
+pids+=("$roda_pid")
+
+# mqtt2prometheus: the same message layout, on its own topics (bench-m2p/<device>).
+m2p_port=$(free_port)
+{
+    cat << YAML
+mqtt:
+  server: tcp://127.0.0.1:$broker_port
+  client_id: m2p-bench
+  topic_path: bench-m2p/+/readings
+  device_id_regex: "bench-m2p/(?P<deviceid>[^/]+)/readings"
+  qos: 0
+cache:
+  timeout: 60m
+metrics:
+YAML
+    for s in $(seq 0 $((readings - 1))); do
+        printf '  - prom_name: s%d\n    mqtt_name: s%d\n    type: gauge\n' "$s" "$s"
+    done
+} > "$work/m2p.yaml"
+"$exporter" -config "$work/m2p.yaml" -listen-address 127.0.0.1 -listen-port "$m2p_port" \
+    -log-level warn > "$work/m2p.log" 2>&1 &
+m2p_pid=$!
+pids+=("$m2p_pid")
+
+for _ in $(seq 200); do
+    curl -sf "http://127.0.0.1:$http_port/readyz" > /dev/null &&
+        curl -sf "http://127.0.0.1:$m2p_port/metrics" | grep -q '^mqtt2prometheus_connected 1' &&
+        break
+    sleep 0.1
+done
+curl -sf "http://127.0.0.1:$http_port/readyz" > /dev/null || { tail "$work/roda.log"; fail "gateway not ready"; }
+sleep 1 # both subscriptions in place
+
+echo "# machine: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r)"
+echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# $devices devices x $readings readings per JSON message, QoS 0, ${seconds}s runs, median of $runs"
+python3 - "$fleet" "$broker_port" "$seconds" "$runs" "$devices" "$readings" "$rates" \
+    "$roda_pid" "$http_port" "$m2p_pid" "$m2p_port" << 'PY'
+import glob, os, statistics, subprocess, sys, time, urllib.request
+fleet, broker, seconds, runs, devices, readings, rates = sys.argv[1:8]
+seconds, runs = float(seconds), int(runs)
+subjects = {"roda": (int(sys.argv[8]), sys.argv[9], "bench-roda"),
+            "mqtt2prometheus": (int(sys.argv[10]), sys.argv[11], "bench-m2p")}
+tick = os.sysconf("SC_CLK_TCK")
+
+def accepted(name, port):
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    if name == "roda":
+        prefix = 'roda_ingest_messages_total{input="mqtt"} '
+        return sum(float(l[len(prefix):]) for l in text.splitlines() if l.startswith(prefix))
+    return sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines()
+               if l.startswith("received_messages{") and 'status="success"' in l)
+
+def sample(pid):
+    stat = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    cpu = (int(stat[11]) + int(stat[12])) / tick  # utime, stime (fields 14 and 15)
+    switches = 0
+    for status in glob.glob(f"/proc/{pid}/task/*/status"):
+        try:
+            for line in open(status):
+                if "ctxt_switches:" in line:
+                    switches += int(line.split()[1])
+        except FileNotFoundError:  # a thread that ended meanwhile
+            pass
+    rss = next(int(l.split()[1]) for l in open(f"/proc/{pid}/status") if l.startswith("VmRSS:"))
+    return cpu, switches, rss / 1024.0
+
+def measure(name, rate):
+    pid, port, prefix = subjects[name]
+    a0, (c0, s0, _), t0 = accepted(name, port), sample(pid), time.monotonic()
+    out = subprocess.run([fleet, "--mqtt", f"127.0.0.1:{broker}", "--qos", "0", "--json",
+                          "--device-in-topic-only", "--topic-prefix", prefix,
+                          "--devices", devices, "--sensors", readings, "--batch", readings,
+                          "--rate", rate, "--seconds", str(seconds), "--seed", "7"],
+                         capture_output=True, text=True, check=True).stdout
+    sent = int(out.split("messages=")[1].split()[0])
+    sending = float(out.split("seconds=")[1].split()[0])
+    last, stable = accepted(name, port), 0
+    for _ in range(30):  # drain: until the count holds for 0.3 s, at most 3 s
+        time.sleep(0.1)
+        now = accepted(name, port)
+        stable = stable + 1 if now == last else 0
+        last = now
+        if stable == 3:
+            break
+    c1, s1, rss = sample(pid)
+    window = time.monotonic() - t0
+    got = last - a0
+    per = max(got, 1)
+    return {"sent_per_sec": sent / sending, "accepted_per_sec": got / sending,
+            "loss_pct": 100.0 * (sent - got) / max(sent, 1),
+            "cpu_us_per_msg": (c1 - c0) * 1e6 / per, "core_pct": 100.0 * (c1 - c0) / window,
+            "ctx_per_msg": (s1 - s0) / per, "rss_mib": rss}
+
+results = {}
+for rate in rates.split():
+    for run in range(runs):
+        for name in subjects:
+            r = measure(name, rate)
+            results.setdefault((name, rate), []).append(r)
+            print(f"run {run + 1} {name} rate={rate} " +
+                  " ".join(f"{k}={v:.2f}" for k, v in r.items()), flush=True)
+for (name, rate), rs in results.items():
+    med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+    print(f"RESULT name=mqtt_compare subject={name} rate={rate} " +
+          " ".join(f"{k}={v:.2f}" for k, v in med.items()))
+PY
+echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
