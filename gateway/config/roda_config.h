@@ -3,7 +3,7 @@
  *
  * Format (deploy/roda-gateway.conf is the commented example):
  *
- *   [gateway]   log_level, ewma_alpha, stale_tick
+ *   [gateway]   log_level, ewma_alpha, stale_tick, idle_spin
  *   [journal]   input_capacity, summary_capacity, alert_capacity (records, powers of two),
  *               directory (empty: anonymous memory), segment_records, retained_segments
  *   [limits]    max_sensors, sensor_idle_timeout, max_devices, max_rules, max_sse_clients,
@@ -70,6 +70,7 @@ typedef struct roda_config {
     roda_log_level_t log_level;
     double ewma_alpha;      /* (0, 1] */
     uint64_t stale_tick_ns; /* how often stale rules are checked */
+    bool idle_spin;         /* stage threads spin before every sleep (RODA_IDLE_SPIN) */
 
     /* [journal] capacities in records (powers of two) */
     struct {

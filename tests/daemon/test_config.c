@@ -46,7 +46,7 @@ static void assert_prefix(const char *text, const char *prefix)
 START_TEST(defaults_and_full_file)
 {
     const char *text =
-        "[gateway]\nlog_level = debug\newma_alpha = 0.25\nstale_tick = 500ms\n"
+        "[gateway]\nlog_level = debug\newma_alpha = 0.25\nstale_tick = 500ms\nidle_spin = true\n"
         "[journal]\ninput_capacity = 4096\nsummary_capacity = 2048\n"
         "alert_capacity = 128\ndirectory = /var/lib/roda\n"
         "[limits]\nmax_sensors = 50\nmax_devices = 5\nmax_rules = 4\n"
@@ -70,6 +70,7 @@ START_TEST(defaults_and_full_file)
     ck_assert_int_eq(config.log_level, RODA_LOG_DEBUG);
     ck_assert_double_eq(config.ewma_alpha, 0.25);
     ck_assert_uint_eq(config.stale_tick_ns, 500000000ull);
+    ck_assert(config.idle_spin);
     ck_assert_uint_eq(config.journal.input_capacity, 4096);
     ck_assert_str_eq(config.journal.directory, "/var/lib/roda");
     ck_assert_uint_eq(config.limits.max_sse_clients, 3);
