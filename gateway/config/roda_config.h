@@ -257,6 +257,11 @@ typedef struct roda_memory_plan {
  * store, rule state, device registry, metrics buffer, SSE clients. */
 void roda_config_memory_plan(const roda_config_t *config, roda_memory_plan_t *plan);
 
+/* The plan's three largest items, "name N MiB (setting), ..." largest first, into `out` (at
+ * most RODA_MEMORY_LARGEST_MAX bytes are needed): what to lower for a leaner gateway. */
+#define RODA_MEMORY_LARGEST_MAX 256
+void roda_config_memory_largest(const roda_memory_plan_t *plan, char *out, size_t size);
+
 /* Physical memory of the machine in bytes (sysconf), UINT64_MAX when unknown. */
 uint64_t roda_config_physical_memory(void);
 /* True when the memory plan's total fits in `available` bytes; otherwise false with `why` naming

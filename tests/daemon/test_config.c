@@ -109,9 +109,24 @@ START_TEST(empty_file_gives_defaults)
 {
     ck_assert_int_eq(roda_config_load_string("", "empty.conf", &config, &errors), RODA_SUCCESS);
     ck_assert_uint_eq(config.http.port, 9464);
-    ck_assert_uint_eq(config.limits.max_sensors, 100000);
-    ck_assert_uint_eq(config.journal.input_capacity, 1u << 20);
+    ck_assert_uint_eq(config.limits.max_sensors, 20000);
+    ck_assert_uint_eq(config.journal.input_capacity, 1u << 17);
+    ck_assert_uint_eq(config.journal.segment_records, 1u << 15);
     ck_assert_uint_eq(config.rule_count, 0);
+}
+END_TEST
+
+START_TEST(segments_follow_the_input_journal_unless_given)
+{
+    expect_ok(roda_config_load_string("[journal]\ninput_capacity = 1048576\n", "big.conf", &config,
+                                      &errors));
+    ck_assert_uint_eq(config.journal.segment_records, 262144);
+    expect_ok(roda_config_load_string("[journal]\ninput_capacity = 1024\n", "small.conf", &config,
+                                      &errors));
+    ck_assert_uint_eq(config.journal.segment_records, 512); /* the smallest segment */
+    expect_ok(roda_config_load_string("[journal]\ninput_capacity = 1048576\nsegment_records = 4096\n",
+                                      "given.conf", &config, &errors));
+    ck_assert_uint_eq(config.journal.segment_records, 4096);
 }
 END_TEST
 
@@ -303,7 +318,7 @@ START_TEST(print_and_memory_plan)
     roda_config_memory_plan(&config, &plan);
     ck_assert_uint_gt(plan.count, 8);
     ck_assert_str_eq(plan.items[0].name, "journal input");
-    ck_assert_uint_eq(plan.items[0].bytes, 1048576ull * 40);
+    ck_assert_uint_eq(plan.items[0].bytes, 131072ull * 40);
     uint64_t sum = 0;
     for (uint32_t i = 0; i < plan.count; i++)
         sum += plan.items[i].bytes;
@@ -320,6 +335,12 @@ START_TEST(print_and_memory_plan)
     ck_assert_ptr_nonnull(strstr(why, "(limits.max_rules x limits.max_sensors)"));
     ck_assert_ptr_nonnull(strstr(why, "stateful state"));
     ck_assert_ptr_nonnull(strstr(why, "(limits.max_sensors)"));
+    /* The same largest items, largest first, for the start log and --check-config. */
+    roda_config_memory_plan(&config, &plan);
+    char largest[RODA_MEMORY_LARGEST_MAX];
+    roda_config_memory_largest(&plan, largest, sizeof largest);
+    ck_assert_str_eq(strstr(why, "largest: ") + strlen("largest: "), largest);
+    ck_assert_ptr_eq(strstr(largest, "rule state"), largest);
     expect_ok(roda_config_load(RODA_EXAMPLE_CONFIG, &config, &errors));
 
     char *text = NULL;
@@ -416,6 +437,7 @@ int main(void)
     TCase *tc = tcase_create("config");
     tcase_add_test(tc, defaults_and_full_file);
     tcase_add_test(tc, empty_file_gives_defaults);
+    tcase_add_test(tc, segments_follow_the_input_journal_unless_given);
     tcase_add_test(tc, example_config_is_valid);
     tcase_add_test(tc, unknown_section_and_key);
     tcase_add_test(tc, bad_numbers_and_ranges);
