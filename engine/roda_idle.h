@@ -47,7 +47,7 @@ typedef struct roda_idle_config {
 static inline roda_idle_config_t roda_idle_or_default(roda_idle_config_t config)
 {
     return config.spins || config.yields || config.sleep_us || config.adaptive ? config
-                                                                              : RODA_IDLE_DEFAULT;
+                                                                               : RODA_IDLE_DEFAULT;
 }
 
 /* Progress of waiting: call roda_idle_step() each time the condition was found false, and

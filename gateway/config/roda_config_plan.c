@@ -129,9 +129,9 @@ void roda_config_memory_largest(const roda_memory_plan_t *plan, char *out, size_
         reported[largest] = true;
         const roda_memory_item_t *item = &plan->items[largest];
         if (length < size) {
-            int written = snprintf(out + length, size - length, "%s%s %.1f MiB (%s)",
-                                   n > 0 ? ", " : "", item->name, (double)item->bytes / MIB,
-                                   item->setting);
+            int written =
+                snprintf(out + length, size - length, "%s%s %.1f MiB (%s)", n > 0 ? ", " : "",
+                         item->name, (double)item->bytes / MIB, item->setting);
             length += written > 0 ? (size_t)written : 0;
         }
     }

@@ -124,8 +124,9 @@ START_TEST(segments_follow_the_input_journal_unless_given)
     expect_ok(roda_config_load_string("[journal]\ninput_capacity = 1024\n", "small.conf", &config,
                                       &errors));
     ck_assert_uint_eq(config.journal.segment_records, 512); /* the smallest segment */
-    expect_ok(roda_config_load_string("[journal]\ninput_capacity = 1048576\nsegment_records = 4096\n",
-                                      "given.conf", &config, &errors));
+    expect_ok(
+        roda_config_load_string("[journal]\ninput_capacity = 1048576\nsegment_records = 4096\n",
+                                "given.conf", &config, &errors));
     ck_assert_uint_eq(config.journal.segment_records, 4096);
 }
 END_TEST
