@@ -4,19 +4,23 @@
 # messages (same seed; 1000 devices, 4 readings per message, QoS 0) to each in turn, at fixed
 # rates and flat out, in bounded runs. Per subject and rate: messages/s accepted, loss, CPU
 # microseconds per message and share of a core (utime + stime of /proc/PID/stat over the run and
-# 1 s of drain; what is not accepted by then is lost), context switches per message (voluntary + nonvoluntary of every thread in
-# /proc/PID/task/*/status), RSS. Each figure is the median of RUNS runs; the two subjects
-# alternate within a run, so each baseline is from the same minutes. Ends with RESULT lines.
-#   tests/bench/mqtt_compare.sh BUILD_DIR [SECONDS] [RUNS] [RATES]
-# RATES: messages/s, space-separated, 0 = flat out (default "100 1000 10000 60000 0"). The
-# gateway runs its defaults (those deploy/roda-gateway.conf lists) plus an MQTT JSON input and
-# one rule. Not a ctest test: it loads the machine for minutes. Installs
+# 1 s of drain; what is not accepted by then is lost), context switches per message (voluntary
+# + nonvoluntary of every thread in /proc/PID/task/*/status), RSS. Each figure is the median of
+# RUNS runs; the subjects take turns within a run, so each baseline is from the same minutes.
+# Ends with RESULT lines.
+#   tests/bench/mqtt_compare.sh BUILD_DIR [SECONDS] [RUNS] [RATES] [BASE_BUILD_DIR]
+# RATES: messages/s, space-separated, 0 = flat out (default "100 1000 10000 60000 0"). Subjects:
+# roda (the gateway's defaults, those deploy/roda-gateway.conf lists, plus an MQTT JSON input
+# and one rule), roda-spin (the same with gateway.idle_spin = true), roda-base (the same config
+# run by BASE_BUILD_DIR's gateway, e.g. the commit before a change; only when given) and
+# mqtt2prometheus. Not a ctest test: it loads the machine for minutes. Installs
 # prometheus-mqtt-exporter with apt-get when it is missing (as root).
 set -euo pipefail
-build=${1:?usage: mqtt_compare.sh BUILD_DIR [SECONDS] [RUNS] [RATES]}
+build=${1:?usage: mqtt_compare.sh BUILD_DIR [SECONDS] [RUNS] [RATES] [BASE_BUILD_DIR]}
 seconds=${2:-10}
 runs=${3:-3}
 rates=${4:-100 1000 10000 60000 0}
+base_build=${5:-}
 gateway=$build/gateway/roda-gateway
 fleet=$build/gateway/roda-fleet
 exporter=prometheus-mqtt-exporter
@@ -45,18 +49,24 @@ source "$(dirname "$0")/../lib/broker.sh"
 broker_config false
 start_broker
 
-# The gateway: its defaults plus an MQTT JSON input on its own topics (bench-roda/<device>).
-http_port=$(free_port)
-cat > "$work/roda.conf" << CONF
+# start_roda NAME GATEWAY [GATEWAY_SECTION_LINE]: a gateway with its defaults plus an MQTT JSON
+# input on its own topics (bench-NAME/<device>); appends "NAME:PID:HTTP_PORT" to subjects.
+subjects=()
+start_roda() {
+    local port
+    port=$(free_port)
+    cat > "$work/$1.conf" << CONF
+[gateway]
+${3:-}
 [http]
-port = $http_port
+port = $port
 [udp]
 enabled = false
 [mqtt]
 enabled = true
 port = $broker_port
-client_id = roda-bench
-topics = bench-roda/+/readings
+client_id = bench-$1
+topics = bench-$1/+/readings
 formats = json
 qos = 0
 device_from = topic
@@ -69,19 +79,29 @@ timestamp_field = ts
 kind = above
 threshold = 90
 CONF
-"$gateway" -c "$work/roda.conf" 2> "$work/roda.log" &
-roda_pid=$!
-pids+=("$roda_pid")
+    "$2" -c "$work/$1.conf" 2> "$work/$1.log" &
+    pids+=("$!")
+    subjects+=("$1:$!:$port")
+    for _ in $(seq 200); do
+        curl -sf "http://127.0.0.1:$port/readyz" > /dev/null && return 0
+        sleep 0.1
+    done
+    tail "$work/$1.log"
+    fail "gateway $1 not ready"
+}
+start_roda roda "$gateway"
+start_roda roda-spin "$gateway" "idle_spin = true"
+[ -n "$base_build" ] && start_roda roda-base "$base_build/gateway/roda-gateway"
 
-# mqtt2prometheus: the same message layout, on its own topics (bench-m2p/<device>).
+# mqtt2prometheus: the same message layout, on its own topics (bench-mqtt2prometheus/<device>).
 m2p_port=$(free_port)
 {
     cat << YAML
 mqtt:
   server: tcp://127.0.0.1:$broker_port
   client_id: m2p-bench
-  topic_path: bench-m2p/+/readings
-  device_id_regex: "bench-m2p/(?P<deviceid>[^/]+)/readings"
+  topic_path: bench-mqtt2prometheus/+/readings
+  device_id_regex: "bench-mqtt2prometheus/(?P<deviceid>[^/]+)/readings"
   qos: 0
 cache:
   timeout: 60m
@@ -97,29 +117,29 @@ m2p_pid=$!
 pids+=("$m2p_pid")
 
 for _ in $(seq 200); do
-    curl -sf "http://127.0.0.1:$http_port/readyz" > /dev/null &&
-        curl -sf "http://127.0.0.1:$m2p_port/metrics" | grep -q '^mqtt2prometheus_connected 1' &&
-        break
+    curl -sf "http://127.0.0.1:$m2p_port/metrics" | grep -q '^mqtt2prometheus_connected 1' && break
     sleep 0.1
 done
-curl -sf "http://127.0.0.1:$http_port/readyz" > /dev/null || { tail "$work/roda.log"; fail "gateway not ready"; }
-sleep 1 # both subscriptions in place
+subjects+=("mqtt2prometheus:$m2p_pid:$m2p_port")
+sleep 1 # every subscription in place
 
 echo "# machine: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r)"
 echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# $devices devices x $readings readings per JSON message, QoS 0, ${seconds}s runs, median of $runs"
 python3 - "$fleet" "$broker_port" "$seconds" "$runs" "$devices" "$readings" "$rates" \
-    "$roda_pid" "$http_port" "$m2p_pid" "$m2p_port" << 'PY'
+    "${subjects[@]}" << 'PY'
 import glob, os, statistics, subprocess, sys, time, urllib.request
 fleet, broker, seconds, runs, devices, readings, rates = sys.argv[1:8]
 seconds, runs = float(seconds), int(runs)
-subjects = {"roda": (int(sys.argv[8]), sys.argv[9], "bench-roda"),
-            "mqtt2prometheus": (int(sys.argv[10]), sys.argv[11], "bench-m2p")}
+subjects = {}
+for subject in sys.argv[8:]:  # NAME:PID:HTTP_PORT, each on its topics bench-NAME/<device>
+    name, pid, port = subject.split(":")
+    subjects[name] = (int(pid), port, "bench-" + name)
 tick = os.sysconf("SC_CLK_TCK")
 
 def accepted(name, port):
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    if name == "roda":
+    if name != "mqtt2prometheus":
         prefix = 'roda_ingest_messages_total{input="mqtt"} '
         return sum(float(l[len(prefix):]) for l in text.splitlines() if l.startswith(prefix))
     return sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines()
