@@ -93,9 +93,7 @@ roda_result_t roda_engine_create(const roda_engine_config_t *config, roda_engine
     if (config->input_prelude != NULL)
         engine->config.input_prelude_end = roda_journal_min_u64(
             config->input_prelude_end, roda_journal_replay_end(config->input_prelude));
-    const roda_idle_config_t *idle = &engine->config.idle;
-    if (idle->spins == 0 && idle->yields == 0 && idle->sleep_us == 0)
-        engine->config.idle = RODA_IDLE_DEFAULT;
+    engine->config.idle = roda_idle_or_default(config->idle);
     /* The first stage (or the receiver) reads the input, plus the caller's own readers. */
     roda_result_t result = make_input_journal(engine, &engine->input);
     if (result != RODA_SUCCESS) {

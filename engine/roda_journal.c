@@ -76,9 +76,7 @@ roda_result_t roda_journal_create(const roda_journal_config_t *config, roda_jour
     journal->record_size = config->record_size;
     journal->max_readers = max_readers;
     journal->policy = config->policy;
-    journal->idle = config->idle.spins || config->idle.yields || config->idle.sleep_us
-                        ? config->idle
-                        : RODA_IDLE_DEFAULT;
+    journal->idle = roda_idle_or_default(config->idle);
     journal->readers = readers;
 
     result = config->directory != NULL ? roda_journal_file_create(journal, config)

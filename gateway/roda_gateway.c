@@ -110,8 +110,11 @@ static void log_memory_plan(const roda_config_t *config)
                  plan.items[i].name, plan.items[i].bytes,
                  roda_log_quote(detail, sizeof detail, plan.items[i].detail));
     }
-    roda_log(RODA_LOG_INFO, "memory plan total", "bytes=%" PRIu64 " mib=%.1f", plan.total,
-             (double)plan.total / 1048576.0);
+    char largest[RODA_MEMORY_LARGEST_MAX], quoted[RODA_MEMORY_LARGEST_MAX + 16];
+    roda_config_memory_largest(&plan, largest, sizeof largest);
+    roda_log(RODA_LOG_INFO, "memory plan total", "bytes=%" PRIu64 " mib=%.1f largest=%s",
+             plan.total, (double)plan.total / 1048576.0,
+             roda_log_quote(quoted, sizeof quoted, largest));
 }
 
 /* SIGHUP: applies what can change live (rules, log level), or keeps everything. */

@@ -179,10 +179,21 @@ static uint32_t line_of(const parser_t *p, const char *section, const char *key)
     return p->field_line[roda_config_field_find(section, key)];
 }
 
+/* Segments follow the input journal unless given: a quarter of it (the defaults' ratio), at
+ * least the schema's smallest segment. */
+#define SEGMENTS_PER_INPUT 4u
+
 static void finish(parser_t *p)
 {
     roda_config_t *c = p->config;
     roda_config_rules_finish(p);
+    if (line_of(p, "journal", "segment_records") == 0) {
+        uint64_t least =
+            (uint64_t)roda_config_fields[roda_config_field_find("journal", "segment_records")].min;
+        c->journal.segment_records = c->journal.input_capacity / SEGMENTS_PER_INPUT;
+        if (c->journal.segment_records < least)
+            c->journal.segment_records = least;
+    }
     if (c->journal.directory[0] != '\0' && c->journal.alert_directory[0] == '\0' &&
         snprintf(c->journal.alert_directory, sizeof c->journal.alert_directory, "%s/alerts",
                  c->journal.directory) >= (int)sizeof c->journal.alert_directory)

@@ -3,7 +3,7 @@
  *
  * Format (deploy/roda-gateway.conf is the commented example):
  *
- *   [gateway]   log_level, ewma_alpha, stale_tick
+ *   [gateway]   log_level, ewma_alpha, stale_tick, idle_spin
  *   [journal]   input_capacity, summary_capacity, alert_capacity (records, powers of two),
  *               directory (empty: anonymous memory), segment_records, retained_segments
  *   [limits]    max_sensors, sensor_idle_timeout, max_devices, max_rules, max_sse_clients,
@@ -74,6 +74,7 @@ typedef struct roda_config {
     roda_log_level_t log_level;
     double ewma_alpha;      /* (0, 1] */
     uint64_t stale_tick_ns; /* how often stale rules are checked */
+    bool idle_spin;         /* stage threads spin before every sleep (RODA_IDLE_SPIN) */
 
     /* [journal] capacities in records (powers of two) */
     struct {
@@ -276,6 +277,11 @@ typedef struct roda_memory_plan {
 /* The memory the gateway preallocates for these bounds: journals, per-sensor state and slot
  * store, rule state, device registry, metrics buffer, SSE clients. */
 void roda_config_memory_plan(const roda_config_t *config, roda_memory_plan_t *plan);
+
+/* The plan's three largest items, "name N MiB (setting), ..." largest first, into `out` (at
+ * most RODA_MEMORY_LARGEST_MAX bytes are needed): what to lower for a leaner gateway. */
+#define RODA_MEMORY_LARGEST_MAX 256
+void roda_config_memory_largest(const roda_memory_plan_t *plan, char *out, size_t size);
 
 /* Physical memory of the machine in bytes (sysconf), UINT64_MAX when unknown. */
 uint64_t roda_config_physical_memory(void);

@@ -118,30 +118,40 @@ uint64_t roda_config_physical_memory(void)
     return pages > 0 && page_size > 0 ? (uint64_t)pages * (uint64_t)page_size : UINT64_MAX;
 }
 
+void roda_config_memory_largest(const roda_memory_plan_t *plan, char *out, size_t size)
+{
+    bool reported[RODA_MEMORY_PLAN_MAX] = {false};
+    size_t length = 0;
+    if (size != 0)
+        out[0] = '\0';
+    for (uint32_t n = 0; n < MEMORY_LARGEST_NAMED && n < plan->count; n++) {
+        uint32_t largest = plan->count;
+        for (uint32_t i = 0; i < plan->count; i++)
+            if (!reported[i] &&
+                (largest == plan->count || plan->items[i].bytes > plan->items[largest].bytes))
+                largest = i;
+        reported[largest] = true;
+        const roda_memory_item_t *item = &plan->items[largest];
+        if (length < size) {
+            int written =
+                snprintf(out + length, size - length, "%s%s %.1f MiB (%s)", n > 0 ? ", " : "",
+                         item->name, (double)item->bytes / MIB, item->setting);
+            length += written > 0 ? (size_t)written : 0;
+        }
+    }
+}
+
 bool roda_config_memory_fits(const roda_config_t *c, uint64_t available, char *why, size_t size)
 {
     roda_memory_plan_t plan;
     roda_config_memory_plan(c, &plan);
     if (plan.total <= available)
         return true;
-    bool reported[RODA_MEMORY_PLAN_MAX] = {false};
-    int length = snprintf(why, size,
-                          "memory plan: %.1f MiB to preallocate, more than the machine's %.1f MiB; "
-                          "largest:",
-                          (double)plan.total / MIB, (double)available / MIB);
-    for (uint32_t n = 0; n < MEMORY_LARGEST_NAMED && n < plan.count; n++) {
-        uint32_t largest = plan.count;
-        for (uint32_t i = 0; i < plan.count; i++)
-            if (!reported[i] &&
-                (largest == plan.count || plan.items[i].bytes > plan.items[largest].bytes))
-                largest = i;
-        reported[largest] = true;
-        const roda_memory_item_t *item = &plan.items[largest];
-        if (length >= 0 && (size_t)length < size)
-            length +=
-                snprintf(why + length, size - (size_t)length, "%s %s %.1f MiB (%s)",
-                         n > 0 ? "," : "", item->name, (double)item->bytes / MIB, item->setting);
-    }
+    char largest[RODA_MEMORY_LARGEST_MAX];
+    roda_config_memory_largest(&plan, largest, sizeof largest);
+    snprintf(why, size,
+             "memory plan: %.1f MiB to preallocate, more than the machine's %.1f MiB; largest: %s",
+             (double)plan.total / MIB, (double)available / MIB, largest);
     return false;
 }
 
@@ -253,4 +263,7 @@ void roda_config_print(const roda_config_t *c, FILE *out)
         fprintf(out, ";   %-16s %12.1f KiB  (%s)\n", plan.items[i].name,
                 (double)plan.items[i].bytes / 1024.0, plan.items[i].detail);
     fprintf(out, ";   %-16s %12.1f MiB\n", "total", (double)plan.total / MIB);
+    char largest[RODA_MEMORY_LARGEST_MAX];
+    roda_config_memory_largest(&plan, largest, sizeof largest);
+    fprintf(out, "; largest: %s\n", largest);
 }

@@ -536,6 +536,7 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
         .input_schema = RODA_READING_SCHEMA,
         .input_prelude = p->recovery.replay,
         .input_prelude_end = p->recovery.from + p->recovery.records,
+        .idle = c->idle_spin ? RODA_IDLE_SPIN : (roda_idle_config_t){0}, /* 0: the default */
     };
     r = build_engine(p, &ec, false);
     if (r != RODA_SUCCESS)

@@ -46,7 +46,7 @@ static void assert_prefix(const char *text, const char *prefix)
 START_TEST(defaults_and_full_file)
 {
     const char *text =
-        "[gateway]\nlog_level = debug\newma_alpha = 0.25\nstale_tick = 500ms\n"
+        "[gateway]\nlog_level = debug\newma_alpha = 0.25\nstale_tick = 500ms\nidle_spin = true\n"
         "[journal]\ninput_capacity = 4096\nsummary_capacity = 2048\n"
         "alert_capacity = 128\ndirectory = /var/lib/roda\n"
         "[limits]\nmax_sensors = 50\nmax_devices = 5\nmax_rules = 4\n"
@@ -71,6 +71,7 @@ START_TEST(defaults_and_full_file)
     ck_assert_int_eq(config.log_level, RODA_LOG_DEBUG);
     ck_assert_double_eq(config.ewma_alpha, 0.25);
     ck_assert_uint_eq(config.stale_tick_ns, 500000000ull);
+    ck_assert(config.idle_spin);
     ck_assert_uint_eq(config.journal.input_capacity, 4096);
     ck_assert_str_eq(config.journal.directory, "/var/lib/roda");
     ck_assert_uint_eq(config.limits.max_sse_clients, 3);
@@ -113,9 +114,25 @@ START_TEST(empty_file_gives_defaults)
 {
     ck_assert_int_eq(roda_config_load_string("", "empty.conf", &config, &errors), RODA_SUCCESS);
     ck_assert_uint_eq(config.http.port, 9464);
-    ck_assert_uint_eq(config.limits.max_sensors, 100000);
-    ck_assert_uint_eq(config.journal.input_capacity, 1u << 20);
+    ck_assert_uint_eq(config.limits.max_sensors, 20000);
+    ck_assert_uint_eq(config.journal.input_capacity, 1u << 17);
+    ck_assert_uint_eq(config.journal.segment_records, 1u << 15);
     ck_assert_uint_eq(config.rule_count, 0);
+}
+END_TEST
+
+START_TEST(segments_follow_the_input_journal_unless_given)
+{
+    expect_ok(roda_config_load_string("[journal]\ninput_capacity = 1048576\n", "big.conf", &config,
+                                      &errors));
+    ck_assert_uint_eq(config.journal.segment_records, 262144);
+    expect_ok(roda_config_load_string("[journal]\ninput_capacity = 1024\n", "small.conf", &config,
+                                      &errors));
+    ck_assert_uint_eq(config.journal.segment_records, 512); /* the smallest segment */
+    expect_ok(
+        roda_config_load_string("[journal]\ninput_capacity = 1048576\nsegment_records = 4096\n",
+                                "given.conf", &config, &errors));
+    ck_assert_uint_eq(config.journal.segment_records, 4096);
 }
 END_TEST
 
@@ -317,7 +334,7 @@ START_TEST(print_and_memory_plan)
     roda_config_memory_plan(&config, &plan);
     ck_assert_uint_gt(plan.count, 8);
     ck_assert_str_eq(plan.items[0].name, "journal input");
-    ck_assert_uint_eq(plan.items[0].bytes, 1048576ull * 40);
+    ck_assert_uint_eq(plan.items[0].bytes, 131072ull * 40);
     uint64_t sum = 0;
     for (uint32_t i = 0; i < plan.count; i++)
         sum += plan.items[i].bytes;
@@ -334,6 +351,12 @@ START_TEST(print_and_memory_plan)
     ck_assert_ptr_nonnull(strstr(why, "(limits.max_rules x limits.max_sensors)"));
     ck_assert_ptr_nonnull(strstr(why, "stateful state"));
     ck_assert_ptr_nonnull(strstr(why, "(limits.max_sensors)"));
+    /* The same largest items, largest first, for the start log and --check-config. */
+    roda_config_memory_plan(&config, &plan);
+    char largest[RODA_MEMORY_LARGEST_MAX];
+    roda_config_memory_largest(&plan, largest, sizeof largest);
+    ck_assert_str_eq(strstr(why, "largest: ") + strlen("largest: "), largest);
+    ck_assert_ptr_eq(strstr(largest, "rule state"), largest);
     expect_ok(roda_config_load(RODA_EXAMPLE_CONFIG, &config, &errors));
 
     char *text = NULL;
@@ -448,6 +471,7 @@ int main(void)
     TCase *tc = tcase_create("config");
     tcase_add_test(tc, defaults_and_full_file);
     tcase_add_test(tc, empty_file_gives_defaults);
+    tcase_add_test(tc, segments_follow_the_input_journal_unless_given);
     tcase_add_test(tc, example_config_is_valid);
     tcase_add_test(tc, unknown_section_and_key);
     tcase_add_test(tc, bad_numbers_and_ranges);

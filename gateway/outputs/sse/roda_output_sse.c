@@ -40,7 +40,7 @@ static roda_result_t stream_open(void *context, bool resume, uint64_t last_id, v
             atomic_store_explicit(&client->used, false, memory_order_release);
             return result;
         }
-        client->idle.round = 0;
+        client->idle = (roda_idle_state_t){0};
         *cursor = client;
         return RODA_SUCCESS;
     }
@@ -90,7 +90,7 @@ static void stream_wait(void *context, void *cursor, uint32_t timeout_ms)
     stream_client_t *client = cursor;
     /* Straight to a bounded futex sleep that the rules stage's commit interrupts. */
     roda_idle_config_t idle = {.spins = 0, .yields = 0, .sleep_us = timeout_ms * 1000u};
-    client->idle.round = 0;
+    roda_idle_reset(&client->idle);
     roda_journal_tail_wait(&client->cursor.tail, &idle, &client->idle);
 }
 
