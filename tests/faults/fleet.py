@@ -83,8 +83,13 @@ def main():
             with lock:
                 acked += 1
         client.on_publish = on_publish
+        connected = threading.Event()
+        client.on_connect = lambda _client, _userdata, _flags, _rc: connected.set()
         client.connect_async(host, int(port), keepalive=5)
         client.loop_start()
+        # Publishing before the CONNACK lets paho send a later message while it re-sends the
+        # queued ones: the broker would see the first batches out of order.
+        connected.wait(10)
     udp = None
     if a.udp:
         host, port = a.udp.rsplit(":", 1)
