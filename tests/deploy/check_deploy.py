@@ -70,7 +70,9 @@ def check_dashboard(root):
         for source in yaml.safe_load(path.read_text())["datasources"]:
             datasource_uids.add(source["uid"])
     wanted = {"ingest rate by input", "drops by reason", "journal lag", "stage throughput",
-              "ingest-to-alert latency", "alerts by rule and severity"}
+              "ingest-to-alert latency", "alerts by rule and severity", "nats connected",
+              "nats consumer lag by partition", "nats redeliveries by partition",
+              "nats acks by partition"}
     titles = {p["title"].lower() for p in dashboard["panels"]}
     for title in sorted(wanted - titles):
         fail(f"dashboard: no panel '{title}'")
@@ -146,8 +148,76 @@ def check_compose(root):
     prometheus = yaml.safe_load((deploy / "prometheus/prometheus.yml").read_text())
     targets = [t for job in prometheus["scrape_configs"] for c in job["static_configs"]
                for t in c["targets"]]
-    if "roda-gateway:9464" not in targets:
-        fail(f"prometheus: does not scrape roda-gateway:9464 ({targets})")
+    for target in ["roda-gateway:9464"] + [f"{name}:9464" for name in NATS_GATEWAYS]:
+        if target not in targets:
+            fail(f"prometheus: does not scrape {target} ({targets})")
+    check_nats_profile(root, services)
+
+
+def ini_values(path):
+    """{(section, key): value} of a gateway config (comments after ';' left out)."""
+    values, section = {}, ""
+    for line in path.read_text().splitlines():
+        line = line.split(";", 1)[0].strip()
+        if line.startswith("["):
+            section = line.strip("[]")
+        elif "=" in line:
+            key, value = (part.strip() for part in line.split("=", 1))
+            values[(section, key)] = value
+    return values
+
+
+NATS_NODES = ("nats-1", "nats-2", "nats-3")
+NATS_GATEWAYS = {"roda-nats-a": "roda-a.conf", "roda-nats-b": "roda-b.conf"}
+
+
+def check_nats_profile(root, services):
+    """Profile "nats": 3 nodes on one mounted config, two gateways that split its partitions."""
+    deploy = root / "deploy"
+    server_conf = (deploy / "nats/nats.conf").read_text()
+    mapping = re.search(r"\{\{partition\((\d+),1\)\}\}", server_conf)
+    partitions = int(mapping.group(1)) if mapping else 0
+    if not partitions:
+        fail("nats/nats.conf: no subject mapping {{partition(N,1)}}")
+    for name in NATS_NODES:
+        node = services.get(name, {})
+        if node.get("profiles") != ["nats"]:
+            fail(f"compose: service {name} is not (only) in profile 'nats'")
+        if (node.get("environment") or {}).get("NATS_NAME") != name:
+            fail(f"compose: service {name} does not set NATS_NAME={name} (nats.conf's name)")
+        if "./nats:/etc/nats:ro" not in node.get("volumes", []) or \
+                node.get("command", [])[-1:] != ["/etc/nats/nats.conf"]:
+            fail(f"compose: service {name} does not run nats.conf from the mounted directory nats/")
+        if f"nats-route://{name}:6222" not in server_conf:
+            fail(f"nats/nats.conf: no route to {name}")
+    owned = []
+    for name, conf in NATS_GATEWAYS.items():
+        gateway = services.get(name, {})
+        if gateway.get("profiles") != ["nats"] or gateway.get("image") != "roda-gateway:latest":
+            fail(f"compose: service {name} is not the gateway's image in profile 'nats'")
+        if "./nats:/etc/roda:ro" not in gateway.get("volumes", []) or \
+                gateway.get("command") != ["-c", f"/etc/roda/{conf}"]:
+            fail(f"compose: service {name} does not run {conf} from the mounted directory nats/")
+        values = ini_values(deploy / "nats" / conf)
+        servers = [s.strip() for s in values.get(("nats", "servers"), "").split(",")]
+        if values.get(("nats", "enabled")) != "true" or values.get(("nats", "replicas")) != "3" \
+                or servers != [f"nats://{node}:4222" for node in NATS_NODES]:
+            fail(f"nats/{conf}: want [nats] enabled, replicas = 3 and the 3 nodes as servers")
+        for key in values:
+            if key[0] != "" and not key[0].startswith("rule.") and \
+                    f"{key[1]} =" not in section_text(root, key[0]):
+                fail(f"nats/{conf}: [{key[0]}] {key[1]} is not in deploy/roda-gateway.conf")
+        owned += [int(p) for p in values.get(("nats", "partitions"), "").split(",") if p.strip()]
+    if sorted(owned) != list(range(partitions)):
+        fail(f"nats profile: the gateways own partitions {sorted(owned)}, the mapping makes "
+             f"0-{partitions - 1} (each exactly once)")
+
+
+def section_text(root, section):
+    """The text of [section] in deploy/roda-gateway.conf (every key is listed there)."""
+    text = (root / "deploy/roda-gateway.conf").read_text()
+    match = re.search(rf"^\[{re.escape(section)}\]\n(.*?)(?=^\[|\Z)", text, re.M | re.S)
+    return match.group(1) if match else ""
 
 
 def check_dockerfile(root):

@@ -5,8 +5,10 @@
 # the runtime image's package list covers the libraries the binaries link; a real Prometheus
 # scraping the gateway evaluates deploy/prometheus/rules.yml and every dashboard query (as
 # recording rules) without an error (e.g. a division whose label sets do not match).
-# The gateway runs on free 127.0.0.1 ports with a mosquitto broker (started and stopped here)
-# and roda-fleet sends spiking readings over MQTT and UDP, so that every family has samples.
+# The gateway runs on free 127.0.0.1 ports with a mosquitto broker and a nats-server with
+# JetStream (started and stopped here; the NATS input owns two partitions, so that the per-partition
+# families have samples) and roda-fleet sends spiking readings over MQTT and UDP, so that every
+# family has samples.
 # Usage: test_gateway.sh SOURCE_DIR BIN_DIR   (exit 77, a skip, when roda-gateway is not built)
 set -euo pipefail
 root=$1
@@ -34,7 +36,7 @@ fail() {
 }
 
 for conf in deploy/demo.conf deploy/docker/roda-gateway.conf deploy/roda-gateway.conf \
-    deploy/examples/json-mqtt2prometheus.conf; do
+    deploy/examples/json-mqtt2prometheus.conf deploy/nats/roda-a.conf deploy/nats/roda-b.conf; do
     "$bin/roda-gateway" -c "$root/$conf" --check-config > /dev/null || fail "$conf: --check-config"
 done
 
@@ -54,6 +56,9 @@ max_queued_messages 1000000
 log_dest file $work/mosquitto.log
 CONF
 mosquitto -c "$work/mosquitto.conf" &
+pids+=($!)
+nats_port=$(free_port tcp)
+nats-server -a 127.0.0.1 -p "$nats_port" -js -sd "$work/nats" > "$work/nats.log" 2>&1 &
 pids+=($!)
 cat > "$work/gateway.conf" << CONF
 [journal]
@@ -76,14 +81,20 @@ device_topic_level = 1
 [udp]
 enabled = true
 bind = 127.0.0.1:$udp_port
+[nats]
+enabled = true
+servers = nats://127.0.0.1:$nats_port
+partitions = 0,1
 [rule.hot]
 kind = above
 threshold = 80
 holdoff = 1s
 CONF
-for _ in $(seq 100); do
-    (exec 3<> "/dev/tcp/127.0.0.1/$mqtt_port") 2> /dev/null && break
-    sleep 0.05
+for port in "$mqtt_port" "$nats_port"; do
+    for _ in $(seq 100); do
+        (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null && break
+        sleep 0.05
+    done
 done
 "$bin/roda-gateway" -c "$work/gateway.conf" > "$work/gateway.log" 2>&1 &
 pids+=($!)
