@@ -41,7 +41,13 @@ typedef struct partition {
     _Atomic uint64_t redeliveries; /* messages delivered more than once */
     _Atomic uint64_t journaled;    /* redeliveries already in the journal: acknowledged only */
     _Atomic uint64_t acks;
+    uint64_t idle_since_ns; /* when its fetches began to come back empty; 0: not idle */
 } partition_t;
+
+/* A partition whose fetches come back empty this long asks its consumer whether it has messages
+ * it is not delivering (after a server node died, a pull subscription may wait on a route that
+ * is gone): then it is bound again. Cold path: one request per idle partition per interval. */
+#define STALL_CHECK_NS 1000000000ull
 
 typedef struct input_nats {
     roda_input_nats_settings_t settings;
@@ -399,6 +405,33 @@ static bool take(input_nats_t *n, partition_t *p, natsMsg *msg)
     return true;
 }
 
+/* Called on an empty fetch: once the partition has been idle STALL_CHECK_NS, asks the consumer
+ * for messages not delivered (NumPending) or delivered and never acknowledged (NumAckPending:
+ * every turn acknowledges what it took, so an idle partition has none of its own) and binds the
+ * partition again when there are any. */
+static void check_stalled(input_nats_t *n, partition_t *p)
+{
+    uint64_t now = roda_now_ns();
+    if (p->idle_since_ns == 0 || now - p->idle_since_ns < STALL_CHECK_NS) {
+        if (p->idle_since_ns == 0)
+            p->idle_since_ns = now;
+        return;
+    }
+    p->idle_since_ns = now;
+    jsConsumerInfo *info = NULL;
+    jsErrCode code = 0;
+    if (natsSubscription_GetConsumerInfo(&info, p->sub, &n->js_options, &code) != NATS_OK)
+        return; /* the next check asks again */
+    if (info->NumPending > 0 || info->NumAckPending > 0) {
+        roda_log(RODA_LOG_WARN, "nats partition stalled",
+                 "partition=%u pending=%llu awaiting_ack=%lld hint=\"%s\"", (unsigned)p->number,
+                 (unsigned long long)info->NumPending, (long long)info->NumAckPending,
+                 "its consumer holds messages it did not deliver: binding it again");
+        rebind(n, p);
+    }
+    jsConsumerInfo_Destroy(info);
+}
+
 /* Fetches what partition `p` has now (no wait) and journals it; the number of messages. */
 static uint32_t fetch(input_nats_t *n, partition_t *p)
 {
@@ -413,12 +446,14 @@ static uint32_t fetch(input_nats_t *n, partition_t *p)
         p->fetched = (natsMsgList){0};
         if (status == NATS_NOT_FOUND || status == NATS_TIMEOUT) {
             atomic_store_explicit(&p->pending, 0, memory_order_relaxed);
+            check_stalled(n, p);
         } else {
             log_failure(n, "fetch", status, 0);
             rebind(n, p); /* what it had delivered may be lost */
         }
         return 0;
     }
+    p->idle_since_ns = 0;
     while (p->taken < p->fetched.Count && take(n, p, p->fetched.Msgs[p->taken]))
         p->taken++;
     return (uint32_t)p->fetched.Count;
