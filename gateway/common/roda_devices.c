@@ -2,6 +2,8 @@
  * tracking for loss and duplicate detection, in one mapping of anonymous memory or of a file. */
 #include "roda_devices.h"
 
+#include "roda_mapped_file.h"
+
 #include "roda_counter.h"
 #include "roda_keytable.h"
 
@@ -21,7 +23,6 @@ _Static_assert(RODA_DEVICES_WINDOW % 64u == 0, "the window is whole 64-bit words
 
 #define FILE_MAGIC 0x56454441444f52ull /* "RODADEV" little-endian */
 #define FILE_VERSION 1u
-#define PAGE_SIZE_BYTES 4096u
 
 typedef struct device {
     char name[RODA_DEVICE_NAME_SIZE];
@@ -97,17 +98,6 @@ static uint64_t mapping_bytes(uint32_t max_devices)
 uint64_t roda_devices_memory(uint32_t max_devices)
 {
     return sizeof(roda_devices_t) + mapping_bytes(max_devices);
-}
-
-/* Writes every page of a writable mapping once, keeping its bytes, so that neither interning a
- * new device nor tracking one takes a page fault. */
-static void touch_pages(void *memory, size_t bytes)
-{
-    volatile uint8_t *p = memory;
-    for (size_t offset = 0; offset < bytes; offset += PAGE_SIZE_BYTES) {
-        uint8_t kept = p[offset];
-        p[offset] = kept;
-    }
 }
 
 /* Points the handle's fields into a mapping of `bytes` for `max_devices`. */
@@ -195,16 +185,6 @@ static const char *check_names(roda_devices_t *devices, bool rebuild)
     return NULL;
 }
 
-/* Maps `fd` (of `bytes`) writable and shared, every page touched; NULL on failure. */
-static void *map_file(int fd, size_t bytes)
-{
-    void *mapping = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (mapping == MAP_FAILED)
-        return NULL;
-    touch_pages(mapping, bytes);
-    return mapping;
-}
-
 /* Reuses the registry file open as `fd` if it can be trusted: *devices is set, or *why says why
  * not. RODA_SUCCESS either way, unless the system failed. */
 static roda_result_t reuse_file(int fd, uint32_t max_devices, roda_devices_t **devices,
@@ -222,7 +202,7 @@ static roda_result_t reuse_file(int fd, uint32_t max_devices, roda_devices_t **d
     if (*why != NULL)
         return RODA_SUCCESS;
     size_t bytes = (size_t)mapping_bytes(max_devices);
-    void *mapping = map_file(fd, bytes);
+    void *mapping = roda_mapped_file_map(fd, bytes);
     if (mapping == NULL)
         return RODA_ERROR_NOMEM;
     roda_devices_t *reused = handle_for(mapping, bytes, max_devices);
@@ -244,14 +224,6 @@ static roda_result_t reuse_file(int fd, uint32_t max_devices, roda_devices_t **d
  * whatever was there) and maps it. */
 static roda_result_t new_file(const char *path, uint32_t max_devices, roda_devices_t **devices)
 {
-    char partial[PATH_MAX];
-    if (snprintf(partial, sizeof partial, "%s.tmp", path) >= (int)sizeof partial) {
-        errno = ENAMETOOLONG;
-        return RODA_ERROR_IO;
-    }
-    int fd = open(partial, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return RODA_ERROR_IO;
     size_t bytes = (size_t)mapping_bytes(max_devices);
     file_header_t header;
     memset(&header, 0, sizeof(header));
@@ -260,24 +232,8 @@ static roda_result_t new_file(const char *path, uint32_t max_devices, roda_devic
     header.max_devices = max_devices;
     header.entry_size = sizeof(device_t);
     header.checksum = header_checksum(&header);
-    /* Blocks reserved up front: a full disk is an error here, never a SIGBUS on interning. */
-    int error = posix_fallocate(fd, 0, (off_t)bytes);
-    roda_result_t result = RODA_SUCCESS;
-    if (error != 0) {
-        errno = error;
-        result = RODA_ERROR_IO;
-    } else if (pwrite(fd, &header, sizeof(header), 0) != (ssize_t)sizeof(header) ||
-               fsync(fd) != 0 || rename(partial, path) != 0) {
-        result = RODA_ERROR_IO;
-    }
-    void *mapping = result == RODA_SUCCESS ? map_file(fd, bytes) : NULL;
-    if (result == RODA_SUCCESS && mapping == NULL)
-        result = RODA_ERROR_NOMEM;
-    int saved = errno;
-    if (result != RODA_SUCCESS)
-        (void)unlink(partial);
-    close(fd);
-    errno = saved;
+    void *mapping;
+    roda_result_t result = roda_mapped_file_create(path, bytes, &header, sizeof(header), &mapping);
     if (result != RODA_SUCCESS)
         return result;
     *devices = handle_for(mapping, bytes, max_devices);
@@ -322,7 +278,7 @@ roda_result_t roda_devices_create(uint32_t max_devices, const char *path, roda_d
     void *mapping = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mapping == MAP_FAILED)
         return RODA_ERROR_NOMEM;
-    touch_pages(mapping, bytes);
+    roda_mapped_file_touch(mapping, bytes);
     *out = handle_for(mapping, bytes, max_devices);
     if (*out == NULL) {
         munmap(mapping, bytes);

@@ -2,6 +2,8 @@
  * found by open addressing on the id (see roda_sensor_names.h). */
 #include "roda_sensor_names.h"
 
+#include "roda_mapped_file.h"
+
 #include "roda_keytable.h"
 
 #include <errno.h>
@@ -22,7 +24,6 @@
 #define FILE_MAGIC 0x4d414e534f4452ull /* "RODSNAM" little-endian */
 #define FILE_VERSION 1u
 #define HEADER_BYTES 64u
-#define PAGE_SIZE_BYTES 4096u
 
 typedef struct entry {
     uint64_t id;
@@ -86,16 +87,6 @@ uint64_t roda_sensor_names_memory(uint32_t max_names)
     return sizeof(roda_sensor_names_t) + mapping_bytes(max_names);
 }
 
-/* Writes every page of a writable mapping once, keeping its bytes (no fault when interning). */
-static void touch_pages(void *memory, size_t bytes)
-{
-    volatile uint8_t *p = memory;
-    for (size_t offset = 0; offset < bytes; offset += PAGE_SIZE_BYTES) {
-        uint8_t kept = p[offset];
-        p[offset] = kept;
-    }
-}
-
 static roda_sensor_names_t *handle_for(void *mapping, size_t bytes, uint32_t max_names)
 {
     roda_sensor_names_t *names = calloc(1, sizeof(*names));
@@ -149,16 +140,6 @@ static const char *check_and_index(roda_sensor_names_t *names, uint64_t file_siz
     return NULL;
 }
 
-/* Maps `fd` (of `bytes`) writable and shared, every page touched; NULL on failure. */
-static void *map_file(int fd, size_t bytes)
-{
-    void *mapping = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (mapping == MAP_FAILED)
-        return NULL;
-    touch_pages(mapping, bytes);
-    return mapping;
-}
-
 /* Reuses the file open as `fd` when it can be trusted (*out set), else says why not. */
 static roda_result_t reuse_file(int fd, uint32_t max_names, roda_sensor_names_t **out,
                                 const char **why)
@@ -171,7 +152,7 @@ static roda_result_t reuse_file(int fd, uint32_t max_names, roda_sensor_names_t 
         *why = "wrong file size";
         return RODA_SUCCESS;
     }
-    void *mapping = map_file(fd, bytes);
+    void *mapping = roda_mapped_file_map(fd, bytes);
     if (mapping == NULL)
         return RODA_ERROR_NOMEM;
     roda_sensor_names_t *names = handle_for(mapping, bytes, max_names);
@@ -190,14 +171,6 @@ static roda_result_t reuse_file(int fd, uint32_t max_names, roda_sensor_names_t 
 /* Makes an empty registry file at `path` (complete and synced as `path`.tmp, then renamed). */
 static roda_result_t new_file(const char *path, uint32_t max_names, roda_sensor_names_t **out)
 {
-    char partial[PATH_MAX];
-    if (snprintf(partial, sizeof partial, "%s.tmp", path) >= (int)sizeof partial) {
-        errno = ENAMETOOLONG;
-        return RODA_ERROR_IO;
-    }
-    int fd = open(partial, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return RODA_ERROR_IO;
     size_t bytes = (size_t)mapping_bytes(max_names);
     file_header_t header;
     memset(&header, 0, sizeof(header));
@@ -206,24 +179,8 @@ static roda_result_t new_file(const char *path, uint32_t max_names, roda_sensor_
     header.max_names = max_names;
     header.entry_size = sizeof(entry_t);
     header.checksum = header_checksum(&header);
-    /* Blocks reserved up front: a full disk is an error here, never a SIGBUS on interning. */
-    int error = posix_fallocate(fd, 0, (off_t)bytes);
-    roda_result_t result = RODA_SUCCESS;
-    if (error != 0) {
-        errno = error;
-        result = RODA_ERROR_IO;
-    } else if (pwrite(fd, &header, sizeof(header), 0) != (ssize_t)sizeof(header) ||
-               fsync(fd) != 0 || rename(partial, path) != 0) {
-        result = RODA_ERROR_IO;
-    }
-    void *mapping = result == RODA_SUCCESS ? map_file(fd, bytes) : NULL;
-    if (result == RODA_SUCCESS && mapping == NULL)
-        result = RODA_ERROR_NOMEM;
-    int saved = errno;
-    if (result != RODA_SUCCESS)
-        (void)unlink(partial);
-    close(fd);
-    errno = saved;
+    void *mapping;
+    roda_result_t result = roda_mapped_file_create(path, bytes, &header, sizeof(header), &mapping);
     if (result != RODA_SUCCESS)
         return result;
     *out = handle_for(mapping, bytes, max_names);
@@ -250,7 +207,7 @@ roda_result_t roda_sensor_names_create(uint32_t max_names, const char *path, uin
             mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (mapping == MAP_FAILED)
             return RODA_ERROR_NOMEM;
-        touch_pages(mapping, bytes);
+        roda_mapped_file_touch(mapping, bytes);
         *out = handle_for(mapping, bytes, max_names);
         if (*out == NULL) {
             munmap(mapping, bytes);
