@@ -36,7 +36,8 @@ clang -std=c11 -O1 -g -D_GNU_SOURCE -Wall -Wextra -Werror \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
     -I "$src/gateway/decoders/json" -I "$src/gateway/decoders" -I "$src/gateway/common" \
     -I "$src/engine" "$here/fuzz_json.c" "$src/gateway/decoders/json/roda_json_decode.c" \
-    "$src/gateway/common/roda_devices.c" "$src/engine/roda_keytable.c" "$src/engine/roda_result.c" \
+    "$src/gateway/common/roda_devices.c" "$src/gateway/common/roda_mapped_file.c" \
+    "$src/engine/roda_keytable.c" "$src/engine/roda_result.c" \
     -lcjson -lm -lpthread -o "$work/fuzz_json"
 for target in fuzz_decode:corpus fuzz_json:corpus_json; do
     rm -rf "$work/${target#*:}"
