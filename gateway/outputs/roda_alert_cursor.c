@@ -170,3 +170,40 @@ roda_result_t roda_alert_cursor_open_kept(roda_alert_cursor_t *cursor, roda_jour
         return roda_alert_cursor_open_at(cursor, journal, roda_journal_tail_oldest(journal));
     return roda_alert_cursor_open(cursor, journal, p->kept, p->last);
 }
+
+roda_result_t roda_alert_worker_start(roda_alert_worker_t *worker, roda_alert_cursor_t *cursor,
+                                      roda_journal_t *journal,
+                                      const roda_alert_position_t *position, void *(*run)(void *),
+                                      void *arg)
+{
+    if (worker->started)
+        return RODA_ERROR_STATE;
+    if (roda_alert_cursor_open_kept(cursor, journal, position) != RODA_SUCCESS)
+        return RODA_ERROR_STATE;
+    atomic_store_explicit(&worker->stopping, false, memory_order_relaxed);
+    if (pthread_create(&worker->thread, NULL, run, arg) != 0)
+        return RODA_ERROR_SYSTEM;
+    worker->started = true;
+    return RODA_SUCCESS;
+}
+
+void roda_alert_worker_stop(roda_alert_worker_t *worker, uint32_t flush_ms)
+{
+    if (!worker->started)
+        return;
+    atomic_store_explicit(&worker->flush_deadline_ns,
+                          roda_now_ns() + (uint64_t)flush_ms * 1000000ull, memory_order_relaxed);
+    atomic_store_explicit(&worker->stopping, true, memory_order_release);
+    pthread_join(worker->thread, NULL);
+    worker->started = false;
+}
+
+bool roda_alert_worker_stopping(const roda_alert_worker_t *worker)
+{
+    return atomic_load_explicit(&worker->stopping, memory_order_acquire);
+}
+
+bool roda_alert_worker_past_deadline(const roda_alert_worker_t *worker, uint64_t now_ns)
+{
+    return now_ns >= atomic_load_explicit(&worker->flush_deadline_ns, memory_order_relaxed);
+}

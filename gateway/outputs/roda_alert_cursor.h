@@ -12,6 +12,8 @@
 #ifndef RODA_ALERT_CURSOR_H
 #define RODA_ALERT_CURSOR_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -103,5 +105,29 @@ void roda_alert_position_close(roda_alert_position_t *position);
  * live end when nothing is kept. */
 roda_result_t roda_alert_cursor_open_kept(roda_alert_cursor_t *cursor, roda_journal_t *journal,
                                           const roda_alert_position_t *position);
+
+/* The thread of an output that delivers from the alert journal (MQTT, Alertmanager). Start opens
+ * the output's cursor where its position resumes, then runs `run(arg)`; stop asks the thread to
+ * finish, giving it until a flush deadline, and joins it. The thread checks
+ * roda_alert_worker_stopping on every turn and ends once it has delivered everything or
+ * roda_alert_worker_past_deadline. Start and stop from the owner's thread; the two checks from
+ * the worker's. Zeroed memory is a stopped worker. */
+typedef struct roda_alert_worker {
+    pthread_t thread;
+    bool started;
+    _Atomic bool stopping;
+    _Atomic uint64_t flush_deadline_ns;
+} roda_alert_worker_t;
+
+/* RODA_ERROR_STATE (started already, or the cursor cannot be opened), RODA_ERROR_SYSTEM (no
+ * thread). */
+roda_result_t roda_alert_worker_start(roda_alert_worker_t *worker, roda_alert_cursor_t *cursor,
+                                      roda_journal_t *journal,
+                                      const roda_alert_position_t *position, void *(*run)(void *),
+                                      void *arg);
+/* Gives the thread `flush_ms` to deliver what it holds, then joins it; nothing when stopped. */
+void roda_alert_worker_stop(roda_alert_worker_t *worker, uint32_t flush_ms);
+bool roda_alert_worker_stopping(const roda_alert_worker_t *worker);
+bool roda_alert_worker_past_deadline(const roda_alert_worker_t *worker, uint64_t now_ns);
 
 #endif

@@ -5,7 +5,6 @@
 
 #include <curl/curl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,10 +35,7 @@ typedef struct output_alertmanager {
     CURL *curl[RODA_CONFIG_MAX_ALERTMANAGERS];
     char endpoints[RODA_CONFIG_MAX_ALERTMANAGERS][RODA_CONFIG_TEXT_MAX + sizeof API_PATH];
     struct curl_slist *headers;
-    pthread_t thread;
-    bool started;
-    _Atomic bool stopping;
-    _Atomic uint64_t flush_deadline_ns;
+    roda_alert_worker_t worker;
     /* Sender thread only. */
     roda_alert_cursor_t cursor;
     roda_keytable_t active; /* (rule name, sensor) -> active_t */
@@ -308,11 +304,11 @@ static void *sender_thread(void *arg)
     for (;;) {
         uint64_t now = roda_now_ns();
         bool worked = step(p, now);
-        if (atomic_load_explicit(&p->stopping, memory_order_acquire)) {
+        if (roda_alert_worker_stopping(&p->worker)) {
             bool drained = p->body_len == 0 &&
                            roda_journal_tail_status(&p->cursor.tail) == RODA_CLOSED &&
                            p->cursor.next == p->cursor.count;
-            if (drained || now >= atomic_load_explicit(&p->flush_deadline_ns, memory_order_relaxed))
+            if (drained || roda_alert_worker_past_deadline(&p->worker, now))
                 break;
         }
         if (!worked) {
@@ -457,28 +453,18 @@ static void rebuild_active(output_alertmanager_t *p)
 static roda_result_t start(void *state)
 {
     output_alertmanager_t *p = state;
-    if (p->started)
-        return RODA_ERROR_STATE;
+    if (p->worker.started)
+        return RODA_ERROR_STATE; /* before the active set is rebuilt under a running thread */
     if (p->position.kept)
         rebuild_active(p);
-    if (roda_alert_cursor_open_kept(&p->cursor, p->journal, &p->position) != RODA_SUCCESS)
-        return RODA_ERROR_STATE;
-    if (pthread_create(&p->thread, NULL, sender_thread, p) != 0)
-        return RODA_ERROR_SYSTEM;
-    p->started = true;
-    return RODA_SUCCESS;
+    return roda_alert_worker_start(&p->worker, &p->cursor, p->journal, &p->position, sender_thread,
+                                   p);
 }
 
 static void stop(void *state, uint32_t flush_ms)
 {
     output_alertmanager_t *p = state;
-    if (!p->started)
-        return;
-    atomic_store_explicit(&p->flush_deadline_ns, roda_now_ns() + (uint64_t)flush_ms * 1000000ull,
-                          memory_order_relaxed);
-    atomic_store_explicit(&p->stopping, true, memory_order_release);
-    pthread_join(p->thread, NULL);
-    p->started = false;
+    roda_alert_worker_stop(&p->worker, flush_ms);
 }
 
 static uint64_t load(const _Atomic uint64_t *counter)

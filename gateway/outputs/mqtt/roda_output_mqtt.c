@@ -2,7 +2,6 @@
  * connection on a thread of its own (see roda_output_mqtt.h). */
 #include "roda_output_mqtt.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,10 +37,7 @@ typedef struct output_mqtt {
     roda_journal_t *journal;
     roda_alert_names_t names;
     roda_mqtt_conn_t *conn;
-    pthread_t thread;
-    bool started;
-    _Atomic bool stopping;
-    _Atomic uint64_t flush_deadline_ns;
+    roda_alert_worker_t worker;
     /* Publisher thread only (the connection calls back from its service, in that thread). */
     roda_alert_cursor_t cursor;
     pending_t pending[RODA_OUTPUT_MQTT_MAX_INFLIGHT]; /* in publish order, from pending_head */
@@ -170,13 +166,12 @@ static void *publisher_thread(void *arg)
         roda_mqtt_conn_run_once(p->conn, LOOP_MS);
         if (alerts)
             publish_available(p);
-        if (atomic_load_explicit(&p->stopping, memory_order_acquire)) {
+        if (roda_alert_worker_stopping(&p->worker)) {
             /* Unacknowledged messages wait for the broker only while it is connected. */
             bool drained = !alerts || (roda_journal_tail_status(&p->cursor.tail) == RODA_CLOSED &&
                                        p->cursor.next == p->cursor.count &&
                                        (p->inflight == 0 || !roda_mqtt_conn_connected(p->conn)));
-            if (drained ||
-                roda_now_ns() >= atomic_load_explicit(&p->flush_deadline_ns, memory_order_relaxed))
+            if (drained || roda_alert_worker_past_deadline(&p->worker, roda_now_ns()))
                 break;
         }
     }
@@ -274,26 +269,14 @@ static roda_result_t create(const roda_output_context_t *context, void **state)
 static roda_result_t start(void *state)
 {
     output_mqtt_t *p = state;
-    if (p->started)
-        return RODA_ERROR_STATE;
-    if (roda_alert_cursor_open_kept(&p->cursor, p->journal, &p->position) != RODA_SUCCESS)
-        return RODA_ERROR_STATE;
-    if (pthread_create(&p->thread, NULL, publisher_thread, p) != 0)
-        return RODA_ERROR_SYSTEM;
-    p->started = true;
-    return RODA_SUCCESS;
+    return roda_alert_worker_start(&p->worker, &p->cursor, p->journal, &p->position,
+                                   publisher_thread, p);
 }
 
 static void stop(void *state, uint32_t flush_ms)
 {
     output_mqtt_t *p = state;
-    if (!p->started)
-        return;
-    atomic_store_explicit(&p->flush_deadline_ns, roda_now_ns() + (uint64_t)flush_ms * 1000000ull,
-                          memory_order_relaxed);
-    atomic_store_explicit(&p->stopping, true, memory_order_release);
-    pthread_join(p->thread, NULL);
-    p->started = false;
+    roda_alert_worker_stop(&p->worker, flush_ms);
 }
 
 static void metrics(void *state, roda_metrics_t *m)
