@@ -5,7 +5,7 @@
 # (broker.sh) and a fail() function.
 
 # nats_configure COUNT PARTITIONS: picks ports for COUNT nodes (nats_port[i], nats_mqtt_port[i],
-# i = 1..COUNT) and writes $work/nats-<i>.conf; more than one node makes a cluster (routes to
+# nats_http_port[i] for monitoring, i = 1..COUNT) and writes $work/nats-<i>.conf; more than one node makes a cluster (routes to
 # every node; JetStream needs a quorum, so streams of 3 replicas want 3 nodes).
 nats_configure() {
     nats_nodes=$1 nats_partitions=$2
@@ -13,6 +13,7 @@ nats_configure() {
     for i in $(seq "$nats_nodes"); do
         nats_port[i]=$(free_port)
         nats_mqtt_port[i]=$(free_port)
+        nats_http_port[i]=$(free_port)
         cluster_port[i]=$(free_port)
         routes+="${routes:+, }nats-route://127.0.0.1:${cluster_port[i]}"
     done
@@ -20,6 +21,7 @@ nats_configure() {
         {
             echo "server_name: n$i"
             echo "listen: 127.0.0.1:${nats_port[i]}"
+            echo "http: 127.0.0.1:${nats_http_port[i]}"
             echo "jetstream { store_dir: \"$work/nats-$i\" }"
             echo "mqtt { listen: 127.0.0.1:${nats_mqtt_port[i]} }"
             echo "mappings { \"fleet.*.readings\": \"fleet.{{partition($nats_partitions,1)}}.{{wildcard(1)}}.readings\" }"
@@ -48,6 +50,14 @@ start_nats() {
         sleep 0.05
     done
     fail "nats-server $1 did not start"
+}
+
+# nats_stream_leader I STREAM: the number of the node that leads STREAM's replicas, as node I
+# sees it (its monitoring endpoint); empty when it knows none.
+nats_stream_leader() {
+    curl -fs "http://127.0.0.1:${nats_http_port[$1]}/jsz?streams=true" |
+        jq -r --arg s "$2" '.account_details[]?.stream_detail[]? | select(.name == $s) | .cluster.leader // empty' |
+        sed -n 's/^n\([0-9]*\)$/\1/p'
 }
 
 # kill_nats I: SIGKILL of node I.
