@@ -291,8 +291,8 @@ static void rules_batch(void *context, const void *records, uint64_t count, roda
     }
 }
 
-/* Sensors a window question's answer covers per tick (so a scrape's question holds the stage
- * about a millisecond per tick at most). */
+/* Sensors a window question's answer covers per tick (so a scrape's question holds the stage a
+ * few milliseconds per tick at most: about 1 us per sensor and window with a sketch). */
 #define WINDOW_ANSWER_CHUNK 2048u
 /* Ticks a window question may wait beyond those its chunks take. */
 #define WINDOW_WAIT_TICKS 5u
