@@ -52,7 +52,8 @@ static void http_config(const roda_config_t *c, roda_http_config_t *hc)
         .max_sse_clients = c->limits.max_sse_clients,
         .sse_heartbeat_ms = (uint32_t)(c->http.sse_heartbeat_ns / 1000000ull),
         .request_memory = c->http.request_memory,
-        .metrics_buffer = roda_metrics_buffer_size(c->limits.max_series),
+        .metrics_buffer =
+            roda_metrics_buffer_size(c->limits.max_series, roda_config_window_gauges(c)),
         .security = {.cert_file = c->http.tls_cert_file,
                      .key_file = c->http.tls_key_file,
                      .client_ca_file = c->http.tls_client_ca_file,

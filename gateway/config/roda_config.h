@@ -7,7 +7,7 @@
  *   [journal]   input_capacity, summary_capacity, alert_capacity (records, powers of two),
  *               directory (empty: anonymous memory), segment_records, retained_segments
  *   [limits]    max_sensors, sensor_idle_timeout, max_devices, max_rules, max_sse_clients,
- *               max_series, series_staleness, recent_alerts, recent_values
+ *               max_series, series_staleness, window_stats, recent_alerts, recent_values
  *   [http]      bind, port, max_connections, connection_timeout, sse_heartbeat, request_memory
  *   [mqtt]      enabled, host, port, client_id, topics, qos, clean_session, keepalive, username,
  *               password, ca_file, cert_file, key_file, device_from, device_topic_level,
@@ -99,6 +99,7 @@ typedef struct roda_config {
         uint32_t max_sse_clients;
         uint32_t max_series; /* per-sensor series exported on /metrics */
         uint64_t series_staleness_ns;
+        bool window_stats;      /* the exported sensors' window statistics on /metrics too */
         uint32_t recent_alerts; /* kept for /alerts/recent */
         uint32_t recent_values; /* per sensor, for the page's charts; 0: none kept */
     } limits;
@@ -282,6 +283,16 @@ void roda_config_memory_plan(const roda_config_t *config, roda_memory_plan_t *pl
  * most RODA_MEMORY_LARGEST_MAX bytes are needed): what to lower for a leaner gateway. */
 #define RODA_MEMORY_LARGEST_MAX 256
 void roda_config_memory_largest(const roda_memory_plan_t *plan, char *out, size_t size);
+
+/* Sensors whose window statistics /metrics exports: limits.max_series with limits.window_stats
+ * when the rules have windows, else 0. */
+uint32_t roda_config_window_series(const roda_config_t *config);
+/* Their window gauges (samples) at most: those sensors x windows x RODA_WINDOW_BOX_GAUGES. */
+uint64_t roda_config_window_gauges(const roda_config_t *config);
+
+/* A duration as the config writes it: whole seconds ("60s"), else milliseconds ("1.5ms"). */
+#define RODA_CONFIG_DURATION_TEXT 32
+void roda_config_duration_text(uint64_t ns, char *buf, size_t size);
 
 /* Physical memory of the machine in bytes (sysconf), UINT64_MAX when unknown. */
 uint64_t roda_config_physical_memory(void);

@@ -40,7 +40,7 @@ typedef struct roda_config_field {
     const char *default_text; /* as written in a file; NULL: none (zero, empty, or required) */
 } roda_config_field_t;
 
-#define RODA_CONFIG_FIELD_COUNT 85
+#define RODA_CONFIG_FIELD_COUNT 86
 extern const roda_config_field_t roda_config_fields[RODA_CONFIG_FIELD_COUNT];
 
 #define RODA_CONFIG_SECTION_COUNT 10

@@ -19,6 +19,7 @@
 #include "roda_sensor_names.h"
 #include "roda_slots.h"
 #include "roda_summary.h"
+#include "roda_window_box.h"
 
 #define MIB (1024.0 * 1024.0)
 /* How many of the largest plan items a refused plan names. */
@@ -99,9 +100,16 @@ void roda_config_memory_plan(const roda_config_t *c, roda_memory_plan_t *plan)
         if (roda_output_enabled(outputs[i], c))
             plan_add(plan, "output", outputs[i]->name, outputs[i]->memory(c), "%s",
                      outputs[i]->name);
-    plan_add(plan, "metrics buffer", "limits.max_series",
-             roda_metrics_buffer_size(c->limits.max_series), "%u B + %" PRIu32 " series x %u B",
-             RODA_METRICS_BASE_BYTES, c->limits.max_series, RODA_METRICS_SERIES_BYTES);
+    uint64_t gauges = roda_config_window_gauges(c);
+    plan_add(plan, "metrics buffer", "limits.max_series, limits.window_stats",
+             roda_metrics_buffer_size(c->limits.max_series, gauges),
+             "%u B + %" PRIu32 " series x %u B + %" PRIu64 " window gauges x %u B",
+             RODA_METRICS_BASE_BYTES, c->limits.max_series, RODA_METRICS_SERIES_BYTES, gauges,
+             RODA_METRICS_SAMPLE_BYTES);
+    plan_add(plan, "window gauges", "limits.window_stats x limits.max_series",
+             roda_window_box_memory(roda_config_window_series(c)),
+             "%" PRIu32 " sensors x %zu B (their windows, asked of the rules per scrape)",
+             roda_config_window_series(c), sizeof(roda_window_box_entry_t));
     plan_add(plan, "sse clients", "limits.max_sse_clients",
              (uint64_t)c->limits.max_sse_clients * RODA_HTTP_SSE_CLIENT_BYTES,
              "%" PRIu32 " clients x %zu B HTTP (their cursors: output sse)",
@@ -110,6 +118,19 @@ void roda_config_memory_plan(const roda_config_t *c, roda_memory_plan_t *plan)
              (uint64_t)c->http.max_connections * RODA_HTTP_THREAD_STACK,
              "%" PRIu32 " connections x %u KiB (reserved; only touched pages are resident)",
              c->http.max_connections, RODA_HTTP_THREAD_STACK / 1024u);
+}
+
+uint32_t roda_config_window_series(const roda_config_t *c)
+{
+    return c->limits.window_stats && roda_rules_window_count(c->rules, c->rule_count) != 0
+               ? c->limits.max_series
+               : 0;
+}
+
+uint64_t roda_config_window_gauges(const roda_config_t *c)
+{
+    return (uint64_t)roda_config_window_series(c) *
+           roda_rules_window_count(c->rules, c->rule_count) * RODA_WINDOW_BOX_GAUGES;
 }
 
 uint64_t roda_config_physical_memory(void)
@@ -155,12 +176,19 @@ bool roda_config_memory_fits(const roda_config_t *c, uint64_t available, char *w
     return false;
 }
 
-static void print_duration(FILE *out, uint64_t ns)
+void roda_config_duration_text(uint64_t ns, char *buf, size_t size)
 {
     if (ns % 1000000000ull == 0)
-        fprintf(out, "%" PRIu64 "s", ns / UINT64_C(1000000000));
+        snprintf(buf, size, "%" PRIu64 "s", ns / UINT64_C(1000000000));
     else
-        fprintf(out, "%gms", (double)ns / 1e6);
+        snprintf(buf, size, "%gms", (double)ns / 1e6);
+}
+
+static void print_duration(FILE *out, uint64_t ns)
+{
+    char text[RODA_CONFIG_DURATION_TEXT];
+    roda_config_duration_text(ns, text, sizeof text);
+    fputs(text, out);
 }
 
 static void print_field(FILE *out, const roda_config_t *c, const roda_config_field_t *f)

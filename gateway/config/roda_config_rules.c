@@ -338,4 +338,16 @@ void roda_config_rules_finish(roda_config_parser_t *p)
                                "that long is forgotten; its stale alert must come first)");
         }
     }
+    /* The first rule whose window is one too many (the rules module keeps RODA_RULES_WINDOWS). */
+    for (uint32_t r = 0; r < c->rule_count; r++) {
+        if (roda_rules_window_count(c->rules, r + 1) <= RODA_RULES_WINDOWS)
+            continue;
+        char field[128];
+        rule_field(field, sizeof field, &c->rules[r], RODA_CONFIG_RULE_VALUE);
+        roda_config_report(p, p->rule_key_line[r][RODA_CONFIG_RULE_VALUE], field,
+                           "needs a window (length, hop) past the %u distinct windows the rules "
+                           "may use; give it the length and hop of another rule's window",
+                           RODA_RULES_WINDOWS);
+        break;
+    }
 }

@@ -50,6 +50,7 @@ const roda_config_field_t roda_config_fields[RODA_CONFIG_FIELD_COUNT] = {
     U32("limits", "max_sse_clients", limits.max_sse_clients, 1, 1024, "16"),
     U32("limits", "max_series", limits.max_series, 0, 10000000, "10000"),
     NUM("limits", "series_staleness", DURATION, limits.series_staleness_ns, 0, 86400 * 7, "5m"),
+    KIND("limits", "window_stats", BOOL, limits.window_stats, "false"),
     U32("limits", "recent_alerts", limits.recent_alerts, 1, 100000, "100"),
     U32("limits", "recent_values", limits.recent_values, 0, RODA_RECENT_VALUES_MAX, "24"),
     TEXT("http", "bind", http.bind, "127.0.0.1"),

@@ -69,10 +69,15 @@ typedef struct roda_metrics {
     char family[RODA_METRICS_NAME_MAX];
 } roda_metrics_t;
 
-/* Buffer bytes needed for the fixed families plus `max_series` per-sensor series. */
-static inline size_t roda_metrics_buffer_size(uint32_t max_series)
+/* Bytes per other per-sensor sample (a window gauge: its labels are the series' and two more). */
+#define RODA_METRICS_SAMPLE_BYTES 256u
+
+/* Buffer bytes needed for the fixed families plus `max_series` per-sensor series and `samples`
+ * other per-sensor samples. */
+static inline size_t roda_metrics_buffer_size(uint32_t max_series, uint64_t samples)
 {
-    return RODA_METRICS_BASE_BYTES + (size_t)max_series * RODA_METRICS_SERIES_BYTES;
+    return RODA_METRICS_BASE_BYTES + (size_t)max_series * RODA_METRICS_SERIES_BYTES +
+           (size_t)samples * RODA_METRICS_SAMPLE_BYTES;
 }
 
 /* Allocates the buffer (`capacity` bytes, >= RODA_METRICS_LINE_MAX). RODA_ERROR_INVALID_ARG,

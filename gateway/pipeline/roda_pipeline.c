@@ -291,28 +291,38 @@ static void rules_batch(void *context, const void *records, uint64_t count, roda
     }
 }
 
-/* Answers a posted /sensors/{id} question: the sensor's windows at the event clock. */
-static void answer_windows(rules_stage_t *rs)
+/* Sensors a window question's answer covers per tick (so a scrape's question holds the stage a
+ * few milliseconds per tick at most: about 1 us per sensor and window with a sketch). */
+#define WINDOW_ANSWER_CHUNK 2048u
+/* Ticks a window question may wait beyond those its chunks take. */
+#define WINDOW_WAIT_TICKS 5u
+
+/* The statistics of a sensor's windows at the event clock (roda_window_box_fn). */
+static uint32_t sensor_window_stats(void *context, uint64_t sensor_id, roda_twindow_spec_t *specs,
+                                    roda_twindow_stats_t *stats, uint32_t max)
 {
-    window_box_t *box = &rs->windows;
-    if (atomic_load_explicit(&box->state, memory_order_acquire) != RELOAD_PENDING)
-        return;
-    uint32_t index = roda_keytable_find(&rs->previous, box->sensor_id);
-    box->count = index == RODA_KEYTABLE_NONE
-                     ? 0
-                     : roda_rules_windows(rs->rules, index, rs->clock_ns, box->specs, box->stats,
-                                          RODA_RULES_WINDOWS);
-    atomic_store_explicit(&box->state, RELOAD_DONE, memory_order_release);
+    rules_stage_t *rs = context;
+    uint32_t index = roda_keytable_find(&rs->previous, sensor_id);
+    return index == RODA_KEYTABLE_NONE
+               ? 0
+               : roda_rules_windows(rs->rules, index, rs->clock_ns, specs, stats, max);
 }
 
-/* Applies a handed-over rule reload, and answers a window question. */
+uint32_t roda_pipeline_ask_windows(roda_window_box_t *box)
+{
+    uint64_t ticks = box->asked / WINDOW_ANSWER_CHUNK + WINDOW_WAIT_TICKS;
+    return roda_window_box_wait(box, roda_now_ns() + ticks * TICK_MAX_NS);
+}
+
+/* Applies a handed-over rule reload, and answers window questions. */
 static void rules_tick(void *context, uint64_t now_ns, roda_journal_t *output)
 {
     rules_stage_t *rs = context;
     reload_box_t *box = &rs->reload;
     (void)now_ns;
     (void)output;
-    answer_windows(rs);
+    roda_window_box_answer(&rs->windows, sensor_window_stats, rs, WINDOW_ANSWER_CHUNK);
+    roda_window_box_answer(&rs->gauges, sensor_window_stats, rs, WINDOW_ANSWER_CHUNK);
     if (atomic_load_explicit(&box->state, memory_order_acquire) == RELOAD_PENDING) {
         box->dropped_active = 0;
         box->result = roda_rules_reload(rs->rules, box->rules, box->count, &box->dropped_active);
@@ -445,6 +455,11 @@ static roda_result_t build_state(roda_pipeline_t *p)
     if (r == RODA_SUCCESS)
         r = roda_histogram_init(&p->rules.latency, latency_bounds,
                                 sizeof latency_bounds / sizeof latency_bounds[0]);
+    if (r == RODA_SUCCESS && roda_rules_window_count(c->rules, c->rule_count) != 0)
+        r = made(roda_window_box_init(&p->rules.windows, 1), "window question", "rules");
+    if (r == RODA_SUCCESS && !p->offline && roda_config_window_series(c) != 0)
+        r = made(roda_window_box_init(&p->rules.gauges, roda_config_window_series(c)),
+                 "window gauges", "limits.window_stats x limits.max_series");
     if (r == RODA_SUCCESS)
         r = made(roda_rules_create(c->rules, c->rule_count, c->limits.max_rules,
                                    c->limits.max_sensors, roda_pipeline_device_name,
@@ -572,10 +587,6 @@ static roda_pipeline_t *pipeline_alloc(const roda_config_t *config)
     if (p == NULL)
         return NULL;
     p->config = *config;
-    if (pthread_mutex_init(&p->rules.windows.lock, NULL) != 0) {
-        free(p);
-        return NULL;
-    }
     p->checkpoint.writer.fd = -1;
     p->checkpoint.writer.dir_fd = -1;
     p->names =
@@ -713,7 +724,8 @@ void roda_pipeline_destroy(roda_pipeline_t *p)
     roda_recent_values_destroy(p->state.recent);
     roda_slots_destroy(p->state.slots);
     summarize_destroy(&p->state.pipe);
-    pthread_mutex_destroy(&p->rules.windows.lock);
+    roda_window_box_destroy(&p->rules.windows);
+    roda_window_box_destroy(&p->rules.gauges);
     free(p);
 }
 
@@ -807,36 +819,23 @@ bool roda_pipeline_ready(void *context, char *reason, size_t size)
     return true;
 }
 
-/* How long /sensors/{id} waits for the rules stage's answer (its tick runs every TICK_MAX_NS). */
-#define WINDOW_WAIT_NS (5 * TICK_MAX_NS)
-
-/* Sensor `sensor_id`'s windows, asked of the rules stage; 0 when it has none or does not answer
- * in time (a question left pending is answered later and overwritten by the next one). */
+/* Sensor `sensor_id`'s windows, asked of the rules stage; 0 when it has none, does not answer
+ * in time, or another question is still unanswered. */
 static uint32_t sensor_windows(roda_pipeline_t *p, uint64_t sensor_id, roda_twindow_spec_t *specs,
                                roda_twindow_stats_t *stats)
 {
-    window_box_t *box = &p->rules.windows;
+    roda_window_box_t *box = &p->rules.windows;
     uint32_t count = 0;
-    if (roda_rules_window_memory(p->config.rules, p->config.rule_count, 1) == 0)
+    if (box->entries == NULL || !roda_window_box_begin(box))
         return 0;
-    pthread_mutex_lock(&box->lock);
-    if (atomic_load_explicit(&box->state, memory_order_acquire) != RELOAD_PENDING) {
-        box->sensor_id = sensor_id;
-        atomic_store_explicit(&box->state, RELOAD_PENDING, memory_order_release);
-        uint64_t deadline = roda_now_ns() + WINDOW_WAIT_NS;
-        while (atomic_load_explicit(&box->state, memory_order_acquire) != RELOAD_DONE &&
-               roda_now_ns() < deadline) {
-            struct timespec pause = {0, 1000000L};
-            nanosleep(&pause, NULL);
-        }
-        if (atomic_load_explicit(&box->state, memory_order_acquire) == RELOAD_DONE) {
-            count = box->count;
-            memcpy(specs, box->specs, count * sizeof *specs);
-            memcpy(stats, box->stats, count * sizeof *stats);
-            atomic_store_explicit(&box->state, RELOAD_IDLE, memory_order_relaxed);
-        }
+    (void)roda_window_box_add(box, sensor_id, 0);
+    if (roda_pipeline_ask_windows(box) == 1) {
+        const roda_window_box_entry_t *e = roda_window_box_entry(box, 0);
+        count = e->windows;
+        memcpy(specs, box->specs, count * sizeof *specs);
+        memcpy(stats, e->stats, count * sizeof *stats);
     }
-    pthread_mutex_unlock(&box->lock);
+    roda_window_box_end(box);
     return count;
 }
 

@@ -190,6 +190,46 @@ static void alert_metrics(roda_pipeline_t *p, roda_metrics_t *m)
     roda_metrics_histogram(m, NULL, 0, &p->rules.latency);
 }
 
+/* The window gauges of the `answered` sensors in the gauges box (limits.window_stats): one
+ * family, roda_sensor_window{device,sensor,window,hop,stat[,name]}, stat count, mean, min, max,
+ * stddev, slope and, for a window with a sketch, p50 .. p99. */
+static void window_metrics(roda_pipeline_t *p, roda_metrics_t *m, uint32_t answered)
+{
+    const roda_window_box_t *box = &p->rules.gauges;
+    roda_metrics_family_capped(
+        m, "roda_sensor_window", RODA_METRIC_GAUGE,
+        "Statistics of the rules' time windows (length `window`, sliding by `hop`) of the "
+        "sensors exported in roda_sensor_value (limits.window_stats), at the event clock.",
+        (uint32_t)roda_config_window_gauges(&p->config));
+    char lengths[RODA_RULES_WINDOWS][RODA_CONFIG_DURATION_TEXT];
+    char hops[RODA_RULES_WINDOWS][RODA_CONFIG_DURATION_TEXT];
+    for (uint32_t w = 0; w < RODA_RULES_WINDOWS; w++) {
+        const roda_twindow_spec_t *spec = &box->specs[w];
+        roda_config_duration_text(spec->hop_ns * spec->buckets, lengths[w], sizeof lengths[w]);
+        roda_config_duration_text(spec->hop_ns, hops[w], sizeof hops[w]);
+    }
+    for (uint32_t i = 0; i < answered; i++) {
+        const roda_window_box_entry_t *e = roda_window_box_entry(box, i);
+        const char *device = roda_pipeline_device_name(p, e->device);
+        const char *name = roda_pipeline_sensor_name(p, e->sensor_id);
+        for (uint32_t w = 0; w < e->windows; w++) {
+            roda_metrics_label_t labels[] = {
+                {"window", lengths[w]}, {"hop", hops[w]}, {"stat", "count"}};
+            roda_summary_metrics_sample(m, device, e->sensor_id, name, labels, 3,
+                                        (double)e->stats[w].count);
+            roda_rule_value_t last =
+                box->specs[w].sketch ? RODA_RULE_VALUE_P99 : RODA_RULE_VALUE_SLOPE;
+            for (roda_rule_value_t v = RODA_RULE_VALUE_MEAN; v <= last; v++) {
+                if (v == RODA_RULE_VALUE_EWMA)
+                    continue;
+                labels[2].value = roda_rule_value_name(v);
+                roda_summary_metrics_sample(m, device, e->sensor_id, name, labels, 3,
+                                            roda_rules_window_value(&e->stats[w], v));
+            }
+        }
+    }
+}
+
 static void sensor_metrics(roda_pipeline_t *p, roda_metrics_t *m)
 {
     const roda_config_t *c = &p->config;
@@ -206,6 +246,8 @@ static void sensor_metrics(roda_pipeline_t *p, roda_metrics_t *m)
     uint64_t now = roda_wall_ns(), exported = 0, capped = 0;
     /* Every tracked sensor's summary is in a slot below the bound; an evicted sensor's slot is
      * cleared (never written and cleared slots read as RODA_ERROR_STATE). */
+    roda_window_box_t *gauges = &p->rules.gauges;
+    bool windows = gauges->entries != NULL && roda_window_box_begin(gauges);
     uint32_t bound = roda_sensor_index_slot_bound(p->state.index);
     for (uint32_t slot = 0; slot < bound; slot++) {
         roda_summary_t s = {0};
@@ -218,7 +260,13 @@ static void sensor_metrics(roda_pipeline_t *p, roda_metrics_t *m)
         }
         roda_summary_metrics(&s, roda_pipeline_device_name(p, s.device),
                              roda_pipeline_sensor_name(p, s.sensor_id), m);
+        if (windows)
+            (void)roda_window_box_add(gauges, s.sensor_id, s.device);
         exported++;
+    }
+    if (windows) {
+        window_metrics(p, m, roda_pipeline_ask_windows(gauges));
+        roda_window_box_end(gauges);
     }
     /* Scrapes are serialised by the HTTP server, so this read-modify-write has one writer. */
     roda_counter_add(&p->series_capped, capped);

@@ -17,6 +17,7 @@
 #include "roda_sensor_index.h"
 #include "roda_slots.h"
 #include "roda_snapshot.h"
+#include "roda_window_box.h"
 
 static inline uint64_t reading_sensor(const roda_reading_t *r)
 {
@@ -98,17 +99,6 @@ typedef struct reload_box {
     roda_rule_t rules[RODA_RULES_MAX];
 } reload_box_t;
 
-/* /sensors/{id} asks the rules stage (which owns the windows) for a sensor's window statistics:
- * an HTTP thread (one at a time: the lock) posts the sensor id, the rules stage's tick answers. */
-typedef struct window_box {
-    pthread_mutex_t lock;
-    _Atomic int state; /* RELOAD_IDLE, _PENDING (asked), _DONE (answered) */
-    uint64_t sensor_id;
-    uint32_t count;
-    roda_twindow_spec_t specs[RODA_RULES_WINDOWS];
-    roda_twindow_stats_t stats[RODA_RULES_WINDOWS];
-} window_box_t;
-
 typedef struct rules_stage {
     roda_keytable_t previous; /* sensor id -> its previous summary (the rules' sensor index) */
     roda_rules_t *rules;
@@ -132,7 +122,11 @@ typedef struct rules_stage {
     _Atomic uint64_t controls;           /* clock, checkpoint and recovered summaries */
     roda_log_limiter_t unwritten_log;
     reload_box_t reload;
-    window_box_t windows;
+    /* Questions for the windows the stage owns: /sensors/{id} asks for one sensor's (the box is
+     * made when the rules have windows), a /metrics scrape for the exported sensors' (made with
+     * limits.window_stats: roda_config_window_series sensors). */
+    roda_window_box_t windows;
+    roda_window_box_t gauges;
 } rules_stage_t;
 
 /* The engine's stages, in pipeline order (also their output journals). */
@@ -159,6 +153,9 @@ struct roda_pipeline {
 const char *roda_pipeline_device_name(void *pipeline, uint32_t device);
 /* The name of a named sensor (roda_sensor_names.h), NULL for a numbered one. Any thread. */
 const char *roda_pipeline_sensor_name(void *pipeline, uint64_t sensor_id);
+/* Posts the question in `box` (taken by roda_window_box_begin) and waits for the rules stage's
+ * ticks to answer it; returns the sensors answered (0 when it did not answer in time). */
+uint32_t roda_pipeline_ask_windows(roda_window_box_t *box);
 /* Readings of new sensors past max_sensors, in either stage's table. */
 uint64_t roda_pipeline_sensors_refused(const roda_pipeline_t *pipeline);
 

@@ -56,17 +56,31 @@ void roda_summary_metrics_family(roda_metrics_t *metrics, uint32_t max_series)
                                max_series * 3u);
 }
 
+void roda_summary_metrics_sample(roda_metrics_t *metrics, const char *device_name,
+                                 uint64_t sensor_id, const char *sensor_name,
+                                 const roda_metrics_label_t *more, uint32_t more_count,
+                                 double value)
+{
+    char sensor[24];
+    snprintf(sensor, sizeof sensor, "%" PRIu64, sensor_id);
+    roda_metrics_label_t labels[2 + RODA_SUMMARY_MORE_LABELS + 1] = {
+        {"device", device_name != NULL ? device_name : ""}, {"sensor", sensor}};
+    uint32_t n = 2;
+    for (uint32_t i = 0; i < more_count && i < RODA_SUMMARY_MORE_LABELS; i++)
+        labels[n++] = more[i];
+    if (sensor_name != NULL)
+        labels[n++] = (roda_metrics_label_t){"name", sensor_name};
+    roda_metrics_double(metrics, labels, n, value);
+}
+
 void roda_summary_metrics(const roda_summary_t *s, const char *device_name, const char *sensor_name,
                           roda_metrics_t *metrics)
 {
-    char sensor[24];
-    snprintf(sensor, sizeof sensor, "%" PRIu64, s->sensor_id);
-    const char *device = device_name != NULL ? device_name : "";
     static const char *const stats[] = {"last", "mean", "ewma"};
     const double values[] = {s->last, s->mean, s->ewma};
     for (int i = 0; i < 3; i++) {
-        roda_metrics_label_t labels[] = {
-            {"device", device}, {"sensor", sensor}, {"stat", stats[i]}, {"name", sensor_name}};
-        roda_metrics_double(metrics, labels, sensor_name != NULL ? 4 : 3, values[i]);
+        roda_metrics_label_t stat = {"stat", stats[i]};
+        roda_summary_metrics_sample(metrics, device_name, s->sensor_id, sensor_name, &stat, 1,
+                                    values[i]);
     }
 }

@@ -140,4 +140,13 @@ void roda_summary_metrics_family(struct roda_metrics *metrics, uint32_t max_seri
 void roda_summary_metrics(const roda_summary_t *s, const char *device_name, const char *sensor_name,
                           struct roda_metrics *metrics);
 
+/* One per-sensor sample of any family: labels device, sensor, then `more` (up to
+ * RODA_SUMMARY_MORE_LABELS of them), then `name` for a named sensor (`sensor_name` not NULL). */
+#define RODA_SUMMARY_MORE_LABELS 3u
+struct roda_metrics_label;
+void roda_summary_metrics_sample(struct roda_metrics *metrics, const char *device_name,
+                                 uint64_t sensor_id, const char *sensor_name,
+                                 const struct roda_metrics_label *more, uint32_t more_count,
+                                 double value);
+
 #endif

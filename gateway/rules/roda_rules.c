@@ -197,6 +197,12 @@ static size_t window_layout(const roda_twindow_spec_t *specs, uint32_t n, size_t
     return bytes + n * sizeof(roda_twindow_stats_t);
 }
 
+uint32_t roda_rules_window_count(const roda_rule_t *rules, uint32_t count)
+{
+    roda_twindow_spec_t specs[RODA_RULES_WINDOWS];
+    return window_specs(rules, count, specs);
+}
+
 size_t roda_rules_window_memory(const roda_rule_t *rules, uint32_t count, uint32_t max_sensors)
 {
     roda_twindow_spec_t specs[RODA_RULES_WINDOWS];
@@ -496,7 +502,7 @@ static double pick(const roda_summary_t *s, roda_rule_value_t which)
                                            : s->last;
 }
 
-static double window_pick(const roda_twindow_stats_t *s, roda_rule_value_t which)
+double roda_rules_window_value(const roda_twindow_stats_t *s, roda_rule_value_t which)
 {
     switch (which) {
     case RODA_RULE_VALUE_MEAN:
@@ -549,8 +555,8 @@ static bool window_values(roda_rules_t *r, uint32_t i, uint8_t *row, uint64_t no
     }
     const roda_twindow_stats_t *previous =
         (const roda_twindow_stats_t *)(void *)(row + r->window_offset[r->window_count]) + w;
-    *v = window_pick(&now->stats[w], rule->value);
-    *p = window_pick(previous, rule->value);
+    *v = roda_rules_window_value(&now->stats[w], rule->value);
+    *p = roda_rules_window_value(previous, rule->value);
     /* JUMP and RATE compare with the previous statistic: NaN before the window held a value. */
     bool compares = rule->kind == RODA_RULE_JUMP || rule->kind == RODA_RULE_RATE;
     return now->stats[w].count >= rule->min_count && !isnan(*v) && !(compares && isnan(*p));

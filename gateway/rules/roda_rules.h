@@ -180,6 +180,9 @@ size_t roda_rules_memory(const roda_rule_t *rules, uint32_t count, uint32_t max_
                          uint32_t max_sensors);
 /* Of which the windows: per sensor, each distinct window's state and previous statistics. */
 size_t roda_rules_window_memory(const roda_rule_t *rules, uint32_t count, uint32_t max_sensors);
+/* The distinct windows (length, hop) of `rules` (count of them), RODA_RULES_WINDOWS + 1 when
+ * there are more than RODA_RULES_WINDOWS. */
+uint32_t roda_rules_window_count(const roda_rule_t *rules, uint32_t count);
 
 /* Checks one rule: a name, a known kind/severity/value, a finite threshold (JUMP > 1, RATE > 0,
  * STALE > 0), hysteresis >= 0 and below the threshold for JUMP/RATE, sensor_count within bounds,
@@ -266,6 +269,9 @@ bool roda_rules_name(roda_rules_t *rules, uint32_t index, uint16_t generation, c
  * it wrote (0 for a bad index). */
 uint32_t roda_rules_windows(roda_rules_t *rules, uint32_t sensor_index, uint64_t now_ns,
                             roda_twindow_spec_t *specs, roda_twindow_stats_t *stats, uint32_t max);
+
+/* Statistic `which` (mean, min, max, stddev, slope, p50 .. p99) of a window's statistics. */
+double roda_rules_window_value(const roda_twindow_stats_t *stats, roda_rule_value_t which);
 
 /* Summaries with an index >= max_sensors, and alerts that did not fit in `out`. Any thread. */
 uint64_t roda_rules_bad_index(const roda_rules_t *rules);

@@ -87,7 +87,7 @@ int main(int argc, char **argv)
         .max_sse_clients = arg(argc, argv, "--sse-clients", 4),
         .sse_heartbeat_ms = arg(argc, argv, "--heartbeat-ms", 1000),
         .request_memory = 16384,
-        .metrics_buffer = roda_metrics_buffer_size(2),
+        .metrics_buffer = roda_metrics_buffer_size(2, 0),
     };
     roda_http_providers_t providers = {NULL, fake_alerts_ready, sensor};
     roda_http_t *http;

@@ -240,6 +240,36 @@ START_TEST(rule_errors)
 }
 END_TEST
 
+/* The rules keep at most RODA_RULES_WINDOWS distinct windows (length, hop): the rule that needs
+ * one more is named when the file is checked, not when the gateway starts. */
+START_TEST(too_many_windows)
+{
+    static const char *const values[] = {"mean over 1m", "p95 over 1m every 30s", "stddev over 5m",
+                                         "max over 1h", "min over 2m"};
+    char text[1024];
+    size_t length = 0;
+    for (int w = 0; w < 4; w++)
+        length +=
+            (size_t)snprintf(text + length, sizeof text - length,
+                             "[rule.w%d]\nkind = above\nthreshold = 1\nvalue = %s\n", w, values[w]);
+    /* Same length and hop as w0 (p50 adds a sketch to that window, not a window). */
+    length += (size_t)snprintf(text + length, sizeof text - length,
+                               "[rule.shared]\nkind = below\nthreshold = 1\nvalue = p50 over "
+                               "1m every 10s\n");
+    expect_ok(roda_config_load_string(text, "t.conf", &config, &errors));
+    ck_assert_uint_eq(roda_rules_window_count(config.rules, config.rule_count), 4);
+    /* A fifth window, then a sixth: the first rule past the limit is named, once. */
+    length += (size_t)snprintf(text + length, sizeof text - length,
+                               "[rule.fifth]\nkind = above\nthreshold = 1\nvalue = %s\n"
+                               "[rule.sixth]\nkind = above\nthreshold = 1\nvalue = mean over "
+                               "3m\n",
+                               values[4]);
+    ck_assert_uint_lt(length, sizeof text);
+    assert_prefix(one_error(text), "t.conf:24: rule.fifth.value: needs a window (length, hop) "
+                                   "past the 4 distinct windows");
+}
+END_TEST
+
 START_TEST(cross_field_errors)
 {
     assert_prefix(one_error("[mqtt]\nenabled = true\n"),
@@ -477,6 +507,7 @@ int main(void)
     tcase_add_test(tc, bad_numbers_and_ranges);
     tcase_add_test(tc, set_twice);
     tcase_add_test(tc, rule_errors);
+    tcase_add_test(tc, too_many_windows);
     tcase_add_test(tc, cross_field_errors);
     tcase_add_test(tc, malformed_lines);
     tcase_add_test(tc, all_errors_are_reported);

@@ -36,7 +36,7 @@ static roda_http_config_t config(const char *bind, uint16_t at)
                                 .max_sse_clients = 24,
                                 .sse_heartbeat_ms = 200,
                                 .request_memory = 16384,
-                                .metrics_buffer = roda_metrics_buffer_size(0)};
+                                .metrics_buffer = roda_metrics_buffer_size(0, 0)};
 }
 
 static void setup(void)

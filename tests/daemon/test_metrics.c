@@ -141,7 +141,9 @@ START_TEST(reset_starts_over)
     roda_metrics_double(&m, NULL, 0, 1);
     roda_metrics_reset(&m);
     ck_assert_uint_eq(m.len, 0);
-    ck_assert_uint_eq(roda_metrics_buffer_size(10), RODA_METRICS_BASE_BYTES + 10 * 640);
+    ck_assert_uint_eq(roda_metrics_buffer_size(10, 0), RODA_METRICS_BASE_BYTES + 10 * 640);
+    ck_assert_uint_eq(roda_metrics_buffer_size(10, 40),
+                      RODA_METRICS_BASE_BYTES + 10 * 640 + 40 * 256);
 }
 END_TEST
 

@@ -290,7 +290,7 @@ START_TEST(test_input_and_output_through_the_tables)
                              .max_sse_clients = 1,
                              .sse_heartbeat_ms = 1000,
                              .request_memory = 16384,
-                             .metrics_buffer = roda_metrics_buffer_size(16)};
+                             .metrics_buffer = roda_metrics_buffer_size(16, 0)};
     roda_http_providers_t providers = {pipeline, roda_pipeline_ready, roda_pipeline_sensor_json};
     roda_http_t *http;
     ck_assert_int_eq(roda_http_create(&hc, &providers, &http), RODA_SUCCESS);
@@ -315,7 +315,7 @@ START_TEST(test_input_and_output_through_the_tables)
 
     /* The test input's counters, under its own name, next to the built-in inputs'. */
     roda_metrics_t m;
-    ck_assert_int_eq(roda_metrics_init(&m, roda_metrics_buffer_size(16)), RODA_SUCCESS);
+    ck_assert_int_eq(roda_metrics_init(&m, roda_metrics_buffer_size(16, 0)), RODA_SUCCESS);
     roda_metrics_reset(&m);
     roda_pipeline_metrics(pipeline, &m);
     roda_metrics_finish(&m);

@@ -179,7 +179,7 @@ START_TEST(readings_arrive_over_ipv4_and_ipv6)
     ck_assert_uint_eq(stats.devices, 2);
     /* The granted receive buffer is exported: asked for 1 MiB (or the system's cap). */
     roda_metrics_t m;
-    ck_assert_int_eq(roda_metrics_init(&m, roda_metrics_buffer_size(0)), RODA_SUCCESS);
+    ck_assert_int_eq(roda_metrics_init(&m, roda_metrics_buffer_size(0, 0)), RODA_SUCCESS);
     roda_metrics_reset(&m);
     roda_ingest_input_metrics(f.ingest, &m);
     roda_metrics_finish(&m);
