@@ -380,10 +380,9 @@ bool roda_pipeline_check(const roda_config_t *c, const roda_input_class_t *const
 }
 
 /* Latency buckets, seconds: 1 us .. 10 s. */
-static const double latency_bounds[] = {1e-6, 2.5e-6, 5e-6,   1e-5, 2.5e-5, 5e-5, 1e-4,
-                                        2.5e-4, 5e-4, 1e-3,   2.5e-3, 5e-3, 1e-2, 2.5e-2,
-                                        5e-2, 0.1,    0.25,   0.5,  1.0,    2.5,  5.0,
-                                        10.0};
+static const double latency_bounds[] = {1e-6, 2.5e-6, 5e-6,   1e-5, 2.5e-5, 5e-5,   1e-4, 2.5e-4,
+                                        5e-4, 1e-3,   2.5e-3, 5e-3, 1e-2,   2.5e-2, 5e-2, 0.1,
+                                        0.25, 0.5,    1.0,    2.5,  5.0,    10.0};
 
 /* Indexes per clock record that cover `capacity` in half the idle timeout, at least
  * EVICT_SCAN_MIN, at most the whole table. */
