@@ -20,6 +20,8 @@ typedef struct roda_stage {
     roda_journal_t *output;
     roda_journal_reader_t input_reader;
     roda_journal_replay_t *prelude; /* stage 0's, read before input_reader; else NULL */
+    uint32_t index;                 /* in the engine's chain */
+    uint64_t next_tick;             /* roda_now_ns() when the tick is due; UINT64_MAX: no tick */
     pthread_t thread;
     roda_engine_t *engine;
     /* Written by the stage thread (prelude_left first by start), read by stats from anywhere. */
@@ -41,9 +43,21 @@ struct roda_engine {
     bool has_receiver;
 };
 
-static roda_result_t make_output_journal(const roda_engine_t *engine,
-                                         const roda_stage_config_t *stage, roda_journal_t **out)
+static void run_stage(roda_engine_t *engine, uint32_t index);
+
+/* Fused: the journal after `producer` is full: the next stage (if any) makes room. */
+static void run_next_stage(void *context)
 {
+    const roda_stage_t *producer = context;
+    if (producer->index + 1 < producer->engine->stage_count)
+        run_stage(producer->engine, producer->index + 1);
+}
+
+static roda_result_t make_output_journal(const roda_engine_t *engine,
+                                         const roda_stage_config_t *stage, roda_stage_t *producer,
+                                         roda_journal_t **out)
+{
+    bool fused = engine->config.placement == RODA_PLACEMENT_FUSED;
     roda_journal_config_t config = {
         .capacity =
             stage->output_capacity ? stage->output_capacity : engine->config.default_capacity,
@@ -55,7 +69,9 @@ static roda_result_t make_output_journal(const roda_engine_t *engine,
         .directory = stage->output_directory,
         .segment_records = stage->output_segment_records,
         .retained_segments = stage->output_retained_segments,
-        .schema = stage->output_schema};
+        .schema = stage->output_schema,
+        .on_full = fused ? run_next_stage : NULL,
+        .on_full_context = fused ? producer : NULL};
     return roda_journal_create(&config, out);
 }
 
@@ -79,6 +95,8 @@ roda_result_t roda_engine_create(const roda_engine_config_t *config, roda_engine
     if (config == NULL || out == NULL)
         return RODA_ERROR_INVALID_ARG;
     *out = NULL;
+    if (config->placement != RODA_PLACEMENT_THREADS && config->placement != RODA_PLACEMENT_FUSED)
+        return RODA_ERROR_INVALID_ARG;
     if (config->input_prelude != NULL &&
         roda_journal_replay_record_size(config->input_prelude) != config->input_record_size)
         return RODA_ERROR_INVALID_ARG;
@@ -133,8 +151,9 @@ roda_result_t roda_engine_add_stage(roda_engine_t *engine, const roda_stage_conf
     stage->context = config->context;
     stage->cpu = config->cpu;
     stage->engine = engine;
+    stage->index = engine->stage_count;
     stage->prelude = engine->stage_count == 0 ? engine->config.input_prelude : NULL;
-    roda_result_t result = make_output_journal(engine, config, &stage->output);
+    roda_result_t result = make_output_journal(engine, config, stage, &stage->output);
     if (result == RODA_SUCCESS)
         result = roda_journal_reader_open(last_journal(engine), &stage->input_reader);
     if (result != RODA_SUCCESS) {
@@ -147,14 +166,14 @@ roda_result_t roda_engine_add_stage(roda_engine_t *engine, const roda_stage_conf
 }
 
 /* Runs the stage's tick if it is due (next_tick is UINT64_MAX without a tick). */
-static void tick_when_due(roda_stage_t *stage, uint64_t *next_tick)
+static void tick_when_due(roda_stage_t *stage)
 {
-    if (*next_tick == UINT64_MAX)
+    if (stage->next_tick == UINT64_MAX)
         return;
     uint64_t now = roda_now_ns();
-    if (now >= *next_tick) {
+    if (now >= stage->next_tick) {
         stage->tick(stage->context, now, stage->output);
-        *next_tick = now + stage->tick_interval_ns;
+        stage->next_tick = now + stage->tick_interval_ns;
     }
 }
 
@@ -172,14 +191,14 @@ static void process_batch(roda_stage_t *stage, const roda_journal_view_t *view)
 }
 
 /* Processes the prelude's prelude_left records (set by start) from the replay's position. */
-static void process_prelude(roda_stage_t *stage, uint64_t *next_tick)
+static void process_prelude(roda_stage_t *stage)
 {
     uint64_t max_batch = stage->engine->config.max_batch;
     uint64_t left = atomic_load_explicit(&stage->prelude_left, memory_order_relaxed);
     roda_journal_view_t view;
     while (left != 0 &&
            roda_journal_replay_next(stage->prelude, roda_journal_min_u64(left, max_batch), &view)) {
-        tick_when_due(stage, next_tick);
+        tick_when_due(stage);
         process_batch(stage, &view);
         left -= view.count;
         atomic_store_explicit(&stage->prelude_left, left, memory_order_relaxed);
@@ -187,13 +206,13 @@ static void process_prelude(roda_stage_t *stage, uint64_t *next_tick)
 }
 
 /* Processes the live input until it is closed and drained. */
-static void process_input(roda_stage_t *stage, uint64_t *next_tick)
+static void process_input(roda_stage_t *stage)
 {
     roda_journal_reader_t *reader = &stage->input_reader;
     uint64_t max_batch = stage->engine->config.max_batch;
     roda_idle_state_t idle = {0};
     for (;;) {
-        tick_when_due(stage, next_tick);
+        tick_when_due(stage);
         roda_journal_view_t view;
         uint64_t count = roda_journal_peek(reader, max_batch, &view);
         if (count == 0) {
@@ -212,13 +231,67 @@ static void process_input(roda_stage_t *stage, uint64_t *next_tick)
 static void *stage_main(void *arg)
 {
     roda_stage_t *stage = arg;
-    uint64_t next_tick = stage->tick != NULL ? roda_now_ns() + stage->tick_interval_ns : UINT64_MAX;
     if (stage->prelude != NULL)
-        process_prelude(stage, &next_tick);
-    process_input(stage, &next_tick);
+        process_prelude(stage);
+    process_input(stage);
     roda_journal_close(stage->output);
     atomic_store_explicit(&stage->running, false, memory_order_release);
     return NULL;
+}
+
+/* Fused: stage `index` processes what its input holds now, batch by batch, each batch's outputs
+ * going through the later stages before its next batch; the later stages run (and tick) once
+ * more at the end, even when this one had nothing. */
+static void run_stage(roda_engine_t *engine, uint32_t index)
+{
+    roda_stage_t *stage = engine->stages[index];
+    bool last = index + 1 == engine->stage_count;
+    tick_when_due(stage);
+    for (;;) {
+        roda_journal_view_t view;
+        uint64_t count = roda_journal_peek(&stage->input_reader, engine->config.max_batch, &view);
+        if (count != 0) {
+            process_batch(stage, &view);
+            roda_journal_consume(&stage->input_reader, count);
+        }
+        if (!last)
+            run_stage(engine, index + 1);
+        if (count == 0)
+            return;
+    }
+}
+
+uint64_t roda_engine_run(roda_engine_t *engine)
+{
+    if (engine == NULL || engine->config.placement != RODA_PLACEMENT_FUSED || !engine->started ||
+        engine->stopped)
+        return 0;
+    roda_stage_t *first = engine->stages[0];
+    uint64_t before = atomic_load_explicit(&first->consumed, memory_order_relaxed);
+    run_stage(engine, 0);
+    return atomic_load_explicit(&first->consumed, memory_order_relaxed) - before;
+}
+
+/* Fused start: the prelude through every stage, on the caller's thread. */
+static void start_fused(roda_engine_t *engine)
+{
+    for (uint32_t i = 0; i < engine->stage_count; i++)
+        atomic_store(&engine->stages[i]->running, true);
+    roda_stage_t *first = engine->stages[0];
+    if (first->prelude != NULL)
+        process_prelude(first);
+    if (engine->stage_count > 1)
+        run_stage(engine, 1);
+}
+
+/* Fused stop: the input is closed; what it holds goes through, then every output is closed. */
+static void stop_fused(roda_engine_t *engine)
+{
+    run_stage(engine, 0);
+    for (uint32_t i = 0; i < engine->stage_count; i++) {
+        roda_journal_close(engine->stages[i]->output);
+        atomic_store_explicit(&engine->stages[i]->running, false, memory_order_release);
+    }
 }
 
 static void join_stages(roda_engine_t *engine, uint32_t count)
@@ -246,6 +319,16 @@ roda_result_t roda_engine_start(roda_engine_t *engine)
         uint64_t end = engine->config.input_prelude_end;
         atomic_store_explicit(&first->prelude_left, end > position ? end - position : 0,
                               memory_order_relaxed);
+    }
+    for (uint32_t i = 0; i < engine->stage_count; i++) {
+        roda_stage_t *stage = engine->stages[i];
+        stage->next_tick =
+            stage->tick != NULL ? roda_now_ns() + stage->tick_interval_ns : UINT64_MAX;
+    }
+    if (engine->config.placement == RODA_PLACEMENT_FUSED) {
+        engine->started = true;
+        start_fused(engine);
+        return RODA_SUCCESS;
     }
     for (uint32_t i = 0; i < engine->stage_count; i++) {
         roda_stage_t *stage = engine->stages[i];
@@ -279,7 +362,10 @@ void roda_engine_stop(roda_engine_t *engine)
     if (engine == NULL || !engine->started || engine->stopped)
         return;
     roda_journal_close(engine->input);
-    join_stages(engine, engine->stage_count);
+    if (engine->config.placement == RODA_PLACEMENT_FUSED)
+        stop_fused(engine);
+    else
+        join_stages(engine, engine->stage_count);
     engine->stopped = true;
 }
 

@@ -29,7 +29,18 @@
  * skipped.
  *
  * Idle stages spin, yield, then sleep on a futex that their writer wakes only when they announced
- * that they sleep (roda_idle.h): a busy pipeline makes no system call, an idle one uses no CPU. */
+ * that they sleep (roda_idle.h): a busy pipeline makes no system call, an idle one uses no CPU.
+ *
+ * Placement: RODA_PLACEMENT_THREADS (the default) runs each stage on a thread of its own, as
+ * above. RODA_PLACEMENT_FUSED starts no thread: the input journal's writer calls
+ * roda_engine_run() after it commits (and at least every tick interval, idle or not), and the
+ * stages run on its thread, depth first: each batch of a stage goes through the later stages
+ * before the stage takes its next, so a record is at the end of the chain before the call returns
+ * and no handoff between threads lies on its way. The journals between the stages stay as they
+ * are (same records, same positions), and a full one runs its reader instead of waiting for it
+ * (roda_journal_config_t.on_full). Fused, start() processes the prelude on the caller's thread
+ * before it returns, and stop() drains the input on the caller's thread: call it once the
+ * writer has stopped. */
 #ifndef RODA_ENGINE_H
 #define RODA_ENGINE_H
 
@@ -66,6 +77,12 @@ typedef struct roda_stage_config {
     int cpu; /* pin the thread to this CPU; -1: no pinning */
 } roda_stage_config_t;
 
+/* Where the stages run (see Placement above). */
+typedef enum roda_placement {
+    RODA_PLACEMENT_THREADS = 0, /* one thread per stage */
+    RODA_PLACEMENT_FUSED = 1,   /* on the input writer's thread, in roda_engine_run() */
+} roda_placement_t;
+
 typedef struct roda_engine_config {
     uint32_t input_record_size; /* multiple of 8 */
     uint32_t input_schema;      /* the input journal's record schema (roda_journal_config_t) */
@@ -82,6 +99,7 @@ typedef struct roda_engine_config {
     uint64_t max_batch;               /* records a stage takes per batch; 0 means 1024 */
     bool receive;                     /* open the receiver on the last journal (try_receive) */
     roda_idle_config_t idle;          /* zero means RODA_IDLE_DEFAULT */
+    roda_placement_t placement;       /* zero means RODA_PLACEMENT_THREADS */
     /* Prelude (optional, NULL: none): stage 0 processes this replay's records from its position at
      * start up to input_prelude_end (one past the last; clamped to roda_journal_replay_end) before
      * its live input. Its record size must be input_record_size. Owned by the caller, who closes it
@@ -110,11 +128,19 @@ roda_result_t roda_engine_create(const roda_engine_config_t *config, roda_engine
  * RODA_ENGINE_MAX_STAGES, RODA_ERROR_STATE after start. */
 roda_result_t roda_engine_add_stage(roda_engine_t *engine, const roda_stage_config_t *config);
 
-/* Starts one thread per stage. RODA_ERROR_STATE without stages or when already started;
- * RODA_ERROR_SYSTEM if a thread cannot be created or pinned (nothing is left running). */
+/* Starts one thread per stage (fused: none; the prelude is processed before it returns).
+ * RODA_ERROR_STATE without stages or when already started; RODA_ERROR_SYSTEM if a thread cannot
+ * be created or pinned (nothing is left running). */
 roda_result_t roda_engine_start(roda_engine_t *engine);
 
-/* Closes the input, drains every stage in order and joins the threads. Idempotent. */
+/* Fused placement: runs every stage, on the calling thread (the input journal's writer, or any
+ * one thread while no writer runs), over what the input holds now, and each stage's tick when
+ * due. Returns the input records processed; 0 for a threaded engine, before start or after stop.
+ */
+uint64_t roda_engine_run(roda_engine_t *engine);
+
+/* Closes the input, drains every stage in order and joins the threads (fused: drains them on the
+ * calling thread). Idempotent. */
 void roda_engine_stop(roda_engine_t *engine);
 
 /* Stops if needed and frees everything. */

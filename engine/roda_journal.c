@@ -77,6 +77,8 @@ roda_result_t roda_journal_create(const roda_journal_config_t *config, roda_jour
     journal->max_readers = max_readers;
     journal->policy = config->policy;
     journal->idle = roda_idle_or_default(config->idle);
+    journal->on_full = config->on_full;
+    journal->on_full_context = config->on_full_context;
     journal->readers = readers;
 
     result = config->directory != NULL ? roda_journal_file_create(journal, config)
@@ -251,6 +253,12 @@ roda_result_t roda_journal_claim_slow(roda_journal_t *journal, uint64_t wanted)
         if (!counted_wait) {
             atomic_fetch_add_explicit(&journal->writer_waits, 1, memory_order_relaxed);
             counted_wait = 1;
+        }
+        /* The handler may make room itself; if it did, the next look finds it without a wait. */
+        if (journal->on_full != NULL) {
+            journal->on_full(journal->on_full_context);
+            if (space_changed(&wait))
+                continue;
         }
         roda_idle_step(&journal->space_ready, &journal->idle, &idle, space_changed, &wait);
     }

@@ -14,8 +14,9 @@
  *
  * Bounded, never silently lossy: the writer caches the slowest reader's position and looks at the
  * readers again only when it is about to lap that cached position. Then the journal's policy
- * decides: RODA_JOURNAL_BLOCK waits (spin, yield, futex) until the slowest reader moves on;
- * RODA_JOURNAL_REJECT returns RODA_FULL and counts the records as rejected.
+ * decides: RODA_JOURNAL_BLOCK waits (spin, yield, futex) until the slowest reader moves on (after
+ * calling the journal's on_full handler, if it has one); RODA_JOURNAL_REJECT returns RODA_FULL
+ * and counts the records as rejected.
  *
  * Writer:  roda_journal_claim(j, n, &records, &granted); write; roda_journal_commit(j, granted);
  * Reader:  n = roda_journal_peek(r, max, &view); use view; roda_journal_consume(r, n);
@@ -70,6 +71,9 @@ typedef enum roda_journal_policy {
     RODA_JOURNAL_REJECT = 1, /* claim returns RODA_FULL; the records count as rejected */
 } roda_journal_policy_t;
 
+/* See roda_journal_config_t.on_full. */
+typedef void (*roda_journal_full_fn)(void *context);
+
 typedef struct roda_journal_config {
     uint64_t capacity;    /* records; a power of two, 2 .. RODA_JOURNAL_MAX_CAPACITY */
     uint32_t record_size; /* bytes; a multiple of 8, up to RODA_JOURNAL_MAX_RECORD_SIZE */
@@ -83,6 +87,11 @@ typedef struct roda_journal_config {
     uint32_t retained_segments; /* segment files kept on disk (>= capacity / segment_records) */
     uint32_t schema; /* the caller's id of the record layout, stored in every segment header;
                         0: none */
+    /* BLOCK only (optional): called on the writer's thread when a claim finds the journal full,
+     * before each wait, so that a writer which also runs the journal's reader (a fused stage
+     * chain, roda_engine.h) can make room itself instead of waiting for itself. */
+    roda_journal_full_fn on_full;
+    void *on_full_context;
 } roda_journal_config_t;
 
 /* One reader's published state, alone on its cache lines. */
@@ -102,6 +111,8 @@ typedef struct roda_journal {
     uint32_t max_readers;
     roda_journal_policy_t policy;
     roda_idle_config_t idle;
+    roda_journal_full_fn on_full;
+    void *on_full_context;
     uint64_t start_position;  /* position of the first record this journal object wrote */
     uint64_t oldest_position; /* lowest position whose record was in the ring at creation (a
                                  restarted file-backed journal maps its last segments back) */

@@ -218,11 +218,12 @@ static int run(const char *path)
     }
     char inputs[256];
     roda_ingest_describe(roda_pipeline_ingest(g.pipeline), inputs, sizeof inputs);
-    roda_log(RODA_LOG_INFO, "started", "http_port=%u %s alert_topic=%s rules=%u",
+    roda_log(RODA_LOG_INFO, "started", "http_port=%u %s alert_topic=%s rules=%u placement=%s",
              (unsigned)roda_http_port(g.http), inputs,
              current.mqtt.enabled && current.mqtt.alert_topic[0] != '\0' ? current.mqtt.alert_topic
                                                                          : "-",
-             (unsigned)current.rule_count);
+             (unsigned)current.rule_count,
+             current.placement == RODA_STAGES_FUSED ? "fused" : "pipelined");
 
     for (;;) {
         /* Between signals, the periodic snapshots (journal.directory). */

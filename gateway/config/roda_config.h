@@ -3,7 +3,7 @@
  *
  * Format (deploy/roda-gateway.conf is the commented example):
  *
- *   [gateway]   log_level, ewma_alpha, stale_tick, idle_spin
+ *   [gateway]   log_level, ewma_alpha, stale_tick, idle_spin, placement
  *   [journal]   input_capacity, summary_capacity, alert_capacity (records, powers of two),
  *               directory (empty: anonymous memory), segment_records, retained_segments
  *   [limits]    max_sensors, sensor_idle_timeout, max_devices, max_rules, max_sse_clients,
@@ -67,6 +67,12 @@ typedef enum roda_device_source {
     RODA_DEVICE_FROM_TOPIC = 1,   /* a level of the MQTT topic names it */
 } roda_device_source_t;
 
+/* Where the state and rules stages run (DESIGN.md, "Placement"). */
+typedef enum roda_stage_placement {
+    RODA_STAGES_PIPELINED = 0, /* a thread each, after the ingest thread */
+    RODA_STAGES_FUSED = 1,     /* on the ingest thread, after each turn */
+} roda_stage_placement_t;
+
 typedef struct roda_config {
     char source[RODA_CONFIG_PATH_MAX]; /* the file it was loaded from */
 
@@ -75,6 +81,7 @@ typedef struct roda_config {
     double ewma_alpha;      /* (0, 1] */
     uint64_t stale_tick_ns; /* how often stale rules are checked */
     bool idle_spin;         /* stage threads spin before every sleep (RODA_IDLE_SPIN) */
+    roda_stage_placement_t placement;
 
     /* [journal] capacities in records (powers of two) */
     struct {

@@ -21,10 +21,10 @@ typedef enum roda_config_type {
     RODA_CONFIG_DURATION, /* uint64_t nanoseconds from ms/s/m/h */
     RODA_CONFIG_DOUBLE,   /* double in (min, max] */
     RODA_CONFIG_BOOL,
-    RODA_CONFIG_TEXT,  /* char[size] */
-    RODA_CONFIG_LIST,  /* char[max_items][size], count at count_offset */
-    RODA_CONFIG_LEVEL, /* roda_log_level_t */
-    RODA_CONFIG_DEVICE_SOURCE,
+    RODA_CONFIG_TEXT,   /* char[size] */
+    RODA_CONFIG_LIST,   /* char[max_items][size], count at count_offset */
+    RODA_CONFIG_LEVEL,  /* roda_log_level_t */
+    RODA_CONFIG_CHOICE, /* an enum: the index of the value in `choices` */
 } roda_config_type_t;
 
 /* One key of a [section]: where it lives in roda_config_t, its bounds and its default. */
@@ -33,11 +33,12 @@ typedef struct roda_config_field {
     const char *key;
     roda_config_type_t type;
     size_t offset;
-    size_t size;              /* TEXT/LIST: bytes per string */
-    size_t count_offset;      /* LIST: uint32_t count */
-    uint32_t max_items;       /* LIST */
-    double min, max;          /* numeric bounds (durations and sizes in seconds/bytes) */
-    const char *default_text; /* as written in a file; NULL: none (zero, empty, or required) */
+    size_t size;                /* TEXT/LIST: bytes per string */
+    size_t count_offset;        /* LIST: uint32_t count */
+    uint32_t max_items;         /* LIST */
+    double min, max;            /* numeric bounds (durations and sizes in seconds/bytes) */
+    const char *default_text;   /* as written in a file; NULL: none (zero, empty, or required) */
+    const char *const *choices; /* CHOICE: the names in enum order, NULL-terminated */
 } roda_config_field_t;
 
 #define RODA_CONFIG_FIELD_COUNT 86
@@ -84,8 +85,6 @@ const char *roda_config_parse_list(const char *text, char *items, size_t item_si
                                    uint32_t max_items, uint32_t *count);
 /* Index of `text` in `names` (count entries), or -1. */
 int roda_config_lookup(const char *text, const char *const *names, int count);
-/* "payload" or "topic". */
-const char *roda_config_device_source_name(roda_device_source_t source);
 
 /* Parses `value` into `field` of `config`, checking its bounds. RODA_SUCCESS, or
  * RODA_ERROR_INVALID_ARG with the message ("'VALUE' is out of range (1 .. 64)") in `why`. */

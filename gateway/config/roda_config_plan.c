@@ -230,8 +230,8 @@ static void print_field(FILE *out, const roda_config_t *c, const roda_config_fie
     case RODA_CONFIG_LEVEL:
         fprintf(out, "%s", roda_log_level_name(*(const roda_log_level_t *)base));
         break;
-    case RODA_CONFIG_DEVICE_SOURCE:
-        fprintf(out, "%s", roda_config_device_source_name(*(const roda_device_source_t *)base));
+    case RODA_CONFIG_CHOICE:
+        fprintf(out, "%s", f->choices[*(const int *)base]);
         break;
     }
     fputc('\n', out);

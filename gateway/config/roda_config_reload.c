@@ -20,8 +20,8 @@ static size_t field_bytes(const roda_config_field_t *f)
         return f->size * f->max_items;
     case RODA_CONFIG_LEVEL:
         return sizeof(roda_log_level_t);
-    case RODA_CONFIG_DEVICE_SOURCE:
-        return sizeof(roda_device_source_t);
+    case RODA_CONFIG_CHOICE:
+        return sizeof(int);
     default:
         return sizeof(uint64_t); /* POW2, BYTES, DURATION, DOUBLE */
     }

@@ -10,30 +10,42 @@
 #define SZ(member) sizeof(((roda_config_t *)0)->member)
 #define U32(s, k, m, lo, hi, d)                                                                    \
     {                                                                                              \
-        s, k, RODA_CONFIG_U32, OFF(m), 0, 0, 0, lo, hi, d                                          \
+        s, k, RODA_CONFIG_U32, OFF(m), 0, 0, 0, lo, hi, d, NULL                                    \
     }
 #define NUM(s, k, t, m, lo, hi, d)                                                                 \
     {                                                                                              \
-        s, k, RODA_CONFIG_##t, OFF(m), 0, 0, 0, lo, hi, d                                          \
+        s, k, RODA_CONFIG_##t, OFF(m), 0, 0, 0, lo, hi, d, NULL                                    \
     }
 #define TEXT(s, k, m, d)                                                                           \
     {                                                                                              \
-        s, k, RODA_CONFIG_TEXT, OFF(m), SZ(m), 0, 0, 0, 0, d                                       \
+        s, k, RODA_CONFIG_TEXT, OFF(m), SZ(m), 0, 0, 0, 0, d, NULL                                 \
     }
 #define LIST(s, k, m, c)                                                                           \
     {                                                                                              \
-        s, k, RODA_CONFIG_LIST, OFF(m), SZ(m[0]), OFF(c), SZ(m) / SZ(m[0]), 0, 0, NULL             \
+        s, k, RODA_CONFIG_LIST, OFF(m), SZ(m[0]), OFF(c), SZ(m) / SZ(m[0]), 0, 0, NULL, NULL       \
     }
 #define KIND(s, k, t, m, d)                                                                        \
     {                                                                                              \
-        s, k, RODA_CONFIG_##t, OFF(m), 0, 0, 0, 0, 0, d                                            \
+        s, k, RODA_CONFIG_##t, OFF(m), 0, 0, 0, 0, 0, d, NULL                                      \
     }
+/* An enum key: `names` in the enum's order. */
+#define CHOICE(s, k, m, names, d)                                                                  \
+    {                                                                                              \
+        s, k, RODA_CONFIG_CHOICE, OFF(m), 0, 0, 0, 0, 0, d, names                                  \
+    }
+_Static_assert(sizeof(roda_device_source_t) == sizeof(int) &&
+                   sizeof(roda_stage_placement_t) == sizeof(int),
+               "a CHOICE key is stored as an int");
+
+static const char *const device_sources[] = {"payload", "topic", NULL};
+static const char *const placements[] = {"pipelined", "fused", NULL};
 
 const roda_config_field_t roda_config_fields[RODA_CONFIG_FIELD_COUNT] = {
     KIND("gateway", "log_level", LEVEL, log_level, "info"),
     NUM("gateway", "ewma_alpha", DOUBLE, ewma_alpha, 0, 1, "0.1"),
     NUM("gateway", "stale_tick", DURATION, stale_tick_ns, 0.01, 3600, "1s"),
     KIND("gateway", "idle_spin", BOOL, idle_spin, "false"),
+    CHOICE("gateway", "placement", placement, placements, "pipelined"),
     NUM("journal", "input_capacity", POW2, journal.input_capacity, 1024, 1ull << 30, "131072"),
     NUM("journal", "summary_capacity", POW2, journal.summary_capacity, 1024, 1ull << 30, "16384"),
     NUM("journal", "alert_capacity", POW2, journal.alert_capacity, 64, 1ull << 30, "16384"),
@@ -76,7 +88,7 @@ const roda_config_field_t roda_config_fields[RODA_CONFIG_FIELD_COUNT] = {
     TEXT("mqtt", "ca_file", mqtt.ca_file, ""),
     TEXT("mqtt", "cert_file", mqtt.cert_file, ""),
     TEXT("mqtt", "key_file", mqtt.key_file, ""),
-    KIND("mqtt", "device_from", DEVICE_SOURCE, mqtt.device_from, "payload"),
+    CHOICE("mqtt", "device_from", mqtt.device_from, device_sources, "payload"),
     U32("mqtt", "device_topic_level", mqtt.device_topic_level, 0, 31, NULL),
     NUM("mqtt", "reconnect_min", DURATION, mqtt.reconnect_min_ns, 0.01, 3600, "100ms"),
     NUM("mqtt", "reconnect_max", DURATION, mqtt.reconnect_max_ns, 0.01, 3600, "30s"),

@@ -1,5 +1,5 @@
 /* roda_config_value.c - value parsing: integers, byte sizes with K/M/G, durations, doubles,
- * booleans, lists, log levels and device sources, each checked against its key's bounds. */
+ * booleans, lists, log levels and choices, each checked against its key's bounds. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -7,13 +7,6 @@
 #include <string.h>
 
 #include "roda_config_internal.h"
-
-static const char *const device_sources[] = {"payload", "topic"};
-
-const char *roda_config_device_source_name(roda_device_source_t source)
-{
-    return device_sources[source == RODA_DEVICE_FROM_TOPIC];
-}
 
 const char *roda_config_parse_u64(const char *text, uint64_t *out)
 {
@@ -155,21 +148,32 @@ static const char *set_other(roda_config_t *config, const roda_config_field_t *f
     case RODA_CONFIG_LIST:
         return roda_config_parse_list(value, base, f->size, f->max_items,
                                       (uint32_t *)((char *)config + f->count_offset));
-    case RODA_CONFIG_LEVEL: {
+    default: /* RODA_CONFIG_LEVEL */ {
         roda_log_level_t level;
         if (roda_log_level_parse(value, &level) != 0)
             return "is not a log level (debug, info, warn or error)";
         *(roda_log_level_t *)base = level;
         return NULL;
     }
-    default: { /* RODA_CONFIG_DEVICE_SOURCE */
-        int i = roda_config_lookup(value, device_sources, 2);
-        if (i < 0)
-            return "is not a device source (payload or topic)";
-        *(roda_device_source_t *)base = (roda_device_source_t)i;
-        return NULL;
     }
+}
+
+/* A CHOICE key: the value's index in its names, or the names in `why`. */
+static roda_result_t set_choice(roda_config_t *config, const roda_config_field_t *f,
+                                const char *value, char *why, size_t size)
+{
+    int count = 0;
+    while (f->choices[count] != NULL)
+        count++;
+    int i = roda_config_lookup(value, f->choices, count);
+    if (i >= 0) {
+        *(int *)((char *)config + f->offset) = i;
+        return RODA_SUCCESS;
     }
+    int used = snprintf(why, size, "'%s' is not one of:", value);
+    for (int c = 0; c < count && used >= 0 && (size_t)used < size; c++)
+        used += snprintf(why + used, size - (size_t)used, "%s %s", c > 0 ? "," : "", f->choices[c]);
+    return RODA_ERROR_INVALID_ARG;
 }
 
 /* A numeric type: the number (durations in seconds) and, for integers, `u`. NULL or a reason. */
@@ -195,6 +199,8 @@ roda_result_t roda_config_value_set(roda_config_t *config, const roda_config_fie
                                     const char *value, char *why, size_t size)
 {
     char *base = (char *)config + f->offset;
+    if (f->type == RODA_CONFIG_CHOICE)
+        return set_choice(config, f, value, why, size);
     if (f->type >= RODA_CONFIG_BOOL) {
         const char *reason = set_other(config, f, value);
         if (reason == NULL)

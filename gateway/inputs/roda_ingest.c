@@ -60,6 +60,9 @@ struct roda_ingest {
     _Atomic uint64_t checkpoint_marked;    /* the latest one written; its position below */
     _Atomic uint64_t checkpoint_position;
     input_counters_t counters[RODA_INGEST_MAX_INPUTS];
+    /* Fused placement (roda_ingest_set_stages); NULL: the stages have threads of their own. */
+    void (*run_stages)(void *context);
+    void *stages_context;
 };
 
 static const char *const counter_names[RODA_INGEST_COUNTER_COUNT] = {
@@ -189,6 +192,7 @@ static roda_result_t claim(const roda_input_port_t *port, uint32_t wanted, void 
 {
     roda_ingest_t *ingest = port->ingest;
     bool wait = ingest->inputs[port->index].input->acknowledges;
+    bool stages_ran = false;
     for (;;) {
         /* Waiting, claim only when there is room: a refused claim counts as rejected. */
         bool full = wait &&
@@ -202,6 +206,13 @@ static roda_result_t claim(const roda_input_port_t *port, uint32_t wanted, void 
         }
         if (result != RODA_FULL)
             journal_failed(ingest, errno);
+        /* Fused: the stages read the journal on this thread; once they have, it has room
+         * unless another reader holds it. */
+        if (result == RODA_FULL && ingest->run_stages != NULL && !stages_ran) {
+            ingest->run_stages(ingest->stages_context);
+            stages_ran = true;
+            continue;
+        }
         if (!wait || atomic_load_explicit(&ingest->stopping, memory_order_relaxed))
             return result;
         struct timespec pause = {0, result == RODA_FULL ? FULL_RETRY_NS : DISK_RETRY_NS};
@@ -466,6 +477,9 @@ static void *run(void *argument)
                 slot->state != NULL ? slot->input->poll_fds(slot->state, &fds[n], &timeout_ms) : 0;
             n += count[i];
         }
+        /* Fused: the turn's records (and the clock's) through the stages before the wait. */
+        if (ingest->run_stages != NULL)
+            ingest->run_stages(ingest->stages_context);
         int ready = poll(fds, n, timeout_ms);
         if (ready < 0) {
             for (nfds_t f = 0; f < n; f++)
@@ -668,6 +682,14 @@ bool roda_ingest_checkpoint_marked(const roda_ingest_t *ingest, uint64_t id, uin
         return false;
     *position = atomic_load_explicit(&ingest->checkpoint_position, memory_order_relaxed);
     return true;
+}
+
+void roda_ingest_set_stages(roda_ingest_t *ingest, void (*run)(void *context), void *context)
+{
+    if (ingest == NULL || ingest->started)
+        return;
+    ingest->run_stages = run;
+    ingest->stages_context = context;
 }
 
 roda_result_t roda_ingest_start(roda_ingest_t *ingest)

@@ -389,10 +389,10 @@ bool roda_pipeline_check(const roda_config_t *c, const roda_input_class_t *const
     return true;
 }
 
-/* Latency buckets, seconds: 10 us .. 10 s. */
-static const double latency_bounds[] = {1e-5,   2.5e-5, 5e-5, 1e-4,   2.5e-4, 5e-4, 1e-3,
-                                        2.5e-3, 5e-3,   1e-2, 2.5e-2, 5e-2,   0.1,  0.25,
-                                        0.5,    1.0,    2.5,  5.0,    10.0};
+/* Latency buckets, seconds: 1 us .. 10 s. */
+static const double latency_bounds[] = {1e-6, 2.5e-6, 5e-6,   1e-5, 2.5e-5, 5e-5,   1e-4, 2.5e-4,
+                                        5e-4, 1e-3,   2.5e-3, 5e-3, 1e-2,   2.5e-2, 5e-2, 0.1,
+                                        0.25, 0.5,    1.0,    2.5,  5.0,    10.0};
 
 /* Indexes per clock record that cover `capacity` in half the idle timeout, at least
  * EVICT_SCAN_MIN, at most the whole table. */
@@ -525,6 +525,12 @@ static roda_result_t build_engine(roda_pipeline_t *p, const roda_engine_config_t
     return r;
 }
 
+/* Fused placement: the ingest thread runs the stages. */
+static void run_stages(void *engine)
+{
+    (void)roda_engine_run(engine);
+}
+
 static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *inputs,
                            uint32_t input_count)
 {
@@ -552,6 +558,8 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
         .input_prelude = p->recovery.replay,
         .input_prelude_end = p->recovery.from + p->recovery.records,
         .idle = c->idle_spin ? RODA_IDLE_SPIN : (roda_idle_config_t){0}, /* 0: the default */
+        .placement =
+            c->placement == RODA_STAGES_FUSED ? RODA_PLACEMENT_FUSED : RODA_PLACEMENT_THREADS,
     };
     r = build_engine(p, &ec, false);
     if (r != RODA_SUCCESS)
@@ -566,6 +574,8 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
     p->devices = roda_ingest_devices(p->ingest);
     p->sensor_names = roda_ingest_sensor_names(p->ingest);
     roda_ingest_set_clock_interval(p->ingest, clock_interval(c));
+    if (c->placement == RODA_STAGES_FUSED)
+        roda_ingest_set_stages(p->ingest, run_stages, p->engine);
     r = roda_ingest_add_configured(p->ingest, inputs, input_count, c, why, sizeof why);
     if (r != RODA_SUCCESS) {
         char quoted[300];

@@ -508,9 +508,11 @@ int main(int argc, char **argv)
         sent++;
         readings_sent += count + (uint32_t)birth; /* an NBIRTH's bdSeq is a reading too */
         device = (device + 1) % o.devices;
-        /* Flush the UDP burst when full, when paced (each message leaves on time), or at the end.
-         */
-        if (burst > 0 && (burst == UDP_BURST || o.rate > 0 || (o.count && sent == o.count))) {
+        /* Flush the UDP burst when full, at the end, or when paced and the next message is not
+         * due yet: a paced sender behind its schedule sends what is due in one call, so the rate
+         * asked for is the rate sent, each message at most one burst late. */
+        bool ahead = o.rate > 0 && (double)(roda_now_ns() - start) * o.rate < (double)sent * 1e9;
+        if (burst > 0 && (burst == UDP_BURST || ahead || (o.count && sent == o.count))) {
             int done = sendmmsg(udp, messages, burst, 0);
             if (done < (int)burst)
                 send_errors += burst - (uint32_t)(done < 0 ? 0 : done);

@@ -1,25 +1,30 @@
 #!/usr/bin/env bash
-# bench_gateway.sh - roda-gateway end to end: roda-fleet over UDP (127.0.0.1) into the gateway,
-# readings/s into alerts, ingest-to-alert latency quantiles from the gateway's own histogram
-# (roda_alert_latency_seconds, interpolated within buckets) at 50% and 90% of the measured
-# maximum rate, and resident memory at 10k and 1M sensors (after start and after load).
-#   tests/gateway/bench_gateway.sh BUILD_DIR [SECONDS_PER_PHASE]
-# Spikes (+100, probability 0.002 per reading) fire rule "spike" (last > 80) and the next reading
-# resolves it. Ends with one RESULT line. Not a ctest test: it loads the machine for a while.
+# bench_gateway.sh - roda-gateway end to end, for each placement of its stages (pipelined: a
+# thread per stage; fused: the ingest thread runs them): roda-fleet over UDP (127.0.0.1) into the
+# gateway, the maximum readings/s, then readings/s and ingest-to-alert latency quantiles from the
+# gateway's own histogram (roda_alert_latency_seconds, interpolated within buckets) at 10%, 50%
+# and 90% of that placement's own maximum (the sender paced to the rate, sent rate printed), and
+# resident memory at 10k and 1M sensors (after start and after load).
+#   tests/gateway/bench_gateway.sh BUILD_DIR [SECONDS_PER_PHASE] [PLACEMENTS]
+# PLACEMENTS: "pipelined fused" unless given. Spikes (+100, probability 0.002 per reading) fire rule
+# "spike" (last > 80) and the next reading resolves it. Ends with one RESULT line per placement.
+# Not a ctest test: it loads the machine for a while.
 set -euo pipefail
 build=${1:?usage: bench_gateway.sh BUILD_DIR [SECONDS]}
 seconds=${2:-5}
+placements=${3:-pipelined fused}
 gateway=$build/gateway/roda-gateway
 fleet=$build/gateway/roda-fleet
 work=$(mktemp -d)
 gateway_pid=""
 trap '[ -n "$gateway_pid" ] && kill "$gateway_pid" 2> /dev/null; wait 2> /dev/null; rm -rf "$work"' EXIT
 
-# start SENSORS: a gateway for SENSORS sensors (UDP only, no MQTT).
+# start SENSORS PLACEMENT: a gateway for SENSORS sensors (UDP only, no MQTT).
 start() {
     cat > "$work/bench.conf" << CONF
 [gateway]
 log_level = info
+placement = $2
 [journal]
 input_capacity = 1048576
 summary_capacity = 1048576
@@ -100,48 +105,60 @@ PY
 field() { sed -n "s/.*\b$1=\([0-9.na]*\).*/\1/p" <<< "$2"; }
 
 batch=32
-echo "== 10k sensors (100 devices x 100 sensors), batch $batch, ${seconds}s per phase"
-start 10000
-scrape start10k
-"$fleet" --udp "127.0.0.1:$udp" --devices 100 --sensors 100 --batch $batch --rate 0 \
-    --seconds "$seconds" --spike 0.002 > "$work/fleet.out"
-scrape max
-max_line=$(report start10k max "$seconds")
-echo "max rate:   $max_line"
-echo "fleet:      $(tail -n 1 "$work/fleet.out")"
-max=$(field readings_per_sec "$max_line")
-lines=()
-for pct in 50 90; do
-    rate=$(python3 -c "print(max(1, int($max * $pct / 100 / $batch)))")
-    scrape before$pct
-    "$fleet" --udp "127.0.0.1:$udp" --devices 100 --sensors 100 --batch $batch --rate "$rate" \
+# run PLACEMENT: every phase of one placement; its RESULT line.
+run() {
+    local placement=$1 pct rate sent_rate
+    echo "== $placement: 10k sensors (100 devices x 100 sensors), batch $batch, ${seconds}s per phase"
+    start 10000 "$placement"
+    scrape start10k
+    "$fleet" --udp "127.0.0.1:$udp" --devices 100 --sensors 100 --batch $batch --rate 0 \
         --seconds "$seconds" --spike 0.002 > "$work/fleet.out"
-    scrape after$pct
-    lines[$pct]=$(report before$pct after$pct "$seconds")
-    echo "at $pct%:     ${lines[$pct]} (fleet rate $rate msg/s)"
-done
-rss10k_start=$(python3 -c "import sys; [print(f'{float(l.split()[1])/1048576:.1f}') for l in open('$work/start10k.prom') if l.startswith('roda_process_resident_memory_bytes ')]")
-rss10k_load=$(field rss_mib "${lines[90]}")
-stop
+    scrape max
+    max_line=$(report start10k max "$seconds")
+    echo "max rate:   $max_line"
+    echo "fleet:      $(tail -n 1 "$work/fleet.out")"
+    max=$(field readings_per_sec "$max_line")
+    lines=()
+    for pct in 10 50 90; do
+        rate=$(python3 -c "print(max(1, int($max * $pct / 100 / $batch)))")
+        scrape before$pct
+        "$fleet" --udp "127.0.0.1:$udp" --devices 100 --sensors 100 --batch $batch --rate "$rate" \
+            --seconds "$seconds" --spike 0.002 > "$work/fleet.out"
+        scrape after$pct
+        lines[pct]=$(report before$pct after$pct "$seconds")
+        sent_rate=$(field messages_per_sec "$(tail -n 1 "$work/fleet.out")")
+        echo "at $pct%:     ${lines[pct]} (paced at $rate msg/s, sent $sent_rate msg/s)"
+    done
+    rss10k_start=$(python3 -c "[print(f'{float(l.split()[1])/1048576:.1f}') for l in open('$work/start10k.prom') if l.startswith('roda_process_resident_memory_bytes ')]")
+    rss10k_load=$(field rss_mib "${lines[90]}")
+    stop
 
-echo "== 1M sensors (1000 devices x 1000 sensors)"
-start 1000000
-scrape start1m
-"$fleet" --udp "127.0.0.1:$udp" --devices 1000 --sensors 1000 --batch $batch --rate 0 \
-    --seconds "$seconds" --spike 0.002 > "$work/fleet.out"
-scrape load1m
-m_line=$(report start1m load1m "$seconds")
-echo "1M flat out: $m_line"
-tracked=$(awk '$1 == "roda_sensors_tracked" { print $2 }' "$work/load1m.prom")
-rss1m_start=$(python3 -c "[print(f'{float(l.split()[1])/1048576:.1f}') for l in open('$work/start1m.prom') if l.startswith('roda_process_resident_memory_bytes ')]")
-rss1m_load=$(field rss_mib "$m_line")
-echo "sensors tracked: $tracked"
-stop
+    echo "== $placement: 1M sensors (1000 devices x 1000 sensors)"
+    start 1000000 "$placement"
+    scrape start1m
+    "$fleet" --udp "127.0.0.1:$udp" --devices 1000 --sensors 1000 --batch $batch --rate 0 \
+        --seconds "$seconds" --spike 0.002 > "$work/fleet.out"
+    scrape load1m
+    m_line=$(report start1m load1m "$seconds")
+    echo "1M flat out: $m_line"
+    tracked=$(awk '$1 == "roda_sensors_tracked" { print $2 }' "$work/load1m.prom")
+    rss1m_start=$(python3 -c "[print(f'{float(l.split()[1])/1048576:.1f}') for l in open('$work/start1m.prom') if l.startswith('roda_process_resident_memory_bytes ')]")
+    rss1m_load=$(field rss_mib "$m_line")
+    echo "sensors tracked: $tracked"
+    stop
 
-echo "RESULT name=gateway_udp_end_to_end events_per_sec=$max" \
-    "p50_us_at_50pct=$(field p50_us "${lines[50]}") p99_us_at_50pct=$(field p99_us "${lines[50]}")" \
-    "p999_us_at_50pct=$(field p999_us "${lines[50]}")" \
-    "p50_us_at_90pct=$(field p50_us "${lines[90]}") p99_us_at_90pct=$(field p99_us "${lines[90]}")" \
-    "p999_us_at_90pct=$(field p999_us "${lines[90]}")" \
-    "rss_mib_10k_start=$rss10k_start rss_mib_10k_load=$rss10k_load" \
-    "rss_mib_1m_start=$rss1m_start rss_mib_1m_load=$rss1m_load sensors_1m_tracked=$tracked"
+    local quantiles=""
+    for pct in 10 50 90; do
+        quantiles+=" readings_per_sec_at_${pct}pct=$(field readings_per_sec "${lines[pct]}")"
+        quantiles+=" p50_us_at_${pct}pct=$(field p50_us "${lines[pct]}")"
+        quantiles+=" p99_us_at_${pct}pct=$(field p99_us "${lines[pct]}")"
+        quantiles+=" p999_us_at_${pct}pct=$(field p999_us "${lines[pct]}")"
+    done
+    results+=("RESULT name=gateway_udp_end_to_end_$placement events_per_sec=$max$quantiles" \
+        "rss_mib_10k_start=$rss10k_start rss_mib_10k_load=$rss10k_load" \
+        "rss_mib_1m_start=$rss1m_start rss_mib_1m_load=$rss1m_load sensors_1m_tracked=$tracked")
+}
+
+results=()
+for placement in $placements; do run "$placement"; done
+printf '%s %s %s\n' "${results[@]}"

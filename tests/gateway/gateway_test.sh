@@ -69,6 +69,7 @@ kind = above
 value = p95 over 1h
 threshold = 1000000
 sensors = 5
+$(placement_config)
 CONF
 }
 

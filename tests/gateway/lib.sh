@@ -33,9 +33,17 @@ fail() {
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/broker.sh"
 broker_config false
 
-# start_gateway NAME CONFIG: starts the gateway, waits for its "started" line and /readyz.
+# placement_config: with RODA_TEST_PLACEMENT set (the *_fused tests), the [gateway] lines that
+# place the stages so; else nothing.
+placement_config() {
+    [ -z "${RODA_TEST_PLACEMENT:-}" ] || printf '[gateway]\nplacement = %s\n' "$RODA_TEST_PLACEMENT"
+}
+
+# start_gateway NAME CONFIG: starts the gateway, waits for its "started" line and /readyz. CONFIG
+# gets placement_config unless it places the stages itself.
 start_gateway() {
     log="$work/$1.log"
+    grep -q '^placement = ' "$2" || placement_config >> "$2"
     "$gateway" -c "$2" > "$work/$1.stdout" 2> "$log" &
     gateway_pid=$!
     for _ in $(seq 200); do
@@ -46,6 +54,8 @@ start_gateway() {
     http_port=$(sed -n 's/.*msg="started".*http_port=\([0-9]*\).*/\1/p' "$log")
     udp_port=$(sed -n 's/.*msg="started".*udp_port=\([0-9]*\).*/\1/p' "$log")
     [ -n "$http_port" ] || fail "no started line"
+    [ -z "${RODA_TEST_PLACEMENT:-}" ] || grep -q "msg=\"started\".*placement=$RODA_TEST_PLACEMENT" "$log" ||
+        fail "the gateway did not start with placement $RODA_TEST_PLACEMENT"
     base="$scheme://127.0.0.1:$http_port"
     wait_ready 200 "gateway not ready"
 }

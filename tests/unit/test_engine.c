@@ -1,5 +1,6 @@
 /* test_engine.c - the stage engine: data through a chain of stages, drain on stop, idle sleep,
- * pinning, bad parameters and a recorded journal replayed as stage 0's prelude. Pipes here are
+ * pinning, bad parameters, a recorded journal replayed as stage 0's prelude, and the fused
+ * placement (the stages on the writer's thread). Pipes here are
  * plain inline functions (pipe components have their own tests). */
 #include <check.h>
 #include <pthread.h>
@@ -41,13 +42,16 @@ static inline int keep_even(void *state, const number_t *in, number_t *out)
 }
 RODA_STAGE_BATCH(even_batch, keep_even, void, number_t, number_t)
 
-static roda_engine_t *make_engine(uint64_t capacity, running_sum_t *sum)
+/* total -> even, the journal between them of `capacity` records, the others of `outer`. */
+static roda_engine_t *make_placed_engine(roda_placement_t placement, uint64_t capacity,
+                                         uint64_t outer, running_sum_t *sum)
 {
     roda_engine_config_t config = {.input_record_size = sizeof(number_t),
-                                   .input_capacity = capacity,
+                                   .input_capacity = outer,
                                    .input_policy = RODA_JOURNAL_BLOCK,
                                    .default_capacity = capacity,
-                                   .receive = true};
+                                   .receive = true,
+                                   .placement = placement};
     roda_engine_t *engine = NULL;
     ck_assert_int_eq(roda_engine_create(&config, &engine), RODA_SUCCESS);
     roda_stage_config_t total = {.name = "total",
@@ -55,11 +59,19 @@ static roda_engine_t *make_engine(uint64_t capacity, running_sum_t *sum)
                                  .context = sum,
                                  .output_record_size = sizeof(number_t),
                                  .cpu = -1};
-    roda_stage_config_t even = {
-        .name = "even", .batch = even_batch, .output_record_size = sizeof(number_t), .cpu = -1};
+    roda_stage_config_t even = {.name = "even",
+                                .batch = even_batch,
+                                .output_record_size = sizeof(number_t),
+                                .output_capacity = outer,
+                                .cpu = -1};
     ck_assert_int_eq(roda_engine_add_stage(engine, &total), RODA_SUCCESS);
     ck_assert_int_eq(roda_engine_add_stage(engine, &even), RODA_SUCCESS);
     return engine;
+}
+
+static roda_engine_t *make_engine(uint64_t capacity, running_sum_t *sum)
+{
+    return make_placed_engine(RODA_PLACEMENT_THREADS, capacity, capacity, sum);
 }
 
 /* Receives until drained, checking every output against the expected running total. */
@@ -283,6 +295,80 @@ START_TEST(an_idle_stage_ticks_and_its_tick_output_is_delivered)
 }
 END_TEST
 
+START_TEST(a_fused_chain_runs_on_the_writers_thread_through_journals_smaller_than_its_batch)
+{
+    running_sum_t sum = {0};
+    /* The journal between the stages holds 8 records, a batch 60: the full journal runs the next
+     * stage instead of waiting for a thread that does not exist. */
+    roda_engine_t *engine = make_placed_engine(RODA_PLACEMENT_FUSED, 8, 4096, &sum);
+    ck_assert_uint_eq(roda_engine_run(engine), 0); /* before start */
+    ck_assert_int_eq(roda_engine_start(engine), RODA_SUCCESS);
+    uint64_t sent = 0, next = 0, total = 0, received = 0;
+    number_t out;
+    for (int round = 0; round < 50; round++) {
+        for (int i = 0; i < 60; i++, sent++)
+            ck_assert_int_eq(
+                roda_engine_send(engine, &(number_t){.sequence = sent, .value = sent + 1}),
+                RODA_SUCCESS);
+        ck_assert_uint_eq(roda_engine_run(engine), 60);
+        /* Nothing runs between the calls: every output is there when run returns. */
+        while (roda_engine_try_receive(engine, &out) == RODA_RECEIVED) {
+            ck_assert_uint_eq(out.sequence, next);
+            ck_assert_uint_eq(out.value, (next + 1) * (next + 2) / 2);
+            next += 2;
+            received++;
+        }
+        ck_assert_uint_eq(received, sent / 2);
+    }
+    ck_assert_uint_eq(roda_engine_run(engine), 0);
+    /* Records sent after the last run are processed by stop, on this thread. */
+    for (int i = 0; i < 7; i++, sent++)
+        ck_assert_int_eq(roda_engine_send(engine, &(number_t){.sequence = sent, .value = sent + 1}),
+                         RODA_SUCCESS);
+    roda_engine_stop(engine);
+    ck_assert_uint_eq(roda_engine_run(engine), 0); /* after stop */
+    for (uint32_t s = 0; s < roda_engine_stage_count(engine); s++) {
+        roda_stage_stats_t stats;
+        ck_assert_int_eq(roda_engine_stage_stats(engine, s, &stats), RODA_SUCCESS);
+        ck_assert(!stats.running);
+        ck_assert_uint_eq(stats.consumed, sent);
+        ck_assert_uint_eq(stats.sleeps, 0);
+    }
+    ck_assert_uint_eq(receive_all_checked(engine, &next, &total) + received, (sent + 1) / 2);
+    roda_engine_destroy(engine);
+}
+END_TEST
+
+START_TEST(a_fused_stage_ticks_when_run_finds_it_due)
+{
+    roda_engine_config_t config = {.input_record_size = 16,
+                                   .input_capacity = 64,
+                                   .receive = true,
+                                   .placement = RODA_PLACEMENT_FUSED};
+    roda_engine_t *engine = NULL;
+    ck_assert_int_eq(roda_engine_create(&config, &engine), RODA_SUCCESS);
+    ticker_t ticker = {0};
+    roda_stage_config_t stage = {.batch = even_batch,
+                                 .tick = count_tick,
+                                 .tick_interval_ns = 2 * 1000 * 1000,
+                                 .context = &ticker,
+                                 .output_record_size = 16,
+                                 .cpu = -1};
+    ck_assert_int_eq(roda_engine_add_stage(engine, &stage), RODA_SUCCESS);
+    ck_assert_int_eq(roda_engine_start(engine), RODA_SUCCESS);
+    number_t out;
+    ck_assert_int_eq(roda_engine_try_receive(engine, &out), RODA_NOTHING);
+    nanosleep(&(struct timespec){.tv_nsec = 3 * 1000 * 1000}, NULL);
+    ck_assert_int_eq(roda_engine_try_receive(engine, &out), RODA_NOTHING); /* no thread ticks */
+    ck_assert_uint_eq(roda_engine_run(engine), 0);
+    ck_assert_int_eq(roda_engine_try_receive(engine, &out), RODA_RECEIVED);
+    ck_assert_uint_eq(out.sequence, 1);
+    ck_assert_uint_eq(roda_engine_run(engine), 0); /* not due again yet */
+    ck_assert_int_eq(roda_engine_try_receive(engine, &out), RODA_NOTHING);
+    roda_engine_destroy(engine);
+}
+END_TEST
+
 /* Sends `count` numbers starting at `first` through a one-stage engine with a file-backed input,
  * receiving them all; returns the input's write position afterwards. */
 static uint64_t run_file_backed(const char *directory, uint64_t first, uint64_t count)
@@ -412,14 +498,15 @@ static void remove_recording(const char *directory)
 
 /* An engine whose one stage records what it sees, with `replay` as its prelude. */
 static roda_engine_t *make_recording_engine(roda_journal_replay_t *replay, uint64_t prelude_end,
-                                            recorder_t *recorder)
+                                            recorder_t *recorder, roda_placement_t placement)
 {
     roda_engine_config_t config = {.input_record_size = sizeof(uint64_t),
                                    .input_capacity = 1024,
                                    .input_policy = RODA_JOURNAL_BLOCK,
                                    .max_batch = PRELUDE_MAX_BATCH,
                                    .input_prelude = replay,
-                                   .input_prelude_end = prelude_end};
+                                   .input_prelude_end = prelude_end,
+                                   .placement = placement};
     roda_engine_t *engine = NULL;
     ck_assert_int_eq(roda_engine_create(&config, &engine), RODA_SUCCESS);
     roda_stage_config_t stage = {.name = "recorder",
@@ -462,7 +549,7 @@ START_TEST(stage_0_replays_the_prelude_then_reads_its_live_input)
     ck_assert_uint_eq(end, PRELUDE_RECORDS);
     ck_assert_int_eq(roda_journal_replay_seek(replay, from), RODA_SUCCESS);
     recorder_t recorder = make_recorder(end - from + live);
-    roda_engine_t *engine = make_recording_engine(replay, end, &recorder);
+    roda_engine_t *engine = make_recording_engine(replay, end, &recorder, RODA_PLACEMENT_THREADS);
     ck_assert_int_eq(roda_engine_start(engine), RODA_SUCCESS);
     roda_stage_stats_t stats;
     ck_assert_int_eq(roda_engine_stage_stats(engine, 0, &stats), RODA_SUCCESS);
@@ -497,7 +584,8 @@ START_TEST(the_prelude_stops_at_its_end_and_is_finished_by_stop)
     /* Slow batches: stop comes during the prelude, and ticks run between its batches. */
     recorder_t recorder = make_recorder(PRELUDE_RECORDS);
     recorder.batch_pause_ns = 500 * 1000;
-    roda_engine_t *engine = make_recording_engine(replay, prelude_end, &recorder);
+    roda_engine_t *engine =
+        make_recording_engine(replay, prelude_end, &recorder, RODA_PLACEMENT_THREADS);
     ck_assert_int_eq(roda_engine_start(engine), RODA_SUCCESS);
     roda_engine_stop(engine);
     ck_assert_uint_eq(recorder.count, prelude_end - from);
@@ -514,7 +602,7 @@ START_TEST(the_prelude_stops_at_its_end_and_is_finished_by_stop)
     recorder.count = 0;
     recorder.batch_pause_ns = 0;
     ck_assert_int_eq(roda_journal_replay_seek(replay, PRELUDE_RECORDS - 10), RODA_SUCCESS);
-    engine = make_recording_engine(replay, UINT64_MAX, &recorder);
+    engine = make_recording_engine(replay, UINT64_MAX, &recorder, RODA_PLACEMENT_THREADS);
     ck_assert_int_eq(roda_engine_start(engine), RODA_SUCCESS);
     roda_engine_stop(engine);
     ck_assert_uint_eq(recorder.count, 10);
@@ -524,7 +612,7 @@ START_TEST(the_prelude_stops_at_its_end_and_is_finished_by_stop)
     /* An end at or below the replay's position: no prelude at all. */
     recorder.count = 0;
     ck_assert_int_eq(roda_journal_replay_seek(replay, from), RODA_SUCCESS);
-    engine = make_recording_engine(replay, from - 1, &recorder);
+    engine = make_recording_engine(replay, from - 1, &recorder, RODA_PLACEMENT_THREADS);
     ck_assert_int_eq(roda_engine_start(engine), RODA_SUCCESS);
     ck_assert_int_eq(roda_engine_send(engine, &(uint64_t){42}), RODA_SUCCESS);
     roda_engine_stop(engine);
@@ -533,6 +621,31 @@ START_TEST(the_prelude_stops_at_its_end_and_is_finished_by_stop)
     ck_assert_uint_eq(roda_journal_replay_position(replay), from);
     roda_engine_destroy(engine);
 
+    roda_journal_replay_close(replay);
+    free(recorder.seen);
+    remove_recording(directory);
+}
+END_TEST
+
+START_TEST(a_fused_engine_replays_the_prelude_before_start_returns)
+{
+    char directory[] = "/tmp/roda-prelude-XXXXXX";
+    write_recording(directory);
+    roda_journal_replay_t *replay = NULL;
+    ck_assert_int_eq(roda_journal_open_readonly(directory, &replay), RODA_SUCCESS);
+    uint64_t from = 5000, end = roda_journal_replay_end(replay), live = 300;
+    ck_assert_int_eq(roda_journal_replay_seek(replay, from), RODA_SUCCESS);
+    recorder_t recorder = make_recorder(end - from + live);
+    roda_engine_t *engine = make_recording_engine(replay, end, &recorder, RODA_PLACEMENT_FUSED);
+    ck_assert_int_eq(roda_engine_start(engine), RODA_SUCCESS);
+    ck_assert_uint_eq(recorder.count, end - from);
+    check_seen(&recorder, 0, from, end);
+    ck_assert_uint_le(recorder.largest_batch, PRELUDE_MAX_BATCH);
+    for (uint64_t i = 0; i < live; i++)
+        ck_assert_int_eq(roda_engine_send(engine, &(uint64_t){PRELUDE_RECORDS + i}), RODA_SUCCESS);
+    ck_assert_uint_eq(roda_engine_run(engine), live);
+    check_seen(&recorder, end - from, PRELUDE_RECORDS, PRELUDE_RECORDS + live);
+    roda_engine_destroy(engine);
     roda_journal_replay_close(replay);
     free(recorder.seen);
     remove_recording(directory);
@@ -572,6 +685,10 @@ int main(void)
     tcase_add_test(tc, stage_0_replays_the_prelude_then_reads_its_live_input);
     tcase_add_test(tc, the_prelude_stops_at_its_end_and_is_finished_by_stop);
     tcase_add_test(tc, a_prelude_of_another_record_size_is_refused);
+    tcase_add_test(
+        tc, a_fused_chain_runs_on_the_writers_thread_through_journals_smaller_than_its_batch);
+    tcase_add_test(tc, a_fused_stage_ticks_when_run_finds_it_due);
+    tcase_add_test(tc, a_fused_engine_replays_the_prelude_before_start_returns);
     suite_add_tcase(suite, tc);
     return roda_check_run(suite);
 }
