@@ -41,7 +41,7 @@ typedef struct roda_config_field {
     const char *const *choices; /* CHOICE: the names in enum order, NULL-terminated */
 } roda_config_field_t;
 
-#define RODA_CONFIG_FIELD_COUNT 86
+#define RODA_CONFIG_FIELD_COUNT 87
 extern const roda_config_field_t roda_config_fields[RODA_CONFIG_FIELD_COUNT];
 
 #define RODA_CONFIG_SECTION_COUNT 10
