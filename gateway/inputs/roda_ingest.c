@@ -20,6 +20,10 @@
 #include "roda_log.h"
 #include "roda_sensor_names.h"
 
+/* Fused placement: within a long turn the stages run once this many readings wait for them, so
+ * that a reading's alert does not wait for the turn's last message. */
+#define FUSED_RUN_READINGS 256u
+
 /* A journal write error is logged at most once per this interval. */
 #define RODA_INGEST_LOG_INTERVAL_MS 10000u
 
@@ -63,6 +67,7 @@ struct roda_ingest {
     /* Fused placement (roda_ingest_set_stages); NULL: the stages have threads of their own. */
     void (*run_stages)(void *context);
     void *stages_context;
+    uint64_t readings_waiting; /* journaled since the stages last ran */
 };
 
 static const char *const counter_names[RODA_INGEST_COUNTER_COUNT] = {
@@ -184,6 +189,13 @@ static void journal_recovered(roda_ingest_t *ingest)
 #define FULL_RETRY_NS 1000000L
 #define DISK_RETRY_NS 100000000L
 
+/* Fused: the stages take what the journal holds. */
+static void run_stages(roda_ingest_t *ingest)
+{
+    ingest->run_stages(ingest->stages_context);
+    ingest->readings_waiting = 0;
+}
+
 /* Claims journal slots for up to `wanted` readings. An acknowledging input waits for room (the
  * readings were acknowledged: they must not be dropped) unless the ingest is stopping; another
  * input gets the failure to count. */
@@ -209,7 +221,7 @@ static roda_result_t claim(const roda_input_port_t *port, uint32_t wanted, void 
         /* Fused: the stages read the journal on this thread; once they have, it has room
          * unless another reader holds it. */
         if (result == RODA_FULL && ingest->run_stages != NULL && !stages_ran) {
-            ingest->run_stages(ingest->stages_context);
+            run_stages(ingest);
             stages_ran = true;
             continue;
         }
@@ -271,6 +283,7 @@ static void append_readings(const roda_input_port_t *port, const roda_decoder_t 
             records[i].kind = RODA_RECORD_READING;
         }
         roda_journal_commit(journal, written);
+        port->ingest->readings_waiting += written;
         roda_ingest_count(port, RODA_INGEST_READINGS, written);
     }
     const struct {
@@ -399,6 +412,8 @@ void roda_ingest_message(const roda_input_port_t *port, const roda_decoder_t *de
      * batch unrecorded in the registry's file, so its redelivery is accepted again (a duplicate
      * reading) instead of being dropped as a duplicate of readings the journal never got. */
     roda_devices_record(ingest->devices, index, batch.boot_epoch, batch.sequence, verdict, lost);
+    if (ingest->run_stages != NULL && ingest->readings_waiting >= FUSED_RUN_READINGS)
+        run_stages(ingest);
 }
 
 /* Tries the failed segment roll again (a claim of one record, not committed: the next claim
@@ -479,7 +494,7 @@ static void *run(void *argument)
         }
         /* Fused: the turn's records (and the clock's) through the stages before the wait. */
         if (ingest->run_stages != NULL)
-            ingest->run_stages(ingest->stages_context);
+            run_stages(ingest);
         int ready = poll(fds, n, timeout_ms);
         if (ready < 0) {
             for (nfds_t f = 0; f < n; f++)
