@@ -81,7 +81,7 @@ void roda_config_memory_plan(const roda_config_t *c, roda_memory_plan_t *plan)
     plan_add(plan, "rule windows", "the rules' windows x limits.max_sensors", windows,
              "%" PRIu32 " sensors x %" PRIu64 " B (windows of the rules: value = STAT over ...)",
              sensors, windows / sensors);
-    plan_add(plan, "device rule state", "the device rules x limits.max_devices", device_rules,
+    plan_add(plan, "device rules", "the device rules x limits.max_devices", device_rules,
              "%" PRIu32 " devices x %" PRIu64 " B (rules of kind device: the newest value of "
              "each term)",
              devices, device_rules / devices);

@@ -445,7 +445,7 @@ START_TEST(device_rules)
     ck_assert_ptr_nonnull(
         strstr(text, "kind = device\nseverity = warning\nvalue = last\n"
                      "when = temperature above 80 and fan_speed below -150\nhysteresis = 2\n"));
-    ck_assert_ptr_nonnull(strstr(text, "device rule state"));
+    ck_assert_ptr_nonnull(strstr(text, "device rules"));
     ck_assert_ptr_nonnull(strstr(text, "100 devices x 96 B"));
     free(text);
 
