@@ -754,6 +754,13 @@ static void emit(roda_rules_t *r, sink_t *sink, uint32_t index, roda_alert_state
     a->state = (uint8_t)state;
 }
 
+/* Whether a judgement changes a pair. Most summaries change nothing: firing while FIRING, or
+ * neither firing nor clear, or clear while OK. */
+static inline bool changes(const pair_t *pair, bool firing, bool clear)
+{
+    return firing ? pair->state != PAIR_FIRING : clear && pair->state != PAIR_OK;
+}
+
 /* Applies one judgement to a pair: `firing` (the condition holds), `clear` (it is cleared past the
  * hysteresis band); neither: inside the band, nothing changes. `now_ns` is the ingest clock. */
 static void transition(roda_rules_t *r, sink_t *sink, uint32_t index, pair_t *pair, bool firing,
@@ -820,6 +827,8 @@ static void judge_device(roda_rules_t *r, sink_t *sink, uint32_t index, uint8_t 
             clear = clear || v <= term->threshold - rule->hysteresis;
         }
     }
+    if (!changes(&d->pair, firing, clear))
+        return;
     uint32_t before = sink->used;
     transition(r, sink, index, &d->pair, firing, clear, now_ns, sensor, value, value);
     if (sink->used > before)
@@ -901,9 +910,7 @@ uint32_t roda_rules_evaluate(roda_rules_t *r, uint32_t sensor_index, const roda_
         default:
             continue;
         }
-        /* Most summaries change nothing: firing while FIRING, or neither firing nor clear, or
-         * clear while OK. */
-        if (firing ? pair->state == PAIR_FIRING : !clear || pair->state == PAIR_OK)
+        if (!changes(pair, firing, clear))
             continue;
         transition(r, &sink, i, pair, firing, clear, cur->ingest_time_ns, sensor, v, p);
     }
