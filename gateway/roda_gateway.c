@@ -138,7 +138,9 @@ static void reload(const char *path, roda_pipeline_t *pipeline)
     roda_result_t r = roda_pipeline_reload_rules(pipeline, &candidate, RELOAD_WAIT_MS, &dropped);
     if (r != RODA_SUCCESS) {
         roda_log(RODA_LOG_ERROR, "reload refused", "file=%s error=%s hint=\"%s\"", path,
-                 roda_result_str(r), "the rules stage kept the running rules; check the rules");
+                 roda_result_str(r),
+                 "the rules stage kept the running rules; check the rules (a reload adds no "
+                 "window and no device rule beyond those at start: restart for those)");
         return;
     }
     roda_log_set_level(candidate.log_level);

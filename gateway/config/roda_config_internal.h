@@ -61,6 +61,7 @@ typedef enum roda_config_rule_key {
     RODA_CONFIG_RULE_DEVICES,
     RODA_CONFIG_RULE_NAMES,
     RODA_CONFIG_RULE_MIN_COUNT,
+    RODA_CONFIG_RULE_WHEN,
     RODA_CONFIG_RULE_KEY_COUNT
 } roda_config_rule_key_t;
 

@@ -72,13 +72,20 @@ void roda_config_memory_plan(const roda_config_t *c, roda_memory_plan_t *plan)
              roda_recent_values_memory(sensors, c->limits.recent_values),
              "%" PRIu32 " sensors x %" PRIu32 " values x 4 B (page charts)", sensors,
              c->limits.recent_values);
+    uint32_t devices = c->limits.max_devices;
     uint64_t windows = roda_rules_window_memory(c->rules, c->rule_count, sensors);
+    uint64_t device_rules = roda_rules_device_memory(c->rules, c->rule_count, devices);
     plan_add(plan, "rule state", "limits.max_rules x limits.max_sensors",
-             roda_rules_memory(c->rules, c->rule_count, c->limits.max_rules, sensors) - windows,
+             roda_rules_memory(c->rules, c->rule_count, c->limits.max_rules, sensors, devices) -
+                 windows - device_rules,
              "%" PRIu32 " rules x %" PRIu32 " sensors", c->limits.max_rules, sensors);
     plan_add(plan, "rule windows", "the rules' windows x limits.max_sensors", windows,
              "%" PRIu32 " sensors x %" PRIu64 " B (windows of the rules: value = STAT over ...)",
              sensors, windows / sensors);
+    plan_add(plan, "device rules", "the device rules x limits.max_devices", device_rules,
+             "%" PRIu32 " devices x %" PRIu64 " B (rules of kind device: the newest value of "
+             "each term)",
+             devices, device_rules / devices);
     plan_add(
         plan, "device registry", "limits.max_devices", roda_devices_memory(c->limits.max_devices),
         "%" PRIu32 " devices (name, sequence window, counters) + index", c->limits.max_devices);
@@ -252,9 +259,16 @@ static void print_rule(FILE *out, const roda_rule_t *rule)
             print_duration(out, rule->hop_ns);
             fprintf(out, "\nmin_count = %" PRIu32, rule->min_count);
         }
-        fprintf(out, "\n%s = %g\nhysteresis = %g\n",
-                rule->kind == RODA_RULE_JUMP ? "factor" : "threshold", rule->threshold,
-                rule->hysteresis);
+        if (rule->kind == RODA_RULE_DEVICE) {
+            fprintf(out, "\nwhen =");
+            for (uint32_t t = 0; t < rule->term_count; t++)
+                fprintf(out, "%s %s %s %g", t > 0 ? " and" : "", rule->terms[t].sensor,
+                        rule->terms[t].below ? "below" : "above", rule->terms[t].threshold);
+        } else {
+            fprintf(out, "\n%s = %g", rule->kind == RODA_RULE_JUMP ? "factor" : "threshold",
+                    rule->threshold);
+        }
+        fprintf(out, "\nhysteresis = %g\n", rule->hysteresis);
     }
     fprintf(out, "holdoff = ");
     print_duration(out, rule->holdoff_ns);

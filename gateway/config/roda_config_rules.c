@@ -52,6 +52,71 @@ static const char *rule_value(roda_rule_t *rule, const char *value)
     return reason;
 }
 
+/* Copies the next blank-separated word of *text to `word` (`size` bytes) and moves past it. NULL,
+ * or the reason: "" when there is no word left. */
+static const char *next_word(const char **text, char *word, size_t size)
+{
+    const char *start = *text + strspn(*text, " \t");
+    size_t len = strcspn(start, " \t");
+    if (len == 0)
+        return "";
+    if (len >= size)
+        return "has a word too long (a sensor name has 1 to 63 bytes)";
+    memcpy(word, start, len);
+    word[len] = '\0';
+    *text = start + len;
+    return NULL;
+}
+
+/* One term NAME above|below NUMBER from *text; NULL or the reason. */
+static const char *rule_term(const char **text, roda_rule_term_t *term)
+{
+    static const char *const form =
+        "is not NAME above|below NUMBER and ... (e.g. temperature above 80 and fan_speed below "
+        "100)";
+    char direction[8], number[64];
+    const char *reason = next_word(text, term->sensor, sizeof term->sensor);
+    if (reason == NULL)
+        reason = next_word(text, direction, sizeof direction);
+    if (reason == NULL)
+        reason = next_word(text, number, sizeof number);
+    if (reason != NULL)
+        return reason[0] == '\0' ? form : reason;
+    if (strcmp(direction, "above") != 0 && strcmp(direction, "below") != 0)
+        return "compares with a word other than above or below";
+    term->below = direction[0] == 'b';
+    if (roda_config_parse_double(number, &term->threshold) != NULL)
+        return "has a term whose number is not a finite number";
+    return NULL;
+}
+
+/* `when`: 2 .. RODA_RULE_MAX_TERMS terms joined by `and`; the rule changes only when it parses. */
+static const char *rule_terms(roda_rule_t *rule, const char *value)
+{
+    roda_rule_term_t terms[RODA_RULE_MAX_TERMS];
+    memset(terms, 0, sizeof terms);
+    const char *text = value;
+    uint32_t n = 0;
+    for (;;) {
+        if (n == RODA_RULE_MAX_TERMS)
+            return "has more than 4 terms";
+        const char *reason = rule_term(&text, &terms[n++]);
+        if (reason != NULL)
+            return reason;
+        char join[8];
+        reason = next_word(&text, join, sizeof join);
+        if (reason != NULL && reason[0] == '\0')
+            break;
+        if (reason != NULL || strcmp(join, "and") != 0)
+            return "joins its terms with a word other than and";
+    }
+    if (n < 2)
+        return "has one term (2 to 4; one sensor's condition is kind above or below)";
+    rule->term_count = n;
+    memcpy(rule->terms, terms, sizeof terms);
+    return NULL;
+}
+
 /* Parses `value` into rule key `key`. RODA_SUCCESS, or RODA_ERROR_INVALID_ARG with the message
  * in `why`. */
 static roda_result_t rule_value_set(roda_rule_t *rule, int key, const char *value, char *why,
@@ -62,7 +127,7 @@ static roda_result_t rule_value_set(roda_rule_t *rule, int key, const char *valu
     switch (key) {
     case RODA_CONFIG_RULE_KIND:
         if (roda_rule_kind_from_name(value, &rule->kind) != RODA_SUCCESS)
-            reason = "is not a rule kind (above, below, jump, rate or stale)";
+            reason = "is not a rule kind (above, below, jump, rate, stale or device)";
         break;
     case RODA_CONFIG_RULE_SEVERITY:
         if (roda_severity_from_name(value, &rule->severity) != RODA_SUCCESS)
@@ -119,6 +184,9 @@ static roda_result_t rule_value_set(roda_rule_t *rule, int key, const char *valu
             rule->sensor_count = n;
         break;
     }
+    case RODA_CONFIG_RULE_WHEN:
+        reason = rule_terms(rule, value);
+        break;
     case RODA_CONFIG_RULE_NAMES:
         if (strlen(value) >= RODA_RULE_GLOB_MAX)
             reason = "is too long (63 bytes at most)";
@@ -230,7 +298,7 @@ void roda_config_rule_key(roda_config_parser_t *p, const char *key, const char *
     if (k == RODA_CONFIG_RULE_KEY_COUNT) {
         roda_config_report(p, p->line, field_name,
                            "unknown key '%s' (known: kind, severity, value, threshold, factor, "
-                           "after, hysteresis, holdoff, sensors, devices, names, min_count)",
+                           "after, hysteresis, holdoff, sensors, devices, names, min_count, when)",
                            key);
     } else if (p->rule_key_line[p->rule][k] != 0) {
         roda_config_report(p, p->line, field_name, "set twice (first on line %" PRIu32 ")",
@@ -261,10 +329,11 @@ static bool finish_rule(roda_config_parser_t *p, uint32_t r)
     roda_rule_t *rule = &p->config->rules[r];
     const uint32_t *seen = p->rule_key_line[r];
     char field[128];
-    /* Which of threshold/factor/after the kind takes. */
-    int wanted = rule->kind == RODA_RULE_JUMP    ? RODA_CONFIG_RULE_FACTOR
-                 : rule->kind == RODA_RULE_STALE ? RODA_CONFIG_RULE_AFTER
-                                                 : RODA_CONFIG_RULE_THRESHOLD;
+    /* Which of threshold/factor/after/when the kind takes. */
+    int wanted = rule->kind == RODA_RULE_JUMP     ? RODA_CONFIG_RULE_FACTOR
+                 : rule->kind == RODA_RULE_STALE  ? RODA_CONFIG_RULE_AFTER
+                 : rule->kind == RODA_RULE_DEVICE ? RODA_CONFIG_RULE_WHEN
+                                                  : RODA_CONFIG_RULE_THRESHOLD;
     for (int k = RODA_CONFIG_RULE_THRESHOLD; k <= RODA_CONFIG_RULE_AFTER; k++) {
         if (k != wanted && seen[k] != 0) {
             rule_field(field, sizeof field, rule, k);
@@ -273,13 +342,34 @@ static bool finish_rule(roda_config_parser_t *p, uint32_t r)
                                roda_config_rule_fields[wanted].key);
         }
     }
+    if (wanted != RODA_CONFIG_RULE_WHEN && seen[RODA_CONFIG_RULE_WHEN] != 0) {
+        rule_field(field, sizeof field, rule, RODA_CONFIG_RULE_WHEN);
+        roda_config_report(p, seen[RODA_CONFIG_RULE_WHEN], field, "applies to kind device only");
+        rule->term_count = 0; /* reported once */
+    }
     if (seen[wanted] == 0) {
         require(p, r, wanted,
                 wanted == RODA_CONFIG_RULE_FACTOR  ? "the jump factor, e.g. 1.5"
                 : wanted == RODA_CONFIG_RULE_AFTER ? "how long without a reading, e.g. 30s"
-                                                   : "the limit to compare with");
+                : wanted == RODA_CONFIG_RULE_WHEN
+                    ? "the condition, e.g. temperature above 80 and fan_speed below 100"
+                    : "the limit to compare with");
         return false;
     }
+    /* A device rule's terms name its sensors: reported here, not again by the validation. */
+    static const int named_by_terms[] = {RODA_CONFIG_RULE_SENSORS, RODA_CONFIG_RULE_NAMES};
+    bool misnamed = false;
+    for (size_t i = 0; i < sizeof named_by_terms / sizeof named_by_terms[0]; i++) {
+        int k = named_by_terms[i];
+        if (rule->kind == RODA_RULE_DEVICE && seen[k] != 0) {
+            rule_field(field, sizeof field, rule, k);
+            roda_config_report(p, seen[k], field,
+                               "does not apply to kind device (its terms name the sensors)");
+            misnamed = true;
+        }
+    }
+    if (misnamed || (wanted == RODA_CONFIG_RULE_WHEN && rule->term_count == 0))
+        return true; /* reported already (a `when` that did not parse too) */
     if (rule->kind == RODA_RULE_STALE && seen[RODA_CONFIG_RULE_VALUE] != 0) {
         rule_field(field, sizeof field, rule, RODA_CONFIG_RULE_VALUE);
         roda_config_report(p, seen[RODA_CONFIG_RULE_VALUE], field, "does not apply to kind stale");
@@ -319,7 +409,7 @@ void roda_config_rules_finish(roda_config_parser_t *p)
         roda_rule_t *rule = &c->rules[r];
         if (rule->kind == RODA_RULE_KIND_COUNT) {
             if (p->rule_key_line[r][RODA_CONFIG_RULE_KIND] == 0)
-                require(p, r, RODA_CONFIG_RULE_KIND, "above, below, jump, rate or stale");
+                require(p, r, RODA_CONFIG_RULE_KIND, "above, below, jump, rate, stale or device");
             continue;
         }
         if (!finish_rule(p, r))

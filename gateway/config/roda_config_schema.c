@@ -149,6 +149,7 @@ const roda_config_rule_field_t roda_config_rule_fields[RODA_CONFIG_RULE_KEY_COUN
     [RODA_CONFIG_RULE_DEVICES] = {"devices", NULL},
     [RODA_CONFIG_RULE_NAMES] = {"names", NULL},
     [RODA_CONFIG_RULE_MIN_COUNT] = {"min_count", "1"},
+    [RODA_CONFIG_RULE_WHEN] = {"when", NULL},
 };
 
 int roda_config_field_find(const char *section, const char *key)

@@ -462,8 +462,9 @@ static roda_result_t build_state(roda_pipeline_t *p)
                  "window gauges", "limits.window_stats x limits.max_series");
     if (r == RODA_SUCCESS)
         r = made(roda_rules_create(c->rules, c->rule_count, c->limits.max_rules,
-                                   c->limits.max_sensors, roda_pipeline_device_name,
-                                   roda_pipeline_sensor_name, p, &p->rules.rules),
+                                   c->limits.max_sensors, c->limits.max_devices,
+                                   roda_pipeline_device_name, roda_pipeline_sensor_name, p,
+                                   &p->rules.rules),
                  "rule state", "limits.max_rules x limits.max_sensors");
     /* Last: the parts the stages cannot run without fail first when memory is short. */
     if (r == RODA_SUCCESS)

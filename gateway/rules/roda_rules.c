@@ -22,10 +22,22 @@ typedef struct pair {
     uint8_t state;
     uint8_t scope;
     uint8_t has_fired;
-    uint8_t reserved;
+    /* DEVICE rules, bit per term: a (sensor, rule) pair's the terms the sensor's name feeds; a
+     * (device, rule) pair's the terms whose value is known. */
+    uint8_t terms;
 } pair_t;
 
 _Static_assert(sizeof(pair_t) == 16, "pair_t is 16 bytes");
+_Static_assert(RODA_RULE_MAX_TERMS <= 8, "a term is a bit of pair_t.terms");
+
+/* A DEVICE rule's state for one device: its alert state (pair.terms: the known values) and the
+ * newest value of each term's sensor. */
+typedef struct device_pair {
+    pair_t pair;
+    double values[RODA_RULE_MAX_TERMS];
+} device_pair_t;
+
+_Static_assert(sizeof(device_pair_t) == 48, "device_pair_t is 48 bytes");
 
 /* What the stale scan needs of each sensor. */
 typedef struct sensor {
@@ -73,11 +85,18 @@ struct roda_rules {
     size_t window_bytes;
     uint8_t *window_state;
     uint8_t rule_window[RODA_RULES_MAX];
+    /* DEVICE rules (as many as create was given): [max_devices][device_columns] states;
+     * device_column[i]: rule i's column (NO_COLUMN: not a DEVICE rule). */
+    uint32_t max_devices;
+    uint32_t device_columns;
+    device_pair_t *device_pairs;
+    uint8_t device_column[RODA_RULES_MAX];
     _Atomic uint64_t bad_index;
     _Atomic uint64_t lost_output;
 };
 
-static const char *const kind_names[] = {"above", "below", "jump", "rate", "stale"};
+static const char *const kind_names[] = {"above", "below", "jump", "rate", "stale", "device"};
+_Static_assert(sizeof kind_names / sizeof kind_names[0] == RODA_RULE_KIND_COUNT, "a name per kind");
 static const char *const severity_names[] = {"info", "warning", "critical"};
 static const char *const value_names[] = {"last",  "mean", "ewma", "min", "max", "stddev",
                                           "slope", "p50",  "p90",  "p95", "p99"};
@@ -85,6 +104,7 @@ _Static_assert(sizeof value_names / sizeof value_names[0] == RODA_RULE_VALUE_COU
                "a name per value");
 
 #define NO_WINDOW 0xFFu
+#define NO_COLUMN 0xFFu
 
 const char *roda_rule_kind_name(roda_rule_kind_t kind)
 {
@@ -210,13 +230,57 @@ size_t roda_rules_window_memory(const roda_rule_t *rules, uint32_t count, uint32
     return n > RODA_RULES_WINDOWS ? 0 : (size_t)max_sensors * window_layout(specs, n, NULL);
 }
 
+/* How many of `rules` are DEVICE rules. */
+static uint32_t device_rules(const roda_rule_t *rules, uint32_t count)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < count; i++)
+        n += rules[i].kind == RODA_RULE_DEVICE;
+    return n;
+}
+
+size_t roda_rules_device_memory(const roda_rule_t *rules, uint32_t count, uint32_t max_devices)
+{
+    return (size_t)max_devices * device_rules(rules, count) * sizeof(device_pair_t);
+}
+
 size_t roda_rules_memory(const roda_rule_t *rules, uint32_t count, uint32_t max_rules,
-                         uint32_t max_sensors)
+                         uint32_t max_sensors, uint32_t max_devices)
 {
     return sizeof(roda_rules_t) + (size_t)max_rules * (sizeof(roda_rule_t) + sizeof(counters_t)) +
            (size_t)max_sensors * max_rules * sizeof(pair_t) + (size_t)max_rules * sizeof(pair_t) +
            (size_t)max_sensors * sizeof(sensor_t) +
-           roda_rules_window_memory(rules, count, max_sensors);
+           roda_rules_window_memory(rules, count, max_sensors) +
+           roda_rules_device_memory(rules, count, max_devices);
+}
+
+/* Columns of the DEVICE rules among `rules` (from[i]: the old rule that rule i keeps, or -1): a
+ * kept one keeps its column (its bit set in *kept), a new one takes a free column. False when
+ * the set has too few columns. */
+static bool map_columns(const roda_rules_t *r, const roda_rule_t *rules, uint32_t count,
+                        const int32_t *from, uint8_t *column, uint64_t *kept)
+{
+    *kept = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        column[i] = NO_COLUMN;
+        if (rules[i].kind == RODA_RULE_DEVICE && from[i] >= 0) {
+            column[i] = r->device_column[from[i]];
+            *kept |= 1ull << column[i];
+        }
+    }
+    uint64_t used = *kept;
+    for (uint32_t i = 0; i < count; i++) {
+        if (rules[i].kind != RODA_RULE_DEVICE || from[i] >= 0)
+            continue;
+        uint32_t c = 0;
+        while (c < r->device_columns && (used & (1ull << c)) != 0)
+            c++;
+        if (c == r->device_columns)
+            return false;
+        column[i] = (uint8_t)c;
+        used |= 1ull << c;
+    }
+    return true;
 }
 
 /* Maps each current rule to its window; false when one needs a window the set lacks. */
@@ -238,6 +302,25 @@ static bool map_windows(roda_rules_t *r, const roda_rule_t *rules, uint32_t coun
     return true;
 }
 
+/* Why a rule's terms are invalid (NULL: they are not): see roda_rule_validate. */
+static const char *terms_invalid(const roda_rule_t *rule)
+{
+    if (rule->kind != RODA_RULE_DEVICE)
+        return rule->term_count == 0 ? NULL : "only a device rule has terms (when)";
+    if (rule->term_count < 2 || rule->term_count > RODA_RULE_MAX_TERMS)
+        return "a device rule has 2 to 4 terms (when = NAME above|below NUMBER and ...)";
+    if (rule->sensor_count != 0 || rule->name_glob[0] != '\0')
+        return "a device rule's terms name its sensors (no sensors or names)";
+    for (uint32_t t = 0; t < rule->term_count; t++) {
+        const roda_rule_term_t *term = &rule->terms[t];
+        if (term->sensor[0] == '\0' || memchr(term->sensor, '\0', RODA_RULE_TERM_NAME_MAX) == NULL)
+            return "a term's sensor name has 1 to 63 bytes";
+        if (!isfinite(term->threshold) || term->below > 1)
+            return "a term is NAME above|below a finite NUMBER";
+    }
+    return NULL;
+}
+
 roda_result_t roda_rule_validate(const roda_rule_t *rule, const char **why)
 {
     *why = NULL;
@@ -252,6 +335,8 @@ roda_result_t roda_rule_validate(const roda_rule_t *rule, const char **why)
     else if (rule->window_ns != 0 && (rule->hop_ns == 0 || rule->window_ns % rule->hop_ns != 0 ||
                                       rule->window_ns / rule->hop_ns > RODA_TWINDOW_MAX_BUCKETS))
         *why = "a window's length must be 1 to 60 whole hops";
+    else if (rule->window_ns != 0 && rule->kind == RODA_RULE_DEVICE)
+        *why = "a device rule compares the newest values (last, mean or ewma), not a window";
     else if (rule->window_ns != 0 &&
              (rule->kind == RODA_RULE_STALE || rule->value == RODA_RULE_VALUE_LAST ||
               rule->value == RODA_RULE_VALUE_EWMA))
@@ -276,6 +361,8 @@ roda_result_t roda_rule_validate(const roda_rule_t *rule, const char **why)
         *why = "device glob too long";
     else if (memchr(rule->name_glob, '\0', RODA_RULE_GLOB_MAX) == NULL)
         *why = "name glob too long";
+    else
+        *why = terms_invalid(rule);
     return *why == NULL ? RODA_SUCCESS : RODA_ERROR_INVALID_ARG;
 }
 
@@ -320,17 +407,19 @@ static void free_rules(roda_rules_t *r)
     free(r->row);
     free(r->sensors);
     free(r->window_state);
+    free(r->device_pairs);
     free(r);
 }
 
 roda_result_t roda_rules_create(const roda_rule_t *rules, uint32_t count, uint32_t max_rules,
-                                uint32_t max_sensors, roda_rules_device_name_fn device_name,
+                                uint32_t max_sensors, uint32_t max_devices,
+                                roda_rules_device_name_fn device_name,
                                 roda_rules_sensor_name_fn sensor_name, void *context,
                                 roda_rules_t **out)
 {
     *out = NULL;
-    if (max_rules == 0 || max_rules > RODA_RULES_MAX || max_sensors == 0 || count > max_rules ||
-        validate_set(rules, count) != RODA_SUCCESS)
+    if (max_rules == 0 || max_rules > RODA_RULES_MAX || max_sensors == 0 || max_devices == 0 ||
+        count > max_rules || validate_set(rules, count) != RODA_SUCCESS)
         return RODA_ERROR_INVALID_ARG;
     roda_twindow_spec_t specs[RODA_RULES_WINDOWS];
     uint32_t windows = window_specs(rules, count, specs);
@@ -350,9 +439,14 @@ roda_result_t roda_rules_create(const roda_rule_t *rules, uint32_t count, uint32
     r->row = calloc(max_rules, sizeof *r->row);
     r->sensors = calloc(max_sensors, sizeof *r->sensors);
     r->names = calloc((size_t)RODA_RULES_NAME_HISTORY * max_rules, sizeof *r->names);
+    r->max_devices = max_devices;
+    r->device_columns = device_rules(rules, count);
+    if (r->device_columns != 0)
+        r->device_pairs = calloc((size_t)max_devices * r->device_columns, sizeof *r->device_pairs);
     if (r->rules == NULL || r->counters == NULL || r->pairs == NULL || r->row == NULL ||
         r->sensors == NULL || r->names == NULL ||
         (r->window_bytes != 0 && r->window_state == NULL) ||
+        (r->device_columns != 0 && r->device_pairs == NULL) ||
         pthread_mutex_init(&r->lock, NULL) != 0) {
         free_rules(r);
         return RODA_ERROR_NOMEM;
@@ -362,8 +456,16 @@ roda_result_t roda_rules_create(const roda_rule_t *rules, uint32_t count, uint32
     roda_prefault_zeroed(r->sensors, (size_t)max_sensors * sizeof *r->sensors);
     if (r->window_state != NULL)
         roda_prefault_zeroed(r->window_state, (size_t)max_sensors * r->window_bytes);
+    if (r->device_pairs != NULL)
+        roda_prefault_zeroed(r->device_pairs,
+                             (size_t)max_devices * r->device_columns * sizeof *r->device_pairs);
     memcpy(r->rules, rules, count * sizeof *rules);
     (void)map_windows(r, rules, count, r->rule_window); /* fits: the windows are the rules' */
+    int32_t none[RODA_RULES_MAX];
+    uint64_t kept;
+    for (uint32_t i = 0; i < count; i++)
+        none[i] = -1;
+    (void)map_columns(r, rules, count, none, r->device_column, &kept); /* fits: as many */
     r->count = count;
     r->max_rules = max_rules;
     remember_names(r);
@@ -384,11 +486,27 @@ void roda_rules_destroy(roda_rules_t *r)
     free_rules(r);
 }
 
+/* Whether two rules' terms name the same sensors in the same order (`limits`: and have the same
+ * directions and thresholds). */
+static bool same_terms(const roda_rule_t *a, const roda_rule_t *b, bool limits)
+{
+    if (a->term_count != b->term_count)
+        return false;
+    for (uint32_t t = 0; t < a->term_count; t++) {
+        const roda_rule_term_t *x = &a->terms[t], *y = &b->terms[t];
+        if (strcmp(x->sensor, y->sensor) != 0 ||
+            (limits && (x->below != y->below || x->threshold != y->threshold)))
+            return false;
+    }
+    return true;
+}
+
 static bool same_scope(const roda_rule_t *a, const roda_rule_t *b)
 {
     return a->kind == b->kind && a->sensor_count == b->sensor_count &&
            memcmp(a->sensors, b->sensors, a->sensor_count * sizeof a->sensors[0]) == 0 &&
-           strcmp(a->device_glob, b->device_glob) == 0 && strcmp(a->name_glob, b->name_glob) == 0;
+           strcmp(a->device_glob, b->device_glob) == 0 && strcmp(a->name_glob, b->name_glob) == 0 &&
+           same_terms(a, b, false);
 }
 
 bool roda_rule_equal(const roda_rule_t *a, const roda_rule_t *b)
@@ -396,7 +514,25 @@ bool roda_rule_equal(const roda_rule_t *a, const roda_rule_t *b)
     return strcmp(a->name, b->name) == 0 && same_scope(a, b) && a->severity == b->severity &&
            a->value == b->value && a->window_ns == b->window_ns && a->hop_ns == b->hop_ns &&
            a->min_count == b->min_count && a->threshold == b->threshold &&
-           a->hysteresis == b->hysteresis && a->holdoff_ns == b->holdoff_ns;
+           a->hysteresis == b->hysteresis && a->holdoff_ns == b->holdoff_ns &&
+           same_terms(a, b, true);
+}
+
+/* Empties every DEVICE column but the `kept` ones for every device; returns how many of those
+ * were FIRING. */
+static uint64_t reset_columns(roda_rules_t *r, uint64_t kept)
+{
+    uint64_t dropped = 0;
+    for (uint32_t d = 0; d < r->max_devices; d++) {
+        device_pair_t *row = r->device_pairs + (size_t)d * r->device_columns;
+        for (uint32_t c = 0; c < r->device_columns; c++) {
+            if ((kept & (1ull << c)) != 0)
+                continue;
+            dropped += row[c].pair.state == PAIR_FIRING;
+            memset(&row[c], 0, sizeof row[c]);
+        }
+    }
+    return dropped;
 }
 
 roda_result_t roda_rules_reload(roda_rules_t *r, const roda_rule_t *new_rules, uint32_t count,
@@ -422,7 +558,11 @@ roda_result_t roda_rules_reload(roda_rules_t *r, const roda_rule_t *new_rules, u
             }
         }
     }
-    uint64_t dropped = 0;
+    uint8_t column[RODA_RULES_MAX];
+    uint64_t kept_columns;
+    if (!map_columns(r, new_rules, count, from, column, &kept_columns))
+        return RODA_ERROR_INVALID_ARG;
+    uint64_t dropped = reset_columns(r, kept_columns);
     for (uint32_t s = 0; s < r->max_sensors; s++) {
         pair_t *row = r->pairs + (size_t)s * r->max_rules;
         memcpy(r->row, row, r->max_rules * sizeof *row);
@@ -457,6 +597,7 @@ roda_result_t roda_rules_reload(roda_rules_t *r, const roda_rule_t *new_rules, u
     }
     memcpy(r->rules, new_rules, count * sizeof *new_rules);
     memcpy(r->rule_window, rule_window, count);
+    memcpy(r->device_column, column, count);
     r->count = count;
     r->generation++;
     remember_names(r);
@@ -474,6 +615,18 @@ static bool glob_matches(const char *glob, const char *name)
     return glob[0] == '\0' || (name != NULL && fnmatch(glob, name, 0) == 0);
 }
 
+/* The terms of DEVICE rule `rule` that sensor name `name` feeds, a bit each. */
+static uint8_t terms_named(const roda_rule_t *rule, const char *name)
+{
+    uint8_t terms = 0;
+    for (uint32_t t = 0; t < rule->term_count && name != NULL; t++) {
+        if (strcmp(rule->terms[t].sensor, name) == 0)
+            terms |= (uint8_t)(1u << t);
+    }
+    return terms;
+}
+
+/* Whether the sensor is in the rule's scope (a DEVICE rule: pair->terms, the terms it feeds). */
 static bool in_scope(roda_rules_t *r, const roda_rule_t *rule, pair_t *pair, uint64_t sensor_id,
                      uint32_t device)
 {
@@ -484,11 +637,13 @@ static bool in_scope(roda_rules_t *r, const roda_rule_t *rule, pair_t *pair, uin
             for (uint32_t i = 0; i < rule->sensor_count && !in; i++)
                 in = rule->sensors[i] == sensor_id;
         } else {
-            in =
-                glob_matches(rule->device_glob,
-                             r->device_name != NULL ? r->device_name(r->context, device) : NULL) &&
-                glob_matches(rule->name_glob,
-                             r->sensor_name != NULL ? r->sensor_name(r->context, sensor_id) : NULL);
+            const char *name =
+                r->sensor_name != NULL ? r->sensor_name(r->context, sensor_id) : NULL;
+            pair->terms = rule->kind == RODA_RULE_DEVICE ? terms_named(rule, name) : 0;
+            in = (rule->kind != RODA_RULE_DEVICE || pair->terms != 0) &&
+                 glob_matches(rule->device_glob,
+                              r->device_name != NULL ? r->device_name(r->context, device) : NULL) &&
+                 glob_matches(rule->name_glob, name);
         }
         pair->scope = in ? SCOPE_IN : SCOPE_OUT;
     }
@@ -605,6 +760,13 @@ static void emit(roda_rules_t *r, sink_t *sink, uint32_t index, roda_alert_state
     a->state = (uint8_t)state;
 }
 
+/* Whether a judgement changes a pair. Most summaries change nothing: firing while FIRING, or
+ * neither firing nor clear, or clear while OK. */
+static inline bool changes(const pair_t *pair, bool firing, bool clear)
+{
+    return firing ? pair->state != PAIR_FIRING : clear && pair->state != PAIR_OK;
+}
+
 /* Applies one judgement to a pair: `firing` (the condition holds), `clear` (it is cleared past the
  * hysteresis band); neither: inside the band, nothing changes. `now_ns` is the ingest clock. */
 static void transition(roda_rules_t *r, sink_t *sink, uint32_t index, pair_t *pair, bool firing,
@@ -638,6 +800,45 @@ static void transition(roda_rules_t *r, sink_t *sink, uint32_t index, pair_t *pa
         }
         pair->state = PAIR_OK;
     }
+}
+
+/* DEVICE rule `index` for the sensor's device: `value` becomes the newest of the `terms` it
+ * feeds (!known: they are forgotten), then the rule is judged on the device's values. The alert
+ * carries the sensor's id, `value` and times, and its first term's threshold. */
+static void judge_device(roda_rules_t *r, sink_t *sink, uint32_t index, uint8_t terms, bool known,
+                         const sensor_t *sensor, double value, uint64_t now_ns)
+{
+    const roda_rule_t *rule = &r->rules[index];
+    if (sensor->device >= r->max_devices || r->device_column[index] == NO_COLUMN) {
+        bump(&r->bad_index, 1);
+        return;
+    }
+    device_pair_t *d =
+        &r->device_pairs[(size_t)sensor->device * r->device_columns + r->device_column[index]];
+    d->pair.terms = known ? d->pair.terms | terms : d->pair.terms & (uint8_t)~terms;
+    bool firing = true, clear = false;
+    for (uint32_t t = 0; t < rule->term_count; t++) {
+        const roda_rule_term_t *term = &rule->terms[t];
+        if ((terms & (1u << t)) != 0)
+            d->values[t] = value;
+        double v = d->values[t];
+        if ((d->pair.terms & (1u << t)) == 0) {
+            firing = false;
+            clear = true;
+        } else if (term->below) {
+            firing = firing && v < term->threshold;
+            clear = clear || v >= term->threshold + rule->hysteresis;
+        } else {
+            firing = firing && v > term->threshold;
+            clear = clear || v <= term->threshold - rule->hysteresis;
+        }
+    }
+    if (!changes(&d->pair, firing, clear))
+        return;
+    uint32_t before = sink->used;
+    transition(r, sink, index, &d->pair, firing, clear, now_ns, sensor, value, value);
+    if (sink->used > before)
+        sink->out[before].threshold = rule->terms[__builtin_ctz(terms)].threshold;
 }
 
 uint32_t roda_rules_evaluate(roda_rules_t *r, uint32_t sensor_index, const roda_summary_t *cur,
@@ -709,12 +910,13 @@ uint32_t roda_rules_evaluate(roda_rules_t *r, uint32_t sensor_index, const roda_
             v = 0.0;
             clear = true;
             break;
+        case RODA_RULE_DEVICE:
+            judge_device(r, &sink, i, pair->terms, true, sensor, v, cur->ingest_time_ns);
+            continue;
         default:
             continue;
         }
-        /* Most summaries change nothing: firing while FIRING, or neither firing nor clear, or
-         * clear while OK. */
-        if (firing ? pair->state == PAIR_FIRING : !clear || pair->state == PAIR_OK)
+        if (!changes(pair, firing, clear))
             continue;
         transition(r, &sink, i, pair, firing, clear, cur->ingest_time_ns, sensor, v, p);
     }
@@ -792,12 +994,15 @@ uint32_t roda_rules_evict(roda_rules_t *r, uint32_t sensor_index, uint64_t now_n
         return 0;
     }
     sink_t sink = {out, max_out, 0};
-    if (r->sensors[sensor_index].seen)
+    const sensor_t *sensor = &r->sensors[sensor_index];
+    if (sensor->seen)
         judge_stale(r, &sink, sensor_index, now_ns, false);
     pair_t *row = r->pairs + (size_t)sensor_index * r->max_rules;
     for (uint32_t i = 0; i < r->count; i++) {
         if (row[i].state == PAIR_FIRING)
             bump(&r->counters[i].active, -1);
+        if (sensor->seen && r->rules[i].kind == RODA_RULE_DEVICE && row[i].scope == SCOPE_IN)
+            judge_device(r, &sink, i, row[i].terms, false, sensor, sensor->last, now_ns);
     }
     memset(row, 0, r->max_rules * sizeof *row);
     memset(&r->sensors[sensor_index], 0, sizeof r->sensors[sensor_index]);
@@ -826,6 +1031,10 @@ void roda_rules_visit(roda_rules_t *r, roda_visit_fn blob, void *context)
     blob(context, r->windows, sizeof r->windows);
     if (r->window_state != NULL)
         blob(context, r->window_state, (size_t)r->max_sensors * r->window_bytes);
+    blob(context, r->device_column, sizeof r->device_column);
+    if (r->device_pairs != NULL)
+        blob(context, r->device_pairs,
+             (size_t)r->max_devices * r->device_columns * sizeof *r->device_pairs);
     if (r->window_count != window_count || memcmp(windows, r->windows, sizeof windows) != 0) {
         r->window_count = window_count;
         memcpy(r->windows, windows, sizeof windows);

@@ -25,6 +25,18 @@
  *   STALE  fires from the tick when no reading arrived for `threshold` seconds (gateway ingest
  *          clock, not the device's), or at once when its device went silent
  *          (roda_rules_silence); resolves on the sensor's next reading.
+ *   DEVICE a condition over sensors of one device: 2 .. RODA_RULE_MAX_TERMS terms `NAME above
+ *          NUMBER` / `NAME below NUMBER`, every one of which must hold. Per (rule, device) the
+ *          rule keeps the newest value (the rule's value: last, mean or ewma) of each term's
+ *          sensor, the one of that device whose name (roda_sensor_names.h) is the term's. A
+ *          summary of such a sensor stores its value and judges the rule for its device: fires
+ *          when every term's value is known and holds (above: value > threshold; below:
+ *          value < threshold); resolves when a term's value is past its hysteresis band (above:
+ *          value <= threshold - hysteresis; below: value >= threshold + hysteresis) or is no
+ *          longer known (its sensor was evicted, roda_rules_evict). Values do not age: a term
+ *          keeps its sensor's newest value until the sensor is evicted (a STALE rule catches a
+ *          silent sensor sooner). The alert is the updating sensor's: its id, value (also in
+ *          `previous`) and times, with its term's threshold; `active` counts devices.
  * Summaries that cannot be evaluated (no previous, ratio or time delta undefined) leave the
  * alert state as it is and are counted (not_evaluable).
  *
@@ -51,11 +63,16 @@
  * name glob), or to every sensor when all are empty. It is decided on a sensor's first
  * evaluation (names from the callbacks) and cached.
  *
+ * Scope of a DEVICE rule: sensors whose name is one of its terms' and whose device name matches
+ * its device glob (no sensor ids, no name glob).
+ *
  * Memory: everything is allocated by roda_rules_create() (roda_rules_memory() bytes): per sensor
  * a 40-byte record (for STALE) and per (sensor, rule slot) a 16-byte state, for max_sensors x
  * max_rules, plus per sensor each window's state (roda_twindow_size) and its statistics after
- * the previous summary (roda_rules_window_memory()); evaluate, tick, evict and reload never
- * allocate.
+ * the previous summary (roda_rules_window_memory()), plus per (device, DEVICE rule) a 48-byte
+ * state for max_devices x the DEVICE rules given to create (roda_rules_device_memory(); a reload
+ * may keep, change or replace DEVICE rules but have no more of them: RODA_ERROR_INVALID_ARG);
+ * evaluate, tick, evict and reload never allocate.
  *
  * Threads: one thread (the rules stage) calls evaluate, tick, evict, reload, count and get.
  * roda_rules_snapshot() and the counters may be read from any thread (single-writer atomics; the
@@ -78,6 +95,8 @@
 #define RODA_RULE_GLOB_MAX 64       /* bytes of a device or sensor name glob including the NUL */
 #define RODA_RULES_MAX 64           /* upper bound of max_rules */
 #define RODA_RULES_WINDOWS 4        /* distinct windows (length, hop) of one rule set */
+#define RODA_RULE_MAX_TERMS 4       /* terms of a DEVICE rule's condition */
+#define RODA_RULE_TERM_NAME_MAX 64  /* bytes of a term's sensor name including the NUL */
 
 typedef enum roda_rule_kind {
     RODA_RULE_ABOVE = 0,
@@ -85,7 +104,8 @@ typedef enum roda_rule_kind {
     RODA_RULE_JUMP = 2,
     RODA_RULE_RATE = 3,
     RODA_RULE_STALE = 4,
-    RODA_RULE_KIND_COUNT = 5,
+    RODA_RULE_DEVICE = 5,
+    RODA_RULE_KIND_COUNT = 6,
 } roda_rule_kind_t;
 
 typedef enum roda_severity {
@@ -116,6 +136,14 @@ typedef enum roda_alert_state {
     RODA_ALERT_RESOLVED = 1,
 } roda_alert_state_t;
 
+/* One term of a DEVICE rule: the device's sensor named `sensor` is above (or below) `threshold`. */
+typedef struct roda_rule_term {
+    char sensor[RODA_RULE_TERM_NAME_MAX];
+    double threshold;
+    uint32_t below; /* 0: above, 1: below */
+    uint32_t reserved;
+} roda_rule_term_t;
+
 typedef struct roda_rule {
     char name[RODA_RULE_NAME_MAX];
     roda_rule_kind_t kind;
@@ -132,6 +160,9 @@ typedef struct roda_rule {
     uint64_t sensors[RODA_RULE_MAX_SENSOR_IDS];
     char device_glob[RODA_RULE_GLOB_MAX]; /* "" matches every device */
     char name_glob[RODA_RULE_GLOB_MAX];   /* "" matches every sensor, named or not */
+    uint32_t term_count;                  /* DEVICE: 2 .. RODA_RULE_MAX_TERMS; else 0 */
+    uint32_t reserved;
+    roda_rule_term_t terms[RODA_RULE_MAX_TERMS]; /* DEVICE: every one must hold */
 } roda_rule_t;
 
 /* The alert journal's record: 64 bytes. */
@@ -163,7 +194,7 @@ typedef struct roda_rule_stats {
     uint64_t resolved;      /* RESOLVED records emitted */
     uint64_t suppressed;    /* firings held back by the hold-off */
     uint64_t not_evaluable; /* summaries the rule could not judge (see kinds) */
-    uint64_t active;        /* (sensor) pairs now FIRING */
+    uint64_t active;        /* (sensor) pairs now FIRING; DEVICE rules: devices */
 } roda_rule_stats_t;
 
 /* Device index -> name (NULL when unknown: only an empty glob matches). Called once per sensor
@@ -177,7 +208,9 @@ typedef struct roda_rules roda_rules_t;
 
 /* Bytes that roda_rules_create() allocates for these bounds and rules (count of them). */
 size_t roda_rules_memory(const roda_rule_t *rules, uint32_t count, uint32_t max_rules,
-                         uint32_t max_sensors);
+                         uint32_t max_sensors, uint32_t max_devices);
+/* Of which the DEVICE rules' states: per device, one per DEVICE rule among `rules`. */
+size_t roda_rules_device_memory(const roda_rule_t *rules, uint32_t count, uint32_t max_devices);
 /* Of which the windows: per sensor, each distinct window's state and previous statistics. */
 size_t roda_rules_window_memory(const roda_rule_t *rules, uint32_t count, uint32_t max_sensors);
 /* The distinct windows (length, hop) of `rules` (count of them), RODA_RULES_WINDOWS + 1 when
@@ -186,7 +219,8 @@ uint32_t roda_rules_window_count(const roda_rule_t *rules, uint32_t count);
 
 /* Checks one rule: a name, a known kind/severity/value, a finite threshold (JUMP > 1, RATE > 0,
  * STALE > 0), hysteresis >= 0 and below the threshold for JUMP/RATE, sensor_count within bounds,
- * and a window (see Windows) for a window statistic, none for last/ewma or STALE.
+ * and a window (see Windows) for a window statistic, none for last/ewma, STALE or DEVICE; a
+ * DEVICE rule's terms (2 .. RODA_RULE_MAX_TERMS, named, finite thresholds), no terms otherwise.
  * RODA_SUCCESS or RODA_ERROR_INVALID_ARG with a static reason in *why. */
 roda_result_t roda_rule_validate(const roda_rule_t *rule, const char **why);
 
@@ -195,20 +229,22 @@ roda_result_t roda_rule_validate(const roda_rule_t *rule, const char **why);
 bool roda_rule_equal(const roda_rule_t *a, const roda_rule_t *b);
 
 /* Creates the rule set. max_rules 1 .. RODA_RULES_MAX (room kept for reloads), max_sensors >= 1,
- * count <= max_rules, every rule valid, names unique, at most RODA_RULES_WINDOWS windows.
- * RODA_ERROR_INVALID_ARG, RODA_ERROR_NOMEM. */
+ * max_devices >= 1 (device indexes 0 .. max_devices-1), count <= max_rules, every rule valid,
+ * names unique, at most RODA_RULES_WINDOWS windows. RODA_ERROR_INVALID_ARG, RODA_ERROR_NOMEM. */
 roda_result_t roda_rules_create(const roda_rule_t *rules, uint32_t count, uint32_t max_rules,
-                                uint32_t max_sensors, roda_rules_device_name_fn device_name,
+                                uint32_t max_sensors, uint32_t max_devices,
+                                roda_rules_device_name_fn device_name,
                                 roda_rules_sensor_name_fn sensor_name, void *context,
                                 roda_rules_t **out);
 void roda_rules_destroy(roda_rules_t *rules);
 
-/* Replaces the rule set, keeping per-sensor state: a new rule with the name, kind and scope of an
- * old one keeps its alert states and counters (its threshold, severity and timings may change);
+/* Replaces the rule set, keeping per-sensor state: a new rule with the name, kind and scope (for
+ * DEVICE: its terms' sensor names, in order) of an old one keeps its alert states, DEVICE
+ * values and counters (its thresholds, severity and timings may change);
  * others start fresh. Alerts FIRING for a removed or reset rule are dropped without a RESOLVED
  * record (counted in *dropped_active when not NULL). On error nothing changes:
- * RODA_ERROR_TOO_MANY (count > max_rules), RODA_ERROR_INVALID_ARG (invalid or duplicate rule, or
- * a window the set was not created with). */
+ * RODA_ERROR_TOO_MANY (count > max_rules), RODA_ERROR_INVALID_ARG (invalid or duplicate rule, a
+ * window the set was not created with, or more DEVICE rules than it was created with). */
 roda_result_t roda_rules_reload(roda_rules_t *rules, const roda_rule_t *new_rules, uint32_t count,
                                 uint64_t *dropped_active);
 
@@ -234,16 +270,18 @@ uint32_t roda_rules_silence(roda_rules_t *rules, uint32_t device, uint64_t now_n
 
 /* Forgets sensor `sensor_index` (evicted after limits.sensor_idle_timeout without a reading; the
  * index will be given to another sensor): first judges its STALE rules at `now_ns`, so a silent
- * sensor's stale alert is emitted before it goes (writes up to `max_out` alerts to `out`, returns
- * how many), then resets its state and scope for every rule. Alerts still FIRING for it end
- * without a RESOLVED record (the sensor is gone) and leave the `active` count. An index >=
- * max_sensors is counted (bad_index). */
+ * sensor's stale alert is emitted before it goes, and forgets its value in the DEVICE rules it
+ * feeds (a firing one resolves: RESOLVED with its last value) (writes up to `max_out` alerts to
+ * `out`, returns how many), then resets its state and scope for every rule. Its own alerts still
+ * FIRING end without a RESOLVED record (the sensor is gone) and leave the `active` count. An
+ * index >= max_sensors is counted (bad_index). */
 uint32_t roda_rules_evict(roda_rules_t *rules, uint32_t sensor_index, uint64_t now_ns,
                           roda_alert_t *out, uint32_t max_out);
 
 /* Calls `blob` on every piece of the rule set's state (definitions, generation and name history,
  * counters, per (sensor, rule) alert states, per sensor stale records, the stale scan's cursor,
- * the windows and their states; loaded windows of other specs than the set's are emptied)
+ * the windows and their states, the DEVICE rules' columns and per device states; loaded windows
+ * of other specs than the set's are emptied)
  * in a fixed order: a snapshot writes them; a load reads them back into a set created with the
  * same max_rules and max_sensors before its thread starts (then roda_rules_reload applies the
  * config's rules, keeping the states of those it keeps). Rules thread, or before it starts. */
@@ -277,7 +315,7 @@ double roda_rules_window_value(const roda_twindow_stats_t *stats, roda_rule_valu
 uint64_t roda_rules_bad_index(const roda_rules_t *rules);
 uint64_t roda_rules_lost_output(const roda_rules_t *rules);
 
-const char *roda_rule_kind_name(roda_rule_kind_t kind);      /* "above", ... "stale" */
+const char *roda_rule_kind_name(roda_rule_kind_t kind);      /* "above", ... "device" */
 const char *roda_severity_name(roda_severity_t severity);    /* "info", ... */
 const char *roda_rule_value_name(roda_rule_value_t value);   /* "last", "mean", ... "p99" */
 const char *roda_alert_state_name(roda_alert_state_t state); /* "firing", "resolved" */

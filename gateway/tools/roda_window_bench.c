@@ -63,7 +63,8 @@ static double run_rules(const roda_rule_t *rules, uint32_t count, uint32_t senso
                         uint64_t readings)
 {
     roda_rules_t *set;
-    if (roda_rules_create(rules, count, count, sensors, NULL, NULL, NULL, &set) != RODA_SUCCESS) {
+    if (roda_rules_create(rules, count, count, sensors, 1, NULL, NULL, NULL, &set) !=
+        RODA_SUCCESS) {
         fprintf(stderr, "roda-window-bench: cannot create the rules (memory?)\n");
         exit(1);
     }

@@ -139,8 +139,10 @@ END_TEST
 START_TEST(example_config_is_valid)
 {
     expect_ok(roda_config_load(RODA_EXAMPLE_CONFIG, &config, &errors));
-    ck_assert_uint_eq(config.rule_count, 4); /* the windowed example is commented out */
+    ck_assert_uint_eq(config.rule_count, 5); /* the windowed example is commented out */
     ck_assert_str_eq(config.rules[1].name, "mean jump");
+    ck_assert_int_eq(config.rules[3].kind, RODA_RULE_DEVICE);
+    ck_assert_uint_eq(config.rules[3].term_count, 2);
     ck_assert_str_eq(config.source, RODA_EXAMPLE_CONFIG);
     ck_assert_str_eq(config.journal.directory, "");
 }
@@ -428,10 +430,95 @@ START_TEST(print_and_memory_plan)
         ck_assert_uint_eq(again.rules[r].window_ns, config.rules[r].window_ns);
         ck_assert_uint_eq(again.rules[r].hop_ns, config.rules[r].hop_ns);
         ck_assert_uint_eq(again.rules[r].min_count, config.rules[r].min_count);
+        ck_assert_uint_eq(again.rules[r].term_count, config.rules[r].term_count);
+        for (uint32_t t = 0; t < config.rules[r].term_count; t++) {
+            ck_assert_str_eq(again.rules[r].terms[t].sensor, config.rules[r].terms[t].sensor);
+            ck_assert_uint_eq(again.rules[r].terms[t].below, config.rules[r].terms[t].below);
+            ck_assert_double_eq(again.rules[r].terms[t].threshold,
+                                config.rules[r].terms[t].threshold);
+        }
     }
     ck_assert_uint_eq(again.http.connection_timeout_ns, config.http.connection_timeout_ns);
     ck_assert_str_eq(again.udp.binds[1], config.udp.binds[1]);
     free(text);
+}
+END_TEST
+
+START_TEST(device_rules)
+{
+    expect_ok(roda_config_load_string(
+        "[limits]\nmax_devices = 100\n"
+        "[rule.hot]\nkind = device\nwhen = temperature above 80 and fan_speed below -1.5e2\n"
+        "hysteresis = 2\ndevices = boiler-*\n"
+        "[rule.four]\nkind = device\nwhen =  a above 1  and\tb below 2 and c above 3 and d below 4 "
+        "\n",
+        "t.conf", &config, &errors));
+    const roda_rule_t *hot = &config.rules[0];
+    ck_assert_int_eq(hot->kind, RODA_RULE_DEVICE);
+    ck_assert_uint_eq(hot->term_count, 2);
+    ck_assert_str_eq(hot->terms[0].sensor, "temperature");
+    ck_assert_uint_eq(hot->terms[0].below, 0);
+    ck_assert_double_eq(hot->terms[0].threshold, 80);
+    ck_assert_str_eq(hot->terms[1].sensor, "fan_speed");
+    ck_assert_uint_eq(hot->terms[1].below, 1);
+    ck_assert_double_eq(hot->terms[1].threshold, -150);
+    ck_assert_double_eq(hot->hysteresis, 2);
+    ck_assert_uint_eq(config.rules[1].term_count, 4);
+    ck_assert_str_eq(config.rules[1].terms[3].sensor, "d");
+
+    /* Printed with its terms and in the memory plan: 48 B per device and device rule. */
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    roda_config_print(&config, out);
+    fclose(out);
+    ck_assert_ptr_nonnull(
+        strstr(text, "kind = device\nseverity = warning\nvalue = last\n"
+                     "when = temperature above 80 and fan_speed below -150\nhysteresis = 2\n"));
+    ck_assert_ptr_nonnull(strstr(text, "device rules"));
+    ck_assert_ptr_nonnull(strstr(text, "100 devices x 96 B"));
+    free(text);
+
+    /* Errors name the key and the reason. */
+    const char *head = "[rule.d]\nkind = device\n";
+    char conf[512];
+    static const struct {
+        const char *keys, *error;
+    } cases[] = {
+        {"", "t.conf:1: rule.d.when: missing required field (the condition"},
+        {"when = t above 80\n", "t.conf:3: rule.d.when: 't above 80' has one term"},
+        {"when = t above 80 or f below 1\n",
+         "t.conf:3: rule.d.when: 't above 80 or f below 1' joins its terms with a word other "
+         "than and"},
+        {"when = t over 80 and f below 1\n",
+         "t.conf:3: rule.d.when: 't over 80 and f below 1' compares with a word other than above "
+         "or below"},
+        {"when = t above hot and f below 1\n",
+         "t.conf:3: rule.d.when: 't above hot and f below 1' has a term whose number is not"},
+        {"when = t above 1 and f below\n",
+         "t.conf:3: rule.d.when: 't above 1 and f below' is not NAME above|below NUMBER"},
+        {"when = t above 1 and f below 1 and\n", "t.conf:3: rule.d.when: 't above 1 and f below 1 "
+                                                 "and' is not NAME above|below NUMBER"},
+        {"when = a above 1 and b above 1 and c above 1 and d above 1 and e above 1\n",
+         "t.conf:3: rule.d.when: 'a above 1 and b above 1 and c above 1 and d above 1 and e above "
+         "1' has more than 4 terms"},
+        {"when = a above 1 and b above 1\nthreshold = 5\n",
+         "t.conf:4: rule.d.threshold: does not apply to kind device (use when)"},
+        {"when = a above 1 and b above 1\nnames = a\n",
+         "t.conf:4: rule.d.names: does not apply to kind device (its terms name the sensors)"},
+        {"when = a above 1 and b above 1\nvalue = mean over 1m\n",
+         "t.conf:4: rule.d.value: a device rule compares the newest values"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(conf, sizeof conf, "%s%s", head, cases[i].keys);
+        assert_prefix(one_error(conf), cases[i].error);
+    }
+    snprintf(conf, sizeof conf, "%swhen = %0*d above 1 and b below 2\n", head, 64, 0);
+    ck_assert_ptr_nonnull(
+        strstr(one_error(conf), "has a word too long (a sensor name has 1 to 63"));
+    assert_prefix(
+        one_error("[rule.a]\nkind = above\nthreshold = 1\nwhen = a above 1 and b below 1\n"),
+        "t.conf:4: rule.a.when: applies to kind device only");
 }
 END_TEST
 
@@ -513,6 +600,7 @@ int main(void)
     tcase_add_test(tc, all_errors_are_reported);
     tcase_add_test(tc, missing_file);
     tcase_add_test(tc, print_and_memory_plan);
+    tcase_add_test(tc, device_rules);
     tcase_add_test(tc, password_is_masked);
     tcase_add_test(tc, errors_are_logged);
     tcase_add_test(tc, reload_check);

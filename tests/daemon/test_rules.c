@@ -42,7 +42,7 @@ static roda_summary_t sum(uint64_t id, double value, double t)
 static roda_rules_t *make(const roda_rule_t *rules, uint32_t count)
 {
     roda_rules_t *r = NULL;
-    ck_assert_int_eq(roda_rules_create(rules, count, 8, SENSORS, NULL, NULL, NULL, &r),
+    ck_assert_int_eq(roda_rules_create(rules, count, 8, SENSORS, 4, NULL, NULL, NULL, &r),
                      RODA_SUCCESS);
     return r;
 }
@@ -381,7 +381,7 @@ START_TEST(scope_by_ids_and_glob)
     snprintf(defs[4].name_glob, sizeof defs[4].name_glob, "*");
     snprintf(defs[4].device_glob, sizeof defs[4].device_glob, "pump-*");
     roda_rules_t *r = NULL;
-    ck_assert_int_eq(roda_rules_create(defs, 5, 8, SENSORS, device_name, sensor_name, NULL, &r),
+    ck_assert_int_eq(roda_rules_create(defs, 5, 8, SENSORS, 4, device_name, sensor_name, NULL, &r),
                      RODA_SUCCESS);
     /* Sensor 10 (temperature) on pump-1: all five. 11 (humidity) on boiler-2: all. 13
      * (unnamed) on pump-2: ids, glob, all (a name glob needs a name). */
@@ -510,12 +510,12 @@ START_TEST(validation)
     r = rule("ok", RODA_RULE_STALE, 30);
     ck_assert_int_eq(roda_rule_validate(&r, &why), RODA_SUCCESS);
     roda_rules_t *set = NULL;
-    ck_assert_int_eq(roda_rules_create(&r, 1, 0, 8, NULL, NULL, NULL, &set),
+    ck_assert_int_eq(roda_rules_create(&r, 1, 0, 8, 4, NULL, NULL, NULL, &set),
                      RODA_ERROR_INVALID_ARG);
-    ck_assert_int_eq(roda_rules_create(&r, 1, RODA_RULES_MAX + 1, 8, NULL, NULL, NULL, &set),
+    ck_assert_int_eq(roda_rules_create(&r, 1, RODA_RULES_MAX + 1, 8, 4, NULL, NULL, NULL, &set),
                      RODA_ERROR_INVALID_ARG);
     ck_assert_ptr_null(set);
-    ck_assert_uint_ge(roda_rules_memory(NULL, 0, 16, 1000), 1000 * 16 * 16);
+    ck_assert_uint_ge(roda_rules_memory(NULL, 0, 16, 1000, 1), 1000 * 16 * 16);
 }
 END_TEST
 

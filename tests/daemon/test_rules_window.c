@@ -47,7 +47,7 @@ static roda_summary_t sum(uint64_t id, double value, double t)
 static roda_rules_t *make(const roda_rule_t *rules, uint32_t count)
 {
     roda_rules_t *r = NULL;
-    ck_assert_int_eq(roda_rules_create(rules, count, 8, SENSORS, NULL, NULL, NULL, &r),
+    ck_assert_int_eq(roda_rules_create(rules, count, 8, SENSORS, 4, NULL, NULL, NULL, &r),
                      RODA_SUCCESS);
     return r;
 }
@@ -180,8 +180,8 @@ START_TEST(rules_share_a_window_and_keep_it_across_reload_and_snapshot)
     roda_twindow_spec_t spec = {.hop_ns = S, .buckets = 4, .sketch = 1};
     ck_assert_uint_eq(roda_rules_window_memory(defs, 2, SENSORS),
                       SENSORS * (roda_twindow_size(&spec) + sizeof(roda_twindow_stats_t)));
-    ck_assert_uint_eq(roda_rules_memory(defs, 2, 8, SENSORS),
-                      roda_rules_memory(NULL, 0, 8, SENSORS) +
+    ck_assert_uint_eq(roda_rules_memory(defs, 2, 8, SENSORS, 4),
+                      roda_rules_memory(NULL, 0, 8, SENSORS, 4) +
                           roda_rules_window_memory(defs, 2, SENSORS));
     roda_rules_t *r = make(defs, 2);
     roda_summary_t a = sum(7, 40, 1), b = sum(7, 80, 2);
@@ -238,9 +238,10 @@ START_TEST(window_validation)
         many[i] = window_rule(name, RODA_RULE_ABOVE, 1, RODA_RULE_VALUE_MEAN, i + 1, 1);
     }
     roda_rules_t *set = NULL;
-    ck_assert_int_eq(roda_rules_create(many, RODA_RULES_WINDOWS + 1, 8, 8, NULL, NULL, NULL, &set),
-                     RODA_ERROR_INVALID_ARG);
-    ck_assert_int_eq(roda_rules_create(many, RODA_RULES_WINDOWS, 8, 8, NULL, NULL, NULL, &set),
+    ck_assert_int_eq(
+        roda_rules_create(many, RODA_RULES_WINDOWS + 1, 8, 8, 4, NULL, NULL, NULL, &set),
+        RODA_ERROR_INVALID_ARG);
+    ck_assert_int_eq(roda_rules_create(many, RODA_RULES_WINDOWS, 8, 8, 4, NULL, NULL, NULL, &set),
                      RODA_SUCCESS);
     roda_rules_destroy(set);
     ck_assert_str_eq(roda_rule_value_name(RODA_RULE_VALUE_P99), "p99");
