@@ -22,7 +22,7 @@
 
 /* Fused placement: within a long turn the stages run once this many readings wait for them, so
  * that a reading's alert does not wait for the turn's last message. */
-#define FUSED_RUN_READINGS 256u
+#define FUSED_RUN_READINGS 64u
 
 /* A journal write error is logged at most once per this interval. */
 #define RODA_INGEST_LOG_INTERVAL_MS 10000u

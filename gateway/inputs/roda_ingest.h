@@ -99,7 +99,7 @@ void roda_ingest_set_clock_interval(roda_ingest_t *ingest, uint64_t interval_ns)
 
 /* Fused placement: `run` (with `context`) runs the stages on the ingest thread (it is
  * roda_engine_run): once per turn, after the inputs' messages and before the thread waits;
- * within a turn, after a message once 256 readings wait for them; and when a claim finds the
+ * within a turn, after a message once 64 readings wait for them; and when a claim finds the
  * journal full, before the claim fails or waits. Before start only. */
 void roda_ingest_set_stages(roda_ingest_t *ingest, void (*run)(void *context), void *context);
 
