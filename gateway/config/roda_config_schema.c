@@ -45,7 +45,7 @@ const roda_config_field_t roda_config_fields[RODA_CONFIG_FIELD_COUNT] = {
     NUM("gateway", "ewma_alpha", DOUBLE, ewma_alpha, 0, 1, "0.1"),
     NUM("gateway", "stale_tick", DURATION, stale_tick_ns, 0.01, 3600, "1s"),
     KIND("gateway", "idle_spin", BOOL, idle_spin, "false"),
-    CHOICE("gateway", "placement", placement, placements, "pipelined"),
+    CHOICE("gateway", "placement", placement, placements, "fused"),
     NUM("journal", "input_capacity", POW2, journal.input_capacity, 1024, 1ull << 30, "131072"),
     NUM("journal", "summary_capacity", POW2, journal.summary_capacity, 1024, 1ull << 30, "16384"),
     NUM("journal", "alert_capacity", POW2, journal.alert_capacity, 64, 1ull << 30, "16384"),

@@ -11,8 +11,8 @@
 #   tests/bench/mqtt_compare.sh BUILD_DIR [SECONDS] [RUNS] [RATES] [BASE_BUILD_DIR]
 # RATES: messages/s, space-separated, 0 = flat out (default "100 1000 10000 60000 0"). Subjects:
 # roda (the gateway's defaults, those deploy/roda-gateway.conf lists, plus an MQTT JSON input
-# and one rule), roda-spin (the same with gateway.idle_spin = true), roda-fused (the same with
-# gateway.placement = fused), roda-base (the same config
+# and one rule), roda-spin (the same with gateway.idle_spin = true and gateway.placement =
+# pipelined), roda-pipelined (the same with gateway.placement = pipelined), roda-base (the same config
 # run by BASE_BUILD_DIR's gateway, e.g. the commit before a change; only when given) and
 # mqtt2prometheus. Not a ctest test: it loads the machine for minutes. Installs
 # prometheus-mqtt-exporter with apt-get when it is missing (as root).
@@ -91,8 +91,9 @@ CONF
     fail "gateway $1 not ready"
 }
 start_roda roda "$gateway"
-start_roda roda-spin "$gateway" "idle_spin = true"
-start_roda roda-fused "$gateway" "placement = fused"
+start_roda roda-spin "$gateway" "idle_spin = true
+placement = pipelined"
+start_roda roda-pipelined "$gateway" "placement = pipelined"
 [ -n "$base_build" ] && start_roda roda-base "$base_build/gateway/roda-gateway"
 
 # mqtt2prometheus: the same message layout, on its own topics (bench-mqtt2prometheus/<device>).

@@ -33,7 +33,7 @@ fail() {
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/broker.sh"
 broker_config false
 
-# placement_config: with RODA_TEST_PLACEMENT set (the *_fused tests), the [gateway] lines that
+# placement_config: with RODA_TEST_PLACEMENT set (the *_pipelined tests), the [gateway] lines that
 # place the stages so; else nothing.
 placement_config() {
     [ -z "${RODA_TEST_PLACEMENT:-}" ] || printf '[gateway]\nplacement = %s\n' "$RODA_TEST_PLACEMENT"
