@@ -279,7 +279,9 @@ static void print_rule(FILE *out, const roda_rule_t *rule)
             fprintf(out, "%s%" PRIu64, i > 0 ? ", " : "", rule->sensors[i]);
         fputc('\n', out);
     } else {
-        fprintf(out, "devices = %s\n", rule->device_glob[0] != '\0' ? rule->device_glob : "*");
+        /* No glob is every device, named or not ("*" would leave out the unnamed ones). */
+        if (rule->device_glob[0] != '\0')
+            fprintf(out, "devices = %s\n", rule->device_glob);
         if (rule->name_glob[0] != '\0')
             fprintf(out, "names = %s\n", rule->name_glob);
     }

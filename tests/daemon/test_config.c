@@ -430,6 +430,8 @@ START_TEST(print_and_memory_plan)
         ck_assert_uint_eq(again.rules[r].window_ns, config.rules[r].window_ns);
         ck_assert_uint_eq(again.rules[r].hop_ns, config.rules[r].hop_ns);
         ck_assert_uint_eq(again.rules[r].min_count, config.rules[r].min_count);
+        ck_assert_str_eq(again.rules[r].device_glob, config.rules[r].device_glob);
+        ck_assert_str_eq(again.rules[r].name_glob, config.rules[r].name_glob);
         ck_assert_uint_eq(again.rules[r].term_count, config.rules[r].term_count);
         for (uint32_t t = 0; t < config.rules[r].term_count; t++) {
             ck_assert_str_eq(again.rules[r].terms[t].sensor, config.rules[r].terms[t].sensor);
