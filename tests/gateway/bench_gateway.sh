@@ -105,44 +105,44 @@ PY
 field() { sed -n "s/.*\b$1=\([0-9.na]*\).*/\1/p" <<< "$2"; }
 
 batch=32
+# phase BEFORE AFTER DEVICES SENSORS RATE: roda-fleet for one phase (RATE messages/s, 0: flat out)
+# between two scrapes named BEFORE and AFTER; prints the phase's report line.
+phase() {
+    scrape "$1"
+    "$fleet" --udp "127.0.0.1:$udp" --devices "$3" --sensors "$4" --batch $batch --rate "$5" \
+        --seconds "$seconds" --spike 0.002 > "$work/fleet.out"
+    scrape "$2"
+    report "$1" "$2" "$seconds"
+}
+# rss_mib SCRAPE: the resident memory in a scrape, MiB.
+rss_mib() { awk '$1 == "roda_process_resident_memory_bytes" { printf "%.1f", $2 / 1048576 }' "$work/$1.prom"; }
+
 # run PLACEMENT: every phase of one placement; its RESULT line.
 run() {
     local placement=$1 pct rate sent_rate
     echo "== $placement: 10k sensors (100 devices x 100 sensors), batch $batch, ${seconds}s per phase"
     start 10000 "$placement"
-    scrape start10k
-    "$fleet" --udp "127.0.0.1:$udp" --devices 100 --sensors 100 --batch $batch --rate 0 \
-        --seconds "$seconds" --spike 0.002 > "$work/fleet.out"
-    scrape max
-    max_line=$(report start10k max "$seconds")
+    max_line=$(phase start10k max 100 100 0)
     echo "max rate:   $max_line"
     echo "fleet:      $(tail -n 1 "$work/fleet.out")"
     max=$(field readings_per_sec "$max_line")
     lines=()
     for pct in 10 50 90; do
         rate=$(python3 -c "print(max(1, int($max * $pct / 100 / $batch)))")
-        scrape before$pct
-        "$fleet" --udp "127.0.0.1:$udp" --devices 100 --sensors 100 --batch $batch --rate "$rate" \
-            --seconds "$seconds" --spike 0.002 > "$work/fleet.out"
-        scrape after$pct
-        lines[pct]=$(report before$pct after$pct "$seconds")
+        lines[pct]=$(phase before$pct after$pct 100 100 "$rate")
         sent_rate=$(field messages_per_sec "$(tail -n 1 "$work/fleet.out")")
         echo "at $pct%:     ${lines[pct]} (paced at $rate msg/s, sent $sent_rate msg/s)"
     done
-    rss10k_start=$(python3 -c "[print(f'{float(l.split()[1])/1048576:.1f}') for l in open('$work/start10k.prom') if l.startswith('roda_process_resident_memory_bytes ')]")
+    rss10k_start=$(rss_mib start10k)
     rss10k_load=$(field rss_mib "${lines[90]}")
     stop
 
     echo "== $placement: 1M sensors (1000 devices x 1000 sensors)"
     start 1000000 "$placement"
-    scrape start1m
-    "$fleet" --udp "127.0.0.1:$udp" --devices 1000 --sensors 1000 --batch $batch --rate 0 \
-        --seconds "$seconds" --spike 0.002 > "$work/fleet.out"
-    scrape load1m
-    m_line=$(report start1m load1m "$seconds")
+    m_line=$(phase start1m load1m 1000 1000 0)
     echo "1M flat out: $m_line"
     tracked=$(awk '$1 == "roda_sensors_tracked" { print $2 }' "$work/load1m.prom")
-    rss1m_start=$(python3 -c "[print(f'{float(l.split()[1])/1048576:.1f}') for l in open('$work/start1m.prom') if l.startswith('roda_process_resident_memory_bytes ')]")
+    rss1m_start=$(rss_mib start1m)
     rss1m_load=$(field rss_mib "$m_line")
     echo "sensors tracked: $tracked"
     stop
