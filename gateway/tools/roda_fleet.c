@@ -32,6 +32,7 @@
 #include <netdb.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,9 @@ static _Atomic uint64_t mqtt_published;
 static _Atomic uint64_t mqtt_done;
 static _Atomic uint64_t mqtt_lost;
 static int mqtt_qos;
+/* Set by libmosquitto's thread on CONNACK, cleared when the connection is lost: the main thread
+ * publishes only in between, so no PUBLISH is queued on a socket whose CONNECT is not yet sent. */
+static atomic_bool mqtt_connected;
 
 static void on_signal(int signal_number)
 {
@@ -102,6 +106,7 @@ static void on_disconnect(struct mosquitto *mosq, void *object, int reason)
 {
     (void)mosq;
     (void)object;
+    atomic_store(&mqtt_connected, false);
     if (reason != 0)
         fprintf(stderr, "roda-fleet: mqtt disconnected (%s); reconnecting\n",
                 mosquitto_strerror(reason));
@@ -118,8 +123,11 @@ static void on_connect(struct mosquitto *mosq, void *object, int reason)
     (void)mosq;
     (void)object;
     static int connects;
-    if (reason == 0 && connects++ > 0)
+    if (reason != 0)
+        return;
+    if (connects++ > 0)
         fprintf(stderr, "roda-fleet: mqtt reconnected\n");
+    atomic_store(&mqtt_connected, true);
 }
 
 /* Published messages neither done nor lost (negative when resent ones were acknowledged twice).
@@ -127,6 +135,12 @@ static void on_connect(struct mosquitto *mosq, void *object, int reason)
 static int64_t mqtt_outstanding(void)
 {
     return (int64_t)(atomic_load(&mqtt_published) - atomic_load(&mqtt_done));
+}
+
+/* Whether the main thread may publish now: connected, with room in the window. */
+static bool mqtt_ready(void)
+{
+    return atomic_load(&mqtt_connected) && mqtt_outstanding() < MQTT_WINDOW;
 }
 
 static uint64_t random_next(uint64_t *state)
@@ -487,12 +501,12 @@ int main(int argc, char **argv)
                 (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[burst], .msg_iovlen = 1}};
             burst++;
         } else {
-            while (mqtt_outstanding() >= MQTT_WINDOW && !stopping && roda_now_ns() < end) {
+            while (!mqtt_ready() && !stopping && roda_now_ns() < end) {
                 struct timespec pause = {.tv_nsec = 20000};
                 nanosleep(&pause, NULL);
             }
-            if (mqtt_outstanding() >= MQTT_WINDOW)
-                break; /* stopped, or --seconds ran out, with the window full */
+            if (!mqtt_ready())
+                break; /* stopped, or --seconds ran out, disconnected or with the window full */
             char topic[256];
             if (o.sparkplug)
                 snprintf(topic, sizeof(topic), "spBv1.0/%s/%s/%s", o.topic_prefix,
