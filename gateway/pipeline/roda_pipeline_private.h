@@ -43,6 +43,9 @@ typedef struct checkpoint {
     uint64_t due_ns;       /* roda_now_ns() when the next begins */
     uint64_t began_ns;
     uint64_t geometry[RODA_SNAPSHOT_GEOMETRY];
+    /* The sections' lengths: fixed by the limits, so measured once before the stages start (a
+     * visit from this thread while they run would race with them). */
+    uint64_t lengths[RODA_SNAPSHOT_SECTIONS];
     roda_log_limiter_t failure_log;
     /* For /metrics. */
     _Atomic uint64_t written_total;

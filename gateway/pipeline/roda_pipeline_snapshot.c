@@ -133,10 +133,8 @@ static void commit(roda_pipeline_t *p, const roda_snapshot_info_t *info, uint64_
 static void checkpoint_begin(roda_pipeline_t *p, uint64_t now)
 {
     checkpoint_t *cp = &p->checkpoint;
-    uint64_t lengths[RODA_SNAPSHOT_SECTIONS];
-    measure(p, lengths);
     cp->due_ns = now + cp->interval_ns;
-    if (roda_snapshot_begin(&cp->writer, cp->directory, lengths) != RODA_SUCCESS) {
+    if (roda_snapshot_begin(&cp->writer, cp->directory, cp->lengths) != RODA_SUCCESS) {
         snapshot_failed(cp, "create", errno);
         return;
     }
@@ -194,9 +192,8 @@ void snapshot_at_stop(roda_pipeline_t *p)
     /* The stages are joined: a checkpoint in flight is dropped, the state is written whole. */
     roda_snapshot_abort(&cp->writer);
     atomic_store_explicit(&cp->pending, 0, memory_order_relaxed);
-    uint64_t began = roda_now_ns(), lengths[RODA_SNAPSHOT_SECTIONS];
-    measure(p, lengths);
-    if (roda_snapshot_begin(&cp->writer, cp->directory, lengths) != RODA_SUCCESS) {
+    uint64_t began = roda_now_ns();
+    if (roda_snapshot_begin(&cp->writer, cp->directory, cp->lengths) != RODA_SUCCESS) {
         snapshot_failed(cp, "create", errno);
         return;
     }
@@ -361,6 +358,7 @@ roda_result_t recovery_prepare(roda_pipeline_t *p)
     checkpoint_t *cp = &p->checkpoint;
     recovery_t *rc = &p->recovery;
     geometry(c, cp->geometry);
+    measure(p, cp->lengths);
     roda_log_limiter_init(&cp->failure_log, 10000000000ull);
     rc->started_ns = roda_now_ns();
     atomic_store_explicit(&rc->done, true, memory_order_relaxed);

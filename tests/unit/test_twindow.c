@@ -302,7 +302,7 @@ Suite *twindow_suite(void)
     tcase_add_test(windows, time_window_composes_in_a_pipe_per_key);
     suite_add_tcase(suite, windows);
     TCase *sketch = tcase_create("sketch");
-    tcase_set_timeout(sketch, 60); /* 4 x 1M values on a shared machine */
+    tcase_set_timeout(sketch, 240); /* 4 x 1M values under TSan on a shared machine */
     tcase_add_test(sketch, quantiles_are_within_the_bound_on_random_values);
     tcase_add_test(sketch, quantiles_are_within_the_bound_on_recorded_like_values);
     tcase_add_test(sketch, the_sketch_span_follows_the_values_up_and_down);
