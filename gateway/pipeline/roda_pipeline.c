@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "roda_dir_lock.h"
 #include "roda_log.h"
 
 /* The rules stage looks for a handed-over reload this often. */
@@ -532,6 +533,29 @@ static void run_stages(void *engine)
     (void)roda_engine_run(engine);
 }
 
+/* Before anything reads or writes journal.directory: its lock, so that a second gateway on it
+ * (a standby started while the owner lives) refuses to start instead of sharing the journal,
+ * the NATS positions and the consumers. */
+static roda_result_t lock_directory(roda_pipeline_t *p)
+{
+    const char *directory = p->config.journal.directory;
+    if (directory[0] == '\0')
+        return RODA_SUCCESS;
+    long holder;
+    roda_result_t r = roda_dir_lock(directory, &p->lock_fd, &holder);
+    if (r == RODA_ERROR_STATE)
+        roda_log(RODA_LOG_ERROR, "journal directory in use",
+                 "directory=%s lock=%s holder_pid=%ld hint=\"%s\"", directory,
+                 RODA_DIR_LOCK_FILE_NAME, holder,
+                 "another gateway runs on this journal.directory: stop it, or give this one its "
+                 "own directory");
+    else if (r != RODA_SUCCESS)
+        roda_log(RODA_LOG_ERROR, "journal directory not locked",
+                 "directory=%s lock=%s errno=%d hint=\"%s\"", directory, RODA_DIR_LOCK_FILE_NAME,
+                 errno, "journal.directory must be writable");
+    return r;
+}
+
 static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *inputs,
                            uint32_t input_count)
 {
@@ -543,7 +567,9 @@ static roda_result_t build(roda_pipeline_t *p, const roda_input_class_t *const *
                  roda_log_quote(quoted, sizeof quoted, why), "fix the field named in error");
         return RODA_ERROR_INVALID_ARG;
     }
-    roda_result_t r = build_state(p);
+    roda_result_t r = lock_directory(p);
+    if (r == RODA_SUCCESS)
+        r = build_state(p);
     if (r == RODA_SUCCESS)
         r = recovery_prepare(p);
     if (r != RODA_SUCCESS)
@@ -600,6 +626,7 @@ static roda_pipeline_t *pipeline_alloc(const roda_config_t *config)
     p->config = *config;
     p->checkpoint.writer.fd = -1;
     p->checkpoint.writer.dir_fd = -1;
+    p->lock_fd = -1;
     p->names =
         (roda_alert_names_t){p, rule_name, roda_pipeline_device_name, roda_pipeline_sensor_name};
     return p;
@@ -737,6 +764,7 @@ void roda_pipeline_destroy(roda_pipeline_t *p)
     summarize_destroy(&p->state.pipe);
     roda_window_box_destroy(&p->rules.windows);
     roda_window_box_destroy(&p->rules.gauges);
+    roda_dir_unlock(p->lock_fd);
     free(p);
 }
 

@@ -142,6 +142,7 @@ struct roda_pipeline {
     const roda_devices_t *devices;           /* names of the records' devices (NULL: none known) */
     const roda_sensor_names_t *sensor_names; /* names of named sensors (NULL: none known) */
     bool offline;                            /* roda_pipeline_create_replay */
+    int lock_fd; /* journal.directory's lock (roda_dir_lock.h); -1: none */
     state_stage_t state;
     rules_stage_t rules;
     roda_alert_names_t names;

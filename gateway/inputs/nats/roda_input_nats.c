@@ -12,6 +12,7 @@
 #include "roda_input_mqtt.h"
 #include "roda_log.h"
 #include "roda_nats_positions.h"
+#include "roda_sparkplug_decode.h"
 
 #define PARTITION_TOKEN "{partition}"
 #define DEVICE_TOKEN "{device}"
@@ -37,7 +38,8 @@ typedef struct partition {
     natsMsgList fetched;        /* this turn's messages, acknowledged after the sync */
     int taken;                  /* how many of them were taken (the rest follow a lost delivery) */
     uint64_t consumer_sequence; /* the consumer's delivery sequence of the last one; 0: none */
-    _Atomic uint64_t pending;   /* messages left in the consumer after the last fetched one */
+    _Atomic uint64_t pending;   /* messages not yet delivered: after the last fetched one, or as
+                                   the consumer said at bind and in the stall check */
     _Atomic uint64_t redeliveries; /* messages delivered more than once */
     _Atomic uint64_t journaled;    /* redeliveries already in the journal: acknowledged only */
     _Atomic uint64_t acks;
@@ -103,7 +105,7 @@ roda_result_t roda_nats_pattern_expand(const char *pattern, const char *partitio
                            : is(token, length, DEVICE_TOKEN)  ? device
                                                               : NULL;
         size_t text_length = text != NULL ? strlen(text) : length;
-        if (used + text_length + 2 > size)
+        if (used + text_length + (end != NULL ? 1 : 0) + 1 > size) /* '.' or the NUL */
             return RODA_ERROR_INVALID_ARG;
         memcpy(out + used, text != NULL ? text : token, text_length);
         used += text_length;
@@ -209,7 +211,10 @@ static bool configure(const roda_config_t *c, void *out, bool *enabled, char *wh
     }
     s->decoder = roda_decoder_find(c->nats.format);
     if (s->decoder != roda_decoder_default() && s->decoder != &roda_json_decoder) {
-        snprintf(why, size, "nats.format: '%s' is not roda.v1 or json", c->nats.format);
+        snprintf(why, size, "nats.format: '%s' is not roda.v1 or json%s", c->nats.format,
+                 s->decoder == &roda_sparkplug_decoder
+                     ? " (Sparkplug B: read it with the MQTT input)"
+                     : "");
         return false;
     }
     return configure_partitions(c, s, why, size) &&
@@ -302,6 +307,8 @@ static bool bind_partition(input_nats_t *n, partition_t *p)
     jsConsumerInfo *info = NULL;
     jsErrCode code = 0;
     natsStatus status = js_GetConsumerInfo(&info, n->js, s->stream, durable, &n->js_options, &code);
+    if (status == NATS_OK)
+        atomic_store_explicit(&p->pending, info->NumPending, memory_order_relaxed);
     if (status == NATS_NOT_FOUND || code == JSConsumerNotFoundErr) {
         status = make_consumer(n, durable, subject, position, &code);
     } else if (status == NATS_OK && info->NumAckPending > 0) {
@@ -406,9 +413,10 @@ static bool take(input_nats_t *n, partition_t *p, natsMsg *msg)
 }
 
 /* Called on an empty fetch: once the partition has been idle STALL_CHECK_NS, asks the consumer
- * for messages not delivered (NumPending) or delivered and never acknowledged (NumAckPending:
- * every turn acknowledges what it took, so an idle partition has none of its own) and binds the
- * partition again when there are any. */
+ * for messages not delivered (NumPending, which becomes the partition's lag: an empty fetch
+ * says nothing of it) or delivered and never acknowledged (NumAckPending: every turn
+ * acknowledges what it took, so an idle partition has none of its own) and binds the partition
+ * again when there are any. */
 static void check_stalled(input_nats_t *n, partition_t *p)
 {
     uint64_t now = roda_now_ns();
@@ -422,6 +430,7 @@ static void check_stalled(input_nats_t *n, partition_t *p)
     jsErrCode code = 0;
     if (natsSubscription_GetConsumerInfo(&info, p->sub, &n->js_options, &code) != NATS_OK)
         return; /* the next check asks again */
+    atomic_store_explicit(&p->pending, info->NumPending, memory_order_relaxed);
     if (info->NumPending > 0 || info->NumAckPending > 0) {
         roda_log(RODA_LOG_WARN, "nats partition stalled",
                  "partition=%u pending=%llu awaiting_ack=%lld hint=\"%s\"", (unsigned)p->number,
@@ -445,7 +454,6 @@ static uint32_t fetch(input_nats_t *n, partition_t *p)
     if (status != NATS_OK) {
         p->fetched = (natsMsgList){0};
         if (status == NATS_NOT_FOUND || status == NATS_TIMEOUT) {
-            atomic_store_explicit(&p->pending, 0, memory_order_relaxed);
             check_stalled(n, p);
         } else {
             log_failure(n, "fetch", status, 0);
@@ -647,7 +655,8 @@ static void metrics(const void *state, roda_metrics_t *out)
                         "1 while the NATS input is connected and every partition is bound.");
     roda_metrics_u64(out, NULL, 0, n != NULL && bound(n));
     partition_family(n, out, "roda_nats_pending", RODA_METRIC_GAUGE,
-                     "Messages of the partition not yet delivered (consumer lag).",
+                     "Messages of the partition not yet delivered (consumer lag; while idle, "
+                     "as the consumer said at most 1 s ago).",
                      offsetof(partition_t, pending));
     partition_family(n, out, "roda_nats_redeliveries_total", RODA_METRIC_COUNTER,
                      "Messages JetStream delivered more than once.",
