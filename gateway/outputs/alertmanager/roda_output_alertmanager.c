@@ -38,7 +38,7 @@ typedef struct output_alertmanager {
     roda_alert_worker_t worker;
     /* Sender thread only. */
     roda_alert_cursor_t cursor;
-    roda_keytable_t active; /* (rule name, sensor) -> active_t */
+    roda_keytable_t active; /* active_key -> active_t */
     char *body;             /* batch * RODA_OUTPUT_ALERTMANAGER_ALERT_JSON_MAX bytes */
     size_t body_size;
     size_t body_len;     /* the pending batch's JSON (0: no batch pending) */
@@ -60,7 +60,8 @@ typedef struct output_alertmanager {
 
 /* ---- The active table ----------------------------------------------------------------------- */
 
-/* The key of an alert's (rule name, sensor) pair. */
+/* The key of an alert's (rule name, sensor) pair; a device rule's (rule name, device): the
+ * sensor that fires one may not be the one that resolves it. */
 static uint64_t active_key(const output_alertmanager_t *p, const roda_alert_t *a)
 {
     char rule[RODA_RULE_NAME_MAX];
@@ -68,7 +69,8 @@ static uint64_t active_key(const output_alertmanager_t *p, const roda_alert_t *a
     uint64_t hash = 0xcbf29ce484222325ull;
     for (const char *c = rule; *c != '\0'; c++)
         hash = (hash ^ (unsigned char)*c) * 0x100000001b3ull;
-    return hash ^ (a->sensor_id * 0x9e3779b97f4a7c15ull);
+    uint64_t subject = a->kind == RODA_RULE_DEVICE ? a->device : a->sensor_id;
+    return hash ^ (subject * 0x9e3779b97f4a7c15ull);
 }
 
 /* Firing: keep it (its startsAt); resolved: forget it, and *starts_ns gets the firing's ingest
@@ -138,8 +140,10 @@ static void alert_json(const output_alertmanager_t *p, const roda_alert_t *a, ui
     string_pair(json, "device", device != NULL ? device : "");
     const char *name =
         p->names.sensor != NULL ? p->names.sensor(p->names.context, a->sensor_id) : NULL;
-    string_pair(json, "sensor", name != NULL ? name : sensor);
-    if (name != NULL)
+    bool per_device = a->kind == RODA_RULE_DEVICE;
+    if (!per_device)
+        string_pair(json, "sensor", name != NULL ? name : sensor);
+    if (!per_device && name != NULL)
         string_pair(json, "sensor_id", sensor);
     for (uint32_t i = 0; i < c->alertmanager.label_count; i++) {
         const char *label = c->alertmanager.labels[i];
@@ -154,6 +158,8 @@ static void alert_json(const output_alertmanager_t *p, const roda_alert_t *a, ui
     string_pair(json, "value", text);
     string_pair(json, "threshold", threshold);
     string_pair(json, "summary", summary);
+    if (per_device)
+        string_pair(json, "sensor", name != NULL ? name : sensor);
     roda_json_object_end(json);
     rfc3339(starts_ns, time, sizeof time);
     string_pair(json, "startsAt", time);

@@ -4,8 +4,11 @@
  * Each alert becomes {labels: alertname (the rule), severity, device, sensor (its name for a named
  * sensor, then also sensor_id; else the id), and the configured static labels; annotations: value,
  * threshold, summary; startsAt; endsAt (resolved only); generatorURL: <external_url>/sensors/<id>}.
- * A firing alert's startsAt is its reading's ingest time; its resolve carries the same startsAt and
- * endsAt = the resolving reading's ingest time.
+ * A device rule's alert (kind device) is one per (rule, device): its labels leave sensor and
+ * sensor_id out (the sensor whose reading fired it may not be the one that resolves it, and
+ * Alertmanager tells alerts apart by their labels); that sensor is the annotation `sensor`, and
+ * generatorURL points at it. A firing alert's startsAt is its reading's ingest time; its resolve
+ * carries the same startsAt and endsAt = the resolving reading's ingest time.
  *
  * Delivery: an alert cursor over the alert journal, like the other outputs. Alerts go in batches
  * of at most `batch`; a batch is done when every Alertmanager accepted it (HTTP 2xx). A failed
