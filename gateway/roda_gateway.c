@@ -76,7 +76,7 @@ static bool load(const char *path, roda_config_t *config, bool to_stderr)
         roda_http_config_t hc;
         http_config(config, &hc);
         if (roda_pipeline_check(config, inputs, input_count, why, sizeof why) &&
-            roda_http_check(&hc, why, sizeof why))
+            roda_outputs_check(config, why, sizeof why) && roda_http_check(&hc, why, sizeof why))
             return true;
         if (to_stderr) {
             fprintf(stderr, "%s: %s\n", path, why);

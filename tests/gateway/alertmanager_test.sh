@@ -3,14 +3,40 @@
 # prometheus-alertmanager, started here on a free port): firing alerts appear in its API with the
 # rule, severity, device, sensor and static labels and a generatorURL; a resolve ends them;
 # Alertmanager SIGKILLed and restarted empty mid-stream, then every alert that fired meanwhile is
-# there (retries from the alert journal, firing alerts re-sent); a device rule's alert that fires
-# on one sensor and resolves on another ends.
+# there (retries from the alert journal, firing alerts re-sent); beside it a never-started one and
+# one that answers 400 hold nothing up (the 400s are dropped, not retried); each outage is logged
+# once with its reason, and the recovery; a device rule's alert that fires on one sensor and
+# resolves on another ends; --check-config rejects static label names Prometheus would not take.
 #   alertmanager_test.sh RODA_GATEWAY PROTO_DIR
 set -euo pipefail
 source "$(dirname "$0")/../faults/lib.sh" "$@"
 command -v prometheus-alertmanager > /dev/null || { echo "SKIP: no prometheus-alertmanager"; exit 77; }
 
 am_port=$(free_port)
+am="http://127.0.0.1:$am_port"
+# Beside it: an Alertmanager that is never started (nothing listens on dead_port), and a server
+# that rejects every request with 400: neither may stall delivery to the live one.
+dead="http://127.0.0.1:$(free_port)"
+reject_port=$(free_port)
+python3 -c '
+import http.server, sys
+class Reject(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = b"{\"error\": \"rejected by the test\"}"
+        self.send_response(400)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Reject).serve_forever()
+' "$reject_port" > "$work/reject.log" 2>&1 &
+bg_pids+=($!)
+reject="http://127.0.0.1:$reject_port"
+am_metric() { # am_metric NAME URL [RESULT]: a per-Alertmanager sample
+    if [ -n "${3:-}" ]; then metric "$1{alertmanager=\"$2\",result=\"$3\"}"; else metric "$1{alertmanager=\"$2\"}"; fi
+}
 printf 'route:\n  receiver: none\nreceivers:\n  - name: none\n' > "$work/am.yml"
 start_alertmanager() {
     prometheus-alertmanager --config.file="$work/am.yml" --storage.path="$work/am-$1" \
@@ -62,7 +88,7 @@ segment_records = 4096
 retained_segments = 64
 $(udp_only_config)
 [alertmanager]
-urls = http://127.0.0.1:$am_port
+urls = $am, $dead, $reject
 labels = site=plant-1
 resend_interval = 1s
 retry_min = 100ms
@@ -78,6 +104,22 @@ send() {
         --rate 1000 --seconds 20 --boot-epoch "$1"
     wait "$fleet_pid" || fail "fleet: $(cat "$work/send$1.out")"
 }
+
+echo "== --check-config: static label names by Prometheus' rules"
+check_label() { # check_label LABELS EXPECTED-ERROR
+    sed "s|^labels = .*|labels = $1|" "$work/gw.conf" > "$work/label.conf"
+    "$gateway" -c "$work/label.conf" --check-config > /dev/null 2> "$work/check.err" &&
+        fail "--check-config accepted labels = $1"
+    grep -qF "alertmanager.labels: $2" "$work/check.err" || fail "labels = $1: $(cat "$work/check.err")"
+}
+check_label 1site=a "'1site=a' is not name=value with a Prometheus label name"
+check_label site-id=a "'site-id=a' is not name=value"
+check_label __site=a "'__site=a' is not name=value"
+check_label =a "'=a' is not name=value"
+check_label severity=low "'severity' is a label the output sets itself"
+check_label "site=a, site=b" "'site' twice"
+"$gateway" -c "$work/gw.conf" --check-config > /dev/null 2> "$work/check.err" ||
+    fail "--check-config rejected the test's config: $(cat "$work/check.err")"
 
 start_alertmanager first
 start_gateway gw "$work/gw.conf"
@@ -95,14 +137,34 @@ kill -KILL "$am_pid"
 wait "$am_pid" 2> /dev/null || true
 send 3 60
 sleep 1
-[ "$(metric roda_alertmanager_failed_requests_total)" -gt 0 ] || fail "no failed request counted"
-[ "$(metric roda_alertmanager_retries_total)" -gt 0 ] || fail "no retry counted"
+[ "$(am_metric roda_alertmanager_failed_requests_total "$am")" -gt 0 ] || fail "no failed request counted"
+[ "$(am_metric roda_alertmanager_retries_total "$am")" -gt 0 ] || fail "no retry counted"
 start_alertmanager second
 wait_ours "$(active4)" "after the outage"
-[ "$(metric roda_alertmanager_active_alerts)" = 4 ] || fail "active alerts not 4"
-sent=$(metric 'roda_alertmanager_alerts_total{result="sent"}')
+[ "$(am_metric roda_alertmanager_active_alerts "$am")" = 4 ] || fail "active alerts not 4"
+sent=$(am_metric roda_alertmanager_alerts_total "$am" sent)
 [ "$sent" = 12 ] || fail "sent $sent alerts, expected 12 (4 firing, 4 resolved, 4 firing)"
-[ "$(metric roda_alertmanager_gap_alerts_total)" = 0 ] || fail "a gap"
+[ "$(am_metric roda_alertmanager_gap_alerts_total "$am")" = 0 ] || fail "a gap"
+
+echo "== the dead and the rejecting one held nothing up; a 4xx is dropped, not retried"
+[ "$(am_metric roda_alertmanager_alerts_total "$dead" sent)" = 0 ] || fail "sent to the dead one"
+[ "$(am_metric roda_alertmanager_retries_total "$dead")" -gt 0 ] || fail "no retry to the dead one"
+rejected=$(am_metric roda_alertmanager_alerts_total "$reject" rejected)
+[ "$rejected" -ge 12 ] || fail "rejected $rejected alerts, expected at least 12"
+[ "$(am_metric roda_alertmanager_retries_total "$reject")" = 0 ] || fail "a 4xx was retried"
+[ "$(am_metric roda_alertmanager_alerts_total "$reject" sent)" = 0 ] || fail "sent to the rejecting one"
+
+echo "== failures logged once per outage, with the reason, and the recovery"
+[ "$(grep -c "msg=\"alertmanager unreachable\" url=$dead " "$log")" = 1 ] ||
+    fail "the dead one's outage not logged exactly once"
+grep -q "msg=\"alertmanager unreachable\" url=$dead error=\"Couldn't connect to server\"" "$log" ||
+    fail "no curl error in the dead one's line"
+[ "$(grep -c "msg=\"alertmanager unreachable\" url=$am " "$log")" = 1 ] ||
+    fail "the killed one's outage not logged exactly once"
+grep -q "msg=\"alertmanager reachable again\" url=$am failed_requests=[1-9]" "$log" ||
+    fail "the killed one's recovery not logged"
+[ "$(grep -c "msg=\"alertmanager rejected alerts\" url=$reject status=400 answer=\".*rejected by the test" "$log")" = 1 ] ||
+    fail "the rejections not logged once (rate-limited), with the status and the answer"
 stop_gateway
 
 echo "== a device rule: fires on one sensor, resolves on another, one alert that ends"
@@ -145,7 +207,7 @@ sensor_fields = temperature, fan_speed
 timestamp_field = ts
 timestamp_format = ms
 [alertmanager]
-urls = http://127.0.0.1:$am_port
+urls = $am
 resend_interval = 1s
 retry_min = 100ms
 [rule.hot-slow-fan]
@@ -167,7 +229,7 @@ MESSAGES
 wait_device "" "device rule resolved (on temperature)"
 sleep 1.5 # past resend_interval: nothing re-sends it
 [ "$(device_alerts)" = "" ] || fail "the device rule's alert is back: $(device_alerts)"
-[ "$(metric roda_alertmanager_active_alerts)" = 0 ] || fail "active alerts not 0 after the resolve"
+[ "$(am_metric roda_alertmanager_active_alerts "$am")" = 0 ] || fail "active alerts not 0 after the resolve"
 stop_gateway
 report "alertmanager sent=$sent outage=SIGKILL firing_during_outage=4 present_after=4"
 echo "PASS"
