@@ -4,7 +4,8 @@
 # password gets /metrics; without the CA the TLS handshake fails; a wrong password and an unknown
 # user get the same 401; /healthz stays open; the SSE stream works over TLS; a real Prometheus
 # scrapes through tls_config and basic_auth; with a client CA, a request without a certificate
-# it signed gets 403; --check-config names a missing file and a bad hash.
+# it signed gets 403; --check-config names a missing file, a key that is not the certificate's or
+# is corrupt, and a bad hash.
 #   secure_test.sh RODA_GATEWAY PROTO_DIR
 set -euo pipefail
 source "$(dirname "$0")/../faults/lib.sh" "$@"
@@ -122,6 +123,18 @@ sed "s|$work/server.key|$work/missing.key|" "$work/gw.conf" > "$work/missing.con
     fail "--check-config accepted a missing key file"
 grep -q "http.tls_key_file: cannot read $work/missing.key" "$work/check.err" ||
     fail "missing key: $(cat "$work/check.err")"
+# A key that is not the certificate's (another pair's) and a corrupt one: GnuTLS loads the pair.
+sed "s|$work/server.key|$work/client.key|" "$work/gw.conf" > "$work/mismatch.conf"
+"$gateway" -c "$work/mismatch.conf" --check-config > /dev/null 2> "$work/check.err" &&
+    fail "--check-config accepted a key that is not the certificate's"
+grep -q "http.tls_key_file: $work/client.key with the certificate $work/server.pem does not load: .*do not match" "$work/check.err" ||
+    fail "mismatched key: $(cat "$work/check.err")"
+sed '2s/^.\{8\}/AAAAAAAA/' "$work/server.key" > "$work/corrupt.key"
+sed "s|$work/server.key|$work/corrupt.key|" "$work/gw.conf" > "$work/corrupt.conf"
+"$gateway" -c "$work/corrupt.conf" --check-config > /dev/null 2> "$work/check.err" &&
+    fail "--check-config accepted a corrupt key"
+grep -q "http.tls_key_file: $work/corrupt.key with the certificate $work/server.pem does not load" "$work/check.err" ||
+    fail "corrupt key: $(cat "$work/check.err")"
 sed "s|^basic_auth_users = .*|basic_auth_users = admin:plaintext|" "$work/gw.conf" > "$work/bad.conf"
 "$gateway" -c "$work/bad.conf" --check-config > /dev/null 2> "$work/check.err" &&
     fail "--check-config accepted a plain-text password"
