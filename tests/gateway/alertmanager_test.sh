@@ -6,7 +6,7 @@
 # there (retries from the alert journal, firing alerts re-sent); beside it a never-started one and
 # one that answers 400 hold nothing up (the 400s are dropped, not retried); each outage is logged
 # once with its reason, and the recovery; a device rule's alert that fires on one sensor and
-# resolves on another ends; --check-config rejects static label names Prometheus would not take.
+# resolves on another ends, its generatorURL https as the gateway serves HTTPS; --check-config rejects static label names Prometheus would not take.
 #   alertmanager_test.sh RODA_GATEWAY PROTO_DIR
 set -euo pipefail
 source "$(dirname "$0")/../faults/lib.sh" "$@"
@@ -167,7 +167,7 @@ grep -q "msg=\"alertmanager reachable again\" url=$am failed_requests=[1-9]" "$l
     fail "the rejections not logged once (rate-limited), with the status and the answer"
 stop_gateway
 
-echo "== a device rule: fires on one sensor, resolves on another, one alert that ends"
+echo "== a device rule: fires on one sensor, resolves on another, one alert that ends (HTTPS gateway)"
 # Its alert is one per (rule, device): labels without sensor, the sensor that fired in the
 # annotations. JSON over MQTT from an independent publisher (Python's json module).
 device_alerts() { # "alertname device sensor-label annotation-sensor active|ended" lines
@@ -179,6 +179,7 @@ for a in json.load(sys.stdin):
     if l.get("alertname") != "hot-slow-fan":
         continue
     ended = datetime.datetime.fromisoformat(a["endsAt"].replace("Z", "+00:00")) <= now
+    assert a["generatorURL"].startswith("https://127.0.0.1:"), a["generatorURL"] # TLS: https
     print(l["alertname"], l["device"], l.get("sensor"), a["annotations"].get("sensor"),
           "ended" if ended else "active")
 ' | sort
@@ -191,9 +192,16 @@ wait_device() { # wait_device EXPECTED WHAT
     fail "$2: alertmanager has '$(device_alerts)', expected '$1'"
 }
 start_broker
+# This gateway serves HTTPS (a self-signed certificate): the generatorURL default follows.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/tls.key" -out "$work/tls.pem" -days 2 \
+    -subj /CN=127.0.0.1 2> /dev/null
+scheme=https
+curl_opts=(--insecure)
 cat > "$work/device.conf" << CONF
 [http]
 port = 0
+tls_cert_file = $work/tls.pem
+tls_key_file = $work/tls.key
 [mqtt]
 enabled = true
 port = $broker_port

@@ -554,7 +554,8 @@ static roda_result_t create(const roda_output_context_t *context, void **state)
     if (c->alertmanager.external_url[0] != '\0')
         snprintf(p->external_url, sizeof p->external_url, "%s", c->alertmanager.external_url);
     else
-        snprintf(p->external_url, sizeof p->external_url, "http://%s:%u", c->http.bind,
+        snprintf(p->external_url, sizeof p->external_url, "%s://%s:%u",
+                 c->http.tls_cert_file[0] != '\0' ? "https" : "http", c->http.bind,
                  (unsigned)c->http.port);
     p->body_size = (size_t)c->alertmanager.batch * RODA_OUTPUT_ALERTMANAGER_ALERT_JSON_MAX + 16;
     for (uint32_t i = 0; i < RODA_CONFIG_MAX_ALERTMANAGERS; i++)
