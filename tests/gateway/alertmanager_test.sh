@@ -3,7 +3,9 @@
 # prometheus-alertmanager, started here on a free port): firing alerts appear in its API with the
 # rule, severity, device, sensor and static labels and a generatorURL; a resolve ends them;
 # Alertmanager SIGKILLed and restarted empty mid-stream, then every alert that fired meanwhile is
-# there (retries from the alert journal, firing alerts re-sent); beside it a never-started one and
+# there (retries from the alert journal, firing alerts re-sent; batches smaller than a wave),
+# startsAt is the firing's ingest time, kept when re-sent to an Alertmanager restarted empty with
+# nothing new firing; beside it a never-started one and
 # one that answers 400 hold nothing up (the 400s are dropped, not retried); each outage is logged
 # once with its reason, and the recovery; a device rule's alert that fires on one sensor and
 # resolves on another ends, its generatorURL https as the gateway serves HTTPS; --check-config rejects static label names Prometheus would not take.
@@ -93,6 +95,7 @@ labels = site=plant-1
 resend_interval = 1s
 retry_min = 100ms
 retry_max = 400ms
+batch = 3                 ; a wave's 4 alerts take 2 requests
 [rule.hot]
 kind = above
 threshold = 50
@@ -135,7 +138,9 @@ wait_ours "" "resolved"
 echo "== Alertmanager killed, alerts fire meanwhile, Alertmanager back empty: all of them there"
 kill -KILL "$am_pid"
 wait "$am_pid" 2> /dev/null || true
+t0=$(date +%s.%N)
 send 3 60
+t1=$(date +%s.%N)
 sleep 1
 [ "$(am_metric roda_alertmanager_failed_requests_total "$am")" -gt 0 ] || fail "no failed request counted"
 [ "$(am_metric roda_alertmanager_retries_total "$am")" -gt 0 ] || fail "no retry counted"
@@ -165,6 +170,29 @@ grep -q "msg=\"alertmanager reachable again\" url=$am failed_requests=[1-9]" "$l
     fail "the killed one's recovery not logged"
 [ "$(grep -c "msg=\"alertmanager rejected alerts\" url=$reject status=400 answer=\".*rejected by the test" "$log")" = 1 ] ||
     fail "the rejections not logged once (rate-limited), with the status and the answer"
+
+echo "== startsAt: the firing reading's ingest time, the same when re-sent to an empty Alertmanager"
+starts() { # "device sensor startsAt-in-seconds" lines of our alerts
+    curl -fs "http://127.0.0.1:$am_port/api/v2/alerts" | python3 -c '
+import datetime, json, sys
+for a in json.load(sys.stdin):
+    if a["labels"].get("alertname") == "hot":
+        t = datetime.datetime.fromisoformat(a["startsAt"].replace("Z", "+00:00")).timestamp()
+        print(a["labels"]["device"], a["labels"]["sensor"], "%.3f" % t)
+' | sort
+}
+starts_before=$(starts)
+awk -v t0="$t0" -v t1="$t1" '$3 < t0 - 0.001 || $3 > t1 + 0.001 { bad = 1 } END { exit bad }' \
+    <<< "$starts_before" || fail "startsAt outside the wave [$t0, $t1]: $starts_before"
+resent=$(am_metric roda_alertmanager_alerts_total "$am" resent)
+[ "$resent" -gt 0 ] || fail "nothing re-sent"
+kill -KILL "$am_pid"
+wait "$am_pid" 2> /dev/null || true
+start_alertmanager third # empty, and nothing new fires: only a re-send brings the alerts back
+wait_ours "$(active4)" "re-sent after an empty restart"
+[ "$(starts)" = "$starts_before" ] || fail "startsAt changed when re-sent: $(starts), was $starts_before"
+[ "$(am_metric roda_alertmanager_alerts_total "$am" resent)" -gt "$resent" ] || fail "resent did not grow"
+[ "$(am_metric roda_alertmanager_alerts_total "$am" sent)" = 12 ] || fail "a re-send counted as sent"
 stop_gateway
 
 echo "== a device rule: fires on one sensor, resolves on another, one alert that ends (HTTPS gateway)"
