@@ -42,8 +42,9 @@ VOLUME /var/lib/roda
 USER roda:roda
 # 9464/tcp: HTTP (/metrics, /alerts, /sensors, /healthz, /readyz); 9465/udp: UDP readings.
 EXPOSE 9464/tcp 9465/udp
+# The probe reads the config: /healthz on its http.port, https when it sets a TLS certificate.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-    CMD ["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:9464/healthz"]
+    CMD ["/usr/local/bin/roda-gateway", "-c", "/etc/roda/roda-gateway.conf", "--probe"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/roda-gateway"]
 CMD ["-c", "/etc/roda/roda-gateway.conf"]

@@ -8,9 +8,10 @@
 set -euo pipefail
 
 # Shared libraries the binaries link (tests/deploy checks this against readelf of the real
-# binaries), curl for the container's HEALTHCHECK, CA certificates for MQTT over TLS.
+# binaries), CA certificates for MQTT and Alertmanager over TLS. (The container's HEALTHCHECK is
+# roda-gateway --probe: no curl program.)
 runtime=(libmosquitto1 libmicrohttpd12 libinih1 libxxhash0 libcurl4 libgnutls30 libcrypt1 libcjson1
-    libnats3.4 curl ca-certificates)
+    libnats3.4 ca-certificates)
 # The configure step also finds the test framework (check), so the build list carries it.
 build=(
     build-essential cmake pkg-config

@@ -1,7 +1,7 @@
 /* roda_gateway.c - roda-gateway, the telemetry gateway daemon: config -> pipeline (ingest, state
  * and rules stages, alert journal) -> HTTP (metrics, SSE, sensors) and the MQTT alert topic.
  *
- *   roda-gateway -c FILE [--check-config] | --version | --help
+ *   roda-gateway -c FILE [--check-config | --probe] | --version | --help
  *
  * Start-up: load and check the config (every error as FILE:LINE: FIELD, exit 1 before binding
  * anything), log the memory plan, allocate everything, bind HTTP, start the alert publisher,
@@ -18,6 +18,7 @@
 
 #include "roda_config.h"
 #include "roda_http.h"
+#include "roda_http_probe.h"
 #include "roda_input.h"
 #include "roda_log.h"
 #include "roda_output.h"
@@ -27,17 +28,22 @@
 #define FLUSH_MS 5000u
 /* How long a reload waits for the rules stage to take the new rules. */
 #define RELOAD_WAIT_MS 5000u
+/* How long --probe waits for /healthz. */
+#define PROBE_TIMEOUT_MS 2000u
 
 /* Two configurations (30 KiB each): the running one and a reload candidate. */
 static roda_config_t current, candidate;
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: roda-gateway -c FILE [--check-config]\n"
+    fprintf(out, "usage: roda-gateway -c FILE [--check-config | --probe]\n"
                  "       roda-gateway --version | --help\n"
                  "  -c, --config FILE   configuration (INI; see deploy/roda-gateway.conf)\n"
                  "  --check-config      validate FILE, print the effective configuration and\n"
                  "                      the memory plan, exit 0 (valid) or 1 (errors)\n"
+                 "  --probe             GET /healthz of the gateway FILE configures (https\n"
+                 "                      with a TLS certificate; the container's HEALTHCHECK),\n"
+                 "                      exit 0 (it answered 200) or 1\n"
                  "Signals: SIGTERM/SIGINT stop after draining; SIGHUP reloads the rules.\n");
 }
 
@@ -76,7 +82,7 @@ static bool load(const char *path, roda_config_t *config, bool to_stderr)
         roda_http_config_t hc;
         http_config(config, &hc);
         if (roda_pipeline_check(config, inputs, input_count, why, sizeof why) &&
-            roda_http_check(&hc, why, sizeof why))
+            roda_outputs_check(config, why, sizeof why) && roda_http_check(&hc, why, sizeof why))
             return true;
         if (to_stderr) {
             fprintf(stderr, "%s: %s\n", path, why);
@@ -261,13 +267,12 @@ static int run(const char *path)
 
 int main(int argc, char **argv)
 {
-    static const struct option options[] = {{"config", required_argument, 0, 'c'},
-                                            {"check-config", no_argument, 0, 'k'},
-                                            {"version", no_argument, 0, 'V'},
-                                            {"help", no_argument, 0, 'h'},
-                                            {0, 0, 0, 0}};
+    static const struct option options[] = {
+        {"config", required_argument, 0, 'c'}, {"check-config", no_argument, 0, 'k'},
+        {"probe", no_argument, 0, 'p'},        {"version", no_argument, 0, 'V'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     const char *path = NULL;
-    bool check = false;
+    bool check = false, probe = false;
     int opt;
     while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
         switch (opt) {
@@ -276,6 +281,9 @@ int main(int argc, char **argv)
             break;
         case 'k':
             check = true;
+            break;
+        case 'p':
+            probe = true;
             break;
         case 'V':
             printf("roda-gateway %s\n", RODA_VERSION);
@@ -288,12 +296,12 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (path == NULL || optind != argc) {
+    if (path == NULL || optind != argc || (check && probe)) {
         usage(stderr);
         return 2;
     }
-    if (!load(path, &current, check)) {
-        if (!check)
+    if (!load(path, &current, check || probe)) {
+        if (!check && !probe)
             roda_log(RODA_LOG_ERROR, "config invalid", "file=%s hint=\"%s\"", path,
                      "fix the errors above; roda-gateway -c FILE --check-config lists them");
         return 1;
@@ -301,6 +309,15 @@ int main(int argc, char **argv)
     if (check) {
         roda_config_print(&current, stdout);
         return 0;
+    }
+    if (probe) {
+        char why[300];
+        bool ok = roda_http_probe(current.http.bind, current.http.port,
+                                  current.http.tls_cert_file[0] != '\0', PROBE_TIMEOUT_MS, why,
+                                  sizeof why);
+        if (!ok)
+            fprintf(stderr, "roda-gateway --probe: %s\n", why);
+        return ok ? 0 : 1;
     }
     return run(path);
 }

@@ -70,6 +70,25 @@ static roda_result_t add_user(roda_http_security_t *s, const char *entry, char *
     return RODA_SUCCESS;
 }
 
+/* Whether the certificate and key load together (GnuTLS checks that the key is the
+ * certificate's); else why. */
+static roda_result_t pair_loads(const roda_http_security_t *s, const roda_http_security_config_t *c,
+                                char *why, size_t size)
+{
+    gnutls_certificate_credentials_t credentials;
+    if (gnutls_certificate_allocate_credentials(&credentials) != GNUTLS_E_SUCCESS)
+        return RODA_ERROR_NOMEM;
+    gnutls_datum_t cert = {(unsigned char *)s->cert_pem, (unsigned int)strlen(s->cert_pem)};
+    gnutls_datum_t key = {(unsigned char *)s->key_pem, (unsigned int)strlen(s->key_pem)};
+    int r = gnutls_certificate_set_x509_key_mem(credentials, &cert, &key, GNUTLS_X509_FMT_PEM);
+    gnutls_certificate_free_credentials(credentials);
+    if (r >= 0)
+        return RODA_SUCCESS;
+    snprintf(why, size, "http.tls_key_file: %s with the certificate %s does not load: %s",
+             c->key_file, c->cert_file, gnutls_strerror(r));
+    return RODA_ERROR_INVALID_ARG;
+}
+
 static bool set(const char *path)
 {
     return path != NULL && path[0] != '\0';
@@ -85,6 +104,8 @@ roda_result_t roda_http_security_load(const roda_http_security_config_t *c, roda
                      &s->cert_pem, why, size);
     if (r == RODA_SUCCESS && set(c->key_file))
         r = read_pem(c->key_file, "http.tls_key_file", "PRIVATE KEY-----", &s->key_pem, why, size);
+    if (r == RODA_SUCCESS && s->cert_pem != NULL && s->key_pem != NULL)
+        r = pair_loads(s, c, why, size);
     if (r == RODA_SUCCESS && set(c->client_ca_file))
         r = read_pem(c->client_ca_file, "http.tls_client_ca_file", "-----BEGIN CERTIFICATE-----",
                      &s->client_ca_pem, why, size);

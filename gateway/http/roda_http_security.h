@@ -3,7 +3,8 @@
  * exporter-toolkit web config does.
  *
  * Loading reads and checks every file once, at start (and for --check-config): PEM certificate
- * and key, an optional client CA bundle, and the users (`name:hash`, a bcrypt hash $2a$/$2b$/$2y$,
+ * and key, loaded together by GnuTLS (a corrupt key, or one that is not the certificate's, fails),
+ * an optional client CA bundle, and the users (`name:hash`, a bcrypt hash $2a$/$2b$/$2y$,
  * names unique). The server hands the PEM texts to libmicrohttpd (GnuTLS) and calls
  * roda_http_security_admit for every request.
  *

@@ -34,6 +34,9 @@ typedef struct roda_output_class {
     const char *name; /* for logs, e.g. "mqtt" */
     /* True when `config` turns the output on. NULL: always on. */
     bool (*enabled)(const roda_config_t *config);
+    /* Checks its settings beyond the schema's bounds (roda-gateway --check-config); false with
+     * the field named in `why`. NULL: nothing to check. */
+    bool (*check)(const roda_config_t *config, char *why, size_t size);
     /* Creates the output (nothing runs yet). Errors are logged by the output with a hint. */
     roda_result_t (*create)(const roda_output_context_t *context, void **state);
     /* Starts its work. NULL: nothing to start. */
@@ -53,6 +56,9 @@ typedef struct roda_output_class {
 /* True when `output` is on under `config`. */
 bool roda_output_enabled(const roda_output_class_t *output, const roda_config_t *config);
 
+/* Runs the check of every registered output that `config` enables; false with `why` at the
+ * first that fails. */
+bool roda_outputs_check(const roda_config_t *config, char *why, size_t size);
 /* The registered outputs, in registration order. */
 const roda_output_class_t *const *roda_outputs(uint32_t *count);
 

@@ -31,6 +31,15 @@ bool roda_output_enabled(const roda_output_class_t *output, const roda_config_t 
     return output->enabled == NULL || output->enabled(config);
 }
 
+bool roda_outputs_check(const roda_config_t *config, char *why, size_t size)
+{
+    for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++)
+        if (roda_output_enabled(outputs[i], config) && outputs[i]->check != NULL &&
+            !outputs[i]->check(config, why, size))
+            return false;
+    return true;
+}
+
 roda_result_t roda_output_set_create(roda_output_set_t *set,
                                      const roda_output_class_t *const *classes, uint32_t count,
                                      const roda_output_context_t *context)

@@ -251,8 +251,9 @@ def check_dockerfile(root):
         if port not in exposed:
             fail(f"Dockerfile: does not EXPOSE {port}")
     health = [i for i in final if i.startswith("HEALTHCHECK ")]
-    if not health or "/healthz" not in health[0]:
-        fail("Dockerfile: no HEALTHCHECK on /healthz")
+    if not health or "--probe" not in health[0]:
+        fail("Dockerfile: no HEALTHCHECK through roda-gateway --probe (/healthz as the config "
+             "serves it)")
     entry = [i for i in final if i.startswith("ENTRYPOINT ")]
     if not entry or not entry[0][len("ENTRYPOINT "):].lstrip().startswith("[") or \
             "roda-gateway" not in entry[0]:

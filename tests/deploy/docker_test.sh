@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # docker_test.sh - the Docker image, built and run: a Docker engine (started here when none runs,
 # stopped after), the offline base images (made once), `docker build` of the Dockerfile, then the
-# image run as a user would: the directory mount of a mode-640 config (group 10001), a named
-# volume for the journal; it runs as uid/gid 10001, HEALTHCHECK turns healthy, /metrics is
-# served, roda-fleet from the image drives readings through a mosquitto on the host into alerts
+# image run as a user would: the directory mount of a mode-640 config (group 10001) that serves
+# HTTPS, a named volume for the journal; it runs as uid/gid 10001, HEALTHCHECK (the config's
+# probe, https here) turns healthy, /metrics is served, roda-fleet from the image drives readings through a mosquitto on the host into alerts
 # published back to the broker, the availability topic says online; a container restart resumes
 # from the journal in the volume; `docker stop` exits 0 quickly, with "offline" retained and no
 # warning in the log. Prints the time of every step.
@@ -66,8 +66,14 @@ sub_pid=$!
 mkdir "$work/conf"
 sed -e "s/^host = mosquitto.*/host = $bridge/" -e "s/^port = 1883/port = $port/" \
     -e 's/^urls = .*/urls =/' "$root/deploy/docker/roda-gateway.conf" > "$work/conf/roda-gateway.conf"
-chgrp 10001 "$work/conf/roda-gateway.conf"
-chmod 640 "$work/conf/roda-gateway.conf"
+# HTTPS (a self-signed certificate beside it): the HEALTHCHECK's probe must follow the config.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/conf/tls.key" -out "$work/conf/tls.pem" \
+    -days 2 -subj /CN=localhost 2> /dev/null
+sed -i '/^port = 9464$/a tls_cert_file = /etc/roda/tls.pem\ntls_key_file = /etc/roda/tls.key' \
+    "$work/conf/roda-gateway.conf"
+chgrp 10001 "$work/conf/roda-gateway.conf" "$work/conf/tls.key"
+chmod 640 "$work/conf/roda-gateway.conf" "$work/conf/tls.key"
+chmod 644 "$work/conf/tls.pem"
 docker volume create "$volume" > /dev/null
 docker run -d --name "$name" -p 127.0.0.1::9464 -v "$work/conf:/etc/roda:ro" \
     -v "$volume:/var/lib/roda" "$tag" > /dev/null || fail "docker run"
@@ -85,8 +91,8 @@ wait_healthy
 step "healthy"
 http=$(docker port "$name" 9464/tcp | head -n 1)
 # Saved first: `curl | grep -q` under pipefail fails when grep stops reading early.
-curl -fsS -o "$work/metrics.txt" "http://$http/metrics" && grep -q '^roda_' "$work/metrics.txt" ||
-    fail "/metrics"
+curl -fsSk -o "$work/metrics.txt" "https://$http/metrics" && grep -q '^roda_' "$work/metrics.txt" ||
+    fail "/metrics over HTTPS"
 
 # roda-fleet from the image: 5 devices over MQTT with frequent spikes (the image's spike rule).
 docker run --rm --entrypoint /usr/local/bin/roda-fleet "$tag" --mqtt "$bridge:$port" \

@@ -4,7 +4,8 @@
 # password gets /metrics; without the CA the TLS handshake fails; a wrong password and an unknown
 # user get the same 401; /healthz stays open; the SSE stream works over TLS; a real Prometheus
 # scrapes through tls_config and basic_auth; with a client CA, a request without a certificate
-# it signed gets 403; --check-config names a missing file and a bad hash.
+# it signed gets 403; --check-config names a missing file, a key that is not the certificate's or
+# is corrupt, and a bad hash; --probe (the image's HEALTHCHECK) speaks https to it.
 #   secure_test.sh RODA_GATEWAY PROTO_DIR
 set -euo pipefail
 source "$(dirname "$0")/../faults/lib.sh" "$@"
@@ -66,6 +67,18 @@ done
 [ "$(sed 1d <<< "$wrong" | grep -vi '^date:')" = "$(sed 1d <<< "$unknown" | grep -vi '^date:')" ] ||
     fail "a wrong password and an unknown user are told apart"
 
+echo "== --probe (the image's HEALTHCHECK) follows the config: https here, and http is refused"
+sed "s|^port = 0$|port = $http_port|" "$work/gw.conf" > "$work/probe.conf"
+"$gateway" -c "$work/probe.conf" --probe 2> "$work/probe.err" ||
+    fail "--probe of the TLS gateway: $(cat "$work/probe.err")"
+grep -v '^tls_' "$work/probe.conf" > "$work/probe-http.conf"
+"$gateway" -c "$work/probe-http.conf" --probe 2> "$work/probe.err" &&
+    fail "--probe over plain HTTP answered by the TLS gateway"
+grep -q "roda-gateway --probe: http://127.0.0.1:$http_port/healthz: " "$work/probe.err" ||
+    fail "--probe's reason: $(cat "$work/probe.err")"
+"$gateway" -c "$work/gw.conf" --probe 2> "$work/probe.err" && fail "--probe of port 0"
+grep -q "http.port is 0" "$work/probe.err" || fail "--probe port 0: $(cat "$work/probe.err")"
+
 echo "== SSE over TLS"
 curl -s -N --max-time 4 "${curl_opts[@]}" "$base/alerts" > "$work/sse.out" &
 sse_pid=$!
@@ -115,6 +128,7 @@ stranger=$(code --cacert "$work/ca.pem" -u admin:s3cret --cert "$work/stranger.p
     --key "$work/stranger.key" "$base/metrics" || true)
 [ "$stranger" != 200 ] || fail "a certificate of another CA got through"
 stop_gateway
+"$gateway" -c "$work/probe.conf" --probe 2> /dev/null && fail "--probe of a stopped gateway"
 
 echo "== --check-config names what is wrong"
 sed "s|$work/server.key|$work/missing.key|" "$work/gw.conf" > "$work/missing.conf"
@@ -122,10 +136,30 @@ sed "s|$work/server.key|$work/missing.key|" "$work/gw.conf" > "$work/missing.con
     fail "--check-config accepted a missing key file"
 grep -q "http.tls_key_file: cannot read $work/missing.key" "$work/check.err" ||
     fail "missing key: $(cat "$work/check.err")"
+# A key that is not the certificate's (another pair's) and a corrupt one: GnuTLS loads the pair.
+sed "s|$work/server.key|$work/client.key|" "$work/gw.conf" > "$work/mismatch.conf"
+"$gateway" -c "$work/mismatch.conf" --check-config > /dev/null 2> "$work/check.err" &&
+    fail "--check-config accepted a key that is not the certificate's"
+grep -q "http.tls_key_file: $work/client.key with the certificate $work/server.pem does not load: .*do not match" "$work/check.err" ||
+    fail "mismatched key: $(cat "$work/check.err")"
+sed '2s/^.\{8\}/AAAAAAAA/' "$work/server.key" > "$work/corrupt.key"
+sed "s|$work/server.key|$work/corrupt.key|" "$work/gw.conf" > "$work/corrupt.conf"
+"$gateway" -c "$work/corrupt.conf" --check-config > /dev/null 2> "$work/check.err" &&
+    fail "--check-config accepted a corrupt key"
+grep -q "http.tls_key_file: $work/corrupt.key with the certificate $work/server.pem does not load" "$work/check.err" ||
+    fail "corrupt key: $(cat "$work/check.err")"
 sed "s|^basic_auth_users = .*|basic_auth_users = admin:plaintext|" "$work/gw.conf" > "$work/bad.conf"
 "$gateway" -c "$work/bad.conf" --check-config > /dev/null 2> "$work/check.err" &&
     fail "--check-config accepted a plain-text password"
 grep -q "http.basic_auth_users: 'admin...' is not name:bcrypt-hash" "$work/check.err" ||
     fail "bad hash: $(cat "$work/check.err")"
+echo "== --probe of a plain-HTTP gateway: http"
+scheme=http
+curl_opts=()
+udp_only_config | sed "s|^port = 0$|port = $(free_port)|" > "$work/plain.conf"
+start_gateway plain "$work/plain.conf"
+"$gateway" -c "$work/plain.conf" --probe 2> "$work/probe.err" ||
+    fail "--probe of the plain gateway: $(cat "$work/probe.err")"
+stop_gateway
 report "secured_endpoints https=ok wrong_password=401 unknown_user=401 same_answer=yes mtls_without_cert=403 prometheus_scrape=up"
 echo "PASS"
