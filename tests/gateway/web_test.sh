@@ -6,11 +6,12 @@
 # a sensor view shows its chart and alert history, the rule and severity filters keep a sensor
 # whose other rule resolved (as /api/sensors does, checked with curl), and a device named
 # <img src=x onerror=alert(1)> (sent by protoc, the test's own encoder) shows as text with no
-# dialog. The JSON endpoints refuse hostile query strings with 400. A gateway with every /alerts
-# stream taken, then restarted, serves a page that gets its stream back and says the gateway
-# restarted (its alerts still show). A gateway with TLS and basic auth serves the page to a
-# browser given the password (curl checks the certificate against the test's CA; Chromium is told
-# to accept it, as it has no CA file option). The screenshots are kept in ARTIFACT_DIR.
+# dialog. GET / carries its Content-Security-Policy and X-Frame-Options. The JSON endpoints refuse
+# hostile query strings with 400. A gateway with every /alerts stream taken, then restarted,
+# serves a page that gets its stream back and says the gateway restarted (its alerts still show).
+# A gateway with TLS and basic auth serves the page to a browser given the password (curl checks
+# the certificate against the test's CA; Chromium is told to accept it, as it has no CA file
+# option). The screenshots are kept in ARTIFACT_DIR.
 #   web_test.sh RODA_GATEWAY PROTO_DIR RODA_FLEET ARTIFACT_DIR
 set -euo pipefail
 gateway=$1
@@ -45,6 +46,14 @@ printf 'device: "%s"\nsequence: 1\nboot_epoch: 1\nreadings { sensor_id: 777042 v
     "$xss" | protoc --encode=roda.v1.Batch -I "$proto_dir" "$proto_dir/roda.proto" > "$work/xss.bin"
 cat "$work/xss.bin" > "/dev/udp/127.0.0.1/$udp_port"
 wait_at_least 'roda_sensors_tracked' 121
+
+echo "== GET / carries the page's security headers"
+headers=$(curl -s -D - -o /dev/null "$base/" | tr -d '\r')
+for header in "Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'; \
+connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'" \
+    'X-Frame-Options: DENY' 'Referrer-Policy: no-referrer' 'X-Content-Type-Options: nosniff'; do
+    grep -Fxq "$header" <<< "$headers" || fail "GET / lacks the header $header: $headers"
+done
 
 echo "== hostile query strings get 400, never a 5xx"
 code() { curl -g -s -o /dev/null -w '%{http_code}' "$@"; }
