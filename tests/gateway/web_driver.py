@@ -7,7 +7,7 @@ narrows it; alerts of a probe device appear on screen (the time from the reading
 shown is measured, median of several: printed as "alert_to_screen_ms"); the sensor view shows a
 chart and the alert history; the rule and severity filters keep a sensor whose other rule
 resolved; a device named with markup shows as text and opens no dialog; a
-screenshot is saved. With --user/--secure: the page over HTTPS with basic auth (the credentials
+screenshot is saved, and one at a phone's width, where the sensor table must not overflow. With --user/--secure: the page over HTTPS with basic auth (the credentials
 go as an Authorization header on every request, as a browser sends them once given).
 
 With --restart FILE (a gateway with limits.max_sse_clients = --sse-clients and recent_alerts below
@@ -310,6 +310,30 @@ def check_restart(driver, args, prober):
         shown[0][1], (time.monotonic() - started) * 1000, newest))
 
 
+def check_phone(driver, artifacts):
+    """At a phone's width (390 x 844 CSS px) the sensor table fits its panel and the page does not
+    scroll sideways; a screenshot of the table is saved."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+    wait_for("the sensor table at 390 px", lambda: table_rows(driver))
+    widths = driver.execute_script("""
+        const table = document.getElementById('sensors');
+        const panel = document.getElementById('sensors-panel').getBoundingClientRect();
+        return {inner: window.innerWidth, page: document.documentElement.scrollWidth,
+                table: table.scrollWidth, box: table.clientWidth,
+                right: table.getBoundingClientRect().right, panel: panel.right};""")
+    if widths["inner"] != 390:
+        fail("the phone viewport is %d px wide" % widths["inner"])
+    if (widths["page"] > widths["inner"] or widths["table"] > widths["box"] or
+            widths["right"] > widths["panel"]):
+        fail("the sensor table overflows at 390 px: %s" % widths)
+    path = os.path.join(artifacts, "web-phone.png")
+    driver.execute_script("document.getElementById('sensors-panel').scrollIntoView();")
+    driver.save_screenshot(path)
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    print("phone width: the table fits (%s); screenshot: %s" % (widths, path))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--base", required=True)
@@ -354,6 +378,8 @@ def main():
             fail("console errors: %s" % errors)
         driver.save_screenshot(os.path.join(args.artifacts, name))
         print("screenshot: " + os.path.join(args.artifacts, name))
+        if not args.secure:
+            check_phone(driver, args.artifacts)
     finally:
         driver.quit()
 
