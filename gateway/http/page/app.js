@@ -143,6 +143,7 @@ function connectAlerts() {
   // Resumes after the newest alert shown; the browser then resends Last-Event-ID itself on each
   // reconnect, so nothing is shown twice or skipped silently (a gap event says what was lost).
   retryTimer = null;
+  if (source !== null) source.close(); // one stream at a time, whatever started this one
   const url = lastAlertId !== null ? '/alerts?last_event_id=' + lastAlertId : '/alerts';
   const stream = new EventSource(url);
   source = stream;
