@@ -5,7 +5,8 @@
  * and bounded, texts shorter than the names they match (a longer one gets 400, nothing else is
  * done with it). Rows that would not fit the JSON body are left for the next page
  * ("next_offset"), never cut. Requests walk the slot store or the device registry (bounded by
- * max_sensors, max_devices) and the last API_ALERT_SCAN alerts; nothing here runs on the
+ * max_sensors, max_devices; one sensor, ?id=, is looked up in the sensor index) and the last
+ * API_ALERT_SCAN alerts; nothing here runs on the
  * stages' threads or takes their locks. */
 #include <fnmatch.h>
 #include <inttypes.h>
@@ -24,7 +25,8 @@
 #define API_ALERTS_DEFAULT 20u
 /* The newest alerts searched by /api/alerts and the rule and severity filters of /api/sensors. */
 #define API_ALERT_SCAN 8192u
-/* Open-addressing table of the sensors those alerts name (a power of two > 2 x the scan). */
+/* Open-addressing table of the (sensor, rule) pairs those alerts name (a power of two > 2 x the
+ * scan). */
 #define API_FIRING_SLOTS (4u * API_ALERT_SCAN)
 /* Room left in a body for its closing brackets and paging members. */
 #define API_TAIL_BYTES 128u
@@ -112,6 +114,8 @@ static unsigned int api_summary(void *context, const roda_http_request_t *reques
     roda_json_object_begin(json);
     roda_json_key(json, "version");
     roda_json_string(json, RODA_VERSION);
+    roda_json_key(json, "started_ms"); /* another value: the gateway restarted */
+    roda_json_u64(json, p->api_since_ns / 1000000ull);
     roda_json_key(json, "uptime_s");
     roda_json_u64(json, (now - p->api_since_ns) / 1000000000ull);
     roda_json_key(json, "time_ms");
@@ -194,18 +198,35 @@ static void scan_alerts(roda_pipeline_t *p,
     }
 }
 
-/* The sensors whose newest alert matching a rule and severity (among the scanned) is firing. */
+/* Which sensors have a rule firing (among the scanned alerts, matching a rule and severity): the
+ * newest alert of each (sensor, rule) pair says whether that rule is firing on that sensor, so a
+ * rule resolved on a sensor does not hide another one still firing there. A rule is keyed by a
+ * 64-bit hash of its name (names, not indexes: they outlive a reload); the config's few names
+ * collide with a chance of about 2^-64 per pair. */
 typedef struct firing {
     roda_pipeline_t *pipeline;
     const api_filter_t *filter;
-    uint64_t ids[API_FIRING_SLOTS]; /* sensor id + 1; 0: free */
+    uint64_t sensors[API_FIRING_SLOTS]; /* sensor id + 1; 0: free */
+    uint64_t rules[API_FIRING_SLOTS];   /* the rule name's hash */
     bool firing[API_FIRING_SLOTS];
 } firing_t;
 
-static uint32_t firing_slot(const firing_t *f, uint64_t sensor_id)
+/* FNV-1a, 64 bits. */
+static uint64_t name_hash(const char *name)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *c = (const unsigned char *)name; *c != '\0'; c++)
+        h = (h ^ *c) * 0x100000001b3ull;
+    return h;
+}
+
+/* The entry of (sensor, rule), or the free one where it goes; rule 0 with `any`: the first
+ * entry of the sensor that is firing, or a free one when none is. */
+static uint32_t firing_slot(const firing_t *f, uint64_t sensor_id, uint64_t rule, bool any)
 {
     uint32_t i = (uint32_t)((sensor_id * 0x9E3779B97F4A7C15ull) >> 40) & (API_FIRING_SLOTS - 1);
-    while (f->ids[i] != 0 && f->ids[i] != sensor_id + 1)
+    while (f->sensors[i] != 0 &&
+           (f->sensors[i] != sensor_id + 1 || (any ? !f->firing[i] : f->rules[i] != rule)))
         i = (i + 1) & (API_FIRING_SLOTS - 1);
     return i;
 }
@@ -218,20 +239,19 @@ static void firing_add(void *context, const roda_alert_t *alert, uint64_t id)
     if (f->filter->severity[0] != '\0' &&
         strcmp(f->filter->severity, roda_severity_name(alert->severity)) != 0)
         return;
-    if (f->filter->rule[0] != '\0') {
-        roda_alert_rule_name(&f->pipeline->names, alert, rule, sizeof rule);
-        if (strcmp(f->filter->rule, rule) != 0)
-            return;
-    }
-    uint32_t i = firing_slot(f, alert->sensor_id);
-    f->ids[i] = alert->sensor_id + 1;
+    roda_alert_rule_name(&f->pipeline->names, alert, rule, sizeof rule);
+    if (f->filter->rule[0] != '\0' && strcmp(f->filter->rule, rule) != 0)
+        return;
+    uint64_t hash = name_hash(rule);
+    uint32_t i = firing_slot(f, alert->sensor_id, hash, false);
+    f->sensors[i] = alert->sensor_id + 1;
+    f->rules[i] = hash;
     f->firing[i] = alert->state == RODA_ALERT_FIRING;
 }
 
 static bool firing_has(const firing_t *f, uint64_t sensor_id)
 {
-    uint32_t i = firing_slot(f, sensor_id);
-    return f->ids[i] != 0 && f->firing[i];
+    return f->sensors[firing_slot(f, sensor_id, 0, true)] != 0;
 }
 
 /* ---- /api/sensors ---------------------------------------------------------------------------- */
@@ -310,8 +330,16 @@ static unsigned int api_sensors(void *context, const roda_http_request_t *reques
     roda_json_object_begin(json);
     roda_json_key(json, "sensors");
     roda_json_array_begin(json);
-    uint32_t bound = roda_sensor_index_slot_bound(p->state.index);
-    for (uint32_t slot = 0; slot < bound; slot++) {
+    /* ?id=: the one slot the sensor index gives (the read below checks it is still the
+     * sensor's); else every slot. */
+    uint32_t first = 0, bound = roda_sensor_index_slot_bound(p->state.index);
+    if (id_text != NULL) {
+        if (roda_sensor_index_find(p->state.index, only, &first) == RODA_SUCCESS)
+            bound = first + 1;
+        else
+            first = bound = 0;
+    }
+    for (uint32_t slot = first; slot < bound; slot++) {
         roda_summary_t s = {0};
         if (roda_slots_read(p->state.slots, slot, &s) != RODA_SUCCESS ||
             (id_text != NULL && s.sensor_id != only) ||

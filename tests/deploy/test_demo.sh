@@ -3,8 +3,9 @@
 #  1. bounded mode (DEMO_SECONDS): exits 0, at least one alert line was shown, the summary
 #     counted alerts, and every process it started has stopped;
 #  2. Ctrl-C: the demo in its own process group with SIGINT at its default, as a terminal runs
-#     it; once an alert is on screen, SIGINT goes to the whole group (what Ctrl-C does); the
-#     demo exits 130 and every process it started has stopped.
+#     it; once an alert is on screen, the first URL it printed is the fleet page's, which serves
+#     the page and counts sensors on /api/sensors; then SIGINT goes to the whole group (what
+#     Ctrl-C does); the demo exits 130 and every process it started has stopped.
 # Usage: test_demo.sh SOURCE_DIR BIN_DIR   (exit 77, a skip, when roda-gateway is not built)
 set -euo pipefail
 root=$1
@@ -73,6 +74,16 @@ for _ in $(seq 300); do
     sleep 0.1
 done
 [ "$(alert_lines "$work/run2.out")" -ge 1 ] || fail "interactive demo: no alert within 30 s"
+first_url=$(grep -m1 -E 'https?://' "$work/run2.out")
+page=$(grep -o -E 'https?://[^ ]+' <<< "$first_url" | head -n 1)
+[[ "$first_url" == "demo: open the fleet page: $page" && "$page" == */ ]] ||
+    fail "the first URL the demo prints is not the page's: $first_url"
+curl -fs "$page" | grep -q '<title>Roda gateway</title>' || fail "$page does not serve the page"
+sensors=$(curl -fs "${page}api/sensors?limit=1" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["total"])') ||
+    fail "${page}api/sensors does not answer"
+[ "$sensors" -gt 0 ] || fail "${page}api/sensors counts no sensor"
+echo "test_demo: the first URL printed is the page, $page, with $sensors sensors"
 kill -INT -- "-$demo_pid"
 status=0
 for _ in $(seq 300); do

@@ -4,15 +4,17 @@
 # gateway, the maximum readings/s, then readings/s and ingest-to-alert latency quantiles from the
 # gateway's own histogram (roda_alert_latency_seconds, interpolated within buckets) at 10%, 50%
 # and 90% of that placement's own maximum (the sender paced to the rate, sent rate printed), and
-# resident memory at 10k and 1M sensors (after start and after load).
+# resident memory at 10k and 1M sensors (after start and after load). Then the page's API at
+# 100k tracked sensors (fused): the time of /api/sensors pages, unfiltered and filtered, and of
+# ?id= (curl's time_total, median of API_REQUESTS), printed, not asserted.
 #   tests/gateway/bench_gateway.sh BUILD_DIR [SECONDS_PER_PHASE] [PLACEMENTS]
-# PLACEMENTS: "pipelined fused" unless given. Spikes (+100, probability 0.002 per reading) fire rule
+# PLACEMENTS: "pipelined fused" unless given ("" for the API phase only). Spikes (+100, probability 0.002 per reading) fire rule
 # "spike" (last > 80) and the next reading resolves it. Ends with one RESULT line per placement.
 # Not a ctest test: it loads the machine for a while.
 set -euo pipefail
 build=${1:?usage: bench_gateway.sh BUILD_DIR [SECONDS]}
 seconds=${2:-5}
-placements=${3:-pipelined fused}
+placements=${3-pipelined fused}
 gateway=$build/gateway/roda-gateway
 fleet=$build/gateway/roda-fleet
 work=$(mktemp -d)
@@ -159,6 +161,34 @@ run() {
         "rss_mib_1m_start=$rss1m_start rss_mib_1m_load=$rss1m_load sensors_1m_tracked=$tracked")
 }
 
+API_REQUESTS=21
+# api_ms QUERY: the median time of GET /api/sensors?QUERY, ms (its total and row count printed).
+api_ms() {
+    local url="http://127.0.0.1:$http/api/sensors?$1"
+    curl -s "$url" | python3 -c '
+import json, sys
+page = json.load(sys.stdin)
+print("total=%d rows=%d" % (page["total"], len(page["sensors"])), end=" ")'
+    for _ in $(seq $API_REQUESTS); do curl -s -o /dev/null -w '%{time_total}\n' "$url"; done |
+        sort -n | awk -v n=$API_REQUESTS 'NR == int(n / 2) + 1 { printf "median_ms=%.2f\n", $1 * 1000 }'
+}
+
+# api_phase: a gateway with 100k sensors tracked (100 devices x 1000 sensors, ids device x 1000 +
+# sensor), then the page's requests.
+api_phase() {
+    echo "== the page's API at 100k sensors (fused)"
+    start 100000 fused
+    phase startapi loadapi 100 1000 0 > /dev/null
+    echo "sensors tracked: $(awk '$1 == "roda_sensors_tracked" { print $2 }' "$work/loadapi.prom")"
+    local query
+    for query in "limit=50" "limit=100&offset=99900" "limit=50&device=dev5*" \
+        "limit=50&severity=warning" "limit=50&rule=spike" "id=5" "id=50000" "id=99999"; do
+        echo "/api/sensors?$query: $(api_ms "$query")"
+    done
+    stop
+}
+
 results=()
 for placement in $placements; do run "$placement"; done
-printf '%s %s %s\n' "${results[@]}"
+api_phase
+[ ${#results[@]} -eq 0 ] || printf '%s %s %s\n' "${results[@]}"

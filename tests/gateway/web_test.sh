@@ -3,11 +3,15 @@
 # Debian's chromium-driver) against a real gateway fed by roda-fleet over UDP: the page loads with
 # no console errors, alerts appear on it within seconds (the time from a reading sent to its alert
 # on screen is measured), the sensor table shows the fleet's sensors, a device filter narrows it,
-# a sensor view shows its chart and alert history, and a device named
+# a sensor view shows its chart and alert history, the rule and severity filters keep a sensor
+# whose other rule resolved (as /api/sensors does, checked with curl), and a device named
 # <img src=x onerror=alert(1)> (sent by protoc, the test's own encoder) shows as text with no
-# dialog. The JSON endpoints refuse hostile query strings with 400. A second gateway with TLS and
-# basic auth serves the page to a browser that has the CA's certificate and the password. The
-# screenshots are kept in ARTIFACT_DIR.
+# dialog. GET / carries its Content-Security-Policy and X-Frame-Options. The JSON endpoints refuse
+# hostile query strings with 400. A gateway with every /alerts stream taken, then restarted,
+# serves a page that gets its stream back and says the gateway restarted (its alerts still show).
+# A gateway with TLS and basic auth serves the page to a browser given the password (curl checks
+# the certificate against the test's CA; Chromium is told to accept it, as it has no CA file
+# option). The screenshots are kept in ARTIFACT_DIR.
 #   web_test.sh RODA_GATEWAY PROTO_DIR RODA_FLEET ARTIFACT_DIR
 set -euo pipefail
 gateway=$1
@@ -25,6 +29,7 @@ mkdir -p "$artifacts"
 rules() {
     printf '[rule.spike]\nkind = above\nthreshold = 50\nseverity = warning\n'
     printf '[rule.probe]\nkind = above\nthreshold = 1000\nseverity = critical\n'
+    printf '[rule.surge]\nkind = above\nthreshold = 200\nseverity = warning\n'
 }
 {
     udp_only_config
@@ -41,6 +46,14 @@ printf 'device: "%s"\nsequence: 1\nboot_epoch: 1\nreadings { sensor_id: 777042 v
     "$xss" | protoc --encode=roda.v1.Batch -I "$proto_dir" "$proto_dir/roda.proto" > "$work/xss.bin"
 cat "$work/xss.bin" > "/dev/udp/127.0.0.1/$udp_port"
 wait_at_least 'roda_sensors_tracked' 121
+
+echo "== GET / carries the page's security headers"
+headers=$(curl -s -D - -o /dev/null "$base/" | tr -d '\r')
+for header in "Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'; \
+connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'" \
+    'X-Frame-Options: DENY' 'Referrer-Policy: no-referrer' 'X-Content-Type-Options: nosniff'; do
+    grep -Fxq "$header" <<< "$headers" || fail "GET / lacks the header $header: $headers"
+done
 
 echo "== hostile query strings get 400, never a 5xx"
 code() { curl -g -s -o /dev/null -w '%{http_code}' "$@"; }
@@ -61,12 +74,62 @@ import json, sys
 names = [d["name"] for d in json.load(sys.stdin)["devices"]]
 assert sys.argv[1] in names, names' "$xss" || fail "/api/devices does not list the device"
 
+echo "== the rule and severity filters: udp-dev's sensor firing spike, its surge resolved"
+# sensors_total QUERY: the "total" of /api/sensors?QUERY.
+sensors_total() {
+    curl -s "$base/api/sensors?$1" | "$python" -c 'import json, sys; print(json.load(sys.stdin)["total"])'
+}
+# wait_total QUERY COUNT: waits (10 s at most) until sensors_total QUERY is COUNT.
+wait_total() {
+    for _ in $(seq 200); do
+        [ "$(sensors_total "$1")" = "$2" ] && return 0
+        sleep 0.05
+    done
+    fail "/api/sensors?$1 counts $(sensors_total "$1") sensors, expected $2"
+}
+udp_sensor=888001
+udp_batch 1 300
+wait_total 'device=udp-dev&rule=surge' 1
+udp_batch 2 100
+wait_total 'device=udp-dev&rule=surge' 0
+for query in 'rule=spike' 'severity=warning' 'rule=spike&severity=warning'; do
+    [ "$(sensors_total "device=udp-dev&$query")" = 1 ] || fail "$query leaves out udp-dev's sensor"
+done
+for query in 'severity=critical' 'rule=spike&severity=critical' 'rule=nope'; do
+    [ "$(sensors_total "device=udp-dev&$query")" = 0 ] || fail "$query lists udp-dev's sensor"
+done
+
 echo "== the page in Chromium"
 "$python" "$here/web_driver.py" --base "$base" --udp-port "$udp_port" --proto "$proto_dir" \
     --artifacts "$artifacts" --xss "$xss" || fail "the page (web_driver.py)"
 weight=$(for path in / /app.js /style.css /favicon.svg; do curl -s "$base$path"; done | wc -c)
 [ "$weight" -lt 102400 ] || fail "the page weighs $weight bytes (over 100 KB)"
 echo "page weight: $weight bytes (/, /app.js, /style.css, /favicon.svg)"
+stop_gateway
+
+echo "== a refused stream, then a restart (web_driver.py --restart)"
+{
+    udp_only_config
+    printf '[limits]\nmax_sse_clients = 2\nrecent_alerts = 10\n'
+    rules
+} > "$work/restart.conf"
+start_gateway restart "$work/restart.conf"
+# The same ports after the restart (the page's origin, the driver's UDP target).
+sed -e "s/^port = 0$/port = $http_port/" -e "s/^bind = 127.0.0.1:0$/bind = 127.0.0.1:$udp_port/" \
+    "$work/restart.conf" > "$work/restart-fixed.conf"
+"$python" "$here/web_driver.py" --base "$base" --udp-port "$udp_port" --proto "$proto_dir" \
+    --artifacts "$artifacts" --restart "$work/restart" --sse-clients 2 &
+driver_pid=$!
+bg_pids+=("$driver_pid")
+for _ in $(seq 600); do
+    [ -e "$work/restart.request" ] || ! kill -0 "$driver_pid" 2> /dev/null && break
+    sleep 0.05
+done
+[ -e "$work/restart.request" ] || fail "web_driver.py did not ask for the restart"
+stop_gateway
+start_gateway restarted "$work/restart-fixed.conf"
+touch "$work/restart.done"
+wait "$driver_pid" || fail "the page across a refused stream and a restart (web_driver.py)"
 stop_gateway
 
 echo "== over TLS with basic auth"

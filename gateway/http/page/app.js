@@ -6,6 +6,11 @@
 const POLL_MS = 2000;
 const PAGE_ROWS = 50;
 const ALERTS_SHOWN = 200;
+const RECENT_SHOWN = 50;
+// A stream the server refused (503: limits.max_sse_clients in use) is retried after this, doubled
+// on each refusal up to the most.
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 30000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -48,6 +53,7 @@ function duration(seconds) {
 // ---- Header: version, uptime, inputs, rates ----------------------------------------------
 
 let previous = null;
+let startedMs = null; // the gateway's start time (/api/summary): another one means it restarted
 
 function totals(summary) {
   let readings = 0, drops = 0;
@@ -61,6 +67,8 @@ function totals(summary) {
 async function refreshSummary() {
   try {
     const s = await getJSON('/api/summary');
+    if (startedMs !== null && s.started_ms !== startedMs) restarted();
+    startedMs = s.started_ms;
     $('version').textContent = 'v' + s.version;
     $('uptime').textContent = duration(s.uptime_s);
     $('sensor-count').textContent = s.sensors;
@@ -90,6 +98,9 @@ async function refreshSummary() {
 // ---- Alerts (SSE) --------------------------------------------------------------------------
 
 let lastAlertId = null;
+let source = null; // the /alerts EventSource
+let retryMs = RETRY_MIN_MS;
+let retryTimer = null;
 
 function alertItem(a) {
   const li = el('li', a.severity + ' ' + a.state);
@@ -111,9 +122,15 @@ function prepend(list, li, max) {
 }
 
 function showAlert(a) {
-  if (lastAlertId !== null && Number(a.id) <= lastAlertId) return;
   lastAlertId = Number(a.id);
   prepend($('alerts'), alertItem(a), ALERTS_SHOWN);
+}
+
+// The stream resumes after the newest id shown, so an id at or below it means the alert ids
+// started again: the gateway restarted with an in-memory alert journal.
+function streamAlert(a) {
+  if (lastAlertId !== null && Number(a.id) <= lastAlertId) restarted();
+  else showAlert(a);
 }
 
 function showGap(data) {
@@ -125,23 +142,54 @@ function showGap(data) {
 function connectAlerts() {
   // Resumes after the newest alert shown; the browser then resends Last-Event-ID itself on each
   // reconnect, so nothing is shown twice or skipped silently (a gap event says what was lost).
+  retryTimer = null;
+  if (source !== null) source.close(); // one stream at a time, whatever started this one
   const url = lastAlertId !== null ? '/alerts?last_event_id=' + lastAlertId : '/alerts';
-  const source = new EventSource(url);
+  const stream = new EventSource(url);
+  source = stream;
   const conn = $('conn');
-  source.onopen = () => { conn.textContent = 'live'; conn.className = 'badge ok'; };
-  source.onerror = () => { conn.textContent = 'reconnecting'; conn.className = 'badge bad'; };
-  source.addEventListener('alert', (e) => showAlert(parseExact(e.data)));
-  source.addEventListener('gap', (e) => showGap(JSON.parse(e.data)));
+  stream.onopen = () => {
+    retryMs = RETRY_MIN_MS;
+    conn.textContent = 'live';
+    conn.className = 'badge ok';
+  };
+  stream.onerror = () => {
+    conn.textContent = 'reconnecting';
+    conn.className = 'badge bad';
+    // A lost connection is retried by the browser; a refused one (an HTTP error) closes the
+    // EventSource for good, so a new one is made after a back-off.
+    if (stream.readyState === EventSource.CLOSED && stream === source && retryTimer === null) {
+      retryTimer = setTimeout(connectAlerts, retryMs);
+      retryMs = Math.min(2 * retryMs, RETRY_MAX_MS);
+    }
+  };
+  stream.addEventListener('alert', (e) => streamAlert(parseExact(e.data)));
+  stream.addEventListener('gap', (e) => showGap(JSON.parse(e.data)));
 }
 
+// Shows the newest alerts (as many as /alerts/recent gives without a limit: limits.recent_alerts
+// or 100, whichever is less, so never a 400), then follows the stream.
 async function startAlerts() {
   try {
-    const recent = await getJSON('/alerts/recent?limit=50');
-    for (const a of recent) showAlert(a);
+    const recent = await getJSON('/alerts/recent');
+    for (const a of recent.slice(-RECENT_SHOWN)) showAlert(a);
   } catch (e) {
     $('conn').textContent = 'no recent alerts: ' + e.message;
   }
   connectAlerts();
+}
+
+// The gateway restarted (another start time, or alert ids that went back): its alert ids may
+// have started again, so the list says so and the alerts start over from /alerts/recent.
+function restarted() {
+  startedMs = null;
+  if (source !== null) source.close();
+  source = null;
+  clearTimeout(retryTimer);
+  retryTimer = null;
+  lastAlertId = null;
+  prepend($('alerts'), el('li', 'gap restart', 'gateway restarted'), ALERTS_SHOWN);
+  startAlerts();
 }
 
 // ---- Charts --------------------------------------------------------------------------------
