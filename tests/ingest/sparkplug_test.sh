@@ -8,7 +8,8 @@
 # and commands counted by reason, the next good message handled; a rebirth whose aliases change;
 # the same rule fires for the Sparkplug node as for a roda.v1 device; a stale NDEATH ignored, the
 # real one fires the stale rule at once for the node's and its device's sensors; every message
-# and reading in the accounting identities; roda-fleet --sparkplug.
+# and reading in the accounting identities; the same node id in two groups as two devices
+# (<group>/<node>); roda-fleet --sparkplug.
 # Usage: sparkplug_test.sh RODA_GATEWAY PROTO_DIR RODA_FLEET
 set -euo pipefail
 gateway=$1
@@ -45,7 +46,7 @@ max_aliases = 64
 [rule.hot]
 kind = above
 threshold = 50
-devices = edge-*
+devices = *edge-*
 [rule.silent]
 kind = stale
 after = 30m
@@ -77,13 +78,13 @@ wait_metric 'roda_sensors_tracked' 7
 import json, re, struct, sys, urllib.request
 base, proto_dir, work = sys.argv[1:4]
 f32 = lambda v: struct.unpack("<f", struct.pack("<f", v))[0]
-sent = {("edge-n1", "Motor/Temp"): (0.1, 1700000001000000),
-        ("edge-n1", "Motor/Speed"): (-7.0, 1700000000000000),
-        ("edge-n1", "Big"): (float(2**53 + 1), 1700000000000000),
-        ("edge-n1", "Flag"): (1.0, 1700000000000000),
-        ("edge-n1", "Small"): (-128.0, 1700000000000000),
-        ("edge-n1", "bdSeq"): (0.0, 1700000000000000),
-        ("edge-n1/D1", "Pressure"): (f32(3.1415927), 1700000002000000)}
+sent = {("G1/edge-n1", "Motor/Temp"): (0.1, 1700000001000000),
+        ("G1/edge-n1", "Motor/Speed"): (-7.0, 1700000000000000),
+        ("G1/edge-n1", "Big"): (float(2**53 + 1), 1700000000000000),
+        ("G1/edge-n1", "Flag"): (1.0, 1700000000000000),
+        ("G1/edge-n1", "Small"): (-128.0, 1700000000000000),
+        ("G1/edge-n1", "bdSeq"): (0.0, 1700000000000000),
+        ("G1/edge-n1/D1", "Pressure"): (f32(3.1415927), 1700000002000000)}
 metrics = urllib.request.urlopen(f"{base}/metrics").read().decode()
 ids = {(m.group(1), m.group(3)): m.group(2) for m in re.finditer(
     r'roda_sensor_value\{device="([^"]+)",sensor="(\d+)",stat="last",name="([^"]+)"\}', metrics)}
@@ -142,7 +143,7 @@ printf 'device: "edge-v1"\nreadings { sensor_id: 7 value: 60.5 }\n' |
     protoc --encode=roda.v1.Batch -I "$proto_dir" "$proto_dir/roda.proto" > "$work/v1.bin"
 mosquitto_pub -h 127.0.0.1 -p "$broker_port" -q 1 -t roda/edge-v1/readings -f "$work/v1.bin"
 wait_metric 'roda_ingest_readings_total{input="mqtt"}' 274
-wait_count "$work/sse.out" '"rule":"hot","kind":"above","severity":"warning","state":"firing","sensor":[0-9]*,"device":"edge-n1","sensor_name":"Motor/Temp","value":99.5' 1
+wait_count "$work/sse.out" '"rule":"hot","kind":"above","severity":"warning","state":"firing","sensor":[0-9]*,"device":"G1/edge-n1","sensor_name":"Motor/Temp","value":99.5' 1
 wait_count "$work/sse.out" '"rule":"hot","kind":"above","severity":"warning","state":"firing","sensor":7,"device":"edge-v1","sensor_name":null,"value":60.5' 1
 
 echo "== 6. a stale NDEATH is ignored; the real one fires the stale rule at once"
@@ -156,9 +157,9 @@ publish << MESSAGES
 spBv1.0/G1/NDEATH/edge-n1	{"metrics": [{"name": "bdSeq", "datatype": "UInt64", "long_value": 1}]}
 MESSAGES
 for sensor in Motor/Temp Motor/Speed bdSeq Flag Big Small; do
-    wait_count "$work/sse.out" "\"rule\":\"silent\",\"kind\":\"stale\",\"severity\":\"warning\",\"state\":\"firing\",\"sensor\":[0-9]*,\"device\":\"edge-n1\",\"sensor_name\":\"$sensor\"" 1
+    wait_count "$work/sse.out" "\"rule\":\"silent\",\"kind\":\"stale\",\"severity\":\"warning\",\"state\":\"firing\",\"sensor\":[0-9]*,\"device\":\"G1/edge-n1\",\"sensor_name\":\"$sensor\"" 1
 done
-wait_count "$work/sse.out" '"rule":"silent","kind":"stale",.*"state":"firing",.*"device":"edge-n1/D1","sensor_name":"Pressure"' 1
+wait_count "$work/sse.out" '"rule":"silent","kind":"stale",.*"state":"firing",.*"device":"G1/edge-n1/D1","sensor_name":"Pressure"' 1
 grep -q '"rule":"silent".*"device":"edge-v1"' "$work/sse.out" && fail "the roda.v1 device was silenced"
 
 echo "== 7. every message and reading accounted for; the Sparkplug counters"
@@ -185,6 +186,24 @@ for event, count in events.items():
     assert v("roda_sparkplug_events_total", f'event="{event}"') == count, event
 PY
 [ "$(grep -c '^spBv1.0/G1/NCMD/edge-n1 ' "$work/ncmd.out")" = 1 ] || fail "more than one Rebirth"
+
+echo "== 7b. the same node id in another group is another device (ids are unique per group)"
+publish << MESSAGES
+spBv1.0/G2/NBIRTH/edge-n1	{"seq": 0, "metrics": [{"name": "bdSeq", "datatype": "UInt64", "long_value": 0}, {"name": "Motor/Temp", "alias": 1, "datatype": "Double", "double_value": 5.0}]}
+spBv1.0/G2/NDATA/edge-n1	{"seq": 1, "metrics": [{"alias": 1, "double_value": 6.25}]}
+MESSAGES
+wait_metric 'roda_ingest_readings_total{input="mqtt"}' 277
+wait_metric 'roda_sparkplug_events_total{event="birth"}' 5
+for _ in $(seq 150); do
+    curl -s "$base/metrics" | grep -q '^roda_sensor_value{device="G2/edge-n1",sensor="[0-9]*",stat="last",name="Motor/Temp"} 6.25$' && break
+    sleep 0.1
+done
+curl -s "$base/metrics" > "$work/groups.out"
+g1=$(sed -n 's/^roda_sensor_value{device="G1\/edge-n1",sensor="\([0-9]*\)",stat="last",name="Motor\/Temp"} 99.5$/\1/p' "$work/groups.out")
+g2=$(sed -n 's/^roda_sensor_value{device="G2\/edge-n1",sensor="\([0-9]*\)",stat="last",name="Motor\/Temp"} 6.25$/\1/p' "$work/groups.out")
+[ -n "$g1" ] && [ -n "$g2" ] && [ "$g1" != "$g2" ] ||
+    fail "G1/edge-n1 and G2/edge-n1 not apart: $(grep 'edge-n1' "$work/groups.out")"
+[ "$(metric 'roda_ingest_lost_upstream_total{input="mqtt"}')" = 3 ] || fail "G2's seq judged with G1's"
 stop_gateway
 
 echo "== 8. roda-fleet --sparkplug: NBIRTH then NDATA by alias, nothing lost"
