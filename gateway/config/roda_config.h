@@ -85,7 +85,7 @@ typedef struct roda_config_json {
      * filters (MQTT), instead of [mqtt] device_from and device_topic_level */
     uint32_t device_topic_level;
     bool device_level_set;       /* device_topic_level is given (set by the loader) */
-    uint32_t sensor_field_count; /* 0 = every numeric member */
+    uint32_t sensor_field_count; /* 0 = every number or boolean member */
     char sensor_fields[RODA_CONFIG_MAX_SENSOR_FIELDS][RODA_CONFIG_NAME_MAX];
     char timestamp_field[RODA_CONFIG_NAME_MAX];  /* "" = none */
     char timestamp_format[RODA_CONFIG_NAME_MAX]; /* s, ms, us or rfc3339 */

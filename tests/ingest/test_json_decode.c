@@ -63,10 +63,15 @@ START_TEST(every_numeric_member_bit_exact)
     uint32_t n = decode("{\"a\":1e308,\"b\":-0.0,\"c\":18446744073709551616,\"d\":0.1,"
                         "\"e\":-4.9406564584124654e-324,\"s\":\"x\",\"t\":true,\"n\":null,"
                         "\"o\":{\"x\":1},\"f\":9007199254740993}");
-    ck_assert_uint_eq(n, 6);
-    const char *expected_names[] = {"a", "b", "c", "d", "e", "f"};
-    const double expected[] = {
-        1e308, -0.0, 18446744073709551616.0, 0.1, -4.9406564584124654e-324, 9007199254740992.0};
+    ck_assert_uint_eq(n, 7); /* the boolean too, as 1 */
+    const char *expected_names[] = {"a", "b", "c", "d", "e", "t", "f"};
+    const double expected[] = {1e308,
+                               -0.0,
+                               18446744073709551616.0,
+                               0.1,
+                               -4.9406564584124654e-324,
+                               1.0,
+                               9007199254740992.0};
     for (uint32_t i = 0; i < n; i++) {
         ck_assert_str_eq(names[i], expected_names[i]);
         ck_assert_uint_eq(bits(records[i].value), bits(expected[i]));
@@ -84,13 +89,16 @@ START_TEST(listed_fields_and_reasons)
     settings.sensor_fields[2] = "pressure";
     settings.sensor_fields[3] = "wind";
     settings.sensor_fields[4] = "rain";
-    settings.sensor_field_count = 5;
+    settings.sensor_fields[5] = "door";
+    settings.sensor_field_count = 6;
     uint32_t n = decode("{\"temperature\":21.5,\"humidity\":\"40\",\"wind\":1e999,\"rain\":null,"
-                        "\"other\":3}");
-    ck_assert_uint_eq(batch.reading_count, 5);
-    ck_assert_uint_eq(n, 1);
+                        "\"other\":3,\"door\":false}");
+    ck_assert_uint_eq(batch.reading_count, 6);
+    ck_assert_uint_eq(n, 2);
     ck_assert_str_eq(names[0], "temperature");
     ck_assert_uint_eq(bits(records[0].value), bits(21.5));
+    ck_assert_str_eq(names[1], "door"); /* a boolean: 0 or 1 */
+    ck_assert_uint_eq(bits(records[1].value), bits(0.0));
     ck_assert_uint_eq(drops.wrong_type, 1);
     ck_assert_uint_eq(drops.missing_field, 2);
     ck_assert_uint_eq(drops.out_of_range, 1);
