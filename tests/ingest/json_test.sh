@@ -151,13 +151,14 @@ wait_metric 'roda_ingest_readings_total{input="mqtt"}' 120
 wait_metric 'roda_sensors_tracked' 12
 # The scrape may come before the last summaries reach the slot store: look again for 15 s (a
 # loaded machine).
-for _ in $(seq 150); do
-    curl -s "$base/metrics" |
-        grep -q 'roda_sensor_value{device="dev2",sensor="[0-9]*",stat="last",name="s3"}' && break
+for _ in $(seq 150); do # (a file: grep -q would close the pipe on curl, a failure with pipefail)
+    curl -s "$base/metrics" > "$work/fleet_metrics.out"
+    grep -q 'roda_sensor_value{device="dev2",sensor="[0-9]*",stat="last",name="s3"}' \
+        "$work/fleet_metrics.out" && break
     sleep 0.1
 done
-curl -s "$base/metrics" | grep -q 'roda_sensor_value{device="dev2",sensor="[0-9]*",stat="last",name="s3"}' ||
-    fail "no series for dev2's sensor s3"
+grep -q 'roda_sensor_value{device="dev2",sensor="[0-9]*",stat="last",name="s3"}' \
+    "$work/fleet_metrics.out" || fail "no series for dev2's sensor s3"
 stop_gateway
 
 echo "== 6. a mapping per topic filter: device from a topic level or from a member, own fields"

@@ -152,11 +152,12 @@ done
 wait_metric 'roda_sparkplug_events_total{event="no_seq"}' 1
 for series in 'G1/edge-n1",sensor="[0-9]*",stat="last",name="Motor/Temp"} 15' \
     'G1/edge-n1/D2",sensor="[0-9]*",stat="last",name="ok"} 3'; do
-    for _ in $(seq 150); do
-        curl -s "$base/metrics" | grep -q "^roda_sensor_value{device=\"$series\$" && break
+    for _ in $(seq 150); do # (a file: grep -q would close the pipe on curl)
+        curl -s "$base/metrics" > "$work/good.out"
+        grep -q "^roda_sensor_value{device=\"$series\$" "$work/good.out" && break
         sleep 0.1
     done
-    curl -s "$base/metrics" | grep -q "^roda_sensor_value{device=\"$series\$" ||
+    grep -q "^roda_sensor_value{device=\"$series\$" "$work/good.out" ||
         fail "the good reading after bad input is missing: $series"
 done
 
@@ -222,10 +223,10 @@ MESSAGES
 wait_metric 'roda_ingest_readings_total{input="mqtt"}' 280
 wait_metric 'roda_sparkplug_events_total{event="birth"}' 6
 for _ in $(seq 150); do
-    curl -s "$base/metrics" | grep -q '^roda_sensor_value{device="G2/edge-n1",sensor="[0-9]*",stat="last",name="Motor/Temp"} 6.25$' && break
+    curl -s "$base/metrics" > "$work/groups.out"
+    grep -q '^roda_sensor_value{device="G2/edge-n1",sensor="[0-9]*",stat="last",name="Motor/Temp"} 6.25$' "$work/groups.out" && break
     sleep 0.1
 done
-curl -s "$base/metrics" > "$work/groups.out"
 g1=$(sed -n 's/^roda_sensor_value{device="G1\/edge-n1",sensor="\([0-9]*\)",stat="last",name="Motor\/Temp"} 99.5$/\1/p' "$work/groups.out")
 g2=$(sed -n 's/^roda_sensor_value{device="G2\/edge-n1",sensor="\([0-9]*\)",stat="last",name="Motor\/Temp"} 6.25$/\1/p' "$work/groups.out")
 [ -n "$g1" ] && [ -n "$g2" ] && [ "$g1" != "$g2" ] ||
