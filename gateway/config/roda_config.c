@@ -72,11 +72,11 @@ static void begin_section(parser_t *p, const char *section)
     p->section_kind = RODA_CONFIG_SECTION_SKIP;
     if (roda_config_lookup(section, roda_config_sections, RODA_CONFIG_SECTION_COUNT) >= 0)
         p->section_kind = RODA_CONFIG_SECTION_TABLE;
-    else if (!roda_config_rule_section(p, section))
-        roda_config_report(
-            p, p->line, section,
-            "unknown section [%s] (known: gateway, journal, limits, http, mqtt, udp, rule.NAME)",
-            section);
+    else if (!roda_config_rule_section(p, section) && !roda_config_json_section(p, section))
+        roda_config_report(p, p->line, section,
+                           "unknown section [%s] (known: gateway, journal, limits, http, mqtt, "
+                           "udp, nats, alertmanager, json, json.NAME, sparkplug, rule.NAME)",
+                           section);
 }
 
 static int handler(void *user, const char *section, const char *key, const char *value)
@@ -95,17 +95,20 @@ static int handler(void *user, const char *section, const char *key, const char 
         roda_config_rule_key(p, key, value);
         return 1;
     }
-    int i = roda_config_field_find(section, key);
+    bool mapping = p->section_kind == RODA_CONFIG_SECTION_JSON;
+    int i = roda_config_field_find(mapping ? "json" : section, key);
+    uint32_t *lines = mapping ? p->mapping_line[p->mapping] : p->field_line;
     if (i < 0) {
         roda_config_report(p, p->line, field_name, "unknown key '%s' in [%s]", key, section);
-    } else if (p->field_line[i] != 0) {
+    } else if (lines[i] != 0) {
         roda_config_report(p, p->line, field_name, "set twice (first on line %" PRIu32 ")",
-                           p->field_line[i]);
+                           lines[i]);
     } else {
         char why[RODA_CONFIG_LINE_MAX + 64];
-        p->field_line[i] = p->line;
-        if (roda_config_value_set(p->config, &roda_config_fields[i], value, why, sizeof why) !=
-            RODA_SUCCESS)
+        lines[i] = p->line;
+        roda_config_field_t field =
+            roda_config_mapping_field(&roda_config_fields[i], mapping ? p->mapping : 0);
+        if (roda_config_value_set(p->config, &field, value, why, sizeof why) != RODA_SUCCESS)
             roda_config_report(p, p->line, field_name, "%s", why);
     }
     return 1;
@@ -187,6 +190,7 @@ static void finish(parser_t *p)
 {
     roda_config_t *c = p->config;
     roda_config_rules_finish(p);
+    roda_config_json_finish(p);
     if (line_of(p, "journal", "segment_records") == 0) {
         uint64_t least =
             (uint64_t)roda_config_fields[roda_config_field_find("journal", "segment_records")].min;

@@ -13,7 +13,9 @@
  *               password, ca_file, cert_file, key_file, device_from, device_topic_level,
  *               reconnect_min, reconnect_max, alert_topic, alert_qos, availability_topic,
  *               formats
- *   [json]      device_field, sensor_fields, timestamp_field, timestamp_format, max_depth
+ *   [json]      device_field, device_topic_level, sensor_fields, timestamp_field,
+ *               timestamp_format, max_depth: the JSON mapping of formats "json"
+ *   [json.NAME] the same keys: the mapping of formats "json.NAME" (one per topic filter)
  *   [sparkplug] rebirth, max_scopes, max_aliases
  *   [udp]       enabled, bind, receive_buffer, max_datagram, batch
  *   [nats]      enabled, servers, stream, subject, partitions, durable_prefix, batch, fetch_wait,
@@ -32,7 +34,7 @@
  * file:line: field: what is wrong (roda_config_error_format); parsing goes on so that one run
  * reports them all (up to RODA_CONFIG_MAX_ERRORS kept, all counted).
  *
- * Memory: roda_config_t is one plain struct (36 KiB, of which 30 KiB are the RODA_RULES_MAX rules);
+ * Memory: roda_config_t is one plain struct (47 KiB, of which 30 KiB are the RODA_RULES_MAX rules);
  * loading allocates nothing that outlives the call.
  *
  * Threads: load from one thread at a time (it sets libinih's line-length global). */
@@ -58,6 +60,8 @@
 #define RODA_CONFIG_MAX_STATIC_LABELS 8
 #define RODA_CONFIG_TEXT_MAX 128
 #define RODA_CONFIG_MAX_SENSOR_FIELDS 16
+/* JSON mappings: [json] and up to 7 [json.NAME] sections. */
+#define RODA_CONFIG_MAX_JSON 8
 #define RODA_CONFIG_NAME_MAX 64
 #define RODA_CONFIG_MAX_NATS_SERVERS 8
 #define RODA_CONFIG_MAX_PARTITIONS 32
@@ -72,6 +76,21 @@ typedef enum roda_stage_placement {
     RODA_STAGES_PIPELINED = 0, /* a thread each, after the ingest thread */
     RODA_STAGES_FUSED = 1,     /* on the ingest thread, after each turn */
 } roda_stage_placement_t;
+
+/* One JSON mapping ([json] or [json.NAME]). */
+typedef struct roda_config_json {
+    char name[RODA_CONFIG_NAME_MAX];         /* "" for [json] */
+    char device_field[RODA_CONFIG_NAME_MAX]; /* "" = the topic names the device */
+    /* with device_level_set: the 0-based topic level naming the device of this mapping's
+     * filters (MQTT), instead of [mqtt] device_from and device_topic_level */
+    uint32_t device_topic_level;
+    bool device_level_set;       /* device_topic_level is given (set by the loader) */
+    uint32_t sensor_field_count; /* 0 = every number or boolean member */
+    char sensor_fields[RODA_CONFIG_MAX_SENSOR_FIELDS][RODA_CONFIG_NAME_MAX];
+    char timestamp_field[RODA_CONFIG_NAME_MAX];  /* "" = none */
+    char timestamp_format[RODA_CONFIG_NAME_MAX]; /* s, ms, us or rfc3339 */
+    uint32_t max_depth;
+} roda_config_json_t;
 
 typedef struct roda_config {
     char source[RODA_CONFIG_PATH_MAX]; /* the file it was loaded from */
@@ -156,15 +175,10 @@ typedef struct roda_config {
         char formats[RODA_CONFIG_MAX_TOPICS][RODA_CONFIG_TEXT_MAX];
     } mqtt;
 
-    /* [json]: the JSON decoder's mapping (roda_json_decode.h) for topics of format json */
-    struct {
-        char device_field[RODA_CONFIG_NAME_MAX]; /* "" = the topic names the device */
-        uint32_t sensor_field_count;             /* 0 = every numeric member */
-        char sensor_fields[RODA_CONFIG_MAX_SENSOR_FIELDS][RODA_CONFIG_NAME_MAX];
-        char timestamp_field[RODA_CONFIG_NAME_MAX];  /* "" = none */
-        char timestamp_format[RODA_CONFIG_NAME_MAX]; /* s, ms, us or rfc3339 */
-        uint32_t max_depth;
-    } json;
+    /* [json] (json[0], name "") and [json.NAME] sections in file order: the JSON decoder's
+     * mappings (roda_json_decode.h), each for the topic filters of format "json" / "json.NAME" */
+    uint32_t json_count; /* >= 1 */
+    roda_config_json_t json[RODA_CONFIG_MAX_JSON];
 
     /* [sparkplug]: the Sparkplug B host state (roda_sparkplug_decode.h) of topics of format
      * sparkplug.b */
@@ -252,6 +266,10 @@ roda_result_t roda_config_load(const char *path, roda_config_t *config,
 /* The same for text in memory; `name` stands for the file name in errors. */
 roda_result_t roda_config_load_string(const char *text, const char *name, roda_config_t *config,
                                       roda_config_errors_t *errors);
+
+/* The JSON mapping a payload format names: [json] for "json", [json.NAME] for "json.NAME";
+ * NULL for any other format (or a mapping not defined). */
+const roda_config_json_t *roda_config_json_mapping(const roda_config_t *config, const char *format);
 
 /* "FILE:LINE: FIELD: MESSAGE" into buf (":LINE" and "FIELD: " left out when unknown: a field
  * left at its default has no line). Returns buf. */

@@ -41,7 +41,7 @@ typedef struct roda_config_field {
     const char *const *choices; /* CHOICE: the names in enum order, NULL-terminated */
 } roda_config_field_t;
 
-#define RODA_CONFIG_FIELD_COUNT 87
+#define RODA_CONFIG_FIELD_COUNT 88
 extern const roda_config_field_t roda_config_fields[RODA_CONFIG_FIELD_COUNT];
 
 #define RODA_CONFIG_SECTION_COUNT 10
@@ -76,6 +76,13 @@ extern const roda_config_rule_field_t roda_config_rule_fields[RODA_CONFIG_RULE_K
 /* Index of [section] key in roda_config_fields, or -1. */
 int roda_config_field_find(const char *section, const char *key);
 
+/* True for a [json] key: one of every JSON mapping's. */
+bool roda_config_field_mapped(const roda_config_field_t *field);
+/* A [json] key moved to JSON mapping `mapping` (json[mapping]; 0 is [json] itself). */
+roda_config_field_t roda_config_mapping_field(const roda_config_field_t *field, uint32_t mapping);
+/* Sets JSON mapping `mapping`'s keys to their defaults. */
+void roda_config_json_defaults(roda_config_t *config, uint32_t mapping);
+
 /* ---- Values (roda_config_value.c): each returns NULL or a static reason ("is not ...") ---- */
 
 const char *roda_config_parse_u64(const char *text, uint64_t *out);
@@ -98,6 +105,7 @@ typedef enum roda_config_section_kind {
     RODA_CONFIG_SECTION_NONE,
     RODA_CONFIG_SECTION_TABLE,
     RODA_CONFIG_SECTION_RULE,
+    RODA_CONFIG_SECTION_JSON, /* a [json.NAME] mapping */
     RODA_CONFIG_SECTION_SKIP
 } roda_config_section_kind_t;
 
@@ -111,8 +119,12 @@ typedef struct roda_config_parser {
     roda_config_section_kind_t section_kind;
     char section[RODA_CONFIG_LINE_MAX];
     uint32_t section_line;
-    int32_t rule; /* index of the open rule section */
+    int32_t rule;     /* index of the open rule section */
+    uint32_t mapping; /* index of the open [json.NAME] section */
     uint32_t field_line[RODA_CONFIG_FIELD_COUNT];
+    /* the lines of [json.NAME] sections' keys, by mapping (index 0, [json], uses field_line) */
+    uint32_t mapping_line[RODA_CONFIG_MAX_JSON][RODA_CONFIG_FIELD_COUNT];
+    uint32_t mapping_section_line[RODA_CONFIG_MAX_JSON];
     uint32_t rule_line[RODA_RULES_MAX];
     uint32_t rule_key_line[RODA_RULES_MAX][RODA_CONFIG_RULE_KEY_COUNT];
 } roda_config_parser_t;
@@ -131,5 +143,13 @@ bool roda_config_rule_section(roda_config_parser_t *p, const char *section);
 void roda_config_rule_key(roda_config_parser_t *p, const char *key, const char *value);
 /* After the file: required keys, keys that do not apply to the kind, rule validation. */
 void roda_config_rules_finish(roda_config_parser_t *p);
+
+/* ---- JSON mapping sections (roda_config_json.c) ------------------------------------------ */
+
+/* Opens a [json.NAME] section (reporting a bad or duplicate one). False when the header is not
+ * one at all. */
+bool roda_config_json_section(roda_config_parser_t *p, const char *section);
+/* After the file: each mapping's device keys, and every json.NAME format names a mapping. */
+void roda_config_json_finish(roda_config_parser_t *p);
 
 #endif

@@ -287,16 +287,38 @@ static void print_rule(FILE *out, const roda_rule_t *rule)
     }
 }
 
+/* The keys of JSON mapping `m`; device_topic_level only when given (given, it names the
+ * device). */
+static void print_mapping(FILE *out, const roda_config_t *c, uint32_t m)
+{
+    for (size_t i = 0; i < RODA_CONFIG_FIELD_COUNT; i++) {
+        const roda_config_field_t *f = &roda_config_fields[i];
+        if (roda_config_field_mapped(f) &&
+            (strcmp(f->key, "device_topic_level") != 0 || c->json[m].device_level_set)) {
+            roda_config_field_t moved = roda_config_mapping_field(f, m);
+            print_field(out, c, &moved);
+        }
+    }
+}
+
 void roda_config_print(const roda_config_t *c, FILE *out)
 {
     fprintf(out, "; effective configuration of %s\n", c->source);
     const char *section = "";
     for (size_t i = 0; i < RODA_CONFIG_FIELD_COUNT; i++) {
+        bool mapped = roda_config_field_mapped(&roda_config_fields[i]);
         if (strcmp(section, roda_config_fields[i].section) != 0) {
             section = roda_config_fields[i].section;
             fprintf(out, "%s[%s]\n", i > 0 ? "\n" : "", section);
+            if (mapped)
+                print_mapping(out, c, 0);
         }
-        print_field(out, c, &roda_config_fields[i]);
+        if (!mapped)
+            print_field(out, c, &roda_config_fields[i]);
+    }
+    for (uint32_t m = 1; m < c->json_count; m++) {
+        fprintf(out, "\n[json.%s]\n", c->json[m].name);
+        print_mapping(out, c, m);
     }
     for (uint32_t r = 0; r < c->rule_count; r++)
         print_rule(out, &c->rules[r]);

@@ -52,10 +52,28 @@ bool roda_config_reload_check(const roda_config_t *current, const roda_config_t 
 {
     for (size_t i = 0; i < RODA_CONFIG_FIELD_COUNT; i++) {
         const roda_config_field_t *f = &roda_config_fields[i];
-        if (f->type == RODA_CONFIG_LEVEL || field_equal(current, next, f))
+        if (f->type == RODA_CONFIG_LEVEL || roda_config_field_mapped(f) ||
+            field_equal(current, next, f))
             continue;
         snprintf(field, size, "%s.%s", f->section, f->key);
         return false;
+    }
+    /* The JSON mappings: the same names in the same order, each key alike. */
+    for (uint32_t m = 0; m < RODA_CONFIG_MAX_JSON; m++) {
+        bool same = strcmp(current->json[m].name, next->json[m].name) == 0 &&
+                    current->json[m].device_level_set == next->json[m].device_level_set;
+        for (size_t i = 0; same && i < RODA_CONFIG_FIELD_COUNT; i++) {
+            if (!roda_config_field_mapped(&roda_config_fields[i]))
+                continue;
+            roda_config_field_t f = roda_config_mapping_field(&roda_config_fields[i], m);
+            same = field_equal(current, next, &f);
+        }
+        if (!same) {
+            const char *name =
+                next->json[m].name[0] != '\0' ? next->json[m].name : current->json[m].name;
+            snprintf(field, size, "json%s%s", name[0] != '\0' ? "." : "", name);
+            return false;
+        }
     }
     field[0] = '\0';
     return true;

@@ -96,11 +96,13 @@ const roda_config_field_t roda_config_fields[RODA_CONFIG_FIELD_COUNT] = {
     U32("mqtt", "alert_qos", mqtt.alert_qos, 0, 1, "1"),
     TEXT("mqtt", "availability_topic", mqtt.availability_topic, ""),
     LIST("mqtt", "formats", mqtt.formats, mqtt.format_count),
-    TEXT("json", "device_field", json.device_field, ""),
-    LIST("json", "sensor_fields", json.sensor_fields, json.sensor_field_count),
-    TEXT("json", "timestamp_field", json.timestamp_field, ""),
-    TEXT("json", "timestamp_format", json.timestamp_format, "ms"),
-    U32("json", "max_depth", json.max_depth, 1, 64, "8"),
+    /* [json]: mapping 0; a [json.NAME] section's keys are these, moved to its mapping */
+    TEXT("json", "device_field", json[0].device_field, ""),
+    U32("json", "device_topic_level", json[0].device_topic_level, 0, 31, NULL),
+    LIST("json", "sensor_fields", json[0].sensor_fields, json[0].sensor_field_count),
+    TEXT("json", "timestamp_field", json[0].timestamp_field, ""),
+    TEXT("json", "timestamp_format", json[0].timestamp_format, "ms"),
+    U32("json", "max_depth", json[0].max_depth, 1, 64, "8"),
     KIND("sparkplug", "rebirth", BOOL, sparkplug.rebirth, "true"),
     U32("sparkplug", "max_scopes", sparkplug.max_scopes, 1, RODA_SPARKPLUG_MAX_SCOPES, "10000"),
     U32("sparkplug", "max_aliases", sparkplug.max_aliases, 1, RODA_SPARKPLUG_MAX_ALIASES, "100000"),
@@ -172,6 +174,33 @@ void roda_config_defaults(roda_config_t *config)
         if (f->default_text != NULL)
             (void)roda_config_value_set(config, f, f->default_text, why, sizeof why);
     }
+    config->json_count = 1;
+}
+
+void roda_config_json_defaults(roda_config_t *config, uint32_t mapping)
+{
+    for (size_t i = 0; i < RODA_CONFIG_FIELD_COUNT; i++) {
+        if (!roda_config_field_mapped(&roda_config_fields[i]))
+            continue;
+        roda_config_field_t f = roda_config_mapping_field(&roda_config_fields[i], mapping);
+        char why[RODA_CONFIG_TEXT_MAX];
+        if (f.default_text != NULL)
+            (void)roda_config_value_set(config, &f, f.default_text, why, sizeof why);
+    }
+}
+
+bool roda_config_field_mapped(const roda_config_field_t *field)
+{
+    return strcmp(field->section, "json") == 0;
+}
+
+roda_config_field_t roda_config_mapping_field(const roda_config_field_t *field, uint32_t mapping)
+{
+    roda_config_field_t moved = *field;
+    moved.offset += mapping * sizeof(roda_config_json_t);
+    if (field->type == RODA_CONFIG_LIST)
+        moved.count_offset += mapping * sizeof(roda_config_json_t);
+    return moved;
 }
 
 uint32_t roda_config_key_count(void)

@@ -69,7 +69,7 @@ typedef struct roda_decode_context {
 typedef struct roda_decode_drops {
     uint64_t non_finite;    /* NaN or infinite value (roda.v1) */
     uint64_t missing_field; /* a sensor (or the timestamp) field absent or null */
-    uint64_t wrong_type;    /* a string, boolean or container where a number belongs, or a
+    uint64_t wrong_type;    /* a string or container where a number belongs, or a
                              * sensor name that is not a valid label */
     uint64_t out_of_range;  /* a number beyond a double or a timestamp beyond int64 µs */
     uint64_t other_device;  /* in a batch, an entry naming another device than the first */

@@ -31,7 +31,7 @@
  * settings at most. */
 #define RODA_INGEST_MAX_INPUTS 8u
 #define RODA_INPUT_MAX_FDS 8u
-#define RODA_INPUT_SETTINGS_MAX 2048u
+#define RODA_INPUT_SETTINGS_MAX 4096u
 
 /* Counters per input. Units: messages unless the name says readings. Each received message is
  * counted once more: as an accepted batch or under one rejection reason, so that

@@ -1,16 +1,22 @@
-/* roda_sparkplug_bench.c - decode speed of the Sparkplug B module: DDATA messages of M
- * alias-only Double metrics (the common edge-node form) through topic parsing, payload open,
- * iteration, alias resolution and value conversion, on one thread. An event is one metric.
+/* roda_sparkplug_bench.c - decode speed of the gateway's "sparkplug.b" decoder: DDATA messages
+ * of M alias-only Double metrics (the common edge-node form) through the decoder seam as the MQTT
+ * input runs it (open: topic parsing, payload open, host state; readings: iteration, alias
+ * resolution, value conversion, the reading's name; host_after), on one thread; then the same
+ * with what the ingest adds per named reading (the id from (device, name), the name registry's
+ * lookup), as roda-ingest-bench measures JSON. An event is one metric.
  *
  *   roda-sparkplug-bench [METRICS_PER_MESSAGE [SECONDS]]
  *
- * Prints: RESULT name=decode_sparkplug events_per_sec=<n> ns_per_event=<n> metrics=<M> */
+ * Prints: RESULT name=decode_sparkplug events_per_sec=<n> ns_per_event=<n>
+ *         named_events_per_sec=<n> named_ns_per_event=<n> metrics=<M> */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "roda_sensor_names.h"
 #include "roda_sparkplug.h"
+#include "roda_sparkplug_decode.h"
 
 static uint8_t *put_varint(uint8_t *at, uint64_t value)
 {
@@ -75,54 +81,86 @@ int main(int argc, char **argv)
     for (uint32_t s = 0; s < 256; s++)
         data_size[s] = encode(data[s], count, 0, s);
 
-    roda_sparkplug_state_t *state;
-    if (roda_sparkplug_state_create(16, 4096, &state) != RODA_SUCCESS)
+    static roda_sparkplug_host_t host;
+    roda_sparkplug_settings_t settings = {.host = &host};
+    size_t scratch_size = RODA_DECODE_SCRATCH_BASE + RODA_DECODE_SCRATCH_PER_BYTE * sizeof birth;
+    void *scratch = malloc(scratch_size);
+    roda_sensor_names_t *registry = NULL;
+    uint32_t restored;
+    const char *discarded;
+    if (scratch == NULL || roda_sparkplug_host_init(&host, 16, 4096, false) != RODA_SUCCESS ||
+        roda_sensor_names_create(4096, NULL, &restored, &discarded, &registry) != RODA_SUCCESS)
         return 1;
-    static const char birth_topic[] = "spBv1.0/plant/DBIRTH/edge-1/plc-7";
-    static const char data_topic[] = "spBv1.0/plant/DDATA/edge-1/plc-7";
-    static const char node_topic[] = "spBv1.0/plant/NBIRTH/edge-1";
-    roda_sparkplug_topic_t topic;
-    roda_sparkplug_payload_t payload;
-    roda_sparkplug_verdict_t verdict;
-    if (roda_sparkplug_topic_parse(node_topic, sizeof(node_topic) - 1, &topic) != 0 ||
-        roda_sparkplug_payload_open(&payload, data[0], 0) != RODA_DECODE_OK)
-        return 1;
-    roda_sparkplug_state_message(state, &topic, &payload, &verdict);
-    if (roda_sparkplug_topic_parse(birth_topic, sizeof(birth_topic) - 1, &topic) != 0 ||
-        roda_sparkplug_payload_open(&payload, birth, birth_size) != RODA_DECODE_OK)
-        return 1;
-    roda_sparkplug_state_message(state, &topic, &payload, &verdict);
+    roda_decode_context_t context = {
+        .settings = &settings, .scratch = scratch, .scratch_size = scratch_size};
+    static roda_reading_t records[RODA_DECODE_MAX_READINGS];
+    static const char *names[RODA_DECODE_MAX_READINGS];
+    roda_decode_drops_t drops = {0};
+    roda_decode_batch_t batch;
+    roda_decode_status_t status;
+    char ncmd[RODA_SPARKPLUG_TOPIC_SIZE];
+    uint8_t rebirth[RODA_SPARKPLUG_REBIRTH_SIZE];
+    const struct {
+        const char *topic;
+        const uint8_t *payload;
+        size_t size;
+    } births[] = {{"spBv1.0/plant/NBIRTH/edge-1", data[0], 0},
+                  {"spBv1.0/plant/DBIRTH/edge-1/plc-7", birth, birth_size}};
+    for (int b = 0; b < 2; b++) {
+        context.topic = births[b].topic;
+        if (roda_sparkplug_decoder.open(&batch, &context, births[b].payload, births[b].size) !=
+            RODA_DECODE_OK)
+            return 1;
+        (void)roda_sparkplug_decoder.readings(&batch, records, names, RODA_DECODE_MAX_READINGS,
+                                              &drops, &status);
+        (void)roda_sparkplug_host_after(&host, 0, ncmd, rebirth);
+    }
 
-    uint64_t events = 0, messages = 0;
-    double sum = 0, start = now(), elapsed = 0;
-    while (elapsed < seconds) {
-        for (int batch = 0; batch < 1000; batch++) {
-            uint32_t s = (uint32_t)((messages + 1) & 255);
-            if (roda_sparkplug_topic_parse(data_topic, sizeof(data_topic) - 1, &topic) != 0 ||
-                roda_sparkplug_payload_open(&payload, data[s], data_size[s]) != RODA_DECODE_OK)
-                return 1;
-            roda_sparkplug_state_message(state, &topic, &payload, &verdict);
-            roda_sparkplug_metric_t m;
-            while (roda_sparkplug_payload_next(&payload, &m)) {
-                double value;
-                if (roda_sparkplug_state_resolve(state, verdict.scope, &m) &&
-                    roda_sparkplug_value(&m, &value) == RODA_SPARKPLUG_VALUE_NUMBER) {
-                    sum += value;
-                    events++;
+    context.topic = "spBv1.0/plant/DDATA/edge-1/plc-7";
+    double ns[2];
+    uint64_t messages = 0;
+    double sum = 0;
+    for (int named = 0; named < 2; named++) {
+        uint64_t events = 0;
+        double start = now(), elapsed = 0;
+        while (elapsed < seconds) {
+            for (int round = 0; round < 1000; round++) {
+                uint32_t s = (uint32_t)((messages + 1) & 255);
+                if (roda_sparkplug_decoder.open(&batch, &context, data[s], data_size[s]) !=
+                    RODA_DECODE_OK)
+                    return 1;
+                uint32_t written = roda_sparkplug_decoder.readings(
+                    &batch, records, names, RODA_DECODE_MAX_READINGS, &drops, &status);
+                if (written != count)
+                    return 1;
+                for (uint32_t i = 0; named && i < written; i++) {
+                    records[i].sensor_id = roda_sensor_name_id(batch.device, batch.device_length,
+                                                               names[i], strlen(names[i]));
+                    sum += roda_sensor_names_intern(registry, records[i].sensor_id, names[i]);
                 }
+                (void)roda_sparkplug_host_after(&host, 0, ncmd, rebirth);
+                for (uint32_t i = 0; i < written; i++)
+                    sum += records[i].value;
+                events += written;
+                messages++;
             }
-            messages++;
+            elapsed = now() - start;
         }
-        elapsed = now() - start;
+        ns[named] = elapsed * 1e9 / (double)events;
     }
-    roda_sparkplug_counters_t c = roda_sparkplug_state_counters(state);
-    roda_sparkplug_state_destroy(state);
-    if (events != messages * count || c.lost != 0 || sum <= 0) {
-        fprintf(stderr, "bench: wrong decode (events %llu, lost %llu)\n",
-                (unsigned long long)events, (unsigned long long)c.lost);
+    roda_sparkplug_counters_t c = roda_sparkplug_state_counters(host.state);
+    roda_sparkplug_host_fini(&host);
+    roda_sensor_names_destroy(registry);
+    free(scratch);
+    uint64_t dropped = drops.non_finite + drops.missing_field + drops.wrong_type +
+                       drops.out_of_range + drops.other_device;
+    if (dropped != 0 || c.lost != 0 || sum <= 0) {
+        fprintf(stderr, "bench: wrong decode (dropped %llu, lost %llu)\n",
+                (unsigned long long)dropped, (unsigned long long)c.lost);
         return 1;
     }
-    printf("RESULT name=decode_sparkplug events_per_sec=%.0f ns_per_event=%.1f metrics=%u\n",
-           (double)events / elapsed, elapsed * 1e9 / (double)events, count);
+    printf("RESULT name=decode_sparkplug events_per_sec=%.0f ns_per_event=%.1f "
+           "named_events_per_sec=%.0f named_ns_per_event=%.1f metrics=%u\n",
+           1e9 / ns[0], ns[0], 1e9 / ns[1], ns[1], count);
     return 0;
 }

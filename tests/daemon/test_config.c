@@ -566,6 +566,77 @@ START_TEST(reload_check)
 }
 END_TEST
 
+/* [json.NAME] sections: a mapping each, with the [json] keys and defaults, named by the formats
+ * of topic filters; their errors; printed and loaded back alike; a change stops a reload. */
+START_TEST(json_mappings)
+{
+    static roda_config_t back;
+    const char *text = "[mqtt]\ntopics = a/+, b/+, c/+\nformats = json, json.meters, roda.v1\n"
+                       "[json]\nsensor_fields = t\n[json.meters]\ndevice_topic_level = 1\n"
+                       "sensor_fields = kwh, volts\ntimestamp_format = us\n[json.spare]\n";
+    expect_ok(roda_config_load_string(text, "t.conf", &config, &errors));
+    ck_assert_uint_eq(config.json_count, 3);
+    const roda_config_json_t *meters = roda_config_json_mapping(&config, "json.meters");
+    ck_assert_ptr_eq(meters, &config.json[1]);
+    ck_assert_ptr_eq(roda_config_json_mapping(&config, "json"), &config.json[0]);
+    ck_assert_ptr_null(roda_config_json_mapping(&config, "json.nope"));
+    ck_assert_ptr_null(roda_config_json_mapping(&config, "json."));
+    ck_assert_ptr_null(roda_config_json_mapping(&config, "roda.v1"));
+    ck_assert(meters->device_level_set);
+    ck_assert_uint_eq(meters->device_topic_level, 1);
+    ck_assert_uint_eq(meters->sensor_field_count, 2);
+    ck_assert_str_eq(meters->sensor_fields[1], "volts");
+    ck_assert_str_eq(meters->timestamp_format, "us");
+    ck_assert_uint_eq(meters->max_depth, 8); /* the default, not [json]'s */
+    ck_assert(!config.json[0].device_level_set);
+    ck_assert_uint_eq(config.json[0].sensor_field_count, 1);
+    ck_assert_str_eq(config.json[2].name, "spare");
+    ck_assert_str_eq(config.json[2].timestamp_format, "ms");
+
+    /* Printed, loaded back: the same mappings (the reload check compares each key). */
+    char *printed;
+    size_t size;
+    FILE *out = open_memstream(&printed, &size);
+    roda_config_print(&config, out);
+    fclose(out);
+    ck_assert_ptr_nonnull(
+        strstr(printed, "[json.meters]\ndevice_field = \ndevice_topic_level = 1\n"));
+    ck_assert_ptr_nonnull(strstr(printed, "[json]\ndevice_field = \nsensor_fields = t\n"));
+    expect_ok(roda_config_load_string(printed, "printed", &back, &errors));
+    free(printed);
+    char field[64];
+    ck_assert(roda_config_reload_check(&config, &back, field, sizeof field));
+    back.json[1].sensor_field_count = 1;
+    ck_assert(!roda_config_reload_check(&config, &back, field, sizeof field));
+    ck_assert_str_eq(field, "json.meters");
+    back = config;
+    back.json[0].device_level_set = true;
+    ck_assert(!roda_config_reload_check(&config, &back, field, sizeof field));
+    ck_assert_str_eq(field, "json");
+
+    assert_prefix(one_error("[json.a b]\n"), "t.conf:1: json.a b: bad mapping name 'a b'");
+    assert_prefix(one_error("[json.x]\n[json.x]\n"),
+                  "t.conf:2: json.x: duplicate JSON mapping 'x' (first defined on line 1)");
+    assert_prefix(one_error("[json.x]\ncolour = red\n"),
+                  "t.conf:2: json.x.colour: unknown key 'colour' in [json.x]");
+    assert_prefix(one_error("[json.x]\nmax_depth = 2\nmax_depth = 3\n"),
+                  "t.conf:3: json.x.max_depth: set twice (first on line 2)");
+    assert_prefix(one_error("[json.x]\nmax_depth = 65\n"),
+                  "t.conf:2: json.x.max_depth: '65' is out of range");
+    assert_prefix(one_error("[json.x]\ndevice_field = id\ndevice_topic_level = 1\n"),
+                  "t.conf:3: json.x.device_topic_level: device_topic_level and device_field");
+    assert_prefix(one_error("[json]\ndevice_topic_level = 0\ndevice_field = id\n"),
+                  "t.conf:2: json.device_topic_level: device_topic_level and device_field");
+    assert_prefix(one_error("[mqtt]\ntopics = a\nformats = json.b\n"),
+                  "t.conf:3: mqtt.formats: 'json.b' names no [json.b] section");
+    assert_prefix(one_error("[nats]\nformat = json.b\n"),
+                  "t.conf:2: nats.format: 'json.b' names no [json.b] section");
+    assert_prefix(one_error("[json.a]\n[json.b]\n[json.c]\n[json.d]\n[json.e]\n[json.f]\n"
+                            "[json.g]\n[json.h]\n"),
+                  "t.conf:8: json.h: too many JSON mappings (at most 7 [json.NAME])");
+}
+END_TEST
+
 START_TEST(errors_are_logged)
 {
     char text[2048] = "[http]\nport = x\n";
@@ -606,6 +677,7 @@ int main(void)
     tcase_add_test(tc, password_is_masked);
     tcase_add_test(tc, errors_are_logged);
     tcase_add_test(tc, reload_check);
+    tcase_add_test(tc, json_mappings);
     suite_add_tcase(s, tc);
     return roda_check_run(s);
 }

@@ -237,10 +237,11 @@ START_TEST(section_checks)
     ck_assert_str_eq(refusal("durable_prefix = a*b\npartitions = 1\n"),
                      "nats.durable_prefix: 'a*b' may not hold . * > or spaces");
     ck_assert_str_eq(refusal("partitions = 1\nformat = xml\n"),
-                     "nats.format: 'xml' is not roda.v1 or json");
+                     "nats.format: 'xml' is not a payload format (roda.v1, json, json.NAME, "
+                     "sparkplug.b)");
     ck_assert_str_eq(refusal("partitions = 1\nformat = sparkplug.b\n"),
-                     "nats.format: 'sparkplug.b' is not roda.v1 or json (Sparkplug B: read it with "
-                     "the MQTT input)");
+                     "nats.format: 'sparkplug.b' is not roda.v1, json or json.NAME (Sparkplug B: "
+                     "read it with the MQTT input)");
     ck_assert_str_eq(refusal(""), "nats.partitions: missing required field (NATS is enabled: "
                                   "give the partitions this gateway owns)");
 }

@@ -2,9 +2,11 @@
 # run_fuzz.sh - builds the decoders' libFuzzer targets with clang (fuzzer + ASan + UBSan) and runs
 # each for a bounded time from its seed corpus (copied, so new inputs stay out of the source
 # tree): fuzz_decode (roda.v1, corpus/) and fuzz_json (the JSON decoder, corpus_json/; the first
-# byte of each input picks the mapping) for SECONDS each, Sparkplug B (fuzz_sparkplug,
+# byte of each input picks the mapping) for SECONDS each, Sparkplug B (fuzz_sparkplug: the
+# module, and the gateway's sparkplug.b decoder over messages read from the same input,
 # corpus_sparkplug/) for RODA_FUZZ_SPARKPLUG_SECONDS (default 12).
-# Exits 77 (ctest: skipped) when clang or its fuzzer runtime is missing.
+# Exits 77 (ctest: skipped) when clang or its fuzzer runtime is missing; a target's failure exits 1
+# (-error_exitcode: libFuzzer's own default, 77, would read as skipped).
 # The reference decoder the target compares with is nanopb's, generated here from roda.proto
 # with roda_static.options. Usage: run_fuzz.sh SOURCE_DIR WORK_DIR [SECONDS]
 set -euo pipefail
@@ -42,16 +44,20 @@ clang -std=c11 -O1 -g -D_GNU_SOURCE -Wall -Wextra -Werror \
 for target in fuzz_decode:corpus fuzz_json:corpus_json; do
     rm -rf "$work/${target#*:}"
     cp -r "$here/${target#*:}" "$work/${target#*:}"
-    "$work/${target%:*}" -max_total_time="$seconds" -rss_limit_mb=1024 -max_len=4096 \
+    "$work/${target%:*}" -max_total_time="$seconds" -rss_limit_mb=1024 -error_exitcode=1 -max_len=4096 \
         -print_final_stats=1 "$work/${target#*:}" 2>&1 | tail -n 20
 done
 
 clang -std=c11 -O1 -g -D_GNU_SOURCE -Wall -Wextra -Werror \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-    -I "$src/gateway/decoders/sparkplug" -I "$src/gateway/decoders" -I "$src/gateway/common" -I "$src/engine" \
+    -I "$src/gateway/decoders/sparkplug" -I "$src/gateway/decoders" -I "$src/gateway/common" \
+    -I "$src/gateway/http" -I "$src/engine" \
     "$here/fuzz_sparkplug.c" "$src/gateway/decoders/sparkplug/roda_sparkplug.c" \
-    "$src/gateway/decoders/sparkplug/roda_sparkplug_state.c" -lm -o "$work/fuzz_sparkplug"
+    "$src/gateway/decoders/sparkplug/roda_sparkplug_state.c" \
+    "$src/gateway/decoders/sparkplug/roda_sparkplug_decode.c" "$src/gateway/http/roda_metrics.c" \
+    "$src/gateway/common/roda_devices.c" "$src/gateway/common/roda_mapped_file.c" \
+    "$src/engine/roda_keytable.c" "$src/engine/roda_result.c" -lm -lpthread -o "$work/fuzz_sparkplug"
 rm -rf "$work/corpus_sparkplug"
 cp -r "$here/corpus_sparkplug" "$work/corpus_sparkplug"
-"$work/fuzz_sparkplug" -max_total_time="$sparkplug_seconds" -rss_limit_mb=1024 -max_len=4096 \
+"$work/fuzz_sparkplug" -max_total_time="$sparkplug_seconds" -rss_limit_mb=1024 -error_exitcode=1 -max_len=4096 \
     -print_final_stats=1 "$work/corpus_sparkplug" 2>&1 | tail -n 20

@@ -7,7 +7,9 @@
 # message after it is still handled; the name-scoped rule fires with sensor_name in the SSE
 # alert; the sensor names survive a restart in the journal directory, and roda-replay of the
 # recording names them and scopes the rule alike; roda-fleet --json into a
-# mapping that takes the device from a JSON member and every numeric member as a sensor.
+# mapping that takes the device from a JSON member and every numeric member as a sensor; two
+# filters with their own [json.NAME] mappings in one gateway (device from a topic level and from
+# a member, different sensor lists).
 # Usage: json_test.sh RODA_GATEWAY PROTO_DIR RODA_FLEET
 set -euo pipefail
 gateway=$1
@@ -149,11 +151,52 @@ wait_metric 'roda_ingest_readings_total{input="mqtt"}' 120
 wait_metric 'roda_sensors_tracked' 12
 # The scrape may come before the last summaries reach the slot store: look again for 15 s (a
 # loaded machine).
-for _ in $(seq 150); do
-    curl -s "$base/metrics" |
-        grep -q 'roda_sensor_value{device="dev2",sensor="[0-9]*",stat="last",name="s3"}' && break
+for _ in $(seq 150); do # (a file: grep -q would close the pipe on curl, a failure with pipefail)
+    curl -s "$base/metrics" > "$work/fleet_metrics.out"
+    grep -q 'roda_sensor_value{device="dev2",sensor="[0-9]*",stat="last",name="s3"}' \
+        "$work/fleet_metrics.out" && break
     sleep 0.1
 done
-curl -s "$base/metrics" | grep -q 'roda_sensor_value{device="dev2",sensor="[0-9]*",stat="last",name="s3"}' ||
-    fail "no series for dev2's sensor s3"
+grep -q 'roda_sensor_value{device="dev2",sensor="[0-9]*",stat="last",name="s3"}' \
+    "$work/fleet_metrics.out" || fail "no series for dev2's sensor s3"
+stop_gateway
+
+echo "== 6. a mapping per topic filter: device from a topic level or from a member, own fields"
+cat > "$work/mappings.conf" << CONF
+[limits]
+max_series = 100
+series_staleness = 0
+[http]
+port = 0
+[mqtt]
+enabled = true
+port = $broker_port
+client_id = roda-json-mappings
+topics = plant/+/env, meters/#
+formats = json.env, json.meters
+[json.env]
+device_topic_level = 1
+sensor_fields = temp
+[json.meters]
+device_field = meter
+sensor_fields = kwh, volts
+CONF
+start_gateway mappings "$work/mappings.conf"
+publish << MESSAGES
+plant/boiler-1/env	{"temp": 70.25, "kwh": 1.5, "meter": "m-0"}
+meters/hall/north	{"meter": "m-7", "kwh": 12.125, "volts": 230.5, "temp": 5.0}
+MESSAGES
+wait_metric 'roda_ingest_readings_total{input="mqtt"}' 3
+wait_metric 'roda_sensors_tracked' 3
+for _ in $(seq 150); do
+    curl -s "$base/metrics" > "$work/mappings.out"
+    [ "$(grep -c '^roda_sensor_value{.*stat="last"' "$work/mappings.out")" = 3 ] && break
+    sleep 0.1
+done
+for series in 'device="boiler-1",sensor="[0-9]*",stat="last",name="temp"} 70.25' \
+    'device="m-7",sensor="[0-9]*",stat="last",name="kwh"} 12.125' \
+    'device="m-7",sensor="[0-9]*",stat="last",name="volts"} 230.5'; do
+    grep -q "^roda_sensor_value{$series\$" "$work/mappings.out" ||
+        fail "no series $series: $(grep '^roda_sensor_value{' "$work/mappings.out")"
+done
 echo "PASS json_test"

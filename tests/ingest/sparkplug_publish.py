@@ -6,13 +6,15 @@ with paho-mqtt at QoS 1, in order, exiting once the broker acknowledged every me
 Each line of standard input is "TOPIC<TAB>PAYLOAD": a PAYLOAD starting with "=" is sent as the
 raw bytes after it (bad input); anything else is a Python literal dict {"seq": N, "timestamp":
 MS, "metrics": [{"name": ..., "alias": ..., "datatype": "Double", "double_value": ...}, ...]}
-whose metric keys are the Metric message's fields (datatype by its DataType name).
+whose metric keys are the Metric message's fields (datatype by its DataType name; a float or
+double value "nan" is NaN), plus "cut": N to send the encoded payload less its last N bytes.
 
   sparkplug_publish.py HOST:PORT PROTO_DIR WORK_DIR < messages
   sparkplug_publish.py --decode PROTO_DIR WORK_DIR HEX   (prints a payload's metrics)
 """
 import ast
 import importlib
+import math
 import subprocess
 import sys
 import threading
@@ -38,8 +40,11 @@ def encode(pb, spec):
         for key, value in m.items():
             if key == "datatype" and isinstance(value, str):
                 value = pb.DataType.Value(value)
+            if key in ("float_value", "double_value") and value == "nan":
+                value = math.nan
             setattr(metric, key, value)
-    return payload.SerializeToString()
+    data = payload.SerializeToString()
+    return data[:len(data) - spec.get("cut", 0)]
 
 
 def main():

@@ -63,10 +63,15 @@ START_TEST(every_numeric_member_bit_exact)
     uint32_t n = decode("{\"a\":1e308,\"b\":-0.0,\"c\":18446744073709551616,\"d\":0.1,"
                         "\"e\":-4.9406564584124654e-324,\"s\":\"x\",\"t\":true,\"n\":null,"
                         "\"o\":{\"x\":1},\"f\":9007199254740993}");
-    ck_assert_uint_eq(n, 6);
-    const char *expected_names[] = {"a", "b", "c", "d", "e", "f"};
-    const double expected[] = {
-        1e308, -0.0, 18446744073709551616.0, 0.1, -4.9406564584124654e-324, 9007199254740992.0};
+    ck_assert_uint_eq(n, 7); /* the boolean too, as 1 */
+    const char *expected_names[] = {"a", "b", "c", "d", "e", "t", "f"};
+    const double expected[] = {1e308,
+                               -0.0,
+                               18446744073709551616.0,
+                               0.1,
+                               -4.9406564584124654e-324,
+                               1.0,
+                               9007199254740992.0};
     for (uint32_t i = 0; i < n; i++) {
         ck_assert_str_eq(names[i], expected_names[i]);
         ck_assert_uint_eq(bits(records[i].value), bits(expected[i]));
@@ -84,13 +89,16 @@ START_TEST(listed_fields_and_reasons)
     settings.sensor_fields[2] = "pressure";
     settings.sensor_fields[3] = "wind";
     settings.sensor_fields[4] = "rain";
-    settings.sensor_field_count = 5;
+    settings.sensor_fields[5] = "door";
+    settings.sensor_field_count = 6;
     uint32_t n = decode("{\"temperature\":21.5,\"humidity\":\"40\",\"wind\":1e999,\"rain\":null,"
-                        "\"other\":3}");
-    ck_assert_uint_eq(batch.reading_count, 5);
-    ck_assert_uint_eq(n, 1);
+                        "\"other\":3,\"door\":false}");
+    ck_assert_uint_eq(batch.reading_count, 6);
+    ck_assert_uint_eq(n, 2);
     ck_assert_str_eq(names[0], "temperature");
     ck_assert_uint_eq(bits(records[0].value), bits(21.5));
+    ck_assert_str_eq(names[1], "door"); /* a boolean: 0 or 1 */
+    ck_assert_uint_eq(bits(records[1].value), bits(0.0));
     ck_assert_uint_eq(drops.wrong_type, 1);
     ck_assert_uint_eq(drops.missing_field, 2);
     ck_assert_uint_eq(drops.out_of_range, 1);
@@ -348,6 +356,10 @@ START_TEST(formats_per_topic_filter)
     } bad[] = {
         {"[mqtt]\ntopics = a/+, b/+\nformats = json\n", "mqtt.formats: 1 formats for 2 topics"},
         {"[mqtt]\ntopics = a/+\nformats = xml\n", "mqtt.formats: 'xml' is not"},
+        {"[mqtt]\ntopics = a/+\nformats = json.x\n[json.x]\n[json.y]\nsensor_fields = a\"b\n",
+         "json.y.sensor_fields: 'a\"b'"},
+        {"[mqtt]\ntopics = a/+/c/#\nformats = json.x\n[json.x]\ndevice_topic_level = 3\n",
+         "json.x.device_topic_level: topic 'a/+/c/#' has no level 3"},
         {"[mqtt]\ntopics = a/+\n[json]\ntimestamp_format = ns\n", "json.timestamp_format: 'ns'"},
         {"[mqtt]\ntopics = a/+\n[json]\nsensor_fields = a\"b\n", "json.sensor_fields: 'a\"b'"},
     };
@@ -355,6 +367,42 @@ START_TEST(formats_per_topic_filter)
         ck_assert_msg(!configure_mqtt(bad[i].text, &s, why, sizeof why), "%s", bad[i].text);
         ck_assert_msg(strncmp(why, bad[i].why, strlen(bad[i].why)) == 0, "%s", why);
     }
+}
+END_TEST
+
+/* Two json filters with their own mappings: one takes the device from a topic level and lists
+ * its sensors, the other takes it from a member and reads every numeric member; a roda.v1 filter
+ * beside them keeps [mqtt]'s device level. */
+START_TEST(json_mapping_per_topic_filter)
+{
+    roda_input_mqtt_settings_t s;
+    char why[256] = "";
+    ck_assert_msg(configure_mqtt("[mqtt]\nenabled = true\ntopics = a/+/x, b/#, c/+\n"
+                                 "formats = json.by_topic, json, roda.v1\ndevice_from = topic\n"
+                                 "device_topic_level = 1\n[json]\ndevice_field = id\n"
+                                 "[json.by_topic]\ndevice_topic_level = 1\n"
+                                 "sensor_fields = t, h\n",
+                                 &s, why, sizeof why),
+                  "%s", why);
+    ck_assert_ptr_eq(s.decoders[0], &roda_json_decoder);
+    ck_assert_ptr_eq(s.decoders[1], &roda_json_decoder);
+    ck_assert_str_eq(s.device_patterns[0], "a/{device}/x");
+    ck_assert_str_eq(s.device_patterns[1], ""); /* [json] device_field names it */
+    ck_assert_str_eq(s.device_patterns[2], "c/{device}");
+    const roda_json_settings_t *by_topic = s.decoder_settings[0];
+    const roda_json_settings_t *by_field = s.decoder_settings[1];
+    ck_assert_ptr_ne(by_topic, by_field);
+    ck_assert_uint_eq(by_topic->sensor_field_count, 2);
+    ck_assert_str_eq(by_topic->device_field, "");
+    ck_assert_uint_eq(by_field->sensor_field_count, 0);
+    ck_assert_str_eq(by_field->device_field, "id");
+    /* The mapping's level alone: [mqtt] left at device_from = payload. */
+    ck_assert_msg(configure_mqtt("[mqtt]\nenabled = true\ntopics = a/b/+, c\n"
+                                 "formats = json.t, roda.v1\n[json.t]\ndevice_topic_level = 2\n",
+                                 &s, why, sizeof why),
+                  "%s", why);
+    ck_assert_str_eq(s.device_patterns[0], "a/b/{device}");
+    ck_assert_str_eq(s.device_patterns[1], "");
 }
 END_TEST
 
@@ -374,6 +422,7 @@ int main(void)
     tcase_add_test(tc, sensor_name_ids_and_registry);
     tcase_add_test(tc, sensor_names_survive_in_their_file);
     tcase_add_test(tc, formats_per_topic_filter);
+    tcase_add_test(tc, json_mapping_per_topic_filter);
     suite_add_tcase(s, tc);
     return roda_check_run(s);
 }

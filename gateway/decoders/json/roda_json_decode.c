@@ -129,6 +129,12 @@ static bool reserved_member(const roda_json_settings_t *s, const cJSON *member)
            (has_text(s->timestamp_field) && strcmp(member->string, s->timestamp_field) == 0);
 }
 
+/* A member that can be a reading: a number, or a boolean (1 or 0, as Sparkplug's Boolean). */
+static bool readable(const cJSON *member)
+{
+    return cJSON_IsNumber(member) || cJSON_IsBool(member);
+}
+
 /* Readings of one array entry or top-level object (pass 1's count). */
 static uint32_t row_readings(const roda_json_settings_t *s, const cJSON *row)
 {
@@ -138,7 +144,7 @@ static uint32_t row_readings(const roda_json_settings_t *s, const cJSON *row)
         return s->sensor_field_count;
     uint32_t count = 0;
     for (const cJSON *member = row->child; member != NULL; member = member->next)
-        count += cJSON_IsNumber(member) && !reserved_member(s, member);
+        count += readable(member) && !reserved_member(s, member);
     return count;
 }
 
@@ -253,8 +259,12 @@ static drop_reason_t read_sensor(const cJSON *member, const char *name, double *
 {
     if (member == NULL || cJSON_IsNull(member))
         return MISSING;
-    if (!cJSON_IsNumber(member) || !roda_devices_name_valid(name, strlen(name)))
+    if (!readable(member) || !roda_devices_name_valid(name, strlen(name)))
         return WRONG_TYPE;
+    if (cJSON_IsBool(member)) {
+        *value = cJSON_IsTrue(member) ? 1.0 : 0.0;
+        return KEEP;
+    }
     if (!isfinite(member->valuedouble))
         return OUT_OF_RANGE;
     *value = member->valuedouble;
@@ -281,8 +291,7 @@ static bool next_in_row(const roda_json_settings_t *s, json_state_t *state, cons
         *member = cJSON_GetObjectItemCaseSensitive(state->row, *name);
         return true;
     }
-    while (state->member != NULL &&
-           (!cJSON_IsNumber(state->member) || reserved_member(s, state->member)))
+    while (state->member != NULL && (!readable(state->member) || reserved_member(s, state->member)))
         state->member = state->member->next;
     if (state->member == NULL)
         return false;

@@ -5,8 +5,9 @@
  * Mapping: each object is one row. The device is the input's (an MQTT topic level) or the
  * string member `device_field` of the first row; a later row naming another device has its
  * readings dropped (other_device). Sensors are the members listed in `sensor_fields`, or, when
- * none are listed, every member whose value is a number (but the device and timestamp members);
- * each becomes a reading named by its member name (roda_sensor_names.h gives it its id). The
+ * none are listed, every member whose value is a number or a boolean (but the device and
+ * timestamp members); each becomes a reading named by its member name (roda_sensor_names.h gives
+ * it its id), a boolean valued 1 (true) or 0 (false) as Sparkplug's Boolean. The
  * optional `timestamp_field` gives the row's device time: a number of seconds, milliseconds or
  * microseconds since the Unix epoch (fractions allowed, rounded to the microsecond) or an
  * RFC 3339 string ("2024-05-01T12:00:00.25+02:00"); without one the device time is 0.
@@ -15,8 +16,8 @@
  * than `max_depth` (checked before parsing) or a number longer than 63 characters: malformed;
  * over RODA_DECODE_MAX_PAYLOAD or the scratch: oversize; more than RODA_DECODE_MAX_READINGS
  * readings: too_many. Dropped readings (roda_decode_drops_t), the rest of the message kept: a
- * listed member absent or null, or the row's timestamp absent (missing_field); a string,
- * boolean or container where a number belongs, an array entry that is not an object (its
+ * listed member absent or null, or the row's timestamp absent (missing_field); a string or
+ * container where a number belongs, an array entry that is not an object (its
  * readings; one in every-numeric mode), a sensor name that is not a valid label (wrong_type); a
  * number beyond a double, a timestamp beyond int64 microseconds or not RFC 3339 (out_of_range);
  * a row of another device (other_device). Numbers are read with strtod: the double nearest to
@@ -50,7 +51,7 @@ typedef enum roda_json_time_format {
 typedef struct roda_json_settings {
     const char *device_field; /* "": none (the input names the device) */
     const char *sensor_fields[RODA_JSON_MAX_SENSOR_FIELDS]; /* valid labels */
-    uint32_t sensor_field_count;                            /* 0: every numeric member */
+    uint32_t sensor_field_count;                            /* 0: every number or boolean member */
     const char *timestamp_field;                            /* "": none */
     roda_json_time_format_t timestamp_format;
     uint32_t max_depth; /* 1 .. RODA_JSON_MAX_DEPTH */

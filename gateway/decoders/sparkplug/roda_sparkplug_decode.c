@@ -39,19 +39,24 @@ static roda_sparkplug_host_t *host_of(const roda_decode_batch_t *batch)
     return settings->host;
 }
 
-/* The device name of `topic`'s scope ("<node>" or "<node>/<device>") into the batch; left
- * empty (a bad device) when it does not fit. */
+/* The device name of `topic`'s scope ("<group>/<node>" or "<group>/<node>/<device>": node ids
+ * are unique only within their group) into the batch; left empty (a bad device) when it does
+ * not fit. */
 static void name_device(roda_decode_batch_t *batch, const roda_sparkplug_topic_t *topic)
 {
-    size_t length = topic->node_length + (topic->device_length != 0 ? 1 + topic->device_length : 0);
-    batch->device[0] = '\0';
+    const char *ids[3] = {topic->group, topic->node, topic->device};
+    size_t lengths[3] = {topic->group_length, topic->node_length, topic->device_length};
+    size_t length = 0;
     batch->device_length = 0;
-    if (length >= sizeof batch->device)
-        return;
-    memcpy(batch->device, topic->node, topic->node_length);
-    if (topic->device_length != 0) {
-        batch->device[topic->node_length] = '/';
-        memcpy(batch->device + topic->node_length + 1, topic->device, topic->device_length);
+    for (int i = 0; i < 3 && lengths[i] != 0; i++) {
+        if (length + (i > 0) + lengths[i] >= sizeof batch->device) {
+            batch->device[0] = '\0';
+            return;
+        }
+        if (i > 0)
+            batch->device[length++] = '/';
+        memcpy(batch->device + length, ids[i], lengths[i]);
+        length += lengths[i];
     }
     batch->device[length] = '\0';
     batch->device_length = length;

@@ -4,9 +4,11 @@
  *
  * Per message, pass 1 (open) parses the topic (context->topic; none or not Sparkplug:
  * RODA_DECODE_TOPIC), opens the payload, and applies it to the host state:
- *   - BIRTH and DATA: a batch of the payload's metrics; the device is the edge node, or
- *     "<node>/<device>" for DBIRTH and DDATA (the group is not part of the name); `lost` is what
- *     a seq gap skipped, `duplicate` a repeated seq.
+ *   - BIRTH and DATA: a batch of the payload's metrics; the device is the edge node,
+ *     "<group>/<node>", or "<group>/<node>/<device>" for DBIRTH and DDATA (node ids are unique
+ *     only within a group; a name over 63 bytes is left empty, and the ingest counts it, or
+ *     one with a quote or backslash, as a bad device); `lost` is what a seq gap skipped,
+ *     `duplicate` a repeated seq.
  *   - NDEATH, DDEATH: a `silence` batch; `silenced` lists the device and, for an NDEATH, each of
  *     the node's devices, so their sensors count as silent at once.
  *   - NCMD, DCMD, STATE and a late NDEATH of an earlier session: RODA_DECODE_IGNORED; a node or

@@ -22,7 +22,7 @@ typedef struct input_mqtt {
     roda_input_mqtt_settings_t settings;
     roda_input_port_t port;
     roda_mqtt_conn_t *conn;
-    bool match_filters; /* filters differ in decoder or device pattern: match each topic */
+    bool match_filters; /* filters differ in decoder, mapping or device pattern: match each topic */
     roda_sparkplug_host_t sparkplug; /* state NULL: no sparkplug.b filter */
     roda_sparkplug_settings_t sparkplug_settings;
     int subscribe_mid; /* the SUBSCRIBE whose SUBACK makes the input ready */
@@ -114,33 +114,71 @@ static const char *optional(const char *text)
 _Static_assert(RODA_CONFIG_MAX_SENSOR_FIELDS == RODA_JSON_MAX_SENSOR_FIELDS,
                "[json] sensor_fields holds what the decoder takes");
 
-bool roda_input_json_settings(const roda_config_t *c, roda_json_settings_t *json, char *why,
-                              size_t size)
+bool roda_input_json_settings(const roda_config_json_t *mapping, roda_json_settings_t *json,
+                              char *why, size_t size)
 {
-    *json = (roda_json_settings_t){.device_field = c->json.device_field,
-                                   .sensor_field_count = c->json.sensor_field_count,
-                                   .timestamp_field = c->json.timestamp_field,
-                                   .max_depth = c->json.max_depth};
-    for (uint32_t i = 0; i < c->json.sensor_field_count; i++) {
-        json->sensor_fields[i] = c->json.sensor_fields[i];
+    *json = (roda_json_settings_t){.device_field = mapping->device_field,
+                                   .sensor_field_count = mapping->sensor_field_count,
+                                   .timestamp_field = mapping->timestamp_field,
+                                   .max_depth = mapping->max_depth};
+    const char *dot = mapping->name[0] != '\0' ? "." : "";
+    for (uint32_t i = 0; i < mapping->sensor_field_count; i++) {
+        json->sensor_fields[i] = mapping->sensor_fields[i];
         if (!roda_devices_name_valid(json->sensor_fields[i], strlen(json->sensor_fields[i]))) {
             snprintf(why, size,
-                     "json.sensor_fields: '%s' is not a valid sensor name (1-63 printable ASCII "
-                     "characters, no quotes or backslashes)",
-                     json->sensor_fields[i]);
+                     "json%s%s.sensor_fields: '%s' is not a valid sensor name (1-63 printable "
+                     "ASCII characters, no quotes or backslashes)",
+                     dot, mapping->name, json->sensor_fields[i]);
             return false;
         }
     }
-    if (!roda_json_time_format_parse(c->json.timestamp_format, &json->timestamp_format)) {
-        snprintf(why, size, "json.timestamp_format: '%s' is not one of s, ms, us, rfc3339",
-                 c->json.timestamp_format);
+    if (!roda_json_time_format_parse(mapping->timestamp_format, &json->timestamp_format)) {
+        snprintf(why, size, "json%s%s.timestamp_format: '%s' is not one of s, ms, us, rfc3339", dot,
+                 mapping->name, mapping->timestamp_format);
         return false;
     }
     return true;
 }
 
-/* Each filter's decoder (mqtt.formats, one per topic, or the default for all) and its
- * settings; false with the reason in `why`. */
+const roda_decoder_t *roda_input_format(const roda_config_t *c, const char *field,
+                                        const char *format, roda_json_settings_t *json, char *why,
+                                        size_t size)
+{
+    const roda_config_json_t *mapping = roda_config_json_mapping(c, format);
+    if (mapping != NULL)
+        return roda_input_json_settings(mapping, json, why, size) ? &roda_json_decoder : NULL;
+    const roda_decoder_t *decoder = roda_decoder_find(format);
+    if (decoder == NULL || decoder == &roda_json_decoder)
+        snprintf(why, size,
+                 "%s: '%s' is not a payload format (roda.v1, json, json.NAME, sparkplug.b)", field,
+                 format);
+    return decoder;
+}
+
+/* Filter i's device pattern: none for sparkplug.b (the topic names the device) and for a JSON
+ * mapping with a device_field; a JSON mapping's own device_topic_level, else [mqtt]'s. */
+static bool configure_device(const roda_config_t *c, roda_input_mqtt_settings_t *s, uint32_t i,
+                             const roda_config_json_t *mapping, char *why, size_t size)
+{
+    bool own = mapping != NULL && mapping->device_level_set;
+    if (s->decoders[i] == &roda_sparkplug_decoder ||
+        (mapping != NULL && mapping->device_field[0] != '\0') ||
+        (!own && c->mqtt.device_from != RODA_DEVICE_FROM_TOPIC))
+        return true;
+    uint32_t level = own ? mapping->device_topic_level : c->mqtt.device_topic_level;
+    if (roda_mqtt_device_pattern(s->topics[i], level, s->device_patterns[i],
+                                 sizeof s->device_patterns[i]) == RODA_SUCCESS)
+        return true;
+    snprintf(why, size,
+             "%s%s%s.device_topic_level: topic '%s' has no level %u before any '#' (the device "
+             "name is read from that level of every topic)",
+             own ? "json" : "mqtt", own && mapping->name[0] != '\0' ? "." : "",
+             own ? mapping->name : "", s->topics[i], (unsigned)level);
+    return false;
+}
+
+/* Each filter's decoder (mqtt.formats, one per topic, or the default for all), its settings and
+ * its device pattern; false with the reason in `why`. */
 static bool configure_formats(const roda_config_t *c, roda_input_mqtt_settings_t *s, char *why,
                               size_t size)
 {
@@ -149,21 +187,23 @@ static bool configure_formats(const roda_config_t *c, roda_input_mqtt_settings_t
                  (unsigned)c->mqtt.format_count, (unsigned)c->mqtt.topic_count);
         return false;
     }
-    for (uint32_t i = 0; i < s->topic_count; i++) {
-        s->decoders[i] = c->mqtt.format_count != 0 ? roda_decoder_find(c->mqtt.formats[i])
-                                                   : roda_decoder_default();
-        if (s->decoders[i] == NULL) {
-            snprintf(why, size,
-                     "mqtt.formats: '%s' is not a payload format (roda.v1, json, sparkplug.b)",
-                     c->mqtt.formats[i]);
+    for (uint32_t m = 0; m < c->json_count; m++) /* every mapping is checked, used or not */
+        if (!roda_input_json_settings(&c->json[m], &s->json[0], why, size))
             return false;
-        }
-        s->decoder_settings[i] = s->decoders[i] == &roda_json_decoder ? &s->json : NULL;
+    for (uint32_t i = 0; i < s->topic_count; i++) {
+        const char *format =
+            c->mqtt.format_count != 0 ? c->mqtt.formats[i] : roda_decoder_default()->name;
+        s->decoders[i] = roda_input_format(c, "mqtt.formats", format, &s->json[i], why, size);
+        if (s->decoders[i] == NULL)
+            return false;
+        s->decoder_settings[i] = s->decoders[i] == &roda_json_decoder ? &s->json[i] : NULL;
+        if (!configure_device(c, s, i, roda_config_json_mapping(c, format), why, size))
+            return false;
     }
     s->sparkplug_rebirth = c->sparkplug.rebirth;
     s->sparkplug_max_scopes = c->sparkplug.max_scopes;
     s->sparkplug_max_aliases = c->sparkplug.max_aliases;
-    return roda_input_json_settings(c, &s->json, why, size);
+    return true;
 }
 
 static bool configure(const roda_config_t *c, void *out, bool *enabled, char *why, size_t size)
@@ -192,25 +232,8 @@ static bool configure(const roda_config_t *c, void *out, bool *enabled, char *wh
                                                                       : RODA_INPUT_MQTT_MAX_TOPICS;
     for (uint32_t i = 0; i < s->topic_count; i++)
         s->topics[i] = c->mqtt.topics[i];
-    if (!configure_formats(c, s, why, size))
-        return false;
     s->qos = (int)c->mqtt.qos;
-    if (c->mqtt.device_from != RODA_DEVICE_FROM_TOPIC)
-        return true;
-    for (uint32_t i = 0; i < s->topic_count; i++) {
-        if (s->decoders[i] == &roda_sparkplug_decoder)
-            continue; /* the Sparkplug topic names the device */
-        if (roda_mqtt_device_pattern(s->topics[i], c->mqtt.device_topic_level,
-                                     s->device_patterns[i],
-                                     sizeof s->device_patterns[i]) != RODA_SUCCESS) {
-            snprintf(why, size,
-                     "mqtt.device_topic_level: topic '%s' has no level %u before any '#' (the "
-                     "device name is read from that level of every topic)",
-                     s->topics[i], (unsigned)c->mqtt.device_topic_level);
-            return false;
-        }
-    }
-    return true;
+    return configure_formats(c, s, why, size);
 }
 
 /* The first filter `topic` matches; -1 when none does. */
@@ -244,17 +267,16 @@ static void on_message(void *context, const char *topic, const uint8_t *payload,
     int filter = m->match_filters ? filter_for(m, topic) : 0;
     const char *device = NULL;
     size_t length = 0;
-    int chosen = filter < 0 ? 0 : filter;
-    bool device_from_topic = s->device_patterns[chosen][0] != '\0';
-    if (device_from_topic && (filter < 0 || !roda_mqtt_topic_device(s->device_patterns[filter],
-                                                                    topic, &device, &length))) {
+    if (filter < 0 ||
+        (s->device_patterns[filter][0] != '\0' &&
+         !roda_mqtt_topic_device(s->device_patterns[filter], topic, &device, &length))) {
         roda_ingest_count(&m->port, RODA_INGEST_MESSAGES, 1);
         roda_ingest_count(&m->port, RODA_INGEST_UNKNOWN_TOPIC, 1);
         return;
     }
-    roda_ingest_message(&m->port, s->decoders[chosen], s->decoder_settings[chosen], topic, device,
+    roda_ingest_message(&m->port, s->decoders[filter], s->decoder_settings[filter], topic, device,
                         length, payload, size);
-    if (s->decoders[chosen] == &roda_sparkplug_decoder)
+    if (s->decoders[filter] == &roda_sparkplug_decoder)
         request_rebirth(m);
 }
 
@@ -292,19 +314,12 @@ static roda_result_t validate(const roda_input_mqtt_settings_t *s)
     for (uint32_t i = 0; i < s->topic_count; i++)
         if (!roda_mqtt_topic_valid(s->topics[i], true) || s->decoders[i] == NULL)
             return RODA_ERROR_INVALID_ARG;
-    /* Every filter but sparkplug.b ones names the device by a pattern, or none does. */
-    int device_from_topic = -1;
+    /* A pattern is valid where given; sparkplug.b filters have none (the topic names the
+     * device). */
     for (uint32_t i = 0; i < s->topic_count; i++) {
         bool has_pattern = s->device_patterns[i][0] != '\0';
-        if (s->decoders[i] == &roda_sparkplug_decoder) {
-            if (has_pattern)
-                return RODA_ERROR_INVALID_ARG;
-            continue;
-        }
-        if (device_from_topic == -1)
-            device_from_topic = has_pattern;
-        if (device_from_topic != has_pattern ||
-            (has_pattern && !roda_mqtt_pattern_valid(s->device_patterns[i])))
+        if (has_pattern && (s->decoders[i] == &roda_sparkplug_decoder ||
+                            !roda_mqtt_pattern_valid(s->device_patterns[i])))
             return RODA_ERROR_INVALID_ARG;
     }
     return RODA_SUCCESS;
@@ -337,11 +352,11 @@ static roda_result_t create(const void *settings, const roda_input_port_t *port,
         return RODA_ERROR_NOMEM;
     m->settings = *s;
     m->port = *port;
-    /* The copy's json filters use the copy's mapping; sparkplug.b filters the input's host. */
+    /* The copy's json filters use the copy's mappings; sparkplug.b filters the input's host. */
     m->sparkplug_settings.host = &m->sparkplug;
     for (uint32_t i = 0; i < s->topic_count; i++) {
-        if (s->decoder_settings[i] == &s->json)
-            m->settings.decoder_settings[i] = &m->settings.json;
+        if (s->decoder_settings[i] == &s->json[i])
+            m->settings.decoder_settings[i] = &m->settings.json[i];
         if (s->decoders[i] == &roda_sparkplug_decoder)
             m->settings.decoder_settings[i] = &m->sparkplug_settings;
     }
@@ -355,7 +370,9 @@ static roda_result_t create(const void *settings, const roda_input_port_t *port,
     }
     for (uint32_t i = 1; i < s->topic_count; i++)
         m->match_filters |= s->decoders[i] != s->decoders[0] ||
-                            strcmp(s->device_patterns[i], s->device_patterns[0]) != 0;
+                            strcmp(s->device_patterns[i], s->device_patterns[0]) != 0 ||
+                            /* another mapping: its strings are another section's */
+                            s->json[i].device_field != s->json[0].device_field;
     roda_mqtt_conn_events_t events = {.context = m,
                                       .connected = on_connected,
                                       .disconnected = on_disconnected,

@@ -1,6 +1,6 @@
 /* roda_input_mqtt.h - the MQTT input: subscriptions on one broker connection (roda_mqtt_conn.h)
  * serviced by the ingest thread, one message per PUBLISH, the device named by a topic level or
- * by the payload, the decoder chosen per topic filter.
+ * by the payload, the decoder (and a JSON filter's mapping) chosen per topic filter.
  *
  * libmosquitto acknowledges a QoS 1 message within the call that hands it to the ingest, so the
  * message is in the journal (or counted as dropped) before anything else is read; a crash inside
@@ -40,10 +40,11 @@ typedef struct roda_input_mqtt_settings {
     roda_mqtt_conn_config_t conn;
     const char *topics[RODA_INPUT_MQTT_MAX_TOPICS]; /* subscription filters, wildcards allowed */
     const roda_decoder_t *decoders[RODA_INPUT_MQTT_MAX_TOPICS]; /* per filter */
-    /* Per filter, its decoder's settings (NULL for roda.v1; &json for json; for sparkplug.b
+    /* Per filter, its decoder's settings (NULL for roda.v1; &json[i] for json; for sparkplug.b
      * the input's host, set at create) */
     const void *decoder_settings[RODA_INPUT_MQTT_MAX_TOPICS];
-    roda_json_settings_t json; /* the [json] mapping, shared by the json filters */
+    /* Per json filter, its mapping ([json] or the [json.NAME] its format names) */
+    roda_json_settings_t json[RODA_INPUT_MQTT_MAX_TOPICS];
     /* The [sparkplug] host state's bounds and rebirth switch, for the sparkplug.b filters (one
      * host state for all of them, created with the input; their device_patterns stay empty:
      * the Sparkplug topic names the device). */
@@ -61,10 +62,16 @@ typedef struct roda_input_mqtt_settings {
 
 extern const roda_input_class_t roda_input_mqtt;
 
-/* The [json] section as the JSON decoder's settings (shared by the inputs that offer the json
- * format); false with "json.field: what is wrong" in `why`. */
-bool roda_input_json_settings(const roda_config_t *config, roda_json_settings_t *json, char *why,
-                              size_t size);
+/* A JSON mapping ([json] or [json.NAME]) as the JSON decoder's settings; false with
+ * "json[.NAME].field: what is wrong" in `why`. */
+bool roda_input_json_settings(const roda_config_json_t *mapping, roda_json_settings_t *json,
+                              char *why, size_t size);
+/* The decoder of payload format `format` as config key `field` gives it (roda.v1, sparkplug.b,
+ * json for the [json] mapping, json.NAME for [json.NAME]), with *json set for a JSON one; NULL
+ * with the reason in `why` for a format or a mapping it cannot use. (Shared by the inputs.) */
+const roda_decoder_t *roda_input_format(const roda_config_t *config, const char *field,
+                                        const char *format, roda_json_settings_t *json, char *why,
+                                        size_t size);
 
 /* Matches `topic` against a device pattern. True with *device and *length set to the
  * "{device}" level of `topic` when it matches. */

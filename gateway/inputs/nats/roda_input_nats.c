@@ -209,16 +209,17 @@ static bool configure(const roda_config_t *c, void *out, bool *enabled, char *wh
                  s->durable_prefix);
         return false;
     }
-    s->decoder = roda_decoder_find(c->nats.format);
+    s->decoder = roda_input_format(c, "nats.format", c->nats.format, &s->json, why, size);
+    if (s->decoder == NULL)
+        return false;
     if (s->decoder != roda_decoder_default() && s->decoder != &roda_json_decoder) {
-        snprintf(why, size, "nats.format: '%s' is not roda.v1 or json%s", c->nats.format,
+        snprintf(why, size, "nats.format: '%s' is not roda.v1, json or json.NAME%s", c->nats.format,
                  s->decoder == &roda_sparkplug_decoder
                      ? " (Sparkplug B: read it with the MQTT input)"
                      : "");
         return false;
     }
-    return configure_partitions(c, s, why, size) &&
-           roda_input_json_settings(c, &s->json, why, size);
+    return configure_partitions(c, s, why, size);
 }
 
 static void log_failure(input_nats_t *n, const char *what, natsStatus status, jsErrCode code)
