@@ -78,7 +78,8 @@ first_url=$(grep -m1 -E 'https?://' "$work/run2.out")
 page=$(grep -o -E 'https?://[^ ]+' <<< "$first_url" | head -n 1)
 [[ "$first_url" == "demo: open the fleet page: $page" && "$page" == */ ]] ||
     fail "the first URL the demo prints is not the page's: $first_url"
-curl -fs "$page" | grep -q '<title>Roda gateway</title>' || fail "$page does not serve the page"
+curl -fs "$page" > "$work/page.html" || fail "$page does not answer"
+grep -q '<title>Roda gateway</title>' "$work/page.html" || fail "$page does not serve the page"
 sensors=$(curl -fs "${page}api/sensors?limit=1" |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["total"])') ||
     fail "${page}api/sensors does not answer"
