@@ -206,10 +206,12 @@ static void advance(const roda_twindow_spec_t *spec, roda_twindow_head_t *head, 
     }
     /* The ring holds buckets old - b + 1 .. old (bucket k in slot k % b, if any). */
     uint64_t k = old >= b ? old - b + 1 : 1;
+    bool left = false;
     for (; k <= old && k + b <= number; k++) {
         const roda_twindow_bucket_t *gone = &buckets[k % b];
         if (gone->number != k)
             continue;
+        left = true;
         rebuild = rebuild || gone->ends.min <= rest->ends.min || gone->ends.max >= rest->ends.max;
         if (!rebuild)
             unmerge(rest, gone);
@@ -221,7 +223,7 @@ static void advance(const roda_twindow_spec_t *spec, roda_twindow_head_t *head, 
         rest->count = (uint64_t)count;
         rest->mean = mean;
         rest->m2 = m2;
-    } else if (rest->count > 0) {
+    } else if (left && rest->count > 0) {
         /* The earliest reading is the oldest bucket's left. */
         while (k <= old && buckets[k % b].number != k)
             k++;
@@ -301,7 +303,7 @@ void roda_twindow_sketch_add_(const roda_twindow_spec_t *spec, roda_twindow_head
 /* The quantiles from the window's counters, less those of the buckets marked in `skip` (NULL:
  * none; then the counters are read in place). Scans down from the top: p99 first. */
 static void quantiles(const roda_twindow_spec_t *spec, const roda_twindow_head_t *head,
-                      const void *body, const bool *skip, roda_twindow_stats_t *out)
+                      const void *body, const bool *skip, uint32_t mask, roda_twindow_stats_t *out)
 {
     const uint32_t *counts = roda_twindow_total_(spec, body);
     uint32_t left[RODA_TWINDOW_KEYS];
@@ -323,11 +325,15 @@ static void quantiles(const roda_twindow_spec_t *spec, const roda_twindow_head_t
      * fewer than `need` = all - rank above i. */
     uint64_t above = 0;
     int q = RODA_TWINDOW_QUANTILES - 1;
-    for (int32_t i = RODA_TWINDOW_KEYS - 1; i >= 0 && q >= 0; i--) {
+    int lowest = __builtin_ctz(mask / RODA_TWINDOW_P50); /* the scan stops there */
+    for (int32_t i = RODA_TWINDOW_KEYS - 1; i >= 0 && q >= lowest; i--) {
         above += counts[i];
-        while (q >= 0 && (double)above >= (double)all - floor(roda_twindow_quantile_ranks[q] *
-                                                              (double)(all - 1)))
-            out->quantiles[q--] = roda_twindow_key_value(head->base + i);
+        for (; q >= lowest && (double)above >= (double)all - floor(roda_twindow_quantile_ranks[q] *
+                                                                   (double)(all - 1));
+             q--) {
+            if (mask & (RODA_TWINDOW_P50 << q))
+                out->quantiles[q] = roda_twindow_key_value(head->base + i);
+        }
     }
 }
 
@@ -381,6 +387,6 @@ void roda_twindow_stats_of(const roda_twindow_spec_t *spec, const roda_twindow_h
         out->stddev = sqrt(m2 > 0 ? m2 / count : 0.0);
     if ((mask & RODA_TWINDOW_SLOPE) && ends.last_ns > ends.first_ns)
         out->slope = (ends.last - ends.first) / ((double)(ends.last_ns - ends.first_ns) / 1e9);
-    if (spec->sketch && (mask & RODA_TWINDOW_QUANTILE))
-        quantiles(spec, head, body, past ? skip : NULL, out);
+    if (spec->sketch && (mask & RODA_TWINDOW_ANY_QUANTILE))
+        quantiles(spec, head, body, past ? skip : NULL, mask & RODA_TWINDOW_ANY_QUANTILE, out);
 }

@@ -24,7 +24,8 @@
  *       out, so a key silent longer than the window reads as empty (count 0, the rest NaN).
  *   roda_twindow_put(spec, head, body, time_ns, value)          add, head and body apart
  *   roda_twindow_stats_of(spec, head, body, now_ns, mask, out)  stats, only those in `mask`
- *       (RODA_TWINDOW_MEAN | ...; the others NaN): a mean reads no ends, sqrt or sketch.
+ *       (RODA_TWINDOW_MEAN | ...; the others NaN): a mean reads no ends, sqrt or sketch; the
+ *       quantiles' scan stops at the lowest one asked for.
  *
  * Statistics: count, mean, min, max, population stddev (per bucket, sums of value - the
  * bucket's first value, so no cancellation for values far from 0; buckets merged with Chan's
@@ -142,8 +143,13 @@ enum {
     RODA_TWINDOW_MAX = 1u << 2,
     RODA_TWINDOW_STDDEV = 1u << 3,
     RODA_TWINDOW_SLOPE = 1u << 4,
-    RODA_TWINDOW_QUANTILE = 1u << 5, /* p50 .. p99 */
-    RODA_TWINDOW_ALL = (1u << 6) - 1,
+    RODA_TWINDOW_P50 = 1u << 5, /* quantile q (0 .. 3: p50 .. p99) is RODA_TWINDOW_P50 << q */
+    RODA_TWINDOW_P90 = 1u << 6,
+    RODA_TWINDOW_P95 = 1u << 7,
+    RODA_TWINDOW_P99 = 1u << 8,
+    RODA_TWINDOW_ANY_QUANTILE =
+        RODA_TWINDOW_P50 | RODA_TWINDOW_P90 | RODA_TWINDOW_P95 | RODA_TWINDOW_P99,
+    RODA_TWINDOW_ALL = (1u << 9) - 1,
 };
 
 /* Bytes of one key's body: the ring and the sketch (a multiple of 8). */

@@ -356,6 +356,11 @@ START_TEST(a_head_and_body_apart_and_a_mask_give_the_same_statistics)
         ck_assert_double_eq(some.max, all.max);
         ck_assert(isnan(some.min) && isnan(some.stddev) && isnan(some.slope) &&
                   isnan(some.quantiles[0]) && isnan(some.quantiles[3]));
+        /* Quantiles one by one: the scan stops at the lowest asked for. */
+        roda_twindow_stats_of(&spec, head, body, now, RODA_TWINDOW_P90 | RODA_TWINDOW_P99, &some);
+        ck_assert_double_eq(some.quantiles[1], all.quantiles[1]);
+        ck_assert_double_eq(some.quantiles[3], all.quantiles[3]);
+        ck_assert(isnan(some.quantiles[0]) && isnan(some.quantiles[2]) && isnan(some.mean));
     }
     ck_assert_uint_eq(head->late, 1);
     free(body);
