@@ -183,7 +183,8 @@ static inline void bump(_Atomic uint64_t *counter, int64_t delta)
  * (the pair an adjacent-line prefetch fetches together). The window's body (ring and sketch,
  * touched once per hop) is kept apart, so that the hot blocks of many sensors share the cache. */
 #define PREVIOUS_VALUES 9u
-#define ROW_ALIGN 128u
+#define ROW_ALIGN 128u /* hot blocks: a pair of cache lines */
+#define LINE 64u       /* body rows: whole cache lines */
 #define WINDOW_BLOCK                                                                               \
     ((PREVIOUS_VALUES * sizeof(double) + sizeof(roda_twindow_head_t) + ROW_ALIGN - 1) /            \
      ROW_ALIGN * ROW_ALIGN)
@@ -233,7 +234,7 @@ static uint32_t window_specs(const roda_rule_t *rules, uint32_t count,
     return n;
 }
 
-/* Per sensor bytes of these windows' bodies, rounded up to ROW_ALIGN (offsets[w]: window w's,
+/* Per sensor bytes of these windows' bodies, rounded up to LINE (offsets[w]: window w's,
  * when not NULL). */
 static size_t body_layout(const roda_twindow_spec_t *specs, uint32_t n, size_t *offsets)
 {
@@ -243,7 +244,7 @@ static size_t body_layout(const roda_twindow_spec_t *specs, uint32_t n, size_t *
             offsets[w] = bytes;
         bytes += roda_twindow_body_size(&specs[w]);
     }
-    return (bytes + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN;
+    return (bytes + LINE - 1) / LINE * LINE;
 }
 
 /* Per sensor bytes of these windows: a hot block each and the bodies. */
@@ -390,7 +391,7 @@ static void move_previous(const roda_rules_t *r, uint32_t index,
         if (reads[w] == before)
             continue;
         uint8_t *block = window_block(window_rows(r, index), w);
-        double kept[RODA_RULE_VALUE_COUNT];
+        double kept[RODA_RULE_VALUE_COUNT] = {0};
         for (uint32_t m = before; m != 0; m &= m - 1) {
             roda_rule_value_t value = (roda_rule_value_t)__builtin_ctz(m);
             kept[value] = *window_previous(block, before, value);
@@ -532,8 +533,10 @@ roda_result_t roda_rules_create(const roda_rule_t *rules, uint32_t count, uint32
     memcpy(r->windows, specs, windows * sizeof specs[0]);
     r->window_body = body_layout(specs, windows, r->window_body_offset);
     r->window_bytes = window_layout(specs, windows);
-    if (r->window_bytes != 0)
-        r->window_state = aligned_alloc(ROW_ALIGN, (size_t)max_sensors * r->window_bytes);
+    void *window_state = NULL;
+    if (r->window_bytes != 0 &&
+        posix_memalign(&window_state, ROW_ALIGN, (size_t)max_sensors * r->window_bytes) == 0)
+        r->window_state = window_state;
     r->rules = calloc(max_rules, sizeof *r->rules);
     r->counters = calloc(max_rules, sizeof *r->counters);
     r->pairs = calloc((size_t)max_sensors * max_rules, sizeof *r->pairs);

@@ -177,11 +177,15 @@ START_TEST(rules_share_a_window_and_keep_it_across_reload_and_snapshot)
     roda_rule_t defs[2] = {window_rule("hot", RODA_RULE_ABOVE, 50, RODA_RULE_VALUE_MEAN, 4, 1),
                            window_rule("p99", RODA_RULE_ABOVE, 1e9, RODA_RULE_VALUE_P99, 4, 1)};
     /* One window (same length and hop) with a sketch: its memory per sensor once: a previous
-     * value per window statistic and the head, and apart the body, each in whole 64-byte lines. */
+     * value per window statistic and the head (256 B), and apart the body, in whole 64-byte lines.
+     */
     roda_twindow_spec_t spec = {.hop_ns = S, .buckets = 4, .sketch = 1};
     size_t hot = (9 * sizeof(double) + sizeof(roda_twindow_head_t) + 63) / 64 * 64;
     size_t body = (roda_twindow_body_size(&spec) + 63) / 64 * 64;
     ck_assert_uint_eq(roda_rules_window_memory(defs, 2, SENSORS), SENSORS * (hot + body));
+    /* Without a sketch: 6 buckets of 88 B, 576 B. */
+    roda_rule_t plain = window_rule("plain", RODA_RULE_ABOVE, 1, RODA_RULE_VALUE_MEAN, 6, 1);
+    ck_assert_uint_eq(roda_rules_window_memory(&plain, 1, SENSORS), SENSORS * (256 + 576));
     ck_assert_uint_eq(roda_rules_memory(defs, 2, 8, SENSORS, 4),
                       roda_rules_memory(NULL, 0, 8, SENSORS, 4) +
                           roda_rules_window_memory(defs, 2, SENSORS));
