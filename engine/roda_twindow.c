@@ -355,11 +355,13 @@ void roda_twindow_stats_of(const roda_twindow_spec_t *spec, const roda_twindow_h
     /* Past the newest bucket (a silent key): without the buckets that have left the window. */
     if (past) {
         uint64_t now = now_ns / spec->hop_ns + 1;
+        uint64_t newest_slot = newest->number % spec->buckets; /* its sketch counters' */
         const roda_twindow_bucket_t *buckets = roda_twindow_buckets_(body);
-        for (uint32_t s = 0; s < spec->buckets; s++)
-            skip[s] = buckets[s].number != 0 && buckets[s].number + spec->buckets <= now;
         with_newest = newest->number + spec->buckets > now;
-        skip[newest->number % spec->buckets] = !with_newest;
+        for (uint32_t s = 0; s < spec->buckets; s++)
+            skip[s] = s == newest_slot
+                          ? !with_newest
+                          : buckets[s].number != 0 && buckets[s].number + spec->buckets <= now;
         gather(spec, body, skip, &count, &mean, &m2, &ends);
     }
     if (with_newest) {
