@@ -43,13 +43,13 @@ double roda_twindow_key_value(int32_t key)
  * rises; the lowest `shift` + 1 counters fold into counter 0) or up (shift < 0, the base falls;
  * the top -shift counters are empty). A bucket counter that would pass UINT16_MAX keeps the
  * maximum, and the window's counter loses the excess (so it stays their sum). */
-static void move_counters(const roda_twindow_spec_t *spec, void *state, int32_t shift)
+static void move_counters(const roda_twindow_spec_t *spec, roda_twindow_head_t *head, void *body,
+                          int32_t shift)
 {
-    roda_twindow_head_t *head = roda_twindow_head_(state);
-    uint32_t *total = roda_twindow_total_(spec, state);
+    uint32_t *total = roda_twindow_total_(spec, body);
     int32_t n = RODA_TWINDOW_KEYS;
     for (uint32_t s = 0; s < spec->buckets; s++) {
-        uint16_t *c = roda_twindow_counts_(spec, state, s);
+        uint16_t *c = roda_twindow_counts_(spec, body, s);
         if (shift > 0) {
             uint32_t folded = 0;
             for (int32_t i = 0; i <= shift && i < n; i++)
@@ -69,7 +69,7 @@ static void move_counters(const roda_twindow_spec_t *spec, void *state, int32_t 
     /* The window's counters: the sum of the buckets' (rebuilt, so it matches any clamping). */
     memset(total, 0, RODA_TWINDOW_KEYS * sizeof *total);
     for (uint32_t s = 0; s < spec->buckets; s++) {
-        const uint16_t *c = roda_twindow_counts_(spec, state, s);
+        const uint16_t *c = roda_twindow_counts_(spec, body, s);
         for (int32_t i = 0; i < n; i++)
             total[i] += c[i];
     }
@@ -77,13 +77,13 @@ static void move_counters(const roda_twindow_spec_t *spec, void *state, int32_t 
 }
 
 /* Empties bucket `slot`, taking its counts out of the window's. */
-static void expire(const roda_twindow_spec_t *spec, void *state, uint32_t slot)
+static void expire(const roda_twindow_spec_t *spec, roda_twindow_head_t *head, void *body,
+                   uint32_t slot)
 {
-    roda_twindow_head_t *head = roda_twindow_head_(state);
-    roda_twindow_bucket_t *b = &roda_twindow_buckets_(state)[slot];
+    roda_twindow_bucket_t *b = &roda_twindow_buckets_(body)[slot];
     if (spec->sketch) {
-        uint32_t *total = roda_twindow_total_(spec, state);
-        uint16_t *c = roda_twindow_counts_(spec, state, slot);
+        uint32_t *total = roda_twindow_total_(spec, body);
+        uint16_t *c = roda_twindow_counts_(spec, body, slot);
         for (int32_t i = 0; i < RODA_TWINDOW_KEYS; i++) {
             total[i] -= c[i];
             head->sketched -= c[i];
@@ -101,6 +101,13 @@ static void merge(double *count, double *mean, double *m2, double c, double m, d
     *mean += delta * c / total;
     *m2 += s + delta * delta * *count * c / total;
     *count = total;
+}
+
+/* Merges a bucket's count, mean and m2 into the running ones. */
+static void merge_bucket(double *count, double *mean, double *m2, const roda_twindow_bucket_t *b)
+{
+    double c = (double)b->count, m = b->sum / c;
+    merge(count, mean, m2, c, b->shift + m, b->squares - b->sum * m);
 }
 
 /* Merges ends of a group into ends of `count` readings. */
@@ -122,88 +129,146 @@ static void merge_ends(roda_twindow_ends_t *e, double count, const roda_twindow_
     }
 }
 
-/* The whole window's count, mean, m2 and ends from its buckets, leaving out those marked in
- * `skip` (NULL: none); mean and m2 stay 0 without `moments`. */
-static void gather(const roda_twindow_spec_t *spec, const void *state, const bool *skip,
-                   bool moments, double *count, double *mean, double *m2, roda_twindow_ends_t *ends)
+/* The ring's buckets summed up (count, mean, m2 and ends), leaving out those marked in `skip`
+ * (NULL: none). */
+static void gather(const roda_twindow_spec_t *spec, const void *body, const bool *skip,
+                   double *count, double *mean, double *m2, roda_twindow_ends_t *ends)
 {
-    const roda_twindow_bucket_t *buckets = roda_twindow_buckets_(state);
+    const roda_twindow_bucket_t *buckets = roda_twindow_buckets_(body);
     *count = *mean = *m2 = 0.0;
     for (uint32_t s = 0; s < spec->buckets; s++) {
         const roda_twindow_bucket_t *b = &buckets[s];
         if (b->number == 0 || (skip != NULL && skip[s]))
             continue;
-        double c = (double)b->count, m = b->sum / c;
         merge_ends(ends, *count, &b->ends);
-        if (moments)
-            merge(count, mean, m2, c, b->shift + m, b->squares - b->sum * m);
-        else
-            *count += c;
+        merge_bucket(count, mean, m2, b);
     }
-}
-
-/* Takes bucket `b` out of the head's count, mean and m2 (Chan's merge backwards). */
-static void unmerge(roda_twindow_head_t *head, const roda_twindow_bucket_t *b)
-{
-    double n = (double)head->count, c = (double)b->count, rest = n - c;
-    if (rest <= 0) {
-        head->count = 0;
-        head->mean = head->m2 = 0.0;
-        return;
-    }
-    double m = b->shift + b->sum / c, s = b->squares - b->sum * (b->sum / c);
-    double mean = (n * head->mean - c * m) / rest;
-    double delta = m - mean;
-    head->m2 -= s + delta * delta * c * rest / n;
-    head->m2 = head->m2 > 0 ? head->m2 : 0.0;
-    head->mean = mean;
-    head->count = (uint64_t)rest;
 }
 
 /* Moves the sketch's span down when the top quarter of the window's counters is empty. */
-static void recentre(const roda_twindow_spec_t *spec, void *state)
+static void recentre(const roda_twindow_spec_t *spec, roda_twindow_head_t *head, void *body)
 {
-    const uint32_t *total = roda_twindow_total_(spec, state);
+    const uint32_t *total = roda_twindow_total_(spec, body);
     int32_t n = RODA_TWINDOW_KEYS, room = 0;
-    if (roda_twindow_head_(state)->sketched == 0)
+    if (head->sketched == 0)
         return;
     while (room < n && total[n - 1 - room] == 0)
         room++;
     if (room > n / 4)
-        move_counters(spec, state, -(room - n / 8));
+        move_counters(spec, head, body, -(room - n / 8));
 }
 
-void roda_twindow_advance_(const roda_twindow_spec_t *spec, void *state, uint64_t number)
+/* Merges bucket `b` into the rest. */
+static void merge_rest(roda_twindow_rest_t *rest, const roda_twindow_bucket_t *b)
 {
-    roda_twindow_head_t *head = roda_twindow_head_(state);
-    roda_twindow_bucket_t *buckets = roda_twindow_buckets_(state);
-    bool rebuild = head->unmerged >= spec->buckets;
-    for (uint32_t s = 0; s < spec->buckets; s++) {
-        if (buckets[s].number == 0 || buckets[s].number + spec->buckets > number)
-            continue;
+    double count = (double)rest->count, mean = rest->mean, m2 = rest->m2;
+    merge_ends(&rest->ends, count, &b->ends);
+    merge_bucket(&count, &mean, &m2, b);
+    rest->count = (uint64_t)count;
+    rest->mean = mean;
+    rest->m2 = m2;
+}
+
+/* Takes bucket `b` out of the rest's count, mean and m2 (Chan's merge backwards). */
+static void unmerge(roda_twindow_rest_t *rest, const roda_twindow_bucket_t *b)
+{
+    double n = (double)rest->count, c = (double)b->count, left = n - c;
+    if (left <= 0) {
+        rest->count = 0;
+        rest->mean = rest->m2 = 0.0;
+        return;
+    }
+    double m = b->shift + b->sum / c, s = b->squares - b->sum * (b->sum / c);
+    double mean = (n * rest->mean - c * m) / left;
+    double delta = m - mean;
+    rest->m2 -= s + delta * delta * c * left / n;
+    rest->m2 = rest->m2 > 0 ? rest->m2 : 0.0;
+    rest->mean = mean;
+    rest->count = (uint64_t)left;
+}
+
+/* The window moves on to bucket `number`: the newest bucket goes to its ring slot and into the
+ * rest, the buckets that ended before `number`'s window are emptied and taken out of it (only
+ * their slots are read). The rest is summed up again from the whole ring instead when a bucket
+ * that leaves may hold its smallest or largest value, and once every `buckets` hops (so that
+ * rounding does not pile up). */
+static void advance(const roda_twindow_spec_t *spec, roda_twindow_head_t *head, void *body,
+                    uint64_t number)
+{
+    roda_twindow_bucket_t *buckets = roda_twindow_buckets_(body);
+    roda_twindow_rest_t *rest = &head->rest;
+    uint64_t old = head->newest.number, b = spec->buckets;
+    bool rebuild = old / b != number / b;
+    if (old != 0) {
+        buckets[old % b] = head->newest;
         if (!rebuild)
-            unmerge(head, &buckets[s]);
-        head->unmerged++;
-        expire(spec, state, s);
+            merge_rest(rest, &head->newest);
     }
-    double count, mean, m2;
-    gather(spec, state, NULL, rebuild, &count, &mean, &m2, &head->ends);
+    /* The ring holds buckets old - b + 1 .. old (bucket k in slot k % b, if any). */
+    uint64_t k = old >= b ? old - b + 1 : 1;
+    bool left = false;
+    for (; k <= old && k + b <= number; k++) {
+        const roda_twindow_bucket_t *gone = &buckets[k % b];
+        if (gone->number != k)
+            continue;
+        left = true;
+        rebuild = rebuild || gone->ends.min <= rest->ends.min || gone->ends.max >= rest->ends.max;
+        if (!rebuild)
+            unmerge(rest, gone);
+        expire(spec, head, body, (uint32_t)(k % b));
+    }
     if (rebuild) {
-        head->mean = mean;
-        head->m2 = m2;
-        head->unmerged = 0;
+        double count, mean, m2;
+        gather(spec, body, NULL, &count, &mean, &m2, &rest->ends);
+        rest->count = (uint64_t)count;
+        rest->mean = mean;
+        rest->m2 = m2;
+    } else if (left && rest->count > 0) {
+        /* The earliest reading is the oldest bucket's left. */
+        while (k <= old && buckets[k % b].number != k)
+            k++;
+        if (k <= old) {
+            rest->ends.first = buckets[k % b].ends.first;
+            rest->ends.first_ns = buckets[k % b].ends.first_ns;
+        }
     }
-    head->count = (uint64_t)count;
     if (spec->sketch)
-        recentre(spec, state);
-    head->newest = number;
-    head->start_ns = (number - 1) * spec->hop_ns;
+        recentre(spec, head, body);
+    head->newest = (roda_twindow_bucket_t){.number = number};
+}
+
+bool roda_twindow_add_other_(const roda_twindow_spec_t *spec, roda_twindow_head_t *head, void *body,
+                             uint64_t time_ns, double value)
+{
+    uint64_t number = time_ns / spec->hop_ns + 1;
+    roda_twindow_bucket_t *b = &head->newest;
+    if (number > head->newest.number) {
+        advance(spec, head, body, number);
+    } else if (number + spec->buckets <= head->newest.number) {
+        head->late++;
+        return false;
+    } else if (number != head->newest.number) {
+        /* Late within the window: its own ring bucket, and the rest (Welford). */
+        b = &roda_twindow_buckets_(body)[number % spec->buckets];
+        if (b->number != number)
+            *b = (roda_twindow_bucket_t){.number = number};
+        roda_twindow_rest_t *rest = &head->rest;
+        roda_twindow_ends_add(&rest->ends, rest->count, time_ns, value);
+        rest->count++;
+        double delta = value - rest->mean;
+        rest->mean += delta / (double)rest->count;
+        rest->m2 += delta * (value - rest->mean);
+    }
+    roda_twindow_bucket_add(b, time_ns, value);
+    if (spec->sketch)
+        roda_twindow_sketch_add_(spec, head, body, (uint32_t)(number % spec->buckets), value);
+    return true;
 }
 
 /* Makes room in the sketch for `key`; returns its counter index. */
-static uint32_t place(const roda_twindow_spec_t *spec, void *state, int32_t key)
+static uint32_t place(const roda_twindow_spec_t *spec, roda_twindow_head_t *head, void *body,
+                      int32_t key)
 {
-    roda_twindow_head_t *head = roda_twindow_head_(state);
     int32_t n = RODA_TWINDOW_KEYS;
     if (head->sketched == 0) {
         /* Empty: centre the span on the key (counters are all 0, nothing to move). */
@@ -211,44 +276,42 @@ static uint32_t place(const roda_twindow_spec_t *spec, void *state, int32_t key)
         return (uint32_t)(n / 2);
     }
     if (key >= head->base + n)
-        move_counters(spec, state, key - (head->base + n - 1));
+        move_counters(spec, head, body, key - (head->base + n - 1));
     return key < head->base ? 0u : (uint32_t)(key - head->base);
 }
 
-void roda_twindow_sketch_add_(const roda_twindow_spec_t *spec, void *state, uint32_t slot,
-                              double value)
+void roda_twindow_sketch_add_(const roda_twindow_spec_t *spec, roda_twindow_head_t *head,
+                              void *body, uint32_t slot, double value)
 {
-    roda_twindow_head_t *head = roda_twindow_head_(state);
     int32_t key = roda_twindow_key(value);
     if (key == INT32_MIN)
         return;
     uint32_t index =
         key >= head->base && key < head->base + RODA_TWINDOW_KEYS && head->sketched != 0
             ? (uint32_t)(key - head->base)
-            : place(spec, state, key);
-    uint16_t *counts = roda_twindow_counts_(spec, state, slot);
+            : place(spec, head, body, key);
+    uint16_t *counts = roda_twindow_counts_(spec, body, slot);
     if (counts[index] == UINT16_MAX) {
         head->unsketched++;
         return;
     }
     counts[index]++;
-    roda_twindow_total_(spec, state)[index]++;
+    roda_twindow_total_(spec, body)[index]++;
     head->sketched++;
 }
 
 /* The quantiles from the window's counters, less those of the buckets marked in `skip` (NULL:
  * none; then the counters are read in place). Scans down from the top: p99 first. */
-static void quantiles(const roda_twindow_spec_t *spec, const void *state, const bool *skip,
-                      roda_twindow_stats_t *out)
+static void quantiles(const roda_twindow_spec_t *spec, const roda_twindow_head_t *head,
+                      const void *body, const bool *skip, uint32_t mask, roda_twindow_stats_t *out)
 {
-    const roda_twindow_head_t *head = roda_twindow_head_(state);
-    const uint32_t *counts = roda_twindow_total_(spec, state);
+    const uint32_t *counts = roda_twindow_total_(spec, body);
     uint32_t left[RODA_TWINDOW_KEYS];
     uint64_t all = head->sketched;
     if (skip != NULL) {
         memcpy(left, counts, sizeof left);
         for (uint32_t b = 0; b < spec->buckets; b++) {
-            const uint16_t *c = roda_twindow_counts_(spec, state, b);
+            const uint16_t *c = roda_twindow_counts_(spec, body, b);
             for (int32_t i = 0; i < RODA_TWINDOW_KEYS && skip[b]; i++) {
                 left[i] -= c[i];
                 all -= c[i];
@@ -262,42 +325,70 @@ static void quantiles(const roda_twindow_spec_t *spec, const void *state, const 
      * fewer than `need` = all - rank above i. */
     uint64_t above = 0;
     int q = RODA_TWINDOW_QUANTILES - 1;
-    for (int32_t i = RODA_TWINDOW_KEYS - 1; i >= 0 && q >= 0; i--) {
+    int lowest = __builtin_ctz(mask / RODA_TWINDOW_P50); /* the scan stops there */
+    for (int32_t i = RODA_TWINDOW_KEYS - 1; i >= 0 && q >= lowest; i--) {
         above += counts[i];
-        while (q >= 0 && (double)above >= (double)all - floor(roda_twindow_quantile_ranks[q] *
-                                                              (double)(all - 1)))
-            out->quantiles[q--] = roda_twindow_key_value(head->base + i);
+        for (; q >= lowest && (double)above >= (double)all - floor(roda_twindow_quantile_ranks[q] *
+                                                                   (double)(all - 1));
+             q--) {
+            if (mask & (RODA_TWINDOW_P50 << q))
+                out->quantiles[q] = roda_twindow_key_value(head->base + i);
+        }
     }
 }
 
-void roda_twindow_stats(const roda_twindow_spec_t *spec, const void *state, uint64_t now_ns,
-                        roda_twindow_stats_t *out)
+void roda_twindow_stats_of(const roda_twindow_spec_t *spec, const roda_twindow_head_t *head,
+                           const void *body, uint64_t now_ns, uint32_t mask,
+                           roda_twindow_stats_t *out)
 {
-    const roda_twindow_head_t *head = roda_twindow_head_(state);
-    double count = (double)head->count, mean = head->mean, m2 = head->m2;
-    roda_twindow_ends_t ends = head->ends;
+    const roda_twindow_bucket_t *newest = &head->newest;
+    double count = (double)head->rest.count, mean = head->rest.mean, m2 = head->rest.m2;
+    /* The ends are read only when asked for: a mean needs the head's first 112 bytes only. */
+    bool ends_wanted = (mask & (RODA_TWINDOW_MIN | RODA_TWINDOW_MAX | RODA_TWINDOW_SLOPE)) != 0;
+    roda_twindow_ends_t ends = {0};
+    if (ends_wanted)
+        ends = head->rest.ends;
     bool skip[RODA_TWINDOW_MAX_BUCKETS];
-    bool past =
-        now_ns >= head->start_ns && now_ns - head->start_ns >= spec->hop_ns && head->newest != 0;
+    uint64_t start_ns = newest->number != 0 ? (newest->number - 1) * spec->hop_ns : 0;
+    bool past = newest->number != 0 && now_ns >= start_ns && now_ns - start_ns >= spec->hop_ns;
+    bool with_newest = newest->number != 0;
     /* Past the newest bucket (a silent key): without the buckets that have left the window. */
     if (past) {
         uint64_t now = now_ns / spec->hop_ns + 1;
-        const roda_twindow_bucket_t *buckets = roda_twindow_buckets_(state);
+        uint64_t newest_slot = newest->number % spec->buckets; /* its sketch counters' */
+        const roda_twindow_bucket_t *buckets = roda_twindow_buckets_(body);
+        with_newest = newest->number + spec->buckets > now;
         for (uint32_t s = 0; s < spec->buckets; s++)
-            skip[s] = buckets[s].number != 0 && buckets[s].number + spec->buckets <= now;
-        gather(spec, state, skip, true, &count, &mean, &m2, &ends);
+            skip[s] = s == newest_slot
+                          ? !with_newest
+                          : buckets[s].number != 0 && buckets[s].number + spec->buckets <= now;
+        gather(spec, body, skip, &count, &mean, &m2, &ends);
+    }
+    if (with_newest) {
+        if (ends_wanted)
+            merge_ends(&ends, count, &newest->ends);
+        merge_bucket(&count, &mean, &m2, newest);
     }
     bool some = count > 0;
     *out = (roda_twindow_stats_t){.count = (uint64_t)count,
-                                  .mean = some ? mean : NAN,
-                                  .min = some ? ends.min : NAN,
-                                  .max = some ? ends.max : NAN,
-                                  .stddev = some ? sqrt(m2 > 0 ? m2 / count : 0.0) : NAN,
-                                  .slope = some && ends.last_ns > ends.first_ns
-                                               ? (ends.last - ends.first) /
-                                                     ((double)(ends.last_ns - ends.first_ns) / 1e9)
-                                               : NAN,
+                                  .mean = NAN,
+                                  .min = NAN,
+                                  .max = NAN,
+                                  .stddev = NAN,
+                                  .slope = NAN,
                                   .quantiles = {NAN, NAN, NAN, NAN}};
-    if (spec->sketch && some)
-        quantiles(spec, state, past ? skip : NULL, out);
+    if (!some)
+        return;
+    if (mask & RODA_TWINDOW_MEAN)
+        out->mean = mean;
+    if (mask & RODA_TWINDOW_MIN)
+        out->min = ends.min;
+    if (mask & RODA_TWINDOW_MAX)
+        out->max = ends.max;
+    if (mask & RODA_TWINDOW_STDDEV)
+        out->stddev = sqrt(m2 > 0 ? m2 / count : 0.0);
+    if ((mask & RODA_TWINDOW_SLOPE) && ends.last_ns > ends.first_ns)
+        out->slope = (ends.last - ends.first) / ((double)(ends.last_ns - ends.first_ns) / 1e9);
+    if (spec->sketch && (mask & RODA_TWINDOW_ANY_QUANTILE))
+        quantiles(spec, head, body, past ? skip : NULL, mask & RODA_TWINDOW_ANY_QUANTILE, out);
 }

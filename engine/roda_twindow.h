@@ -4,7 +4,11 @@
  * RODA_WINDOW in roda_pipe.h).
  *
  * A window is a spec (roda_twindow_spec_t: bucket width `hop_ns`, `buckets` of them, whether it
- * keeps a quantile sketch) and, per key, a state of roda_twindow_size(spec) bytes. Time is the
+ * keeps a quantile sketch) and, per key, a state of roda_twindow_size(spec) bytes: a head
+ * (roda_twindow_head_t, what a reading in the newest bucket touches) and a body
+ * (roda_twindow_body_size(spec) bytes: the ring of buckets and the sketch, touched once per hop),
+ * one after the other, or kept apart by a caller that packs many keys' heads together (the
+ * `_put` and `_of` calls take them apart). Time is the
  * record's (never a clock): bucket number b = time_ns / hop_ns, aligned to the epoch. A key's
  * window is the `buckets` buckets ending with the newest bucket a reading of that key fell in:
  *   sliding (buckets > 1, hop = bucket width): it covers between (buckets - 1) and `buckets`
@@ -18,10 +22,14 @@
  *   roda_twindow_stats(spec, state, now_ns, out)  the statistics of the window at `now_ns`
  *       (usually the newest reading's time): buckets that ended `buckets` hops before it are left
  *       out, so a key silent longer than the window reads as empty (count 0, the rest NaN).
+ *   roda_twindow_put(spec, head, body, time_ns, value)          add, head and body apart
+ *   roda_twindow_stats_of(spec, head, body, now_ns, mask, out)  stats, only those in `mask`
+ *       (RODA_TWINDOW_MEAN | ...; the others NaN): a mean reads no ends, sqrt or sketch; the
+ *       quantiles' scan stops at the lowest one asked for.
  *
- * Statistics: count, mean, min, max, population stddev (Welford for the window; per bucket, sums
- * of value - the bucket's first value, so no cancellation for values far from 0; buckets merged
- * with Chan's formula when the window moves),
+ * Statistics: count, mean, min, max, population stddev (per bucket, sums of value - the
+ * bucket's first value, so no cancellation for values far from 0; buckets merged with Chan's
+ * formula),
  * slope (value change per second from the earliest reading to the newest one in the window, by
  * their times; NaN when they share a time) and, with a sketch, the quantiles p50, p90, p95, p99.
  *
@@ -39,10 +47,13 @@
  * 165 below it is within 1% (relative) of a value of the window at that rank (rank = q * (count -
  * 1), rounded down); a lower one reads as the lowest counter's key, too high.
  *
- * Cost: add is a compare on the hot path (a division when the bucket changes), one division and
- * a few additions, and, with a sketch, one log(); when the window moves (once per hop), a scan
- * of the buckets. Stats at the newest bucket read the head (and scan the sketch's counters);
- * at a later time (a silent key) they scan the buckets.
+ * Cost: add in the newest bucket is a compare, a multiplication and a few additions on the
+ * head's first 72 bytes (no division), and, with a sketch, one log(); when the window moves
+ * (once per hop; a division), the newest bucket goes to its ring slot, the buckets that leave
+ * are emptied and the rest of the window is summed up again from the ring. Stats at the newest
+ * bucket merge the head's two groups (the newest bucket and the rest: the first 112 bytes for a
+ * mean; and scan the sketch's counters for quantiles); at a later time (a silent key) they scan
+ * the buckets.
  *
  * Component: RODA_TIME_WINDOW(name, IN, KEY, VALUE, TIME, HOP_NS, BUCKETS, SKETCH), composable in
  * a RODA_PIPE like those of roda_pipe.h: KEY(const IN *) -> uint64_t, VALUE(const IN *) ->
@@ -83,30 +94,18 @@ typedef struct roda_twindow_stats {
 
 extern const double roda_twindow_quantile_ranks[RODA_TWINDOW_QUANTILES]; /* 0.5 ... 0.99 */
 
-/* Smallest, largest, earliest and newest (by time) value of a set of readings. */
+/* Smallest, largest, newest and earliest (by time) value of a set of readings (min, max, last
+ * and last_ns first: a reading in time order writes only those). */
 typedef struct roda_twindow_ends {
     double min, max;
-    double first, last;
-    uint64_t first_ns, last_ns;
+    double last;
+    uint64_t last_ns;
+    double first;
+    uint64_t first_ns;
 } roda_twindow_ends_t;
 
-/* The state: head, then `buckets` buckets, then (sketch) the window's uint32 counters and each
- * bucket's uint16 ones. The head keeps the whole window's count, mean and m2 (Welford) and ends:
- * rebuilt from the buckets when the window moves (a bucket leaves), updated by every reading in
- * between, so the statistics at the newest reading cost no scan. */
-typedef struct roda_twindow_head {
-    uint64_t newest;     /* newest bucket number + 1 (0: no reading yet) */
-    uint64_t start_ns;   /* where the newest bucket starts */
-    uint64_t late;       /* readings dropped: older than the window */
-    uint64_t unsketched; /* readings left out of the sketch (a saturated counter) */
-    int32_t base;        /* the sketch key of counter 0 */
-    uint32_t sketched;   /* readings in the window's counters */
-    uint64_t unmerged;   /* buckets taken out of count/mean/m2 since they were last rebuilt */
-    uint64_t count;
-    double mean, m2;
-    roda_twindow_ends_t ends;
-} roda_twindow_head_t;
-
+/* A bucket's readings: count, sums of value - shift (its first value) and ends. Its first 72
+ * bytes are what a reading in time order reads and writes. */
 typedef struct roda_twindow_bucket {
     uint64_t number; /* bucket number + 1 (0: empty) */
     uint64_t count;
@@ -115,13 +114,57 @@ typedef struct roda_twindow_bucket {
     roda_twindow_ends_t ends;
 } roda_twindow_bucket_t;
 
-/* Bytes of one key's state (a multiple of 8). */
-static inline size_t roda_twindow_size(const roda_twindow_spec_t *spec)
+/* The window less its newest bucket: count, mean and m2 (Welford) and ends. */
+typedef struct roda_twindow_rest {
+    uint64_t count;
+    double mean, m2;
+    roda_twindow_ends_t ends;
+} roda_twindow_rest_t;
+
+/* The state: head, then `buckets` ring buckets, then (sketch) the window's uint32 counters and
+ * each bucket's uint16 ones. The head holds the newest bucket itself (a reading in it touches
+ * the head's first two cache lines only; its ring slot is empty until the window moves on) and
+ * the rest of the window summed up: rebuilt from the ring when the window moves (once per hop),
+ * updated by a late reading within the window, so the statistics at the newest reading merge
+ * two groups and scan nothing. */
+typedef struct roda_twindow_head {
+    roda_twindow_bucket_t newest; /* number: the newest bucket number + 1 (0: no reading yet) */
+    roda_twindow_rest_t rest;
+    uint64_t late;       /* readings dropped: older than the window */
+    uint64_t unsketched; /* readings left out of the sketch (a saturated counter) */
+    int32_t base;        /* the sketch key of counter 0 */
+    uint32_t sketched;   /* readings in the window's counters */
+} roda_twindow_head_t;
+
+/* Statistics roda_twindow_stats_of computes (the others are NaN; count always). */
+enum {
+    RODA_TWINDOW_MEAN = 1u << 0,
+    RODA_TWINDOW_MIN = 1u << 1,
+    RODA_TWINDOW_MAX = 1u << 2,
+    RODA_TWINDOW_STDDEV = 1u << 3,
+    RODA_TWINDOW_SLOPE = 1u << 4,
+    RODA_TWINDOW_P50 = 1u << 5, /* quantile q (0 .. 3: p50 .. p99) is RODA_TWINDOW_P50 << q */
+    RODA_TWINDOW_P90 = 1u << 6,
+    RODA_TWINDOW_P95 = 1u << 7,
+    RODA_TWINDOW_P99 = 1u << 8,
+    RODA_TWINDOW_ANY_QUANTILE =
+        RODA_TWINDOW_P50 | RODA_TWINDOW_P90 | RODA_TWINDOW_P95 | RODA_TWINDOW_P99,
+    RODA_TWINDOW_ALL = (1u << 9) - 1,
+};
+
+/* Bytes of one key's body: the ring and the sketch (a multiple of 8). */
+static inline size_t roda_twindow_body_size(const roda_twindow_spec_t *spec)
 {
-    size_t size = sizeof(roda_twindow_head_t) + spec->buckets * sizeof(roda_twindow_bucket_t);
+    size_t size = spec->buckets * sizeof(roda_twindow_bucket_t);
     if (spec->sketch)
         size += RODA_TWINDOW_KEYS * (sizeof(uint32_t) + spec->buckets * sizeof(uint16_t));
     return size;
+}
+
+/* Bytes of one key's state: its head, then its body (a multiple of 8). */
+static inline size_t roda_twindow_size(const roda_twindow_spec_t *spec)
+{
+    return sizeof(roda_twindow_head_t) + roda_twindow_body_size(spec);
 }
 
 /* Whether a spec is usable: hop > 0, 1 <= buckets <= RODA_TWINDOW_MAX_BUCKETS, sketch 0 or 1. */
@@ -136,23 +179,28 @@ static inline void roda_twindow_reset(const roda_twindow_spec_t *spec, void *sta
     memset(state, 0, roda_twindow_size(spec));
 }
 
-/* The parts of a state (`state` const or not: the stats read through them, add writes). */
+/* The parts of a state (`state` or `body` const or not: the stats read through them, add
+ * writes). */
 static inline roda_twindow_head_t *roda_twindow_head_(const void *state)
 {
     return (roda_twindow_head_t *)state;
 }
-static inline roda_twindow_bucket_t *roda_twindow_buckets_(const void *state)
+static inline void *roda_twindow_body_(const void *state)
 {
-    return (roda_twindow_bucket_t *)((const uint8_t *)state + sizeof(roda_twindow_head_t));
+    return (uint8_t *)state + sizeof(roda_twindow_head_t);
 }
-static inline uint32_t *roda_twindow_total_(const roda_twindow_spec_t *spec, const void *state)
+static inline roda_twindow_bucket_t *roda_twindow_buckets_(const void *body)
 {
-    return (uint32_t *)(void *)(roda_twindow_buckets_(state) + spec->buckets);
+    return (roda_twindow_bucket_t *)body;
 }
-static inline uint16_t *roda_twindow_counts_(const roda_twindow_spec_t *spec, const void *state,
+static inline uint32_t *roda_twindow_total_(const roda_twindow_spec_t *spec, const void *body)
+{
+    return (uint32_t *)(void *)(roda_twindow_buckets_(body) + spec->buckets);
+}
+static inline uint16_t *roda_twindow_counts_(const roda_twindow_spec_t *spec, const void *body,
                                              uint32_t slot)
 {
-    return (uint16_t *)(void *)(roda_twindow_total_(spec, state) + RODA_TWINDOW_KEYS) +
+    return (uint16_t *)(void *)(roda_twindow_total_(spec, body) + RODA_TWINDOW_KEYS) +
            (size_t)slot * RODA_TWINDOW_KEYS;
 }
 
@@ -161,20 +209,24 @@ int32_t roda_twindow_key(double value);
 /* The value a key stands for. */
 double roda_twindow_key_value(int32_t key);
 
-/* Out of line (once per hop per key): empties the buckets that ended before `number`'s window,
- * taking them out of the head's count, mean and m2 (rebuilt from the buckets instead once every
- * `buckets` times, so rounding does not pile up) and rebuilding its ends from the others. */
-void roda_twindow_advance_(const roda_twindow_spec_t *spec, void *state, uint64_t number);
+/* Out of line: a reading outside the newest bucket (the window moves on, or a late one). */
+bool roda_twindow_add_other_(const roda_twindow_spec_t *spec, roda_twindow_head_t *head, void *body,
+                             uint64_t time_ns, double value);
 /* Counts `value` in bucket `slot`'s sketch and the window's (out of line: it takes a log()). */
-void roda_twindow_sketch_add_(const roda_twindow_spec_t *spec, void *state, uint32_t slot,
-                              double value);
+void roda_twindow_sketch_add_(const roda_twindow_spec_t *spec, roda_twindow_head_t *head,
+                              void *body, uint32_t slot, double value);
 
 /* Folds a reading into ends that already hold `count` readings. */
 RODA_HOT void roda_twindow_ends_add(roda_twindow_ends_t *e, uint64_t count, uint64_t time_ns,
                                     double value)
 {
     if (count == 0) {
-        *e = (roda_twindow_ends_t){value, value, value, value, time_ns, time_ns};
+        *e = (roda_twindow_ends_t){.min = value,
+                                   .max = value,
+                                   .last = value,
+                                   .last_ns = time_ns,
+                                   .first = value,
+                                   .first_ns = time_ns};
         return;
     }
     e->min = value < e->min ? value : e->min;
@@ -182,50 +234,58 @@ RODA_HOT void roda_twindow_ends_add(roda_twindow_ends_t *e, uint64_t count, uint
     if (time_ns >= e->last_ns) {
         e->last = value;
         e->last_ns = time_ns;
-    }
-    if (time_ns < e->first_ns) {
+    } else if (time_ns < e->first_ns) {
         e->first = value;
         e->first_ns = time_ns;
     }
 }
 
-RODA_HOT bool roda_twindow_add(const roda_twindow_spec_t *spec, void *state, uint64_t time_ns,
-                               double value)
+/* Folds a reading into a bucket (its number already set). */
+RODA_HOT void roda_twindow_bucket_add(roda_twindow_bucket_t *b, uint64_t time_ns, double value)
 {
-    roda_twindow_head_t *head = roda_twindow_head_(state);
-    uint64_t number = head->newest;
-    /* Most readings fall in the newest bucket: no division. */
-    if (__builtin_expect(time_ns - head->start_ns >= spec->hop_ns || number == 0, 0)) {
-        number = time_ns / spec->hop_ns + 1;
-        if (number > head->newest)
-            roda_twindow_advance_(spec, state, number);
-        else if (number + spec->buckets <= head->newest) {
-            head->late++;
-            return false;
-        }
-    }
-    uint32_t slot = (uint32_t)(number % spec->buckets);
-    roda_twindow_bucket_t *b = &roda_twindow_buckets_(state)[slot];
-    if (b->number != number)
-        *b = (roda_twindow_bucket_t){.number = number, .shift = value};
+    if (b->count == 0)
+        b->shift = value;
     double d = value - b->shift;
     roda_twindow_ends_add(&b->ends, b->count, time_ns, value);
     b->count++;
     b->sum += d;
     b->squares += d * d;
-    roda_twindow_ends_add(&head->ends, head->count, time_ns, value);
-    head->count++;
-    double delta = value - head->mean;
-    head->mean += delta / (double)head->count;
-    head->m2 += delta * (value - head->mean);
+}
+
+/* Folds a reading into a key's window kept as a head and a body apart (see roda_twindow_add). */
+RODA_HOT bool roda_twindow_put(const roda_twindow_spec_t *spec, roda_twindow_head_t *head,
+                               void *body, uint64_t time_ns, double value)
+{
+    uint64_t number = head->newest.number;
+    /* Most readings fall in the newest bucket: no division, the head's first lines only. */
+    if (__builtin_expect(number == 0 || time_ns - (number - 1) * spec->hop_ns >= spec->hop_ns, 0))
+        return roda_twindow_add_other_(spec, head, body, time_ns, value);
+    roda_twindow_bucket_add(&head->newest, time_ns, value);
     if (spec->sketch)
-        roda_twindow_sketch_add_(spec, state, slot, value);
+        roda_twindow_sketch_add_(spec, head, body, (uint32_t)(number % spec->buckets), value);
     return true;
 }
 
+RODA_HOT bool roda_twindow_add(const roda_twindow_spec_t *spec, void *state, uint64_t time_ns,
+                               double value)
+{
+    return roda_twindow_put(spec, roda_twindow_head_(state), roda_twindow_body_(state), time_ns,
+                            value);
+}
+
+/* The statistics in `mask` (RODA_TWINDOW_*) of a key's window kept as a head and a body apart,
+ * at `now_ns` (see roda_twindow_stats); the others NaN. */
+void roda_twindow_stats_of(const roda_twindow_spec_t *spec, const roda_twindow_head_t *head,
+                           const void *body, uint64_t now_ns, uint32_t mask,
+                           roda_twindow_stats_t *out);
+
 /* The window's statistics at `now_ns` (see the head comment). */
-void roda_twindow_stats(const roda_twindow_spec_t *spec, const void *state, uint64_t now_ns,
-                        roda_twindow_stats_t *out);
+static inline void roda_twindow_stats(const roda_twindow_spec_t *spec, const void *state,
+                                      uint64_t now_ns, roda_twindow_stats_t *out)
+{
+    roda_twindow_stats_of(spec, roda_twindow_head_(state), roda_twindow_body_(state), now_ns,
+                          RODA_TWINDOW_ALL, out);
+}
 
 /* ---- Component ---------------------------------------------------------------------------- */
 

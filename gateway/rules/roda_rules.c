@@ -76,15 +76,19 @@ struct roda_rules {
     pair_t *pairs;        /* [max_sensors][max_rules] */
     pair_t *row;          /* [max_rules]: reload's scratch row */
     sensor_t *sensors;    /* [max_sensors] */
-    /* Windows (fixed by create): per sensor `window_bytes` at window_state + index * bytes, each
-     * window's state at window_offset[w], then window_count statistics after the previous
-     * summary. rule_window[i]: the window of rule i (NO_WINDOW: none). */
+    /* Windows (fixed by create): window_state holds max_sensors hot rows (per window a
+     * WINDOW_BLOCK: its previous values, then its head), then max_sensors body rows of
+     * `window_body` bytes (window w's body at window_body_offset[w]); see window_rows.
+     * rule_window[i]: the window of rule i (NO_WINDOW: none); window_reads[w]: bit (1 << value)
+     * per statistic its rules read. */
     uint32_t window_count;
     roda_twindow_spec_t windows[RODA_RULES_WINDOWS];
-    size_t window_offset[RODA_RULES_WINDOWS + 1]; /* [window_count]: the previous statistics */
-    size_t window_bytes;
+    size_t window_body_offset[RODA_RULES_WINDOWS];
+    size_t window_body;
+    size_t window_bytes; /* per sensor: hot row and body row */
     uint8_t *window_state;
     uint8_t rule_window[RODA_RULES_MAX];
+    uint32_t window_reads[RODA_RULES_WINDOWS];
     /* DEVICE rules (as many as create was given): [max_devices][device_columns] states;
      * device_column[i]: rule i's column (NO_COLUMN: not a DEVICE rule). */
     uint32_t max_devices;
@@ -171,6 +175,33 @@ static inline void bump(_Atomic uint64_t *counter, int64_t delta)
     roda_counter_add(counter, (uint64_t)delta);
 }
 
+/* Per sensor and window, the statistics its rules read as they were after the sensor's previous
+ * summary: room for a double per window statistic (mean, min, max, stddev, slope, p50 .. p99),
+ * holding those the rules read (window_previous). With the window's head they are its hot block
+ * (WINDOW_BLOCK bytes): the first statistic read, the head, the others. A reading in the newest
+ * bucket of a mean window touches the block's first 120 bytes, one aligned pair of cache lines
+ * (the pair an adjacent-line prefetch fetches together). The window's body (ring and sketch,
+ * touched once per hop) is kept apart, so that the hot blocks of many sensors share the cache. */
+#define PREVIOUS_VALUES 9u
+#define ROW_ALIGN 128u /* hot blocks: a pair of cache lines */
+#define LINE 64u       /* body rows: whole cache lines */
+#define WINDOW_BLOCK                                                                               \
+    ((PREVIOUS_VALUES * sizeof(double) + sizeof(roda_twindow_head_t) + ROW_ALIGN - 1) /            \
+     ROW_ALIGN * ROW_ALIGN)
+_Static_assert(
+    sizeof(double) + offsetof(roda_twindow_head_t, rest.ends) <= ROW_ALIGN,
+    "the first previous value, the newest bucket and the rest's moments share a line pair");
+_Static_assert(WINDOW_BLOCK == 256, "a hot block is 256 bytes (roda_rules.h)");
+
+/* The statistics (RODA_TWINDOW_*) behind each value. */
+static const uint32_t value_stats[RODA_RULE_VALUE_COUNT] = {
+    [RODA_RULE_VALUE_MEAN] = RODA_TWINDOW_MEAN,   [RODA_RULE_VALUE_MIN] = RODA_TWINDOW_MIN,
+    [RODA_RULE_VALUE_MAX] = RODA_TWINDOW_MAX,     [RODA_RULE_VALUE_STDDEV] = RODA_TWINDOW_STDDEV,
+    [RODA_RULE_VALUE_SLOPE] = RODA_TWINDOW_SLOPE, [RODA_RULE_VALUE_P50] = RODA_TWINDOW_P50,
+    [RODA_RULE_VALUE_P90] = RODA_TWINDOW_P90,     [RODA_RULE_VALUE_P95] = RODA_TWINDOW_P95,
+    [RODA_RULE_VALUE_P99] = RODA_TWINDOW_P99,
+};
+
 /* The window a rule's statistic needs (buckets 0 for a rule without one). */
 static roda_twindow_spec_t rule_spec(const roda_rule_t *rule)
 {
@@ -203,18 +234,23 @@ static uint32_t window_specs(const roda_rule_t *rules, uint32_t count,
     return n;
 }
 
-/* Per sensor bytes of these windows: their states, then their previous statistics. */
-static size_t window_layout(const roda_twindow_spec_t *specs, uint32_t n, size_t *offsets)
+/* Per sensor bytes of these windows' bodies, rounded up to LINE (offsets[w]: window w's,
+ * when not NULL). */
+static size_t body_layout(const roda_twindow_spec_t *specs, uint32_t n, size_t *offsets)
 {
     size_t bytes = 0;
     for (uint32_t w = 0; w < n; w++) {
         if (offsets != NULL)
             offsets[w] = bytes;
-        bytes += roda_twindow_size(&specs[w]);
+        bytes += roda_twindow_body_size(&specs[w]);
     }
-    if (offsets != NULL)
-        offsets[n] = bytes;
-    return bytes + n * sizeof(roda_twindow_stats_t);
+    return (bytes + LINE - 1) / LINE * LINE;
+}
+
+/* Per sensor bytes of these windows: a hot block each and the bodies. */
+static size_t window_layout(const roda_twindow_spec_t *specs, uint32_t n)
+{
+    return n * WINDOW_BLOCK + body_layout(specs, n, NULL);
 }
 
 uint32_t roda_rules_window_count(const roda_rule_t *rules, uint32_t count)
@@ -227,7 +263,7 @@ size_t roda_rules_window_memory(const roda_rule_t *rules, uint32_t count, uint32
 {
     roda_twindow_spec_t specs[RODA_RULES_WINDOWS];
     uint32_t n = window_specs(rules, count, specs);
-    return n > RODA_RULES_WINDOWS ? 0 : (size_t)max_sensors * window_layout(specs, n, NULL);
+    return n > RODA_RULES_WINDOWS ? 0 : (size_t)max_sensors * window_layout(specs, n);
 }
 
 /* How many of `rules` are DEVICE rules. */
@@ -283,10 +319,12 @@ static bool map_columns(const roda_rules_t *r, const roda_rule_t *rules, uint32_
     return true;
 }
 
-/* Maps each current rule to its window; false when one needs a window the set lacks. */
+/* Maps each rule to its window and gathers what each window's rules read (reads[w]); false when
+ * one needs a window the set lacks. */
 static bool map_windows(roda_rules_t *r, const roda_rule_t *rules, uint32_t count,
-                        uint8_t *rule_window)
+                        uint8_t *rule_window, uint32_t reads[RODA_RULES_WINDOWS])
 {
+    memset(reads, 0, RODA_RULES_WINDOWS * sizeof *reads);
     for (uint32_t i = 0; i < count; i++) {
         roda_twindow_spec_t want = rule_spec(&rules[i]);
         rule_window[i] = NO_WINDOW;
@@ -298,8 +336,71 @@ static bool map_windows(roda_rules_t *r, const roda_rule_t *rules, uint32_t coun
         }
         if (want.buckets != 0 && rule_window[i] == NO_WINDOW)
             return false;
+        if (rule_window[i] != NO_WINDOW)
+            reads[rule_window[i]] |= 1u << rules[i].value;
     }
     return true;
+}
+
+/* A sensor's window rows: hot (the windows' hot blocks) and body. */
+typedef struct window_rows {
+    uint8_t *hot;
+    uint8_t *body;
+} window_rows_t;
+
+static window_rows_t window_rows(const roda_rules_t *r, uint32_t index)
+{
+    uint8_t *bodies = r->window_state + (size_t)r->max_sensors * r->window_count * WINDOW_BLOCK;
+    return (window_rows_t){r->window_state + (size_t)index * r->window_count * WINDOW_BLOCK,
+                           bodies + (size_t)index * r->window_body};
+}
+
+/* Window `w`'s hot block, head and body in a sensor's rows. */
+static uint8_t *window_block(window_rows_t rows, uint32_t w)
+{
+    return rows.hot + w * WINDOW_BLOCK;
+}
+static roda_twindow_head_t *window_head(window_rows_t rows, uint32_t w)
+{
+    return (roda_twindow_head_t *)(void *)(window_block(rows, w) + sizeof(double));
+}
+static uint8_t *window_body(const roda_rules_t *r, window_rows_t rows, uint32_t w)
+{
+    return rows.body + r->window_body_offset[w];
+}
+
+/* Where a window's hot block keeps window statistic `value` after the previous summary, when
+ * its rules read the statistics `reads` (bit 1 << value each): the lowest one read right before
+ * the head (in the head's pair of lines), the others after it, in the order of their values. */
+static double *window_previous(uint8_t *block, uint32_t reads, roda_rule_value_t value)
+{
+    uint32_t slot = (uint32_t)__builtin_popcount(reads & ((1u << value) - 1u));
+    if (slot == 0)
+        return (double *)(void *)block;
+    return (double *)(void *)(block + sizeof(double) + sizeof(roda_twindow_head_t)) + (slot - 1);
+}
+
+/* A reload's rules read the statistics `reads` of each window: sensor `index`'s previous values
+ * move to their places among those, and a statistic that no rule read before has none (NaN)
+ * until the sensor's next summary. */
+static void move_previous(const roda_rules_t *r, uint32_t index,
+                          const uint32_t reads[RODA_RULES_WINDOWS])
+{
+    for (uint32_t w = 0; w < r->window_count; w++) {
+        uint32_t before = r->window_reads[w];
+        if (reads[w] == before)
+            continue;
+        uint8_t *block = window_block(window_rows(r, index), w);
+        double kept[RODA_RULE_VALUE_COUNT] = {0};
+        for (uint32_t m = before; m != 0; m &= m - 1) {
+            roda_rule_value_t value = (roda_rule_value_t)__builtin_ctz(m);
+            kept[value] = *window_previous(block, before, value);
+        }
+        for (uint32_t m = reads[w]; m != 0; m &= m - 1) {
+            roda_rule_value_t value = (roda_rule_value_t)__builtin_ctz(m);
+            *window_previous(block, reads[w], value) = (before >> value) & 1u ? kept[value] : NAN;
+        }
+    }
 }
 
 /* Why a rule's terms are invalid (NULL: they are not): see roda_rule_validate. */
@@ -430,9 +531,12 @@ roda_result_t roda_rules_create(const roda_rule_t *rules, uint32_t count, uint32
         return RODA_ERROR_NOMEM;
     r->window_count = windows;
     memcpy(r->windows, specs, windows * sizeof specs[0]);
-    r->window_bytes = window_layout(specs, windows, r->window_offset);
-    if (r->window_bytes != 0)
-        r->window_state = calloc(max_sensors, r->window_bytes);
+    r->window_body = body_layout(specs, windows, r->window_body_offset);
+    r->window_bytes = window_layout(specs, windows);
+    void *window_state = NULL;
+    if (r->window_bytes != 0 &&
+        posix_memalign(&window_state, ROW_ALIGN, (size_t)max_sensors * r->window_bytes) == 0)
+        r->window_state = window_state;
     r->rules = calloc(max_rules, sizeof *r->rules);
     r->counters = calloc(max_rules, sizeof *r->counters);
     r->pairs = calloc((size_t)max_sensors * max_rules, sizeof *r->pairs);
@@ -454,13 +558,14 @@ roda_result_t roda_rules_create(const roda_rule_t *rules, uint32_t count, uint32
     /* Resident now: the rules stage must not page-fault when a new sensor arrives. */
     roda_prefault_zeroed(r->pairs, (size_t)max_sensors * max_rules * sizeof *r->pairs);
     roda_prefault_zeroed(r->sensors, (size_t)max_sensors * sizeof *r->sensors);
-    if (r->window_state != NULL)
-        roda_prefault_zeroed(r->window_state, (size_t)max_sensors * r->window_bytes);
+    if (r->window_state != NULL) /* empty windows, resident */
+        memset(r->window_state, 0, (size_t)max_sensors * r->window_bytes);
     if (r->device_pairs != NULL)
         roda_prefault_zeroed(r->device_pairs,
                              (size_t)max_devices * r->device_columns * sizeof *r->device_pairs);
     memcpy(r->rules, rules, count * sizeof *rules);
-    (void)map_windows(r, rules, count, r->rule_window); /* fits: the windows are the rules' */
+    /* Fits: the windows are the rules'. */
+    (void)map_windows(r, rules, count, r->rule_window, r->window_reads);
     int32_t none[RODA_RULES_MAX];
     uint64_t kept;
     for (uint32_t i = 0; i < count; i++)
@@ -541,8 +646,9 @@ roda_result_t roda_rules_reload(roda_rules_t *r, const roda_rule_t *new_rules, u
     if (count > r->max_rules)
         return RODA_ERROR_TOO_MANY;
     uint8_t rule_window[RODA_RULES_MAX];
+    uint32_t reads[RODA_RULES_WINDOWS];
     if (validate_set(new_rules, count) != RODA_SUCCESS ||
-        !map_windows(r, new_rules, count, rule_window))
+        !map_windows(r, new_rules, count, rule_window, reads))
         return RODA_ERROR_INVALID_ARG;
     /* from[i]: the old column that new rule i keeps, or -1. */
     int32_t from[RODA_RULES_MAX];
@@ -574,6 +680,7 @@ roda_result_t roda_rules_reload(roda_rules_t *r, const roda_rule_t *new_rules, u
             else
                 memset(&row[i], 0, sizeof row[i]);
         }
+        move_previous(r, s, reads);
     }
     pthread_mutex_lock(&r->lock);
     uint64_t saved[RODA_RULES_MAX][5];
@@ -597,6 +704,7 @@ roda_result_t roda_rules_reload(roda_rules_t *r, const roda_rule_t *new_rules, u
     }
     memcpy(r->rules, new_rules, count * sizeof *new_rules);
     memcpy(r->rule_window, rule_window, count);
+    memcpy(r->window_reads, reads, sizeof reads);
     memcpy(r->device_column, column, count);
     r->count = count;
     r->generation++;
@@ -675,21 +783,15 @@ double roda_rules_window_value(const roda_twindow_stats_t *s, roda_rule_value_t 
     }
 }
 
-/* Sensor `index`'s window bytes. */
-static uint8_t *window_row(const roda_rules_t *r, uint32_t index)
-{
-    return r->window_state + (size_t)index * r->window_bytes;
-}
-
 /* Feeds the summary to the sensor's windows. */
-static void windows_add(roda_rules_t *r, uint8_t *row, const roda_summary_t *cur)
+static void windows_add(roda_rules_t *r, window_rows_t rows, const roda_summary_t *cur)
 {
     for (uint32_t w = 0; w < r->window_count; w++)
-        (void)roda_twindow_add(&r->windows[w], row + r->window_offset[w], cur->ingest_time_ns,
-                               cur->last);
+        (void)roda_twindow_put(&r->windows[w], window_head(rows, w), window_body(r, rows, w),
+                               cur->ingest_time_ns, cur->last);
 }
 
-/* The windows' statistics of one evaluation, computed on first use. */
+/* The windows' statistics of one evaluation, computed on first use (those the rules read). */
 typedef struct window_now {
     uint32_t computed; /* bit w: stats[w] holds window w's */
     roda_twindow_stats_t stats[RODA_RULES_WINDOWS];
@@ -697,34 +799,39 @@ typedef struct window_now {
 
 /* Window rule i's value now (*v) and after the previous summary (*p); false when not evaluable
  * (no window, fewer readings than min_count). */
-static bool window_values(roda_rules_t *r, uint32_t i, uint8_t *row, uint64_t now_ns,
+static bool window_values(roda_rules_t *r, uint32_t i, window_rows_t rows, uint64_t now_ns,
                           window_now_t *now, double *v, double *p)
 {
     const roda_rule_t *rule = &r->rules[i];
     uint32_t w = r->rule_window[i];
-    if (w == NO_WINDOW || row == NULL) /* a loaded rule set's window this set lacks */
+    if (w == NO_WINDOW || rows.hot == NULL) /* a loaded rule set's window this set lacks */
         return false;
     if ((now->computed & (1u << w)) == 0) {
-        roda_twindow_stats(&r->windows[w], row + r->window_offset[w], now_ns, &now->stats[w]);
+        uint32_t mask = 0;
+        for (uint32_t reads = r->window_reads[w]; reads != 0; reads &= reads - 1)
+            mask |= value_stats[__builtin_ctz(reads)];
+        roda_twindow_stats_of(&r->windows[w], window_head(rows, w), window_body(r, rows, w), now_ns,
+                              mask, &now->stats[w]);
         now->computed |= 1u << w;
     }
-    const roda_twindow_stats_t *previous =
-        (const roda_twindow_stats_t *)(void *)(row + r->window_offset[r->window_count]) + w;
     *v = roda_rules_window_value(&now->stats[w], rule->value);
-    *p = roda_rules_window_value(previous, rule->value);
+    *p = *window_previous(window_block(rows, w), r->window_reads[w], rule->value);
     /* JUMP and RATE compare with the previous statistic: NaN before the window held a value. */
     bool compares = rule->kind == RODA_RULE_JUMP || rule->kind == RODA_RULE_RATE;
     return now->stats[w].count >= rule->min_count && !isnan(*v) && !(compares && isnan(*p));
 }
 
-/* Keeps the statistics computed now as the previous ones of the next evaluation. */
-static void windows_keep(const roda_rules_t *r, uint8_t *row, const window_now_t *now)
+/* Keeps the values computed now as the previous ones of the next evaluation. */
+static void windows_keep(const roda_rules_t *r, window_rows_t rows, const window_now_t *now)
 {
-    roda_twindow_stats_t *previous =
-        (roda_twindow_stats_t *)(void *)(row + r->window_offset[r->window_count]);
     for (uint32_t w = 0; w < r->window_count; w++) {
-        if (now->computed & (1u << w))
-            previous[w] = now->stats[w];
+        if ((now->computed & (1u << w)) == 0)
+            continue;
+        for (uint32_t reads = r->window_reads[w]; reads != 0; reads &= reads - 1) {
+            roda_rule_value_t value = (roda_rule_value_t)__builtin_ctz(reads);
+            *window_previous(window_block(rows, w), r->window_reads[w], value) =
+                roda_rules_window_value(&now->stats[w], value);
+        }
     }
 }
 
@@ -853,10 +960,12 @@ uint32_t roda_rules_evaluate(roda_rules_t *r, uint32_t sensor_index, const roda_
     *sensor = (sensor_t){cur->sensor_id, cur->ingest_time_ns, cur->device_time_us,
                          cur->last,      cur->device,         1};
     pair_t *row = r->pairs + (size_t)sensor_index * r->max_rules;
-    uint8_t *windows = r->window_count != 0 ? window_row(r, sensor_index) : NULL;
+    window_rows_t windows = {NULL, NULL};
+    if (r->window_count != 0)
+        windows = window_rows(r, sensor_index);
     window_now_t now; /* stats[w] written before use (computed) */
     now.computed = 0;
-    if (windows != NULL)
+    if (windows.hot != NULL)
         windows_add(r, windows, cur);
     for (uint32_t i = 0; i < r->count; i++) {
         const roda_rule_t *rule = &r->rules[i];
@@ -1006,8 +1115,11 @@ uint32_t roda_rules_evict(roda_rules_t *r, uint32_t sensor_index, uint64_t now_n
     }
     memset(row, 0, r->max_rules * sizeof *row);
     memset(&r->sensors[sensor_index], 0, sizeof r->sensors[sensor_index]);
-    if (r->window_state != NULL)
-        memset(window_row(r, sensor_index), 0, r->window_bytes);
+    if (r->window_state != NULL) {
+        window_rows_t rows = window_rows(r, sensor_index);
+        memset(rows.hot, 0, r->window_count * WINDOW_BLOCK);
+        memset(rows.body, 0, r->window_body);
+    }
     return sink.used;
 }
 
@@ -1043,7 +1155,7 @@ void roda_rules_visit(roda_rules_t *r, roda_visit_fn blob, void *context)
     }
     /* Derived from the definitions: right after a load as after a write. */
     count_stale(r);
-    (void)map_windows(r, r->rules, r->count, r->rule_window);
+    (void)map_windows(r, r->rules, r->count, r->rule_window, r->window_reads);
 }
 
 uint32_t roda_rules_windows(roda_rules_t *r, uint32_t sensor_index, uint64_t now_ns,
@@ -1052,10 +1164,11 @@ uint32_t roda_rules_windows(roda_rules_t *r, uint32_t sensor_index, uint64_t now
     if (sensor_index >= r->max_sensors)
         return 0;
     uint32_t n = r->window_count < max ? r->window_count : max;
+    window_rows_t rows = window_rows(r, sensor_index);
     for (uint32_t w = 0; w < n; w++) {
         specs[w] = r->windows[w];
-        roda_twindow_stats(&r->windows[w], window_row(r, sensor_index) + r->window_offset[w],
-                           now_ns, &stats[w]);
+        roda_twindow_stats_of(&r->windows[w], window_head(rows, w), window_body(r, rows, w), now_ns,
+                              RODA_TWINDOW_ALL, &stats[w]);
     }
     return n;
 }

@@ -46,10 +46,12 @@
  * slope (per second) or p50/p90/p95/p99 (the window then keeps a quantile sketch). The windows
  * are fed with every summary's last value at its ingest time (the recorded time: a replay gives
  * the same windows), before the rules are evaluated. JUMP and RATE compare with the statistic as
- * it was after the sensor's previous summary. A window holding fewer than the rule's `min_count`
- * readings (or none: NaN) is not evaluable. Rules with the same length and hop share one window;
- * at most RODA_RULES_WINDOWS distinct windows, fixed by the rules given to create (a reload may
- * use those windows, and add none: RODA_ERROR_INVALID_ARG).
+ * it was after the sensor's previous summary (a statistic that no rule of the window read before
+ * a reload has no previous value until the sensor's next summary: not evaluable once). A window
+ * holding fewer than the rule's `min_count` readings (or none: NaN) is not evaluable. Rules with
+ * the same length and hop share one window; at most RODA_RULES_WINDOWS distinct windows, fixed by
+ * the rules given to create (a reload may use those windows, and add none:
+ * RODA_ERROR_INVALID_ARG).
  *
  * Lifecycle per (rule, sensor): OK -> FIRING (an alert record, state FIRING) -> OK (an alert
  * record, state RESOLVED). Hold-off: a firing within `holdoff_ns` (ingest clock) of the last
@@ -68,8 +70,9 @@
  *
  * Memory: everything is allocated by roda_rules_create() (roda_rules_memory() bytes): per sensor
  * a 40-byte record (for STALE) and per (sensor, rule slot) a 16-byte state, for max_sensors x
- * max_rules, plus per sensor each window's state (roda_twindow_size) and its statistics after
- * the previous summary (roda_rules_window_memory()), plus per (device, DEVICE rule) a 48-byte
+ * max_rules, plus per sensor and window a 256-byte hot block (the window's head and a previous
+ * value per statistic) and its body (roda_twindow_body_size, rounded up to 64 bytes)
+ * (roda_rules_window_memory()), plus per (device, DEVICE rule) a 48-byte
  * state for max_devices x the DEVICE rules given to create (roda_rules_device_memory(); a reload
  * may keep, change or replace DEVICE rules but have no more of them: RODA_ERROR_INVALID_ARG);
  * evaluate, tick, evict and reload never allocate.
@@ -211,7 +214,7 @@ size_t roda_rules_memory(const roda_rule_t *rules, uint32_t count, uint32_t max_
                          uint32_t max_sensors, uint32_t max_devices);
 /* Of which the DEVICE rules' states: per device, one per DEVICE rule among `rules`. */
 size_t roda_rules_device_memory(const roda_rule_t *rules, uint32_t count, uint32_t max_devices);
-/* Of which the windows: per sensor, each distinct window's state and previous statistics. */
+/* Of which the windows: per sensor, each distinct window's hot block and body (see Memory). */
 size_t roda_rules_window_memory(const roda_rule_t *rules, uint32_t count, uint32_t max_sensors);
 /* The distinct windows (length, hop) of `rules` (count of them), RODA_RULES_WINDOWS + 1 when
  * there are more than RODA_RULES_WINDOWS. */

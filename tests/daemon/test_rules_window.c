@@ -176,10 +176,16 @@ START_TEST(rules_share_a_window_and_keep_it_across_reload_and_snapshot)
 {
     roda_rule_t defs[2] = {window_rule("hot", RODA_RULE_ABOVE, 50, RODA_RULE_VALUE_MEAN, 4, 1),
                            window_rule("p99", RODA_RULE_ABOVE, 1e9, RODA_RULE_VALUE_P99, 4, 1)};
-    /* One window (same length and hop) with a sketch: its memory per sensor once. */
+    /* One window (same length and hop) with a sketch: its memory per sensor once: a previous
+     * value per window statistic and the head (256 B), and apart the body, in whole 64-byte lines.
+     */
     roda_twindow_spec_t spec = {.hop_ns = S, .buckets = 4, .sketch = 1};
-    ck_assert_uint_eq(roda_rules_window_memory(defs, 2, SENSORS),
-                      SENSORS * (roda_twindow_size(&spec) + sizeof(roda_twindow_stats_t)));
+    size_t hot = (9 * sizeof(double) + sizeof(roda_twindow_head_t) + 63) / 64 * 64;
+    size_t body = (roda_twindow_body_size(&spec) + 63) / 64 * 64;
+    ck_assert_uint_eq(roda_rules_window_memory(defs, 2, SENSORS), SENSORS * (hot + body));
+    /* Without a sketch: 6 buckets of 88 B, 576 B. */
+    roda_rule_t plain = window_rule("plain", RODA_RULE_ABOVE, 1, RODA_RULE_VALUE_MEAN, 6, 1);
+    ck_assert_uint_eq(roda_rules_window_memory(&plain, 1, SENSORS), SENSORS * (256 + 576));
     ck_assert_uint_eq(roda_rules_memory(defs, 2, 8, SENSORS, 4),
                       roda_rules_memory(NULL, 0, 8, SENSORS, 4) +
                           roda_rules_window_memory(defs, 2, SENSORS));
@@ -211,6 +217,41 @@ START_TEST(rules_share_a_window_and_keep_it_across_reload_and_snapshot)
     ck_assert_uint_eq(roda_rules_evaluate(r, 3, &c, &b, out, 4), 1);
     ck_assert_uint_eq(out[0].state, RODA_ALERT_RESOLVED);
     ck_assert_double_eq_tol(out[0].value, 40.0, 1e-12);
+    roda_rules_destroy(r);
+}
+END_TEST
+
+START_TEST(a_reload_keeps_previous_statistics_and_has_none_of_a_new_one)
+{
+    roda_rule_t defs[2] = {window_rule("hot", RODA_RULE_ABOVE, 1e9, RODA_RULE_VALUE_MEAN, 2, 1),
+                           window_rule("max climb", RODA_RULE_RATE, 5, RODA_RULE_VALUE_MAX, 2, 1)};
+    roda_rules_t *r = make(defs, 1);
+    double before[] = {10, 10};
+    char trace[4];
+    feed(r, before, 2, trace);
+    ck_assert_str_eq(trace, "..");
+    /* The window's rules read only the mean so far: no previous max is kept. After the reload
+     * the first max (30) has none to compare with (not 0: that would be a rate of 30/s); then
+     * 30 -> 30 is 0/s and 30 -> 100 is 70/s. */
+    ck_assert_int_eq(roda_rules_reload(r, defs, 2, NULL), RODA_SUCCESS);
+    double after[] = {30, 30, 100};
+    roda_summary_t prev = sum(7, 10, 2);
+    for (size_t i = 0; i < 3; i++) {
+        roda_summary_t cur = sum(7, after[i], 3.0 + (double)i);
+        trace[i] = roda_rules_evaluate(r, 3, &cur, &prev, out, RODA_RULES_MAX) == 0 ? '.' : 'F';
+        prev = cur;
+    }
+    trace[3] = '\0';
+    ck_assert_str_eq(trace, "..F");
+    ck_assert_uint_eq(not_evaluable(r, 1), 1);
+    ck_assert_double_eq_tol(out[0].value, 70.0, 1e-9);
+    /* A reload that drops the mean rule keeps the previous max (100): 100 -> 100 resolves (had
+     * the previous mean, 65, been taken for it, 35/s would hold). */
+    ck_assert_int_eq(roda_rules_reload(r, &defs[1], 1, NULL), RODA_SUCCESS);
+    roda_summary_t cur = sum(7, 100, 6);
+    ck_assert_uint_eq(roda_rules_evaluate(r, 3, &cur, &prev, out, RODA_RULES_MAX), 1);
+    ck_assert_uint_eq(out[0].state, RODA_ALERT_RESOLVED);
+    ck_assert_double_eq(out[0].value, 0.0);
     roda_rules_destroy(r);
 }
 END_TEST
@@ -261,6 +302,7 @@ int main(void)
     tcase_add_test(tc, window_rate_on_the_mean);
     tcase_add_test(tc, window_max_with_holdoff_and_a_silent_sensor);
     tcase_add_test(tc, rules_share_a_window_and_keep_it_across_reload_and_snapshot);
+    tcase_add_test(tc, a_reload_keeps_previous_statistics_and_has_none_of_a_new_one);
     tcase_add_test(tc, window_validation);
     suite_add_tcase(s, tc);
     return roda_check_run(s);

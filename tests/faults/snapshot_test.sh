@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# snapshot_test.sh - recovery when snapshots or the journal are damaged: a flipped byte or a
-# truncated newest snapshot falls back to the one before, no snapshot at all to the start of the
-# retained journal, each with a log line and a count on /metrics, and the state is complete every
-# time (every reading counted once); a corrupt journal segment stops the start with the file
-# named, never a silent empty start.
+# snapshot_test.sh - recovery when snapshots or the journal are damaged: a flipped byte, a
+# truncated newest snapshot or one of an older format version falls back to the one before, no
+# snapshot at all to the start of the retained journal, each with a log line and a count on
+# /metrics, and the state is complete every time (every reading counted once); a corrupt journal
+# segment stops the start with the file named, never a silent empty start.
 #   snapshot_test.sh RODA_GATEWAY PROTO_DIR
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$@"
@@ -87,6 +87,15 @@ grep -q "msg=\"snapshot unusable\" path=$newest why=\"size 5000 bytes" "$log" ||
 check truncated
 stop_gateway
 
+echo "== a snapshot of an older format (version 1): refused by name, the one before"
+newest=$(snapshots | tail -1)
+printf '\x01\x00\x00\x00' | dd of="$newest" bs=1 seek=8 conv=notrunc 2> /dev/null
+start_gateway old_format "$work/gw.conf"
+grep -q "msg=\"snapshot unusable\" path=$newest why=\"format version 1, this gateway reads 2\"" "$log" ||
+    fail "no log line for the old-format snapshot: $(grep snapshot "$log")"
+check old_format
+stop_gateway
+
 echo "== no snapshot: the whole retained journal, its alerts not announced again"
 rm -f "$work"/journal/snapshot-*.rds
 start_gateway none "$work/gw.conf"
@@ -120,5 +129,5 @@ printf 'XXXXXXXX' | dd of="$segment" bs=1 seek=0 conv=notrunc 2> /dev/null
 grep -q "msg=\"input journal unreadable\" directory=$work/journal error=RODA_ERROR_CORRUPT" \
     "$work/corrupt.log" && grep -q "detail=\"$(basename "$segment"): offset 0: bad magic" "$work/corrupt.log" ||
     fail "corrupt journal: $(grep level=error "$work/corrupt.log")"
-report "snapshot_recovery cases=flipped,truncated,none,all_bad,journal_corrupt readings=$((batches_sent * 4))"
+report "snapshot_recovery cases=flipped,truncated,old_format,none,all_bad,journal_corrupt readings=$((batches_sent * 4))"
 echo "PASS"

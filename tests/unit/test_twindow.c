@@ -266,6 +266,109 @@ RODA_TIME_WINDOW(per_minute, reading_t, reading_sensor, reading_value, reading_t
 RODA_FILTER(only_wide, roda_twindow_stats_t, wide)
 RODA_PIPE(spread, reading_t, per_minute, roda_twindow_stats_t, only_wide, roda_twindow_stats_t)
 
+/* Moves a window over 2000 hops of random readings (some late within the window, some hops
+ * skipped), checking it after each against the statistics of the readings in it, computed here
+ * from scratch: the window's rest is updated as buckets come and go, and rebuilt now and then. */
+START_TEST(a_long_random_walk_matches_the_window_computed_from_scratch)
+{
+    enum { HOPS = 2000, PER = 3, B = 5 };
+    roda_twindow_spec_t spec = {.hop_ns = S, .buckets = B, .sketch = 0};
+    void *w = window_new(&spec);
+    static uint64_t times[HOPS * PER];
+    static double values[HOPS * PER];
+    size_t n = 0;
+    uint64_t newest = 0;
+    srand(11);
+    for (uint64_t hop = 0; hop < HOPS; hop += 1 + (rand() % 10 == 0)) {
+        for (int j = 0; j < PER; j++) {
+            uint64_t t = hop * S + (uint64_t)(rand() % 1000) * (S / 1000);
+            if (rand() % 8 == 0 && hop >= 2) /* late, within the window */
+                t -= (uint64_t)(1 + rand() % 2) * S;
+            double v = (double)(rand() % 2000) / 10.0 - 50.0;
+            ck_assert(roda_twindow_add(&spec, w, t, v));
+            times[n] = t;
+            values[n++] = v;
+            newest = t / S > newest ? t / S : newest;
+            /* The readings whose bucket is within B of the newest. */
+            double count = 0, sum = 0, min = INFINITY, max = -INFINITY;
+            uint64_t first_ns = UINT64_MAX, last_ns = 0;
+            double first = 0, last = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (times[i] / S + B <= newest)
+                    continue;
+                count++;
+                sum += values[i];
+                min = fmin(min, values[i]);
+                max = fmax(max, values[i]);
+                if (times[i] < first_ns) {
+                    first_ns = times[i];
+                    first = values[i];
+                }
+                if (times[i] >= last_ns) {
+                    last_ns = times[i];
+                    last = values[i];
+                }
+            }
+            double mean = sum / count, m2 = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (times[i] / S + B > newest)
+                    m2 += (values[i] - mean) * (values[i] - mean);
+            }
+            roda_twindow_stats_t s = stats_at(&spec, w, t > newest * S ? t : newest * S);
+            ck_assert_uint_eq(s.count, (uint64_t)count);
+            ck_assert_double_eq_tol(s.mean, mean, 1e-9);
+            ck_assert_double_eq_tol(s.stddev, sqrt(m2 / count), 1e-9);
+            ck_assert_double_eq(s.min, min);
+            ck_assert_double_eq(s.max, max);
+            if (last_ns > first_ns)
+                ck_assert_double_eq_tol(
+                    s.slope, (last - first) / ((double)(last_ns - first_ns) / 1e9), 1e-9);
+        }
+    }
+    free(w);
+}
+END_TEST
+
+START_TEST(a_head_and_body_apart_and_a_mask_give_the_same_statistics)
+{
+    roda_twindow_spec_t spec = {.hop_ns = S, .buckets = 4, .sketch = 1};
+    void *w = window_new(&spec);
+    roda_twindow_head_t *head = calloc(1, sizeof *head);
+    void *body = calloc(1, roda_twindow_body_size(&spec));
+    ck_assert(head != NULL && body != NULL);
+    /* In order, across hops, a late one within the window and one past it. */
+    const uint64_t times[] = {0, S / 2, S, 3 * S, 3 * S + 1, 2 * S, 5 * S, 0};
+    const double values[] = {1.0, 4.0, 2.0, 8.0, 5.0, 3.0, 7.0, 100.0};
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++)
+        ck_assert(roda_twindow_add(&spec, w, times[i], values[i]) ==
+                  roda_twindow_put(&spec, head, body, times[i], values[i]));
+    for (uint64_t now = 5 * S; now <= 9 * S; now += 2 * S) { /* at the newest, later, silent */
+        roda_twindow_stats_t all = stats_at(&spec, w, now), apart, some;
+        roda_twindow_stats_of(&spec, head, body, now, RODA_TWINDOW_ALL, &apart);
+        ck_assert_mem_eq(&all, &apart, sizeof all);
+        roda_twindow_stats_of(&spec, head, body, now, RODA_TWINDOW_MEAN | RODA_TWINDOW_MAX, &some);
+        ck_assert_uint_eq(some.count, all.count);
+        if (all.count == 0) {
+            ck_assert(isnan(some.mean) && isnan(some.max));
+            continue;
+        }
+        ck_assert_double_eq(some.mean, all.mean);
+        ck_assert_double_eq(some.max, all.max);
+        ck_assert(isnan(some.min) && isnan(some.stddev) && isnan(some.slope) &&
+                  isnan(some.quantiles[0]) && isnan(some.quantiles[3]));
+        /* Quantiles one by one: the scan stops at the lowest asked for. */
+        roda_twindow_stats_of(&spec, head, body, now, RODA_TWINDOW_P90 | RODA_TWINDOW_P99, &some);
+        ck_assert_double_eq(some.quantiles[1], all.quantiles[1]);
+        ck_assert_double_eq(some.quantiles[3], all.quantiles[3]);
+        ck_assert(isnan(some.quantiles[0]) && isnan(some.quantiles[2]) && isnan(some.mean));
+    }
+    ck_assert_uint_eq(head->late, 1);
+    free(body);
+    free(head);
+    free(w);
+}
+END_TEST
+
 START_TEST(time_window_composes_in_a_pipe_per_key)
 {
     spread_t pipe;
@@ -299,6 +402,8 @@ Suite *twindow_suite(void)
     tcase_add_test(windows, a_key_silent_longer_than_the_window_reads_as_empty);
     tcase_add_test(windows, tumbling_window_starts_empty_at_each_boundary);
     tcase_add_test(windows, stddev_has_no_cancellation_far_from_zero);
+    tcase_add_test(windows, a_long_random_walk_matches_the_window_computed_from_scratch);
+    tcase_add_test(windows, a_head_and_body_apart_and_a_mask_give_the_same_statistics);
     tcase_add_test(windows, time_window_composes_in_a_pipe_per_key);
     suite_add_tcase(suite, windows);
     TCase *sketch = tcase_create("sketch");
