@@ -6,8 +6,6 @@ proto_dir=$2
 here_faults=$(dirname "${BASH_SOURCE[0]}")
 source "$here_faults/../gateway/lib.sh"
 broker_config true
-python=/usr/bin/python3
-[ -x "$python" ] || python=python3
 
 # fault_config FILE [JOURNAL_LINES]: MQTT QoS 1 from $broker_port (persistent session), UDP on a
 # free port, HTTP on a free port, quick reconnects; JOURNAL_LINES go into [journal].

@@ -11,6 +11,10 @@ bg_pids=()
 # sets them (e.g. curl_opts=(--cacert ca.pem -u user:password) scheme=https).
 curl_opts=()
 scheme=http
+# The tests' independent encoders and clients run on the system interpreter, which has Debian's
+# python3-* packages (deploy/install-deps.sh), whatever python3 comes first on PATH.
+python=/usr/bin/python3
+[ -x "$python" ] || python=python3
 
 cleanup() {
     set +e

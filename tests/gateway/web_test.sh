@@ -20,7 +20,6 @@ fleet=$3
 artifacts=$4
 here=$(dirname "$0")
 source "$here/lib.sh"
-python=/usr/bin/python3
 for tool in chromium chromedriver; do
     command -v "$tool" > /dev/null || fail "$tool is missing: deploy/install-deps.sh installs it"
 done

@@ -11,8 +11,6 @@ set -euo pipefail
 gateway=$1
 proto_dir=$2
 source "$(dirname "$0")/../gateway/lib.sh"
-python=/usr/bin/python3
-[ -x "$python" ] || python=python3
 publisher="$(dirname "$0")/json_publish.py"
 
 cat > "$work/device.conf" << CONF

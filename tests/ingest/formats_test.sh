@@ -11,8 +11,6 @@ set -euo pipefail
 gateway=$1
 proto_dir=$2
 source "$(dirname "$0")/../gateway/lib.sh"
-python=/usr/bin/python3
-[ -x "$python" ] || python=python3
 here=$(dirname "$0")
 
 cat > "$work/formats.conf" << CONF

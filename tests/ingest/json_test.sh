@@ -16,8 +16,6 @@ gateway=$1
 proto_dir=$2
 fleet=$3
 source "$(dirname "$0")/../gateway/lib.sh"
-python=/usr/bin/python3
-[ -x "$python" ] || python=python3
 publisher="$(dirname "$0")/json_publish.py"
 
 cat > "$work/json.conf" << CONF

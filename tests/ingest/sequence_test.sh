@@ -16,8 +16,6 @@ gateway=$1
 proto_dir=$2
 source "$(dirname "$0")/../gateway/lib.sh"
 
-# Debian's python3-protobuf is installed for the system interpreter (deploy/install-deps.sh).
-python=/usr/bin/python3
 protoc --python_out="$work" -I "$proto_dir" "$proto_dir/roda.proto"
 
 udp_only_config > "$work/seq.conf"

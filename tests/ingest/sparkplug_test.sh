@@ -18,8 +18,6 @@ gateway=$1
 proto_dir=$2
 fleet=$3
 source "$(dirname "$0")/../gateway/lib.sh"
-python=/usr/bin/python3
-[ -x "$python" ] || python=python3
 publisher="$(dirname "$0")/sparkplug_publish.py"
 
 cat > "$work/sparkplug.conf" << CONF
