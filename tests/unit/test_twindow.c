@@ -359,7 +359,8 @@ START_TEST(extremes_that_leave_at_every_hop_match_the_window_computed_from_scrat
                     uint64_t t = hop * S + (uint64_t)j * (S / 4);
                     if (rand() % 12 == 0 && hop >= 1 && spec.buckets > 1) /* late, in the window */
                         t -= S;
-                    double h = (double)(t / S), swing = j % 2 == 0 ? 1.0 : -1.0;
+                    uint64_t bucket = t / S; /* the values follow the bucket number */
+                    double h = (double)bucket, swing = j % 2 == 0 ? 1.0 : -1.0;
                     double v = shape == 0   ? h * 10.0 + j
                                : shape == 1 ? -h * 10.0 - j
                                             : swing * (HOPS - h) * 10.0;
