@@ -187,35 +187,126 @@ static void unmerge(roda_twindow_rest_t *rest, const roda_twindow_bucket_t *b)
     rest->count = (uint64_t)left;
 }
 
-/* The window moves on to bucket `number`: the newest bucket goes to its ring slot and into the
- * rest, the buckets that ended before `number`'s window are emptied and taken out of it (only
- * their slots are read). The rest is summed up again from the whole ring instead when a bucket
- * that leaves may hold its smallest or largest value, and once every `buckets` hops (so that
- * rounding does not pile up). */
+/* The ring slot after `slot`. */
+static uint32_t next_slot(const roda_twindow_spec_t *spec, uint32_t slot)
+{
+    return slot + 1 < spec->buckets ? slot + 1 : 0;
+}
+
+/* The extreme of a bucket a queue keeps: its smallest value (queue 0) or its largest (1). */
+static double extreme(const roda_twindow_bucket_t *b, int queue)
+{
+    return queue == 0 ? b->ends.min : b->ends.max;
+}
+
+/* Whether extreme `a` is at least as far out as `b` (queue 0: as small; 1: as large). */
+static bool beyond(int queue, double a, double b)
+{
+    return queue == 0 ? a <= b : a >= b;
+}
+
+/* Appends ring slot `slot` (the newest bucket of the ring) to both extreme queues, first taking
+ * off their back the buckets whose extreme it matches or passes (they can no longer be the
+ * rest's). */
+static void queues_push(const roda_twindow_spec_t *spec, void *body, uint32_t slot)
+{
+    const roda_twindow_bucket_t *buckets = roda_twindow_buckets_(body);
+    uint8_t *q = roda_twindow_queues_(spec, body);
+    uint32_t b = spec->buckets;
+    for (int queue = 0; queue < 2; queue++) {
+        uint8_t *first = &q[2 * queue], *length = &q[2 * queue + 1], *places = q + 4 + queue * b;
+        double value = extreme(&buckets[slot], queue);
+        uint32_t back = *first + *length; /* one past the back, not yet wrapped */
+        while (*length > 0) {
+            uint32_t at = back - 1 < b ? back - 1 : back - 1 - b;
+            if (!beyond(queue, value, extreme(&buckets[places[at]], queue)))
+                break;
+            (*length)--;
+            back--;
+        }
+        places[back < b ? back : back - b] = (uint8_t)slot;
+        (*length)++;
+    }
+}
+
+/* Takes off the front of both extreme queues the buckets that leave the window of bucket
+ * `number` when the newest is `old`, in slot `top` (before their slots are reused). A queue
+ * holds buckets old - b + 1 .. old - 1 only, so a slot's bucket number follows from the slot (no
+ * bucket read). */
+static void queues_leave(const roda_twindow_spec_t *spec, void *body, uint64_t old, uint32_t top,
+                         uint64_t number)
+{
+    uint8_t *q = roda_twindow_queues_(spec, body);
+    uint32_t b = spec->buckets;
+    for (int queue = 0; queue < 2; queue++) {
+        uint8_t *first = &q[2 * queue], *length = &q[2 * queue + 1], *places = q + 4 + queue * b;
+        while (*length > 0 &&
+               old - (places[*first] <= top ? top - places[*first] : top + b - places[*first]) +
+                       b <=
+                   number) {
+            *first = (uint8_t)next_slot(spec, *first);
+            (*length)--;
+        }
+    }
+}
+
+/* Refills both extreme queues from the ring (after a late reading changed a bucket in it). */
+static void queues_refill(const roda_twindow_spec_t *spec, const roda_twindow_head_t *head,
+                          void *body)
+{
+    const roda_twindow_bucket_t *buckets = roda_twindow_buckets_(body);
+    uint64_t newest = head->newest.number, b = spec->buckets;
+    memset(roda_twindow_queues_(spec, body), 0, 4);
+    for (uint64_t k = newest > b ? newest - b + 1 : 1; k < newest; k++) {
+        if (buckets[k % b].number == k)
+            queues_push(spec, body, (uint32_t)(k % b));
+    }
+}
+
+/* The rest's smallest and largest values: the buckets at the front of the extreme queues. */
+static void queues_ends(const roda_twindow_spec_t *spec, const void *body,
+                        roda_twindow_ends_t *ends)
+{
+    const roda_twindow_bucket_t *buckets = roda_twindow_buckets_(body);
+    const uint8_t *q = roda_twindow_queues_(spec, body);
+    ends->min = buckets[q[4 + q[0]]].ends.min;
+    ends->max = buckets[q[4 + spec->buckets + q[2]]].ends.max;
+}
+
+/* The window moves on to bucket `number`: the newest bucket goes to its ring slot, the rest and
+ * the extreme queues, the buckets that ended before `number`'s window are emptied and taken out
+ * of them (only their slots are read), and the rest's smallest and largest values are the
+ * queues' fronts. The rest's count, mean and m2 are summed up again from the whole ring instead
+ * once every `buckets` hops (so that rounding does not pile up). */
 static void advance(const roda_twindow_spec_t *spec, roda_twindow_head_t *head, void *body,
                     uint64_t number)
 {
     roda_twindow_bucket_t *buckets = roda_twindow_buckets_(body);
     roda_twindow_rest_t *rest = &head->rest;
     uint64_t old = head->newest.number, b = spec->buckets;
-    bool rebuild = old / b != number / b;
+    uint32_t top = (uint32_t)(old % b); /* the ring slots follow from it: no other division */
+    /* Once every `buckets` hops: when `number` is in another block of `buckets` than `old`. */
+    bool rebuild = number - old >= b - top;
+    queues_leave(spec, body, old, top, number);
     if (old != 0) {
-        buckets[old % b] = head->newest;
+        buckets[top] = head->newest;
+        if (old + b > number) /* it stays in the window */
+            queues_push(spec, body, top);
         if (!rebuild)
             merge_rest(rest, &head->newest);
     }
-    /* The ring holds buckets old - b + 1 .. old (bucket k in slot k % b, if any). */
+    /* The ring holds buckets old - b + 1 .. old (bucket k in slot k % b, if any), oldest first. */
     uint64_t k = old >= b ? old - b + 1 : 1;
+    uint32_t slot = old >= b ? next_slot(spec, top) : next_slot(spec, 0);
     bool left = false;
-    for (; k <= old && k + b <= number; k++) {
-        const roda_twindow_bucket_t *gone = &buckets[k % b];
+    for (; k <= old && k + b <= number; k++, slot = next_slot(spec, slot)) {
+        const roda_twindow_bucket_t *gone = &buckets[slot];
         if (gone->number != k)
             continue;
         left = true;
-        rebuild = rebuild || gone->ends.min <= rest->ends.min || gone->ends.max >= rest->ends.max;
         if (!rebuild)
             unmerge(rest, gone);
-        expire(spec, head, body, (uint32_t)(k % b));
+        expire(spec, head, body, slot);
     }
     if (rebuild) {
         double count, mean, m2;
@@ -225,13 +316,15 @@ static void advance(const roda_twindow_spec_t *spec, roda_twindow_head_t *head, 
         rest->m2 = m2;
     } else if (left && rest->count > 0) {
         /* The earliest reading is the oldest bucket's left. */
-        while (k <= old && buckets[k % b].number != k)
-            k++;
+        for (; k <= old && buckets[slot].number != k; k++)
+            slot = next_slot(spec, slot);
         if (k <= old) {
-            rest->ends.first = buckets[k % b].ends.first;
-            rest->ends.first_ns = buckets[k % b].ends.first_ns;
+            rest->ends.first = buckets[slot].ends.first;
+            rest->ends.first_ns = buckets[slot].ends.first_ns;
         }
     }
+    if (rest->count > 0)
+        queues_ends(spec, body, &rest->ends);
     if (spec->sketch)
         recentre(spec, head, body);
     head->newest = (roda_twindow_bucket_t){.number = number};
@@ -240,7 +333,9 @@ static void advance(const roda_twindow_spec_t *spec, roda_twindow_head_t *head, 
 bool roda_twindow_add_other_(const roda_twindow_spec_t *spec, roda_twindow_head_t *head, void *body,
                              uint64_t time_ns, double value)
 {
-    uint64_t number = time_ns / spec->hop_ns + 1;
+    uint64_t newest = head->newest.number, hop = spec->hop_ns;
+    /* The bucket right after the newest (a key read once per hop) needs no division. */
+    uint64_t number = newest != 0 && time_ns - newest * hop < hop ? newest + 1 : time_ns / hop + 1;
     roda_twindow_bucket_t *b = &head->newest;
     if (number > head->newest.number) {
         advance(spec, head, body, number);
@@ -260,6 +355,8 @@ bool roda_twindow_add_other_(const roda_twindow_spec_t *spec, roda_twindow_head_
         rest->m2 += delta * (value - rest->mean);
     }
     roda_twindow_bucket_add(b, time_ns, value);
+    if (b != &head->newest)
+        queues_refill(spec, head, body); /* a ring bucket's extremes changed */
     if (spec->sketch)
         roda_twindow_sketch_add_(spec, head, body, (uint32_t)(number % spec->buckets), value);
     return true;

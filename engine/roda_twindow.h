@@ -50,10 +50,12 @@
  * Cost: add in the newest bucket is a compare, a multiplication and a few additions on the
  * head's first 72 bytes (no division), and, with a sketch, one log(); when the window moves
  * (once per hop; a division), the newest bucket goes to its ring slot, the buckets that leave
- * are emptied and the rest of the window is summed up again from the ring. Stats at the newest
- * bucket merge the head's two groups (the newest bucket and the rest: the first 112 bytes for a
- * mean; and scan the sketch's counters for quantiles); at a later time (a silent key) they scan
- * the buckets.
+ * are emptied and taken out of the rest, whose smallest and largest values are the fronts of two
+ * monotonic queues of ring slots (O(1) amortised: no scan of the ring when an extreme leaves);
+ * the rest's count, mean and m2 are summed up again from the ring once every `buckets` hops. Stats
+ * at the newest bucket merge the head's two groups (the newest bucket and the rest: the first 112
+ * bytes for a mean; and scan the sketch's counters for quantiles); at a later time (a silent key)
+ * they scan the buckets.
  *
  * Component: RODA_TIME_WINDOW(name, IN, KEY, VALUE, TIME, HOP_NS, BUCKETS, SKETCH), composable in
  * a RODA_PIPE like those of roda_pipe.h: KEY(const IN *) -> uint64_t, VALUE(const IN *) ->
@@ -121,7 +123,8 @@ typedef struct roda_twindow_rest {
     roda_twindow_ends_t ends;
 } roda_twindow_rest_t;
 
-/* The state: head, then `buckets` ring buckets, then (sketch) the window's uint32 counters and
+/* The state: head, then `buckets` ring buckets, the extreme queues (roda_twindow_queues_size),
+ * then (sketch) the window's uint32 counters and
  * each bucket's uint16 ones. The head holds the newest bucket itself (a reading in it touches
  * the head's first two cache lines only; its ring slot is empty until the window moves on) and
  * the rest of the window summed up: rebuilt from the ring when the window moves (once per hop),
@@ -152,10 +155,20 @@ enum {
     RODA_TWINDOW_ALL = (1u << 9) - 1,
 };
 
-/* Bytes of one key's body: the ring and the sketch (a multiple of 8). */
+/* Bytes of the body's extreme queues, after the ring: for the smallest and for the largest
+ * value, the ring slots of the buckets that may still hold the rest's extreme, oldest first (a
+ * monotonic queue: each bucket's extreme is beyond those of the older ones in it), as uint8
+ * slots in a ring of `buckets` places each, after 4 bytes (each queue's first place and length).
+ * A multiple of 8. */
+static inline size_t roda_twindow_queues_size(const roda_twindow_spec_t *spec)
+{
+    return (4 + 2 * (size_t)spec->buckets + 7) / 8 * 8;
+}
+
+/* Bytes of one key's body: the ring, the extreme queues and the sketch (a multiple of 8). */
 static inline size_t roda_twindow_body_size(const roda_twindow_spec_t *spec)
 {
-    size_t size = spec->buckets * sizeof(roda_twindow_bucket_t);
+    size_t size = spec->buckets * sizeof(roda_twindow_bucket_t) + roda_twindow_queues_size(spec);
     if (spec->sketch)
         size += RODA_TWINDOW_KEYS * (sizeof(uint32_t) + spec->buckets * sizeof(uint16_t));
     return size;
@@ -193,9 +206,13 @@ static inline roda_twindow_bucket_t *roda_twindow_buckets_(const void *body)
 {
     return (roda_twindow_bucket_t *)body;
 }
+static inline uint8_t *roda_twindow_queues_(const roda_twindow_spec_t *spec, const void *body)
+{
+    return (uint8_t *)(roda_twindow_buckets_(body) + spec->buckets);
+}
 static inline uint32_t *roda_twindow_total_(const roda_twindow_spec_t *spec, const void *body)
 {
-    return (uint32_t *)(void *)(roda_twindow_buckets_(body) + spec->buckets);
+    return (uint32_t *)(void *)(roda_twindow_queues_(spec, body) + roda_twindow_queues_size(spec));
 }
 static inline uint16_t *roda_twindow_counts_(const roda_twindow_spec_t *spec, const void *body,
                                              uint32_t slot)

@@ -15,9 +15,10 @@
 #include "roda_idle.h"
 
 #define SNAPSHOT_MAGIC 0x50414e5341444f52ull /* "RODASNAP" little-endian */
-/* 2: the rules' window rows changed layout (hot blocks apart from the bodies); a snapshot of
- * another version is refused by name (roda_snapshot_open) and recovery falls back. */
-#define SNAPSHOT_VERSION 2u
+/* 2: the rules' window rows changed layout (hot blocks apart from the bodies); 3: the window
+ * bodies gained the extreme queues. A snapshot of another version is refused by name
+ * (roda_snapshot_open) and recovery falls back. */
+#define SNAPSHOT_VERSION 3u
 #define SNAPSHOT_TMP "snapshot.tmp"
 #define SNAPSHOT_PREFIX "snapshot-"
 #define SNAPSHOT_SUFFIX ".rds"

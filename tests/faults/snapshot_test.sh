@@ -87,11 +87,11 @@ grep -q "msg=\"snapshot unusable\" path=$newest why=\"size 5000 bytes" "$log" ||
 check truncated
 stop_gateway
 
-echo "== a snapshot of an older format (version 1): refused by name, the one before"
+echo "== a snapshot of an older format (version 2): refused by name, the one before"
 newest=$(snapshots | tail -1)
-printf '\x01\x00\x00\x00' | dd of="$newest" bs=1 seek=8 conv=notrunc 2> /dev/null
+printf '\x02\x00\x00\x00' | dd of="$newest" bs=1 seek=8 conv=notrunc 2> /dev/null
 start_gateway old_format "$work/gw.conf"
-grep -q "msg=\"snapshot unusable\" path=$newest why=\"format version 1, this gateway reads 2\"" "$log" ||
+grep -q "msg=\"snapshot unusable\" path=$newest why=\"format version 2, this gateway reads 3\"" "$log" ||
     fail "no log line for the old-format snapshot: $(grep snapshot "$log")"
 check old_format
 stop_gateway

@@ -266,6 +266,47 @@ RODA_TIME_WINDOW(per_minute, reading_t, reading_sensor, reading_value, reading_t
 RODA_FILTER(only_wide, roda_twindow_stats_t, wide)
 RODA_PIPE(spread, reading_t, per_minute, roda_twindow_stats_t, only_wide, roda_twindow_stats_t)
 
+/* Checks a window's statistics at `now_ns` against those of the readings in it (those whose
+ * bucket is within `buckets` of the newest bucket, `newest`), computed here from scratch. */
+static void expect_scratch(const roda_twindow_spec_t *spec, const void *w, const uint64_t *times,
+                           const double *values, size_t n, uint64_t newest, uint64_t now_ns)
+{
+    uint64_t hop = spec->hop_ns, b = spec->buckets;
+    double count = 0, sum = 0, min = INFINITY, max = -INFINITY;
+    uint64_t first_ns = UINT64_MAX, last_ns = 0;
+    double first = 0, last = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (times[i] / hop + b <= newest)
+            continue;
+        count++;
+        sum += values[i];
+        min = fmin(min, values[i]);
+        max = fmax(max, values[i]);
+        if (times[i] < first_ns) {
+            first_ns = times[i];
+            first = values[i];
+        }
+        if (times[i] >= last_ns) {
+            last_ns = times[i];
+            last = values[i];
+        }
+    }
+    double mean = sum / count, m2 = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (times[i] / hop + b > newest)
+            m2 += (values[i] - mean) * (values[i] - mean);
+    }
+    roda_twindow_stats_t s = stats_at(spec, w, now_ns);
+    ck_assert_uint_eq(s.count, (uint64_t)count);
+    ck_assert_double_eq_tol(s.mean, mean, 1e-9 * fmax(1.0, fabs(mean)));
+    ck_assert_double_eq_tol(s.stddev, sqrt(m2 / count), 1e-9 * fmax(1.0, sqrt(m2 / count)));
+    ck_assert_double_eq(s.min, min);
+    ck_assert_double_eq(s.max, max);
+    if (last_ns > first_ns)
+        ck_assert_double_eq_tol(s.slope, (last - first) / ((double)(last_ns - first_ns) / 1e9),
+                                1e-9);
+}
+
 /* Moves a window over 2000 hops of random readings (some late within the window, some hops
  * skipped), checking it after each against the statistics of the readings in it, computed here
  * from scratch: the window's rest is updated as buckets come and go, and rebuilt now and then. */
@@ -289,43 +330,50 @@ START_TEST(a_long_random_walk_matches_the_window_computed_from_scratch)
             times[n] = t;
             values[n++] = v;
             newest = t / S > newest ? t / S : newest;
-            /* The readings whose bucket is within B of the newest. */
-            double count = 0, sum = 0, min = INFINITY, max = -INFINITY;
-            uint64_t first_ns = UINT64_MAX, last_ns = 0;
-            double first = 0, last = 0;
-            for (size_t i = 0; i < n; i++) {
-                if (times[i] / S + B <= newest)
-                    continue;
-                count++;
-                sum += values[i];
-                min = fmin(min, values[i]);
-                max = fmax(max, values[i]);
-                if (times[i] < first_ns) {
-                    first_ns = times[i];
-                    first = values[i];
-                }
-                if (times[i] >= last_ns) {
-                    last_ns = times[i];
-                    last = values[i];
-                }
-            }
-            double mean = sum / count, m2 = 0;
-            for (size_t i = 0; i < n; i++) {
-                if (times[i] / S + B > newest)
-                    m2 += (values[i] - mean) * (values[i] - mean);
-            }
-            roda_twindow_stats_t s = stats_at(&spec, w, t > newest * S ? t : newest * S);
-            ck_assert_uint_eq(s.count, (uint64_t)count);
-            ck_assert_double_eq_tol(s.mean, mean, 1e-9);
-            ck_assert_double_eq_tol(s.stddev, sqrt(m2 / count), 1e-9);
-            ck_assert_double_eq(s.min, min);
-            ck_assert_double_eq(s.max, max);
-            if (last_ns > first_ns)
-                ck_assert_double_eq_tol(
-                    s.slope, (last - first) / ((double)(last_ns - first_ns) / 1e9), 1e-9);
+            expect_scratch(&spec, w, times, values, n, newest, t > newest * S ? t : newest * S);
         }
     }
     free(w);
+}
+END_TEST
+
+/* Values whose smallest, largest or both leave the window at every hop (a rising sawtooth, a
+ * falling one, a swing that narrows; some hops skipped, some readings late within the window),
+ * in windows of 1 to RODA_TWINDOW_MAX_BUCKETS buckets, each checked after every reading against
+ * the window computed from scratch: the extreme queues follow every bucket that leaves. */
+START_TEST(extremes_that_leave_at_every_hop_match_the_window_computed_from_scratch)
+{
+    enum { HOPS = 400, PER = 2 };
+    static const uint32_t sizes[] = {1, 2, 3, 10, RODA_TWINDOW_MAX_BUCKETS};
+    static uint64_t times[HOPS * PER];
+    static double values[HOPS * PER];
+    srand(29);
+    for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+        roda_twindow_spec_t spec = {.hop_ns = S, .buckets = sizes[z], .sketch = 0};
+        for (int shape = 0; shape < 3; shape++) {
+            void *w = window_new(&spec);
+            size_t n = 0;
+            uint64_t newest = 0;
+            for (uint64_t hop = 0; hop < HOPS; hop += 1 + (rand() % 16 == 0)) {
+                for (int j = 0; j < PER; j++) {
+                    uint64_t t = hop * S + (uint64_t)j * (S / 4);
+                    if (rand() % 12 == 0 && hop >= 1 && spec.buckets > 1) /* late, in the window */
+                        t -= S;
+                    uint64_t bucket = t / S; /* the values follow the bucket number */
+                    double h = (double)bucket, swing = j % 2 == 0 ? 1.0 : -1.0;
+                    double v = shape == 0   ? h * 10.0 + j
+                               : shape == 1 ? -h * 10.0 - j
+                                            : swing * (HOPS - h) * 10.0;
+                    ck_assert(roda_twindow_add(&spec, w, t, v));
+                    times[n] = t;
+                    values[n++] = v;
+                    newest = t / S > newest ? t / S : newest;
+                    expect_scratch(&spec, w, times, values, n, newest, newest * S);
+                }
+            }
+            free(w);
+        }
+    }
 }
 END_TEST
 
@@ -403,6 +451,8 @@ Suite *twindow_suite(void)
     tcase_add_test(windows, tumbling_window_starts_empty_at_each_boundary);
     tcase_add_test(windows, stddev_has_no_cancellation_far_from_zero);
     tcase_add_test(windows, a_long_random_walk_matches_the_window_computed_from_scratch);
+    tcase_add_test(windows,
+                   extremes_that_leave_at_every_hop_match_the_window_computed_from_scratch);
     tcase_add_test(windows, a_head_and_body_apart_and_a_mask_give_the_same_statistics);
     tcase_add_test(windows, time_window_composes_in_a_pipe_per_key);
     suite_add_tcase(suite, windows);
