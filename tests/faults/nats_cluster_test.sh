@@ -16,10 +16,6 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$@"
 source "$here_faults/../lib/nats.sh"
-command -v nats-server > /dev/null || {
-    echo "SKIP: no nats-server (deploy/install-deps.sh installs it)"
-    exit 77
-}
 
 devices=16 readings=4 batches=250
 nats_configure 3 8

@@ -10,10 +10,6 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$@"
 source "$here_faults/../lib/nats.sh"
-command -v nats-server > /dev/null || {
-    echo "SKIP: no nats-server (deploy/install-deps.sh installs it)"
-    exit 77
-}
 
 nats_configure 1 2
 start_nats 1

@@ -13,10 +13,6 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$@"
 source "$here_faults/../lib/nats.sh"
-command -v nats-server > /dev/null || {
-    echo "SKIP: no nats-server (deploy/install-deps.sh installs it)"
-    exit 77
-}
 
 devices=8 readings=4 batches=400 partitions=4
 nats_configure 1 $partitions

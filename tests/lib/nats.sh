@@ -4,6 +4,12 @@
 # $nats_partitions partitions (fleet.<partition>.<device>.readings). Needs $work, free_port
 # (broker.sh) and a fail() function.
 
+# A test that sources this is skipped (exit 77) where nats-server is missing.
+command -v nats-server > /dev/null || {
+    echo "SKIP: no nats-server (deploy/install-deps.sh installs it)"
+    exit 77
+}
+
 # nats_configure COUNT PARTITIONS: picks ports for COUNT nodes (nats_port[i], nats_mqtt_port[i],
 # nats_http_port[i] for monitoring, i = 1..COUNT) and writes $work/nats-<i>.conf; more than one node makes a cluster (routes to
 # every node; JetStream needs a quorum, so streams of 3 replicas want 3 nodes).
